@@ -1,0 +1,56 @@
+"""The ``snowball`` command line.
+
+Each subcommand lives in a module with ``register(subparsers)``, which adds its parser and
+sets ``func``; :data:`COMMAND_MODULES` lists them. Bad input of any kind (a scenario value, a
+file, a flag) ends in one line on stderr and exit status 2, never a traceback.
+"""
+
+import argparse
+import importlib
+import sys
+
+from simulation.config import ConfigError
+
+COMMAND_MODULES = [
+    "simulation.commands.run",
+]
+
+
+class UsageError(Exception):
+    """Bad input that is not a scenario value: a path, a flag combination, an address."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from simulation import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="snowball",
+        description="Agent-based simulator of the recommendation feedback loop in interest "
+        "e-commerce.",
+    )
+    parser.add_argument("--version", action="version", version=f"snowball {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (ConfigError, UsageError) as exc:
+        print(f"snowball: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("snowball: interrupted; nothing was written for the unfinished work",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

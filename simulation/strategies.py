@@ -1,0 +1,198 @@
+"""Paid-traffic strategies: once a day, turn what a campaign observed into tomorrow's budget.
+
+A strategy is a small class with a ``name``, a few metadata flags and one method, ``decide``
+(in the spirit of Axelrod's ``Player`` with its ``classifier``). Every strategy is listed in
+:data:`STRATEGIES`; ``tests/test_strategies.py`` checks that each honours its flags.
+
+What a campaign observes (:class:`CampaignDay`) is what an advertiser sees in an ad console:
+its own spend, paid impressions, paid orders and paid GMV, plus the room's impressions by
+source (a room's operator sees its free traffic). No strategy sees the room's hidden traits.
+"""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from simulation.config import CampaignConfig
+
+
+@dataclass(frozen=True)
+class CampaignDay:
+    """One day as the campaign observed it (all counts for that day)."""
+
+    day: int
+    budget: float
+    spend: float
+    paid_impressions: int
+    paid_orders: int
+    paid_gmv: float
+    free_impressions: int
+    follow_impressions: int
+    live: bool
+
+    @property
+    def roi(self) -> float:
+        """Paid GMV per yuan spent (0 when nothing was spent)."""
+        return self.paid_gmv / self.spend if self.spend > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Tomorrow's plan: budget (yuan), bidding mode, and yuan invested in the room's capacity
+    instead of ads (raises its conversion; see ``Scenario.capacity_return``)."""
+
+    budget: float
+    bidding: str
+    capacity_investment: float = 0.0
+
+
+class Strategy:
+    """Base class. Subclasses set the flags and implement :meth:`decide`."""
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    spends: ClassVar[bool] = True
+    """Whether the strategy ever sets a positive budget."""
+    uses_feedback: ClassVar[bool] = False
+    """Whether its budget depends on the room's observed free traffic."""
+    scales_budget: ClassVar[bool] = False
+    """Whether it may raise the budget above the base."""
+    bidding: ClassVar[str | None] = None
+    """Bidding mode it forces, or None for the campaign's own setting."""
+
+    def __init__(self, cfg: CampaignConfig):
+        self.cfg = cfg
+
+    def mode(self) -> str:
+        return self.bidding or self.cfg.bidding
+
+    def initial(self) -> Decision:
+        """Plan for the campaign's first day."""
+        return Decision(self.cfg.daily_budget if self.spends else 0.0, self.mode())
+
+    def decide(self, history: list[CampaignDay]) -> Decision:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _cap(self, budget: float) -> float:
+        return float(min(max(budget, 0.0), self.cfg.max_budget))
+
+
+class NoAds(Strategy):
+    name = "none"
+    description = "never buys traffic"
+    spends = False
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        return Decision(0.0, self.mode())
+
+
+class Fixed(Strategy):
+    name = "fixed"
+    description = "the same daily budget every day, campaign's bidding mode"
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        return Decision(self._cap(self.cfg.daily_budget), self.mode())
+
+
+class ColdStart(Strategy):
+    name = "cold_start"
+    description = "a burst of burst_multiplier x budget for burst_days, then nothing"
+
+    def initial(self) -> Decision:
+        return Decision(self._cap(self.cfg.daily_budget * self.cfg.burst_multiplier),
+                        self.mode())
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        days_live = sum(1 for h in history if h.live)
+        if days_live < self.cfg.burst_days:
+            return self.initial()
+        return Decision(0.0, self.mode())
+
+
+class RoiTarget(Strategy):
+    name = "roi_target"
+    description = "cost-cap bidding at target_roi; widens the budget while the target holds"
+    scales_budget = True
+    bidding = "cost_cap"
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        last = history[-1]
+        if not last.live or last.spend == 0:
+            return Decision(last.budget, self.mode())
+        budget = last.budget
+        if last.roi >= self.cfg.target_roi and last.spend >= 0.9 * last.budget:
+            budget = last.budget * (1 + self.cfg.scale_step)
+        elif last.roi < self.cfg.target_roi:
+            budget = max(self.cfg.daily_budget * 0.25, last.budget / (1 + self.cfg.scale_step))
+        return Decision(self._cap(budget), self.mode())
+
+
+class MaxDelivery(Strategy):
+    name = "max_delivery"
+    description = "spends the daily budget at whatever price pacing finds"
+    bidding = "max_delivery"
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        return Decision(self._cap(self.cfg.daily_budget), self.mode())
+
+
+class FeedbackGated(Strategy):
+    """The source's advice: scale only while paid traffic brings free traffic with it.
+
+    The day after a raise, compare the change in free impressions with the change in paid
+    impressions against the last day before the raise. If ``Δfree / Δpaid >=
+    leverage_threshold`` and paid ROI >= ``roi_floor``, raise again; otherwise step back to
+    the budget before the raise, hold it for ``hold_days`` live days, and invest
+    ``capacity_share`` of the held-back increment in the room's conversion capacity.
+    Off-air days are skipped: only live days are evidence.
+    """
+
+    name = "feedback_gated"
+    description = "scales only while extra paid traffic brings extra free traffic"
+    uses_feedback = True
+    scales_budget = True
+
+    def __init__(self, cfg: CampaignConfig):
+        super().__init__(cfg)
+        self.before_raise: CampaignDay | None = None
+        self.hold_left = 0
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        last = history[-1]
+        if not last.live:
+            return Decision(last.budget, self.mode())
+        raise_to = self._cap(last.budget * (1 + self.cfg.scale_step))
+        if self.before_raise is not None:
+            base, self.before_raise = self.before_raise, None
+            d_paid = last.paid_impressions - base.paid_impressions
+            d_free = last.free_impressions - base.free_impressions
+            positive = d_paid > 0 and d_free >= self.cfg.leverage_threshold * d_paid
+            if positive and last.roi >= self.cfg.roi_floor:
+                self.before_raise = last
+                return Decision(raise_to, self.mode())
+            self.hold_left = self.cfg.hold_days
+            held = max(last.budget - base.budget, 0.0)
+            return Decision(base.budget, self.mode(),
+                            capacity_investment=self.cfg.capacity_share * held)
+        if self.hold_left > 0:
+            self.hold_left -= 1
+            return Decision(last.budget, self.mode())
+        if last.roi >= self.cfg.roi_floor and raise_to > last.budget:
+            self.before_raise = last
+            return Decision(raise_to, self.mode())
+        return Decision(last.budget, self.mode())
+
+
+class AlwaysScale(Strategy):
+    name = "always_scale"
+    description = "the anti-pattern: raises the budget every day whatever happens"
+    scales_budget = True
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        return Decision(self._cap(history[-1].budget * (1 + self.cfg.scale_step)),
+                        self.mode())
+
+
+STRATEGIES: dict[str, type[Strategy]] = {
+    cls.name: cls
+    for cls in (NoAds, Fixed, ColdStart, RoiTarget, MaxDelivery, FeedbackGated, AlwaysScale)
+}
