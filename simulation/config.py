@@ -73,7 +73,8 @@ class PopulationConfig:
     slots_per_session: int = _f(8, "feed slots a session fills (swipes)", 1, 64)
     patience_sigma: float = _f(0.5, "log-normal spread of patience (dwell multiplier)", 0, 3)
     price_sensitivity_mean: float = _f(
-        1.0, "mean price sensitivity (1 = buy hazard halves at 2x the reference price)", 0, 10)
+        1.0, "mean price sensitivity s: buy hazard x (price / reference)^-s, at most x4", 0,
+        10)
     price_sensitivity_sigma: float = _f(0.4, "log-normal spread of price sensitivity", 0, 3)
     follow_slots: int = _f(8, "length of each viewer's bounded follow list", 1, 64)
     need_rate: float = _f(
@@ -100,7 +101,7 @@ class BehaviourConfig:
     dwell_affinity_lift: float = _f(1.0, "dwell multiplier per unit affinity (1 + x*aff)",
                                     0, 20)
     buy_hazard_per_minute: float = _f(
-        0.5, "buy hazard per minute of dwell at persuasion 0.05, average everything", 0,
+        0.015, "buy hazard per minute of dwell at persuasion 0.05, average everything", 0,
         lo_open=True)
     buy_affinity_weight: float = _f(3.0, "buy hazard multiplier per unit affinity", 0, 50)
     buy_interest_weight: float = _f(0.5, "exponent of relative interest in buy hazard", 0,
@@ -203,8 +204,8 @@ class FunnelConfig:
     store_visit_prob: float = _f(
         0.5, "probability a viewer with a need visits a followed store of that category "
         "before searching", 0, 1)
-    searches_per_need_day: float = _f(1.0, "searches per day a viewer with a need makes when "
-                                      "active (scaled by sessions)", 0, lo_open=True)
+    click_lift: float = _f(1.5, "entry (click) logit lift of a viewer searching with a need",
+                           0, 10)
 
 
 @dataclass(frozen=True)
@@ -581,6 +582,35 @@ def read_toml(path: Path) -> dict[str, Any]:
             from None
 
 
+def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a scenario file, resolving ``base = "NAME"`` (inherit every value of another
+    scenario, then overlay this file's tables key by key)."""
+    raw = read_toml(path)
+    base = raw.pop("base", None)
+    if base is None:
+        return raw
+    if not isinstance(base, str):
+        raise ConfigError(str(path), "base", base, "must be a scenario name or path")
+    base_path = resolve_path(base)
+    if not base_path.is_absolute() and not base_path.exists():
+        base_path = path.parent / base_path
+    if base_path.resolve() in _seen:
+        raise ConfigError(str(path), "base", base, "scenarios inherit from each other in a "
+                          "loop")
+    parent = read_raw(base_path, (*_seen, path.resolve()))
+    parent.pop("name", None)
+    parent.pop("description", None)
+    return _merge(parent, raw)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
+            else v
+    return out
+
+
 def load_scenario(scenario: str | Path | None = None,
                   overrides: dict[str, Any] | None = None) -> Scenario:
     """Load a scenario file (or a named scenario) with optional dotted-key overrides.
@@ -590,7 +620,7 @@ def load_scenario(scenario: str | Path | None = None,
     >>> sc = load_scenario("default", {"population.viewers": 10_000, "days": 2})
     """
     path = resolve_path(scenario)
-    raw = read_toml(path)
+    raw = read_raw(path)
     raw.setdefault("name", path.stem)
     source = str(path) if not overrides else f"{path} (with --set)"
     return build(Scenario, apply_overrides(raw, overrides), source)

@@ -1,0 +1,138 @@
+"""Ad budgets: one Mesa agent per paid campaign, with the hot state in arrays.
+
+Each campaign is attached to one stream. Its strategy (see :mod:`simulation.strategies`)
+sets the daily budget and bidding mode once a day from what the campaign observed. Within
+the day, a dual pacing multiplier ``mu`` shades the bid so that spend tracks the budget
+evenly over the stream's live ticks; a per-tick allowance (at most three times the even pace,
+never more than what is left) makes overspending impossible.
+
+Bid per order (yuan): ``max_delivery`` bids the room's estimated order value times
+``auction.max_delivery_value``; ``cost_cap`` bids order value / target ROI, so that winning at
+that price returns the target ROI in expectation. Both are divided by ``1 + mu``.
+"""
+
+import mesa
+import numpy as np
+
+from simulation.config import AuctionConfig, CampaignConfig, Scenario
+from simulation.strategies import STRATEGIES, CampaignDay, Decision, Strategy
+
+TARGETING_CODE = {"broad": 0, "interest": 1, "lookalike": 2}
+PACE_CAP = 3.0
+
+
+class Campaigns:
+    """Per-campaign arrays (C campaigns): stream, targeting, budget, spend today, pacing."""
+
+    def __init__(self, configs: list[tuple[int, CampaignConfig]], cfg: AuctionConfig):
+        self.cfg = cfg
+        n = self.n = len(configs)
+        self.stream = np.array([s for s, _ in configs], dtype=np.int64)
+        self.targeting = np.array([TARGETING_CODE[c.targeting] for _, c in configs],
+                                  dtype=np.int64)
+        self.start_day = np.array([c.start_day for _, c in configs], dtype=np.int64)
+        self.target_roi = np.array([c.target_roi for _, c in configs], dtype=np.float64)
+        self.budget = np.zeros(n)
+        self.cost_cap = np.zeros(n, dtype=bool)
+        self.spent = np.zeros(n)
+        self.mu = np.ones(n)
+        self.live_ticks_today = np.zeros(n, dtype=np.int64)
+        self.paid_orders_total = np.zeros(n, dtype=np.int64)
+        self.day_impressions = np.zeros(n, dtype=np.int64)
+        self.day_orders = np.zeros(n, dtype=np.int64)
+        self.day_gmv = np.zeros(n)
+
+    def learning(self) -> np.ndarray:
+        return self.paid_orders_total < self.cfg.learning_orders
+
+    def active(self, day: int, live: np.ndarray) -> np.ndarray:
+        """Campaigns that may bid now: started, stream live, budget left."""
+        return (self.start_day <= day) & live[self.stream] & (self.spent < self.budget - 1e-9)
+
+    def allowance(self, live_ticks: np.ndarray) -> np.ndarray:
+        """Yuan each campaign may spend this tick: remaining budget, at most PACE_CAP times
+        the even pace over the stream's live ticks today."""
+        even = self.budget / np.maximum(live_ticks, 1)
+        return np.maximum(0.0, np.minimum(self.budget - self.spent, PACE_CAP * even))
+
+    def bid_per_order(self, aov: np.ndarray) -> np.ndarray:
+        """Bid per order in yuan, before eCPM = bid x pCTR x pCVR x 1000."""
+        aov_c = aov[self.stream]
+        base = np.where(self.cost_cap, aov_c / self.target_roi,
+                        aov_c * self.cfg.max_delivery_value)
+        return base / (1 + self.mu)
+
+    def pace(self, spend_tick: np.ndarray, live_ticks: np.ndarray, bidding: np.ndarray
+             ) -> None:
+        """Dual update of the pacing multipliers of campaigns that could bid this tick:
+        ``mu <- max(0, mu + rate * (spend / even_pace - 1))``."""
+        even = self.budget / np.maximum(live_ticks, 1)
+        ratio = np.where(even > 0, spend_tick / np.maximum(even, 1e-12), 1.0)
+        step = self.cfg.pacing_rate * (ratio - 1)
+        self.mu = np.where(bidding, np.clip(self.mu + step, 0, 50), self.mu)
+
+
+class AdBudget(mesa.Agent):
+    """A paid campaign: the strategy and the campaign's observed history.
+
+    ``step`` runs once a day, after the day's outcomes are known: it records the day as a
+    :class:`CampaignDay` and lets the strategy decide tomorrow's budget and bidding.
+    """
+
+    def __init__(self, model: mesa.Model, index: int, stream: int, cfg: CampaignConfig):
+        super().__init__(model)
+        self.index = index
+        self.stream = stream
+        self.cfg = cfg
+        self.strategy: Strategy = STRATEGIES[cfg.strategy](cfg)
+        self.history: list[CampaignDay] = []
+        self.decision: Decision = self.strategy.initial()
+        self.apply(self.decision, day=0)
+
+    def apply(self, decision: Decision, day: int) -> None:
+        c = self.model.campaigns
+        started = day >= self.cfg.start_day
+        c.budget[self.index] = decision.budget if started else 0.0
+        c.cost_cap[self.index] = decision.bidding == "cost_cap"
+        c.spent[self.index] = 0.0
+        if decision.capacity_investment > 0:
+            self.model.stream_agents[self.stream].invest(decision.capacity_investment)
+
+    def observe(self, day: int, live: bool, free_impr: int, follow_impr: int) -> CampaignDay:
+        c = self.model.campaigns
+        i = self.index
+        return CampaignDay(
+            day=day, budget=float(c.budget[i]), spend=float(c.spent[i]),
+            paid_impressions=int(c.day_impressions[i]), paid_orders=int(c.day_orders[i]),
+            paid_gmv=float(c.day_gmv[i]), free_impressions=free_impr,
+            follow_impressions=follow_impr, live=live)
+
+    def step(self) -> None:
+        """Daily: record today, decide tomorrow (only once the campaign has started)."""
+        m = self.model
+        day = m.day
+        s = self.stream
+        obs = self.observe(day, bool(m.day_live[s]), int(m.day_counts["free_impressions"][s]),
+                           int(m.day_counts["follow_impressions"][s]))
+        self.history.append(obs)
+        if day + 1 < self.cfg.start_day:
+            self.apply(self.decision, day + 1)
+            return
+        if day + 1 == self.cfg.start_day or not any(h.day >= self.cfg.start_day
+                                                    for h in self.history):
+            self.decision = self.strategy.initial()
+        else:
+            self.decision = self.strategy.decide(
+                [h for h in self.history if h.day >= self.cfg.start_day])
+        self.apply(self.decision, day + 1)
+
+
+def build_campaigns(scenario: Scenario, group_of_stream: np.ndarray, group_names: list[str]
+                    ) -> list[tuple[int, CampaignConfig]]:
+    """(stream index, campaign config) for every stream whose group has a campaign."""
+    out = []
+    for s, gi in enumerate(group_of_stream):
+        cfg = scenario.streams[group_names[gi]].campaign
+        if cfg is not None:
+            out.append((s, cfg))
+    return out

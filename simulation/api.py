@@ -1,0 +1,190 @@
+"""The Python API for notebooks and studies.
+
+>>> from simulation import api
+>>> result = api.run("default", seed=1, days=2, overrides={"population.viewers": 20_000})
+>>> result.streams.groupby("kind").gmv.sum()          # one row per stream per day
+>>> result.ticks.plot(x="tick", y="impressions")     # one row per tick
+"""
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simulation.config import STREAM_KINDS, Scenario, load_scenario, replace
+from simulation.model import SnowballModel
+
+COUNT_COLUMNS = ("free_impressions", "paid_impressions", "follow_impressions",
+                 "impressions", "fan_impressions", "entries", "interactions", "orders",
+                 "paid_orders", "warmup_views", "live_ticks", "followers")
+
+TOOK_OFF_MULTIPLE = 3.0
+"""A focal room "took off" when, on its last live day, its free impressions are at least this
+multiple of the median free impressions of the streams live that day."""
+
+
+@dataclass
+class RunResult:
+    """One finished run: the model (for inspection) and its two tables."""
+
+    scenario: Scenario
+    seed: int
+    model: SnowballModel
+    ticks: pd.DataFrame
+    streams: pd.DataFrame
+    wall_seconds: float
+
+
+def scenario_of(scenario: Scenario | str | Path | None, overrides: dict[str, Any] | None = None,
+                days: int | None = None) -> Scenario:
+    """A Scenario from an object, a name or a path, with overrides and an optional length."""
+    extra = dict(overrides or {})
+    if days is not None:
+        extra["days"] = days
+    if isinstance(scenario, Scenario):
+        return replace(scenario, **extra) if extra else scenario
+    return load_scenario(scenario, extra)
+
+
+def build_model(scenario: Scenario | str | Path | None = "default", seed: int | None = None,
+                overrides: dict[str, Any] | None = None, days: int | None = None
+                ) -> SnowballModel:
+    """Build a model ready to step."""
+    return SnowballModel(scenario_of(scenario, overrides, days), seed)
+
+
+def ticks_table(model: SnowballModel) -> pd.DataFrame:
+    """One row per tick: the DataCollector's platform-level metrics."""
+    df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    for col in df.columns:
+        if col in ("gmv", "dwell_minutes", "ad_spend", "gini_gmv", "gini_impressions"):
+            df[col] = df[col].astype("float64")
+        else:
+            df[col] = df[col].astype("int64")
+    return df
+
+
+def streams_table(model: SnowballModel) -> pd.DataFrame:
+    """One row per stream per day, with the stream's group, kind and category."""
+    if not model.daily_records:
+        return pd.DataFrame()
+    cols = model.daily_records[0].keys()
+    data = {c: np.concatenate([r[c] for r in model.daily_records]) for c in cols}
+    df = pd.DataFrame(data)
+    t = model.table
+    s = df["stream"].to_numpy()
+    df.insert(2, "group", pd.Categorical(np.asarray(t.group_names)[t.group[s]],
+                                         categories=t.group_names))
+    df.insert(3, "kind", pd.Categorical(np.asarray(STREAM_KINDS)[t.kind[s]],
+                                        categories=list(STREAM_KINDS)))
+    df.insert(4, "category", t.category[s])
+    df.insert(5, "merchant_room", t.merchant_room[s])
+    for c in COUNT_COLUMNS:
+        df[c] = df[c].astype("int64")
+    df["day"] = df["day"].astype("int64")
+    df["stream"] = df["stream"].astype("int64")
+    df["pool_tier"] = df["pool_tier"].astype("int64")
+    df["live_minutes"] = df.pop("live_ticks") * model.scenario.tick_minutes
+    return df
+
+
+def run(scenario: Scenario | str | Path | None = "default", seed: int | None = None,
+        days: int | None = None, overrides: dict[str, Any] | None = None,
+        progress: bool = False) -> RunResult:
+    """Build, run to the end and tabulate."""
+    sc = scenario_of(scenario, overrides, days)
+    start = time.perf_counter()
+    model = SnowballModel(sc, seed)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=sc.n_ticks, unit="tick", desc=f"{sc.name} seed {model.seed}",
+                   leave=False)
+    try:
+        model.run_days(progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - start
+    return RunResult(sc, model.seed, model, ticks_table(model), streams_table(model), wall)
+
+
+def focal_streams(model: SnowballModel, focal: str) -> np.ndarray:
+    """Indices of the streams of group ``focal`` (empty if there is no such group)."""
+    t = model.table
+    if focal not in t.group_names:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(t.group == t.group_names.index(focal))
+
+
+def took_off(streams: pd.DataFrame, focal_ids: np.ndarray) -> bool:
+    """See :data:`TOOK_OFF_MULTIPLE`."""
+    if len(focal_ids) == 0:
+        return False
+    live = streams[streams["live_minutes"] > 0]
+    mine = live[live["stream"].isin(focal_ids)]
+    if mine.empty:
+        return False
+    last = int(mine["day"].max())
+    median = float(live.loc[live["day"] == last, "free_impressions"].median())
+    mine_free = float(mine.loc[mine["day"] == last, "free_impressions"].sum())
+    return mine_free >= TOOK_OFF_MULTIPLE * max(median, 1.0)
+
+
+def summarize(result: RunResult, focal: str = "focal") -> dict[str, Any]:
+    """Whole-run summary metrics (platform and focal group)."""
+    st, tk = result.streams, result.ticks
+    ids = focal_streams(result.model, focal)
+    mine = st[st["stream"].isin(ids)]
+    totals = st.groupby("stream")["gmv"].sum().to_numpy()
+    from simulation.metrics import gini, top_share
+
+    spend = float(mine["ad_spend"].sum())
+    last_day = mine[mine["day"] == mine["day"].max()] if not mine.empty else mine
+    return {
+        "total_gmv": float(tk["gmv"].sum()),
+        "total_orders": int(tk["orders"].sum()),
+        "focal_gmv": float(mine["gmv"].sum()),
+        "focal_margin": float(mine["margin"].sum()),
+        "focal_final_tier": int(last_day["pool_tier"].max()) if not mine.empty else 0,
+        "focal_followers": int(last_day["followers"].sum()) if not mine.empty else 0,
+        "free_impressions": int(mine["free_impressions"].sum()),
+        "paid_impressions": int(mine["paid_impressions"].sum()),
+        "follow_impressions": int(mine["follow_impressions"].sum()),
+        "ad_spend": spend,
+        "roi": float(mine["paid_gmv"].sum()) / spend if spend > 0 else math.nan,
+        "gini_gmv": gini(totals),
+        "top10_share_gmv": top_share(totals, 0.1),
+        "took_off": took_off(st, ids),
+        "wall_seconds": result.wall_seconds,
+    }
+
+
+def without_ads(scenario: Scenario, group: str) -> Scenario:
+    """The same scenario with ``group``'s ad campaign removed (strategy "none")."""
+    if group not in scenario.streams or scenario.streams[group].campaign is None:
+        return scenario
+    return replace(scenario, **{f"streams.{group}.campaign.strategy": "none"})
+
+
+def run_summary(scenario: Scenario | str | Path, seed: int, *, focal: str = "focal",
+                paired_leverage: bool = False) -> dict[str, Any]:
+    """Run once and summarise; with ``paired_leverage`` also run the same seed without the
+    focal group's ads (common random numbers) and report free-traffic leverage =
+    (free impressions with ads - without) / paid impressions, for the focal group."""
+    sc = scenario_of(scenario)
+    res = run(sc, seed)
+    out = summarize(res, focal)
+    out["leverage"] = math.nan
+    if paired_leverage:
+        base = summarize(run(without_ads(sc, focal), seed), focal)
+        paid = out["paid_impressions"]
+        out["leverage"] = ((out["free_impressions"] - base["free_impressions"]) / paid
+                           if paid > 0 else math.nan)
+        out["wall_seconds"] += base["wall_seconds"]
+    return out

@@ -1,0 +1,218 @@
+"""What a viewer does with an impression: enter, dwell, interact, buy, follow; later, rate.
+
+Vectorised over the tick's impressions. Every probability is driven by the viewer's traits
+(interest in the stream's category, patience, price sensitivity, stored affinity, need,
+satiation) times the stream's hidden traits (hook, retention, persuasion, product quality)
+times the item on show (drawn from the product mix by time share). Fans convert better only
+through their stored affinity and purchase history — there is no per-stream fan multiplier.
+
+Functional forms (docs/MODEL.md gives the reasons):
+
+- entry: ``logit p = logit(hook) + w_i log z + w_a aff + lift_role + boost``
+- dwell (minutes, given entry): exponential with mean
+  ``dwell_mean x retention x patience x dwell_lift_role x (1 + l_a aff)``
+- interactions: Poisson(``interact_per_minute x dwell``)
+- buy (given entry): ``p = 1 - exp(-h x dwell)``, hazard
+  ``h = h0 (persuasion/0.05) appeal_role min(4, (price/ref)^-sensitivity) z^w_z
+  (1 + w_b aff) need_term satiation intent``
+- follow (given entry, not yet following): ``1 - exp(-f x dwell)``, raised by a purchase;
+  a purchase in someone else's room may also follow the merchant's own room
+- rating: the item's quality plus noise, applied ``review_lag_days`` later.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulation.config import BehaviourConfig
+from simulation.population import Population
+from simulation.streams import StreamTable
+
+FREE, PAID, FOLLOW = 0, 1, 2
+SOURCES = ("free", "paid", "follow")
+
+
+@dataclass
+class Impressions:
+    """The tick's filled slots, one entry per impression (shape (n,) each).
+
+    ``source`` is FREE, PAID or FOLLOW; ``session`` indexes the tick's sessions;
+    ``boost`` is an entry-logit lift (warm-up reservation, search intent); ``campaign`` is
+    the paying campaign or -1; ``charge`` is yuan charged at serving (CPM) — per-click
+    charges are settled by the policy after behaviour.
+    """
+
+    viewer: np.ndarray
+    stream: np.ndarray
+    source: np.ndarray
+    session: np.ndarray
+    boost: np.ndarray
+    campaign: np.ndarray
+    charge: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.viewer)
+
+    @staticmethod
+    def empty() -> "Impressions":
+        i = np.empty(0, dtype=np.int64)
+        f = np.empty(0, dtype=np.float64)
+        return Impressions(i, i, np.empty(0, dtype=np.int8), i, f.astype(np.float32), i, f)
+
+    @staticmethod
+    def concat(parts: list["Impressions"]) -> "Impressions":
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return Impressions.empty()
+        return Impressions(*(np.concatenate([getattr(p, f) for p in parts])
+                             for f in ("viewer", "stream", "source", "session", "boost",
+                                       "campaign", "charge")))
+
+
+@dataclass
+class Outcome:
+    """Per-impression results (shape (n,) each) plus the ratings bought this tick."""
+
+    entered: np.ndarray
+    dwell: np.ndarray
+    interactions: np.ndarray
+    bought: np.ndarray
+    price: np.ndarray
+    margin: np.ndarray
+    is_fan: np.ndarray
+    rating_stream: np.ndarray
+    rating_viewer: np.ndarray
+    rating_value: np.ndarray
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+class Behaviour:
+    """Viewer response to impressions, with the population's state updates."""
+
+    def __init__(self, cfg: BehaviourConfig, table: StreamTable):
+        self.cfg = cfg
+        self.table = table
+        self.role_price = np.asarray(cfg.role_price)
+        self.role_appeal = np.asarray(cfg.role_appeal)
+        self.role_entry = np.asarray(cfg.role_entry_lift)
+        self.role_dwell = np.asarray(cfg.role_dwell_lift)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Recompute per-stream constants (after a trait or mix changes)."""
+        t = self.table
+        self.logit_hook = _logit(t.hook)
+        self.mix_cum = np.cumsum(t.mix, axis=1)[:, :2]
+        self.prices = t.role_prices(self.cfg.role_price)
+        self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
+
+    def respond(self, imp: Impressions, pop: Population, day: int, intent: float,
+                requires_need: bool, one_order_per_session: bool, rng: np.random.Generator
+                ) -> Outcome:
+        """Draw every impression's outcome and apply the viewers' state changes.
+
+        Parameters
+        ----------
+        imp
+            The tick's impressions.
+        pop
+            The population (follows, affinity, needs and purchase history are updated).
+        day
+            Current day (satiation, purchase records).
+        intent
+            Buy-hazard multiplier of the day (campaign days > 1).
+        requires_need
+            Search funnel: no purchase without a need in the category.
+        one_order_per_session
+            Search funnel: a search ends at its first purchase (positions in order).
+        """
+        c, t = self.cfg, self.table
+        n = len(imp)
+        v, s = imp.viewer, imp.stream
+        cat = t.category[s]
+        z = pop.relative_interest(v, cat)
+        slot, aff = pop.lookup(v, s)
+        is_fan = slot >= 0
+        u = rng.random(n)
+        role = (u > self.mix_cum[s, 0]).astype(np.int64) + (u > self.mix_cum[s, 1])
+        logit = (self.logit_hook[s] + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
+                 + c.entry_affinity_weight * aff + self.role_entry[role] + imp.boost)
+        entered = rng.random(n) < 1 / (1 + np.exp(-logit))
+
+        e = np.flatnonzero(entered)
+        ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
+        mean_dwell = (c.dwell_mean_minutes * t.retention[se] * pop.patience[ve]
+                      * self.role_dwell[re] * (1 + c.dwell_affinity_lift * ae))
+        dwell_e = rng.exponential(1.0, len(e)) * mean_dwell
+        inter_e = rng.poisson(c.interact_per_minute * dwell_e)
+        price_e = self.prices[se, re]
+        sens = pop.price_sensitivity[ve]
+        price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
+        cat_e = cat[e]
+        need = pop.need[ve, cat_e]
+        need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
+        hazard = (c.buy_hazard_per_minute * (t.persuasion[se] / 0.05) * self.role_appeal[re]
+                  * price_term * np.maximum(ze, 1e-3) ** c.buy_interest_weight
+                  * (1 + c.buy_affinity_weight * ae) * need_term
+                  * pop.satiation(ve, cat_e, day) * intent)
+        bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
+        if one_order_per_session and bought_e.any():
+            b = np.flatnonzero(bought_e)
+            _, first = np.unique(imp.session[e[b]], return_index=True)
+            keep = np.zeros(len(e), dtype=bool)
+            keep[b[first]] = True
+            bought_e &= keep
+        # A viewer buys at most once per category per tick (a tick is minutes long).
+        if bought_e.any():
+            b = np.flatnonzero(bought_e)
+            _, first = np.unique(ve[b] * pop.k + cat_e[b], return_index=True)
+            keep = np.zeros(len(e), dtype=bool)
+            keep[b[first]] = True
+            bought_e &= keep
+
+        # Follows: entrants who are not fans yet; buyers may also follow the merchant's room.
+        p_follow = 1 - np.exp(-c.follow_per_minute * dwell_e)
+        p_follow = np.where(bought_e, 1 - (1 - p_follow) * (1 - c.follow_after_buy), p_follow)
+        new_follow = (slot[e] < 0) & (rng.random(len(e)) < p_follow)
+        # Fans who entered grow closer.
+        pop.change_affinity(ve, slot[e], np.float32(c.affinity_gain_entry), towards_one=True)
+        pop.add_follows(ve[new_follow], se[new_follow], c.affinity_initial)
+        room = t.merchant_room[se]
+        store = bought_e & (room >= 0) & (room != se) & (
+            rng.random(len(e)) < c.store_follow_after_buy)
+        pop.add_follows(ve[store], room[store], c.affinity_initial)
+
+        b = np.flatnonzero(bought_e)
+        pop.record_purchases(ve[b], cat_e[b], day)
+        rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
+
+        dwell = np.zeros(n)
+        dwell[e] = dwell_e
+        interactions = np.zeros(n, dtype=np.int64)
+        interactions[e] = inter_e
+        bought = np.zeros(n, dtype=bool)
+        bought[e[b]] = True
+        price = np.zeros(n)
+        price[e[b]] = price_e[b]
+        margin = np.zeros(n)
+        margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
+        return Outcome(entered, dwell, interactions, bought, price, margin, is_fan,
+                       se[b], ve[b], rating)
+
+    def apply_ratings(self, pop: Population, viewers: np.ndarray, streams: np.ndarray,
+                      rating: np.ndarray) -> None:
+        """Ratings arriving today: the review score moves (see StreamTable.apply_ratings)
+        and each rater's affinity to the room moves with the experience."""
+        c = self.cfg
+        self.table.apply_ratings(streams, 1 + 4 * rating, c.review_prior,
+                                 c.review_prior_ratings, c.review_memory_days)
+        if len(viewers):
+            slot, _ = pop.lookup(viewers, streams)
+            pop.change_affinity(viewers, slot,
+                                (c.affinity_gain_rating * (rating - 0.5)).astype(np.float32),
+                                towards_one=False)
+            pop.drop_weak_follows()

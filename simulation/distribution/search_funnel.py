@@ -1,0 +1,184 @@
+"""The traditional search funnel ("people search goods"): need -> search -> buy.
+
+Only viewers with a need act. A session of such a viewer picks one of its needed categories;
+with probability ``store_visit_prob`` it goes straight to a followed store of that category
+(a "follow" impression: the funnel's loyalty stage), otherwise it searches. The results page
+shows ``results_per_page`` listings: the top ``ad_positions`` are sold to paid search ads by
+the generalised second price on bid-per-click x pCTR (cost per click), the rest are organic,
+ranked by relevance (the category) x (1 + recent daily sales)^``sales_weight`` x review
+factor. A viewer examines rank r with probability 1/(1+r)^``position_decay``; an examined
+listing is an impression. Purchase requires the need (content does not create demand), and
+a search ends at its first purchase. The ranking is re-sorted once a day.
+
+Shops are always open in the funnel: stream schedules and warm-up videos do not apply.
+Traffic is capped by the needs that arise — the only ceiling on growth here.
+
+Budgets: an ad is shown to the first queries of the tick up to its expected-spend allowance;
+clicks are billed in order and a click that would exceed the allowance is not billed.
+"""
+
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from simulation.auction import gsp_positions
+from simulation.behaviour import FOLLOW, FREE, PAID, Impressions, Outcome
+from simulation.distribution.interest_feed import PCTR_INTEREST_EXPONENT
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simulation.model import SnowballModel
+
+
+class SearchFunnel:
+    """The traditional policy. See the module docstring for the mechanics."""
+
+    name: ClassVar[str] = "search_funnel"
+    requires_need: ClassVar[bool] = True
+    one_order_per_session: ClassVar[bool] = True
+    always_open: ClassVar[bool] = True
+
+    def __init__(self, model: "SnowballModel"):
+        self.m = model
+        self.cfg = model.scenario.funnel
+        self.rng = model.rngs["policy"]
+        n = model.table.n
+        self.sales = np.zeros(n)
+        # A fixed tie-break among equal listings (new shops), drawn once.
+        self.jitter = self.rng.random(n) * 1e-6
+        self._cpc = np.zeros(0)
+        self._allow = np.zeros(0)
+        self.rerank()
+
+    def rerank(self) -> None:
+        """Sort each category's listings by relevance x sales x review (daily)."""
+        t, cfg = self.m.table, self.cfg
+        k = self.m.population.k
+        score = ((1 + self.sales) ** cfg.sales_weight
+                 * np.exp(cfg.review_weight * (t.review_score - 4.5)) + self.jitter)
+        order = np.lexsort((-score, t.category))
+        counts = np.bincount(t.category, minlength=k)
+        depth = cfg.results_per_page + cfg.ad_positions
+        self.ranking = np.full((k, depth), -1, dtype=np.int64)
+        start = 0
+        for c in range(k):
+            top = order[start: start + min(counts[c], depth)]
+            self.ranking[c, : len(top)] = top
+            start += counts[c]
+
+    def serve(self, sessions: np.ndarray, live: np.ndarray) -> Impressions:
+        m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
+        t = m.table
+        needs = pop.need[sessions]
+        has = needs.any(axis=1)
+        idx = np.flatnonzero(has)
+        if len(idx) == 0:
+            self._cpc = np.zeros(0)
+            return Impressions.empty()
+        v = sessions[idx]
+        w = needs[idx].astype(np.float32)
+        cum = np.cumsum(w, axis=1)
+        u = rng.random(len(idx), dtype=np.float32) * cum[:, -1]
+        cat = np.minimum((cum < u[:, None]).sum(axis=1), pop.k - 1)
+        # Loyalty: a followed store of the category, highest affinity first.
+        fol = pop.follow[v]
+        in_cat = (fol >= 0) & (t.category[np.maximum(fol, 0)] == cat[:, None])
+        key = np.where(in_cat, pop.affinity[v], -1.0)
+        best = key.argmax(axis=1)
+        visit = in_cat.any(axis=1) & (rng.random(len(idx)) < cfg.store_visit_prob)
+        store_v, store_s = v[visit], fol[visit, best[visit]].astype(np.int64)
+        n_store = len(store_v)
+        parts = [Impressions(store_v, store_s, np.full(n_store, FOLLOW, np.int8), idx[visit],
+                             np.full(n_store, cfg.click_lift, np.float32),
+                             np.full(n_store, -1, np.int64), np.zeros(n_store))]
+        cpcs = [np.zeros(n_store)]
+        search = ~visit
+        sv, sc, ss = v[search], cat[search], idx[search]
+        if len(sv):
+            imp, cpc = self._search(sv, sc, ss)
+            parts.append(imp)
+            cpcs.append(cpc)
+        self._cpc = np.concatenate(cpcs)
+        return Impressions.concat(parts)
+
+    def _search(self, viewer: np.ndarray, cat: np.ndarray, sess: np.ndarray
+                ) -> tuple[Impressions, np.ndarray]:
+        m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
+        camps, t = m.campaigns, m.table
+        n = len(viewer)
+        a_pos, p = cfg.ad_positions, cfg.results_per_page
+        ads = np.full((n, a_pos), -1, dtype=np.int64)
+        ad_camp = np.full((n, a_pos), -1, dtype=np.int64)
+        ad_cpc = np.zeros((n, a_pos))
+        if a_pos and camps.n:
+            act = np.flatnonzero(camps.active(m.day, np.ones(t.n, dtype=bool)))
+            rates = m.rates
+            allowance = camps.allowance(m.live_ticks_today[camps.stream])
+            bid_order = camps.bid_per_order(rates["aov"])
+            for c in np.unique(cat):
+                mine = act[t.category[camps.stream[act]] == c]
+                if len(mine) == 0:
+                    continue
+                q = np.flatnonzero(cat == c)
+                s_c = camps.stream[mine]
+                z = pop.relative_interest(viewer[q][:, None], np.broadcast_to(
+                    c, (len(q), 1)))[:, 0]
+                pctr = rates["entry"][s_c]
+                bid_click = bid_order[mine] * rates["cvr"][s_c]
+                ranked, cpc = gsp_positions(bid_click * pctr, bid_click, a_pos)
+                for j, (r, price) in enumerate(zip(ranked, cpc, strict=True)):
+                    ci = mine[r]
+                    if price < m.scenario.auction.reserve_cpm / 1000 or price <= 0:
+                        price = max(price, m.scenario.auction.reserve_cpm / 1000)
+                    exp_clicks = pctr[r] * np.clip(z, 0.05, 20) ** PCTR_INTEREST_EXPONENT
+                    n_max = np.searchsorted(np.cumsum(exp_clicks * price), allowance[ci],
+                                            side="right")
+                    shown = q[:n_max]
+                    ads[shown, j] = s_c[r]
+                    ad_camp[shown, j] = ci
+                    ad_cpc[shown, j] = price
+            m.bidding_now[act] = True
+        organic = self.ranking[cat, :p]
+        page = np.concatenate([ads, organic], axis=1)
+        dup = (organic[:, :, None] == ads[:, None, :]).any(axis=2) & (organic >= 0)
+        valid = np.concatenate([ads >= 0, (organic >= 0) & ~dup], axis=1)
+        rank = np.cumsum(valid, axis=1) - 1
+        valid &= rank < p
+        examine = rng.random(page.shape) < 1.0 / (1.0 + rank) ** cfg.position_decay
+        show = valid & examine
+        rows, cols = np.nonzero(show)
+        is_ad = cols < a_pos
+        k = len(rows)
+        camp = np.where(is_ad, ad_camp[rows, np.minimum(cols, max(a_pos - 1, 0))]
+                        if a_pos else -1, -1)
+        cpc = np.where(is_ad, ad_cpc[rows, np.minimum(cols, max(a_pos - 1, 0))]
+                       if a_pos else 0.0, 0.0)
+        imp = Impressions(viewer[rows], page[rows, cols], np.where(is_ad, PAID, FREE)
+                          .astype(np.int8), sess[rows],
+                          np.full(k, cfg.click_lift, np.float32), camp.astype(np.int64),
+                          np.zeros(k))
+        self._allow = camps.allowance(m.live_ticks_today[camps.stream]) if camps.n else \
+            np.zeros(0)
+        return imp, cpc
+
+    def settle(self, imp: Impressions, out: Outcome) -> None:
+        """Bill clicks on ads in order, never beyond a campaign's allowance."""
+        if len(imp) == 0 or self.m.campaigns.n == 0:
+            return
+        clicked = np.flatnonzero(out.entered & (imp.source == PAID))
+        if len(clicked) == 0:
+            return
+        camp = imp.campaign[clicked]
+        price = self._cpc[clicked]
+        order = np.argsort(camp, kind="stable")
+        clicked, camp, price = clicked[order], camp[order], price[order]
+        cum = np.cumsum(price)
+        start = np.searchsorted(camp, camp, side="left")
+        spent = cum - np.concatenate(([0.0], cum))[start]
+        billed = spent <= self._allow[camp] + 1e-9
+        imp.charge[clicked[billed]] = price[billed]
+
+    def end_of_day(self) -> None:
+        """Fold today's orders into the sales memory and re-sort the listings."""
+        keep = np.exp(-1 / self.cfg.sales_memory_days)
+        self.sales = self.sales * keep + self.m.day_counts["orders"] * (1 - keep)
+        self.rerank()

@@ -1,0 +1,316 @@
+"""The snowball model: one Mesa ``Model`` owning the world and its seeded generators.
+
+One tick (``tick_minutes`` of platform time):
+
+1. Sessions arrive by each viewer's rhythm (campaign days raise volume).
+2. Warm-up videos of rooms about to go live book interested viewers.
+3. The distribution policy fills the sessions' slots: follow channel, paid auction, free
+   recommendation (interest feed) or store visits, search ads and organic results (funnel).
+4. Viewers act on what they are shown (enter, dwell, interact, buy, follow); buyers' ratings
+   are queued for ``review_lag_days`` later.
+5. The platform's estimators absorb all of the tick's traffic; every horse-race window the
+   traffic pools promote and demote live streams against their peers.
+
+Once a day: ratings that are due move review scores and raters' affinities, needs arrive and
+expire, ad strategies decide tomorrow from what their campaign observed, room operators
+apply capacity investments, affinities decay, and the funnel re-sorts its listings.
+
+Randomness: one root seed; ``numpy.random.SeedSequence(seed).spawn`` gives each component
+its own generator, so no two components share a stream of numbers and no global state is
+used.
+"""
+
+import numpy as np
+from mesa import DataCollector, Model
+
+from simulation.ads import AdBudget, Campaigns, build_campaigns
+from simulation.behaviour import FOLLOW, FREE, PAID, SOURCES, Behaviour, Impressions, Outcome
+from simulation.config import Scenario
+from simulation.distribution import POLICIES
+from simulation.estimates import Estimator, TrafficPools
+from simulation.metrics import tick_reporters
+from simulation.population import Population
+from simulation.streams import Stream, StreamTable
+
+RNG_COMPONENTS = ("population", "streams", "sessions", "warmup", "policy", "behaviour",
+                  "needs")
+WARMUP_HOURS = 2
+"""Warm-up videos run in the hours before a stream goes live."""
+
+DAY_FIELDS = ("free_impressions", "paid_impressions", "follow_impressions", "fan_impressions",
+              "entries", "dwell_minutes", "interactions", "orders", "gmv", "margin",
+              "ad_spend", "paid_orders", "paid_gmv", "warmup_views", "live_ticks")
+
+
+class SnowballModel(Model):
+    """The world: viewers, streams, ad budgets, the platform and its distribution policy.
+
+    Parameters
+    ----------
+    scenario
+        A validated :class:`~simulation.config.Scenario`.
+    seed
+        Root seed; defaults to ``scenario.seed``.
+    """
+
+    def __init__(self, scenario: Scenario, seed: int | None = None):
+        self.scenario = scenario
+        self.seed = int(scenario.seed if seed is None else seed)
+        root = np.random.SeedSequence(self.seed)
+        children = root.spawn(1 + len(RNG_COMPONENTS))
+        super().__init__(rng=np.random.default_rng(children[0]))
+        self.rngs = {name: np.random.default_rng(c)
+                     for name, c in zip(RNG_COMPONENTS, children[1:], strict=True)}
+        sc = scenario
+        self.tpd = sc.ticks_per_day
+        self.tph = self.tpd / 24
+        self.table = StreamTable(sc, self.rngs["streams"])
+        n = self.table.n
+        self.population = Population(sc.population, sc.behaviour, n,
+                                     self.rngs["population"])
+        for s in np.flatnonzero(self.table.initial_followers > 0):
+            self.population.seed_followers(int(s), int(self.table.category[s]),
+                                           float(self.table.initial_followers[s]),
+                                           self.rngs["population"])
+        self.stream_agents = [Stream(self, i) for i in range(n)]
+        configs = build_campaigns(sc, self.table.group, self.table.group_names)
+        self.campaigns = Campaigns(configs, sc.auction)
+        self.campaign_of_stream = np.full(n, -1, dtype=np.int64)
+        self.campaign_of_stream[self.campaigns.stream] = np.arange(self.campaigns.n)
+        self.bidding_now = np.zeros(self.campaigns.n, dtype=bool)
+        self.ad_agents = [AdBudget(self, j, s, cfg) for j, (s, cfg) in enumerate(configs)]
+        self.estimator = Estimator(n, sc.feed, sc.tick_minutes)
+        self.pools = TrafficPools(sc.feed, sc.population.categories)
+        self.rerank_ticks = max(1, round(sc.feed.rerank_minutes / sc.tick_minutes))
+        self.behaviour = Behaviour(sc.behaviour, self.table)
+        self.rates = self.estimator.rates()
+        self.value = self.estimator.value(self.rates)
+        self.day = 0
+        self.tod = 0
+        self.live = np.zeros(n, dtype=bool)
+        self.day_live = np.zeros(n, dtype=bool)
+        self.live_ticks_today = np.zeros(n, dtype=np.int64)
+        self.campaign_day = False
+        self.cum_gmv = np.zeros(n)
+        self.cum_impressions = np.zeros(n)
+        self.day_counts = {f: np.zeros(n) for f in DAY_FIELDS}
+        self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
+        self.daily_records: list[dict[str, np.ndarray]] = []
+        self.tick_stats: dict[str, float] = {}
+        self.policy = POLICIES[sc.policy](self)
+        self.always_open = bool(getattr(self.policy, "always_open", False))
+        self.datacollector = DataCollector(model_reporters=tick_reporters())
+        self._start_day(0)
+
+    # ------------------------------------------------------------------ time
+
+    @property
+    def tick(self) -> int:
+        """Index of the last completed tick (-1 before the first)."""
+        return self.steps - 1
+
+    def run_days(self, days: int | None = None, progress=None) -> None:
+        """Step through ``days`` days (default: the scenario's length)."""
+        for _ in range((self.scenario.days if days is None else days) * self.tpd):
+            self.step()
+            if progress is not None:
+                progress.update(1)
+
+    def step(self) -> None:
+        """One tick."""
+        t = self.steps - 1
+        day, tod = divmod(t, self.tpd)
+        if tod == 0 and t > 0:
+            self._start_day(day)
+        self.day, self.tod = day, tod
+        sc, pop = self.scenario, self.population
+        live = self._live_now(day, tod)
+        hour = int(tod / self.tph)
+        lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
+        sessions = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
+        if not self.always_open:
+            self._warmups(day, tod, sessions)
+        self.rates = self.estimator.rates()
+        self.value = self.estimator.value(self.rates)
+        self.bidding_now[:] = False
+        imp = self.policy.serve(sessions, live)
+        intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
+        out = self.behaviour.respond(imp, pop, day, intent, self.policy.requires_need,
+                                     self.policy.one_order_per_session,
+                                     self.rngs["behaviour"])
+        self.policy.settle(imp, out)
+        self._account(imp, out, sessions, live)
+        if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
+            window = self.estimator.rates(self.estimator.window)
+            self.pools.rerank(self.table.tier, live, self.table.category,
+                              self.estimator.value(window),
+                              self.estimator.window["impressions"])
+            self.estimator.reset_window()
+        self.table.tier_max_today = np.maximum(self.table.tier_max_today,
+                                               np.where(live, self.table.tier, 0))
+        self.datacollector.collect(self)
+        if tod == self.tpd - 1:
+            self._end_day(day)
+
+    def _live_now(self, day: int, tod: int) -> np.ndarray:
+        t = self.table
+        if self.always_open:
+            live = np.ones(t.n, dtype=bool)
+        else:
+            live = t.live_mask(day, tod, self.tpd)
+            went_live = live & ~self.live
+            if went_live.any():
+                idx = np.flatnonzero(went_live)
+                first = t.last_live_day[idx] < 0
+                off = np.maximum(day - t.last_live_day[idx] - 1, 0)
+                drop = (self.scenario.feed.start_tier_drop
+                        + self.scenario.feed.tier_decay_per_day_off * off)
+                t.tier[idx] = np.where(first, 0, np.maximum(t.tier[idx] - drop, 0))
+        t.last_live_day[live] = day
+        self.live = live
+        t.live = live
+        self.day_live |= live
+        return live
+
+    def _warmups(self, day: int, tod: int, sessions: np.ndarray) -> None:
+        """Warm-up videos: each reaches ``warmup_reach x viewers`` over the WARMUP_HOURS
+        before its stream; a viewer who sees it books the stream with the probability they
+        would enter it (hook x interest), and gets it in the follow channel once live."""
+        t, pop = self.table, self.population
+        if len(sessions) == 0 or not t.warmup_videos.any():
+            return
+        ahead = int(WARMUP_HOURS * self.tph)
+        soon = np.flatnonzero((t.starting_in(day, tod, ahead, self.tpd) > 0)
+                              & (t.warmup_videos > 0))
+        if len(soon) == 0:
+            return
+        rng = self.rngs["warmup"]
+        expected = t.warmup_videos[soon] * t.warmup_reach[soon] * pop.n / ahead
+        views = np.minimum(rng.poisson(expected), len(sessions))
+        streams = np.repeat(soon, views)
+        viewers = sessions[rng.integers(0, len(sessions), len(streams))]
+        z = pop.relative_interest(viewers, t.category[streams])
+        b = self.scenario.behaviour
+        logit = self.behaviour.logit_hook[streams] + b.entry_interest_weight * np.log(
+            np.maximum(z, 1e-3))
+        book = rng.random(len(streams)) < 1 / (1 + np.exp(-logit))
+        pop.reserved[viewers[book]] = streams[book]
+        self.day_counts["warmup_views"] += np.bincount(streams, minlength=t.n)
+
+    # ------------------------------------------------------------------ accounting
+
+    def _account(self, imp: Impressions, out: Outcome, sessions: np.ndarray,
+                 live: np.ndarray) -> None:
+        n = self.table.n
+        s, src = imp.stream, imp.source
+        dc = self.day_counts
+        per_source = [np.bincount(s[src == code], minlength=n) for code in (FREE, PAID,
+                                                                            FOLLOW)]
+        impressions = per_source[0] + per_source[1] + per_source[2]
+        entries = np.bincount(s, out.entered, minlength=n)
+        dwell = np.bincount(s, out.dwell, minlength=n)
+        orders = np.bincount(s, out.bought, minlength=n)
+        gmv = np.bincount(s, out.price, minlength=n)
+        spend = np.bincount(s, imp.charge, minlength=n)
+        paid = src == PAID
+        for name, x in zip(SOURCES, per_source, strict=True):
+            dc[f"{name}_impressions"] += x
+        dc["fan_impressions"] += np.bincount(s, out.is_fan, minlength=n)
+        dc["entries"] += entries
+        dc["dwell_minutes"] += dwell
+        dc["interactions"] += np.bincount(s, out.interactions, minlength=n)
+        dc["orders"] += orders
+        dc["gmv"] += gmv
+        dc["margin"] += np.bincount(s, out.margin, minlength=n)
+        dc["ad_spend"] += spend
+        dc["paid_orders"] += np.bincount(s[paid], out.bought[paid], minlength=n)
+        dc["paid_gmv"] += np.bincount(s[paid], out.price[paid], minlength=n)
+        dc["live_ticks"] += live
+        c = self.campaigns
+        if c.n:
+            camp = imp.campaign[paid]
+            spend_c = np.bincount(camp, imp.charge[paid], minlength=c.n)
+            c.spent += spend_c
+            c.day_impressions += np.bincount(camp, minlength=c.n)
+            orders_c = np.bincount(camp, out.bought[paid], minlength=c.n).astype(np.int64)
+            c.day_orders += orders_c
+            c.paid_orders_total += orders_c
+            c.day_gmv += np.bincount(camp, out.price[paid], minlength=c.n)
+            c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now)
+        self.estimator.update({"impressions": impressions, "entries": entries,
+                               "dwell": dwell, "orders": orders, "gmv": gmv})
+        self.cum_gmv += gmv
+        self.cum_impressions += impressions
+        if len(out.rating_stream):
+            due = self.day + self.scenario.behaviour.review_lag_days
+            self.pending_ratings.setdefault(due, []).append(
+                (out.rating_viewer, out.rating_stream, out.rating_value))
+        self.tick_stats = {
+            "tick": self.steps - 1, "day": self.day,
+            "minute_of_day": self.tod * self.scenario.tick_minutes,
+            "sessions": len(sessions),
+            "free_impressions": int(per_source[0].sum()),
+            "paid_impressions": int(per_source[1].sum()),
+            "follow_impressions": int(per_source[2].sum()),
+            "impressions": len(imp), "entries": int(out.entered.sum()),
+            "dwell_minutes": float(out.dwell.sum()), "orders": int(out.bought.sum()),
+            "gmv": float(out.price.sum()), "ad_spend": float(imp.charge.sum()),
+            "live_streams": int(live.sum()),
+        }
+
+    # ------------------------------------------------------------------ days
+
+    def _start_day(self, day: int) -> None:
+        sc, t, pop = self.scenario, self.table, self.population
+        self.day = day
+        self.campaign_day = day in sc.calendar.campaign_days
+        due = self.pending_ratings.pop(day, [])
+        if due:
+            v, s, r = (np.concatenate(x) for x in zip(*due, strict=True))
+        else:
+            v = s = np.empty(0, dtype=np.int64)
+            r = np.empty(0)
+        self.behaviour.apply_ratings(pop, v, s, r)
+        pop.arrive_needs(self.rngs["needs"],
+                         1 + sc.calendar.volume_lift if self.campaign_day else 1.0)
+        pop.reserved[:] = -1
+        if self.always_open:
+            self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
+        else:
+            self.live_ticks_today = np.where(t.days_on[:, day], t.duration_ticks, 0)
+        self.day_live = np.zeros(t.n, dtype=bool)
+        t.tier_max_today = np.zeros(t.n, dtype=np.int64)
+
+    def _end_day(self, day: int) -> None:
+        self.daily_records.append(self._day_record(day))
+        self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
+        self.agents_by_type[Stream].do("step")
+        self.behaviour.refresh()
+        self.population.decay_affinity()
+        self.policy.end_of_day()
+        for x in self.day_counts.values():
+            x[:] = 0
+        c = self.campaigns
+        c.day_impressions[:] = 0
+        c.day_orders[:] = 0
+        c.day_gmv[:] = 0
+
+    def _day_record(self, day: int) -> dict[str, np.ndarray]:
+        t, dc, c = self.table, self.day_counts, self.campaigns
+        n = t.n
+        impressions = dc["free_impressions"] + dc["paid_impressions"] + dc[
+            "follow_impressions"]
+        budget = np.zeros(n)
+        if c.n:
+            budget[c.stream] = c.budget
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gpm = np.where(impressions > 0, 1000 * dc["gmv"] / impressions, 0.0)
+            roi = np.where(dc["ad_spend"] > 0, dc["paid_gmv"] / dc["ad_spend"], np.nan)
+        rec = {"day": np.full(n, day), "stream": np.arange(n)}
+        rec.update({k: v.copy() for k, v in dc.items()})
+        rec.update({"impressions": impressions, "gpm": gpm, "roi": roi, "budget": budget,
+                    "followers": self.population.followers.copy(),
+                    "pool_tier": t.tier_max_today.copy(),
+                    "review_score": t.review_score.copy(),
+                    "live": self.day_live.copy(), "persuasion": t.persuasion.copy()})
+        return rec

@@ -1,0 +1,262 @@
+"""The viewer population: one row per viewer in numpy arrays, never one object per viewer.
+
+Each viewer has interests over K categories, an activity level and a daily rhythm
+(chronotype), patience (dwell multiplier), price sensitivity, a bounded follow list with an
+affinity per entry, purchase history per category (satiation, adoption) and needs per
+category (for the search funnel; a bonus to buying in the interest feed).
+
+Arrays (N viewers, K categories, F follow slots, S streams):
+
+``interests`` float32 (N, K), rows sum to 1; ``activity`` float32 (N,), sessions per day;
+``chronotype`` uint8 (N,); ``patience`` float32 (N,); ``price_sensitivity`` float32 (N,);
+``follow`` int32 (N, F), stream index or -1; ``affinity`` float32 (N, F) in [0, 1];
+``need`` bool (N, K); ``last_buy_day`` int16 (N, K), -1 = never; ``adopted`` bool (N, K);
+``reserved`` int32 (N,), stream a warm-up video booked or -1; ``followers`` int64 (S,).
+"""
+
+import numpy as np
+
+from simulation.config import BehaviourConfig, PopulationConfig
+
+NEVER = -1
+
+# Hourly session profiles of four chronotypes (each sums to 1 over 24 hours): evening-heavy,
+# lunch-and-evening, early bird, night owl. Live commerce peaks 19:00-23:00.
+_HOURS = np.arange(24) + 0.5
+
+
+def _bumps(centres: list[tuple[float, float, float]]) -> np.ndarray:
+    p = np.full(24, 0.02)
+    for centre, width, weight in centres:
+        d = np.minimum(np.abs(_HOURS - centre), 24 - np.abs(_HOURS - centre))
+        p += weight * np.exp(-0.5 * (d / width) ** 2)
+    return p / p.sum()
+
+
+CHRONOTYPES = np.stack([
+    _bumps([(21.0, 1.8, 1.0), (13.0, 1.5, 0.25)]),
+    _bumps([(12.5, 1.2, 0.7), (20.5, 1.8, 0.8)]),
+    _bumps([(8.0, 1.5, 0.6), (19.5, 1.5, 0.8)]),
+    _bumps([(23.0, 1.8, 1.0), (1.0, 1.5, 0.5)]),
+])
+CHRONOTYPE_SHARES = np.array([0.4, 0.25, 0.2, 0.15])
+
+
+class Population:
+    """Vectorised viewer state and the operations the model applies to it.
+
+    Parameters
+    ----------
+    cfg, behaviour
+        Population and behaviour sections of the scenario.
+    n_streams
+        Number of streams (sizes the follower counts).
+    rng
+        The population's own generator (used for initial traits only).
+    """
+
+    def __init__(self, cfg: PopulationConfig, behaviour: BehaviourConfig, n_streams: int,
+                 rng: np.random.Generator):
+        n, k = cfg.viewers, cfg.categories
+        self.cfg, self.behaviour = cfg, behaviour
+        self.n, self.k = n, k
+        self.interests = rng.dirichlet(np.full(k, cfg.interest_concentration), size=n) \
+            .astype(np.float32)
+        self.activity = (cfg.sessions_per_day * rng.lognormal(
+            -0.5 * cfg.activity_sigma ** 2, cfg.activity_sigma, n)).astype(np.float32)
+        self.chronotype = rng.choice(len(CHRONOTYPES), size=n, p=CHRONOTYPE_SHARES) \
+            .astype(np.uint8)
+        self.patience = rng.lognormal(-0.5 * cfg.patience_sigma ** 2, cfg.patience_sigma, n) \
+            .astype(np.float32)
+        self.price_sensitivity = (cfg.price_sensitivity_mean * rng.lognormal(
+            -0.5 * cfg.price_sensitivity_sigma ** 2, cfg.price_sensitivity_sigma, n)) \
+            .astype(np.float32)
+        self.follow = np.full((n, cfg.follow_slots), -1, dtype=np.int32)
+        self.affinity = np.zeros((n, cfg.follow_slots), dtype=np.float32)
+        self.need = np.zeros((n, k), dtype=bool)
+        self.last_buy_day = np.full((n, k), NEVER, dtype=np.int16)
+        self.adopted = np.zeros((n, k), dtype=bool)
+        self.adopters = np.zeros(k, dtype=np.int64)
+        self.reserved = np.full(n, -1, dtype=np.int32)
+        self.followers = np.zeros(n_streams, dtype=np.int64)
+        # Session sampling: members of each chronotype and their cumulative activity.
+        self._members = [np.flatnonzero(self.chronotype == g) for g in range(len(CHRONOTYPES))]
+        self._cum_activity = [np.cumsum(self.activity[m], dtype=np.float64)
+                              for m in self._members]
+
+    # ------------------------------------------------------------------ sessions
+
+    def expected_sessions(self, hour: int, ticks_per_hour: float, lift: float = 1.0
+                          ) -> np.ndarray:
+        """Expected sessions per chronotype in one tick of the given hour, shape (G,)."""
+        totals = np.array([c[-1] if len(c) else 0.0 for c in self._cum_activity])
+        return totals * CHRONOTYPES[:, hour] / ticks_per_hour * lift
+
+    def draw_sessions(self, hour: int, ticks_per_hour: float, lift: float,
+                      rng: np.random.Generator) -> np.ndarray:
+        """Viewers who open the app this tick (a viewer may appear twice), int64 (n,).
+
+        The count per chronotype is Poisson with the expected sessions; viewers within a
+        chronotype are drawn in proportion to their activity (searchsorted on the
+        cumulative activity), so each viewer's sessions are Poisson at their own rate.
+        """
+        counts = rng.poisson(self.expected_sessions(hour, ticks_per_hour, lift))
+        parts = []
+        for g, c in enumerate(counts):
+            if c == 0:
+                continue
+            cum = self._cum_activity[g]
+            idx = np.searchsorted(cum, rng.random(c) * cum[-1], side="right")
+            parts.append(self._members[g][np.minimum(idx, len(cum) - 1)])
+        if not parts:
+            return np.empty(0, dtype=np.int64)
+        return np.concatenate(parts).astype(np.int64)
+
+    # ------------------------------------------------------------------ interests
+
+    def relative_interest(self, viewers: np.ndarray, categories: np.ndarray) -> np.ndarray:
+        """Interest in a category relative to uniform (1 = average), float32 (n,)."""
+        return self.interests[viewers, categories] * np.float32(self.k)
+
+    def sample_categories(self, viewers: np.ndarray, sharpness: float,
+                          rng: np.random.Generator) -> np.ndarray:
+        """One category per entry of ``viewers``, drawn in proportion to interest**sharpness.
+
+        Inverse-CDF over each row: O(n K) vectorised, int64 (n,).
+        """
+        if len(viewers) == 0:
+            return np.empty(0, dtype=np.int64)
+        w = self.interests[viewers]
+        if sharpness != 1.0:
+            w = w ** np.float32(sharpness)
+        cum = np.cumsum(w, axis=1)
+        u = rng.random(len(viewers), dtype=np.float32) * cum[:, -1]
+        return np.minimum((cum < u[:, None]).sum(axis=1), self.k - 1).astype(np.int64)
+
+    # ------------------------------------------------------------------ follows
+
+    def lookup(self, viewers: np.ndarray, streams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Follow slot and affinity of each (viewer, stream) pair; slot -1 and affinity 0 if
+        the viewer does not follow the stream. Shapes (n,), int64 and float32."""
+        if len(viewers) == 0:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+        match = self.follow[viewers] == streams[:, None].astype(np.int32)
+        has = match.any(axis=1)
+        slot = np.where(has, match.argmax(axis=1), -1)
+        aff = np.where(has, self.affinity[viewers, np.maximum(slot, 0)], np.float32(0))
+        return slot, aff.astype(np.float32)
+
+    def add_follows(self, viewers: np.ndarray, streams: np.ndarray, affinity: float) -> int:
+        """Add follows; a viewer already following the stream is left alone. A full list
+        drops its lowest-affinity entry when that is below the new affinity. At most one new
+        follow per viewer per call (the first). Returns the number added."""
+        if len(viewers) == 0:
+            return 0
+        viewers, first = np.unique(viewers, return_index=True)
+        streams = streams[first].astype(np.int32)
+        rows = self.follow[viewers]
+        new = ~(rows == streams[:, None]).any(axis=1)
+        viewers, streams, rows = viewers[new], streams[new], rows[new]
+        aff = np.where(rows >= 0, self.affinity[viewers], -1.0)
+        slot = aff.argmin(axis=1)
+        ok = aff[np.arange(len(slot)), slot] < affinity
+        viewers, streams, slot = viewers[ok], streams[ok], slot[ok]
+        evicted = self.follow[viewers, slot]
+        gone = evicted[evicted >= 0]
+        if len(gone):
+            self.followers -= np.bincount(gone, minlength=len(self.followers))
+        self.follow[viewers, slot] = streams
+        self.affinity[viewers, slot] = affinity
+        self.followers += np.bincount(streams, minlength=len(self.followers))
+        return len(viewers)
+
+    def change_affinity(self, viewers: np.ndarray, slots: np.ndarray, delta: np.ndarray,
+                        towards_one: bool) -> None:
+        """Raise affinity by ``delta*(1-aff)`` (``towards_one``) or add ``delta``, clipped to
+        [0, 1], for follow entries (viewer, slot); pairs with slot -1 are ignored."""
+        ok = slots >= 0
+        v, s = viewers[ok], slots[ok]
+        a = self.affinity[v, s]
+        d = np.asarray(delta, dtype=np.float32)
+        d = d[ok] if d.ndim else d
+        a = a + d * (1 - a) if towards_one else a + d
+        self.affinity[v, s] = np.clip(a, 0, 1)
+
+    def decay_affinity(self) -> None:
+        """Daily forgetting; follows below ``unfollow_below`` are dropped."""
+        b = self.behaviour
+        self.affinity *= np.float32(1 - b.affinity_decay_per_day)
+        self.drop_weak_follows()
+
+    def drop_weak_follows(self) -> None:
+        weak = (self.follow >= 0) & (self.affinity < self.behaviour.unfollow_below)
+        if weak.any():
+            self.followers -= np.bincount(self.follow[weak], minlength=len(self.followers))
+            self.follow[weak] = -1
+            self.affinity[weak] = 0
+
+    def seed_followers(self, stream: int, category: int, share: float,
+                       rng: np.random.Generator) -> None:
+        """Give a stream ``share`` of viewers as initial followers, drawn in proportion to
+        interest in its category, with affinities spread over [0.2, 0.8]."""
+        m = int(round(share * self.n))
+        if m == 0:
+            return
+        w = self.interests[:, category].astype(np.float64)
+        cum = np.cumsum(w)
+        viewers = np.unique(np.searchsorted(cum, rng.random(m) * cum[-1], side="right"))
+        viewers = np.minimum(viewers, self.n - 1)
+        self.add_follows(viewers, np.full(len(viewers), stream), 0.2)
+        slot, _ = self.lookup(viewers, np.full(len(viewers), stream))
+        ok = slot >= 0
+        self.affinity[viewers[ok], slot[ok]] = rng.uniform(0.2, 0.8, int(ok.sum()))
+
+    # ------------------------------------------------------------------ needs & purchases
+
+    def arrive_needs(self, rng: np.random.Generator, lift: float = 1.0) -> None:
+        """One day of need arrivals and expiries, vectorised over (N, K).
+
+        Hazard per viewer and category: ``need_rate * relative interest * lift +
+        need_word_of_mouth * adopters_k / N`` (Bass: external p, imitation q); with
+        ``repeat_needs`` off, adopters get no further needs in that category.
+        """
+        c = self.cfg
+        expire = rng.random(self.need.shape, dtype=np.float32) < np.float32(
+            1 - np.exp(-1 / c.need_lifetime_days))
+        self.need &= ~expire
+        rate = (np.float32(c.need_rate * lift * self.k) * self.interests
+                + np.float32(c.need_word_of_mouth) * (self.adopters / self.n)
+                .astype(np.float32)[None, :])
+        p = 1 - np.exp(-rate)
+        arrive = rng.random(self.need.shape, dtype=np.float32) < p
+        if not c.repeat_needs:
+            arrive &= ~self.adopted
+        self.need |= arrive
+
+    def satiation(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> np.ndarray:
+        """Buy-hazard factor after a recent purchase in the category, float32 (n,)."""
+        last = self.last_buy_day[viewers, categories].astype(np.float32)
+        tau = np.float32(max(self.behaviour.satiation_days, 1e-9))
+        since = np.float32(day) - last
+        return np.where(last < 0, np.float32(1),
+                        1 - np.exp(-(since + np.float32(0.5)) / tau)).astype(np.float32)
+
+    def record_purchases(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> None:
+        """Purchases satisfy the need, start satiation and mark adoption."""
+        self.need[viewers, categories] = False
+        self.last_buy_day[viewers, categories] = day
+        first = ~self.adopted[viewers, categories]
+        if first.any():
+            pairs = np.unique(viewers[first] * self.k + categories[first])
+            self.adopted[pairs // self.k, pairs % self.k] = True
+            self.adopters += np.bincount(pairs % self.k, minlength=self.k)
+
+    # ------------------------------------------------------------------ memory
+
+    def nbytes(self) -> int:
+        """Bytes held by per-viewer arrays."""
+        arrays = [self.interests, self.activity, self.chronotype, self.patience,
+                  self.price_sensitivity, self.follow, self.affinity, self.need,
+                  self.last_buy_day, self.adopted, self.reserved]
+        return int(sum(a.nbytes for a in arrays) + sum(m.nbytes for m in self._members)
+                   + sum(c.nbytes for c in self._cum_activity))
