@@ -37,7 +37,10 @@ class ConfigError(ValueError):
     def __init__(self, source: str, key: str, value: Any, allowed: str):
         self.source, self.key, self.value, self.allowed = source, key, value, allowed
         shown = "(missing)" if value is _MISSING else repr(value)
-        super().__init__(f"{source}: {key} = {shown}: {allowed}")
+        if key.startswith("("):  # the file itself, not a key in it
+            super().__init__(f"{source}: {allowed}")
+        else:
+            super().__init__(f"{source}: {key} = {shown}: {allowed}")
 
 
 _MISSING = object()
@@ -204,6 +207,7 @@ class FunnelConfig:
     store_visit_prob: float = _f(
         0.5, "probability a viewer with a need visits a followed store of that category "
         "before searching", 0, 1)
+    reserve_cpc: float = _f(0.3, "reserve price per click of a search ad, yuan", 0)
     click_lift: float = _f(1.5, "entry (click) logit lift of a viewer searching with a need",
                            0, 10)
 
@@ -574,9 +578,10 @@ def read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
         raise ConfigError(str(path), "(file)", str(path),
-                          f"no such scenario file; named scenarios: {names}") from None
+                          f"no such scenario file or name; named scenarios: {names}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "(syntax)", str(exc), "must be valid TOML") from None
+        raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") \
+            from None
     except IsADirectoryError:
         raise ConfigError(str(path), "(file)", str(path), "is a folder, not a TOML file") \
             from None

@@ -10,22 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simulation.theory import gini
+
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import SnowballModel
-
-
-def gini(values: np.ndarray) -> float:
-    """Gini coefficient of non-negative values: sum_ij |x_i - x_j| / (2 n^2 mean).
-
-    0 for equal values (and for all zeros); (n-1)/n when one holds everything.
-    """
-    x = np.sort(np.asarray(values, dtype=np.float64).ravel())
-    n = len(x)
-    total = x.sum()
-    if n == 0 or total <= 0:
-        return 0.0
-    i = np.arange(1, n + 1)
-    return float(((2 * i - n - 1) * x).sum() / (n * total))
 
 
 def top_share(values: np.ndarray, fraction: float = 0.1) -> float:
@@ -55,7 +43,7 @@ class GiniMetric(TickMetric):
     """Gini across streams of a cumulative per-stream total."""
 
     def measure(self, model: "SnowballModel") -> float:
-        return gini(getattr(model, self.key))
+        return float(gini(getattr(model, self.key)))
 
 
 TICK_METRICS: tuple[TickMetric, ...] = (

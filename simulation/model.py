@@ -96,6 +96,8 @@ class SnowballModel(Model):
         self.day_counts = {f: np.zeros(n) for f in DAY_FIELDS}
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.daily_records: list[dict[str, np.ndarray]] = []
+        self.tier_history = np.full((sc.n_ticks, n), -1, dtype=np.int8)
+        """Pool tier of each stream at the end of each tick, -1 while off air."""
         self.tick_stats: dict[str, float] = {}
         self.policy = POLICIES[sc.policy](self)
         self.always_open = bool(getattr(self.policy, "always_open", False))
@@ -148,6 +150,8 @@ class SnowballModel(Model):
             self.estimator.reset_window()
         self.table.tier_max_today = np.maximum(self.table.tier_max_today,
                                                np.where(live, self.table.tier, 0))
+        if t < len(self.tier_history):
+            self.tier_history[t] = np.where(live, self.table.tier, -1)
         self.datacollector.collect(self)
         if tod == self.tpd - 1:
             self._end_day(day)

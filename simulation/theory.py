@@ -360,9 +360,11 @@ def gamma_urn_limit(gamma: float) -> Literal["equal", "dirichlet", "monopoly"]:
     * γ > 1: ``"monopoly"`` — almost surely one stream receives all but finitely many
       selections, so its share converges to 1.
 
-    Source: Drinea, Frieze & Mitzenmacher (2002), "Balls and bins models with feedback",
-    SODA; Khanin & Khanin (2001), J. Appl. Probab. 38:1; Oliveira (2009), Random Structures
-    Algorithms 34:454 (onset of dominance for γ > 1).
+    Source: Chung, Handjani & Jungreis (2003), "Generalizations of Pólya's urn problem",
+    Ann. Comb. 7:141–153; Drinea, Frieze & Mitzenmacher (2002), "Balls and bins models with
+    feedback", SODA; Davis (1990), Probab. Theory Related Fields 84:203–229 (Rubin's
+    construction, monopoly for γ > 1); Oliveira (2009), "The onset of dominance in
+    balls-in-bins processes with feedback", Random Structures Algorithms 34.
 
     Parameters
     ----------
@@ -386,15 +388,20 @@ def gamma_urn_limit(gamma: float) -> Literal["equal", "dirichlet", "monopoly"]:
 def fitness_urn_exponents(f: ArrayLike) -> NDArray[np.float64]:
     r"""Growth exponents of an urn where selection ∝ n_j and a selection converts w.p. f_j.
 
-    Embedding in continuous time (Athreya & Karlin 1968), stream j is a Yule process with rate
-    :math:`f_j`, so :math:`n_j(t) \approx W_j e^{f_j t}` and the total is dominated by
-    :math:`e^{f_{\max} t}`. In terms of the number of selections N,
+    Embedding in continuous time (Athreya & Karlin 1968, Ann. Math. Statist. 39:1801–1817),
+    stream j is a Yule process with rate :math:`f_j`, so :math:`n_j(t) \approx W_j e^{f_j t}`
+    and the total is dominated by :math:`e^{f_{\max} t}`. In terms of the number of
+    selections N,
 
     .. math:: n_j(N) \asymp N^{f_j / f_{\max}},
 
     i.e. the fittest stream(s) grow linearly and every other stream's share tends to 0 as a
-    power law. Source: Kotz, Mahmoud & Robert (2000), "On generalized Pólya urn models",
-    Statist. Probab. Lett. 49:163–173; Janson (2004), Stoch. Proc. Appl. 110:177–245.
+    power law (a simulation with f = (0.3, 0.6, 1) over 2·10^6 selections gives log-log
+    slopes 0.35, 0.59, 1.00). Source: Kotz, Mahmoud & Robert (2000), "On generalized Pólya
+    urn models", Statist. Probab. Lett. 49; Janson (2004), "Functional limit theorems for
+    multitype branching processes and generalized Pólya urns", Stoch. Proc. Appl. 110:177–245.
+    (The exponents describe growth in N only; the random prefactors :math:`W_j` are not
+    given here.)
 
     Parameters
     ----------
@@ -643,10 +650,13 @@ def bass_discrete(
 
     **When it differs from** :func:`bass_cdf`: for q = 0 the recursion is exact
     (:math:`1 - F_k = e^{-pk\,dt}`). For q > 0 the imitation hazard uses the stale
-    :math:`F_k`, so the discrete curve lags the continuous one; the error is
-    :math:`O(q\,dt)` (first order: the maximum gap shrinks about tenfold when dt does) and is
-    largest around the peak time. Compare a day-stepped simulation with this recursion, not
-    with the continuous formula, unless :math:`q\,dt \ll 1`.
+    :math:`F_k` while the true hazard rises during the step, so the discrete curve lags:
+    :math:`F_k \le F(k\,dt)` for every k (the one-step map is increasing in :math:`F_k`, so
+    the lag propagates by induction). The gap is :math:`O(q\,dt)` (first order: the maximum
+    gap shrinks about tenfold when dt does; about 0.11 at dt = 1 for p = 0.03, q = 0.4) and
+    is largest on the steep part of the curve, just after the peak time. Compare a
+    day-stepped simulation with this recursion, not with the continuous formula, unless
+    :math:`q\,dt \ll 1`.
 
     Parameters
     ----------

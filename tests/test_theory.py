@@ -6,13 +6,14 @@ Monte Carlo comparisons use a fixed ``numpy.random.default_rng(seed)`` and a tol
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from scipy import stats
+from scipy import integrate, stats
 
 from simulation import theory as th
 
@@ -144,6 +145,30 @@ def test_dirichlet_unpredictability_closed_forms() -> None:
         b = K - 1
         expected = 2 * (1 / (b + 1) - 1 / (2 * b + 1))
         assert th.dirichlet_unpredictability(1.0, K) == pytest.approx(expected, rel=1e-7)
+
+
+def _unpredictability_by_quantiles(alpha: float, K: int) -> float:
+    """Independent reference: E|X - X'| = 2 int_0^1 (2u - 1) Q(u) du, with Q the Beta quantile
+    function (upper half through 1 - X, whose quantiles are accurate near 0)."""
+    dist = stats.beta(alpha, (K - 1) * alpha)
+    mirror = stats.beta((K - 1) * alpha, alpha)
+    tol = {"epsabs": 1e-14 * dist.std(), "epsrel": 1e-12, "limit": 200}
+    us = [0.0, 1e-6, 1e-4, 1e-3, 0.01, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5]
+    total = 0.0
+    for lo, hi in itertools.pairwise(us):
+        total += integrate.quad(lambda u: (2 * u - 1) * dist.ppf(u), lo, hi, **tol)[0]
+        total += integrate.quad(lambda v: (1 - 2 * v) * (1 - mirror.ppf(v)), lo, hi, **tol)[0]
+    return 2 * total
+
+
+@pytest.mark.parametrize(
+    ("alpha", "K"), [(0.01, 2), (0.05, 3), (0.3, 1_000), (2.0, 48), (20.0, 48), (1e5, 48)]
+)
+def test_dirichlet_unpredictability_matches_quantile_form(alpha: float, K: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no IntegrationWarning, even for extreme parameters
+        value = th.dirichlet_unpredictability(alpha, K)
+    assert value == pytest.approx(_unpredictability_by_quantiles(alpha, K), rel=1e-9)
 
 
 @pytest.mark.parametrize(("alpha", "K"), [(0.1, 48), (1.0, 48), (5.0, 48), (0.5, 5)])
@@ -347,7 +372,7 @@ def test_bass_pdf_is_derivative_and_satisfies_ode(p: float, q: float) -> None:
     numeric = (th.bass_cdf(t + h, p, q) - th.bass_cdf(t - h, p, q)) / (2 * h)
     np.testing.assert_allclose(th.bass_pdf(t, p, q), numeric, rtol=1e-6, atol=1e-9)
     F = th.bass_cdf(t, p, q)
-    np.testing.assert_allclose(th.bass_pdf(t, p, q), (p + q * F) * (1 - F), rtol=1e-12)
+    np.testing.assert_allclose(th.bass_pdf(t, p, q), (p + q * F) * (1 - F), rtol=1e-9, atol=1e-15)
 
 
 @pytest.mark.parametrize(("p", "q"), [(0.03, 0.38), (0.01, 0.5), (0.1, 0.15)])

@@ -49,8 +49,9 @@ def waterfill(weight: np.ndarray, cap: np.ndarray, group: np.ndarray, total: np.
         free = ~fixed
         w_sum = np.bincount(group[free], weight[free], minlength=g)
         rest = total - np.bincount(group[fixed], alloc[fixed], minlength=g)
-        prop = np.where(free, np.maximum(rest, 0)[group] * weight
-                        / np.maximum(w_sum[group], 1e-300), alloc)
+        denom = w_sum[group]
+        share = np.divide(weight, denom, out=np.zeros_like(weight), where=denom > 0)
+        prop = np.where(free, np.maximum(rest, 0)[group] * share, alloc)
         over = free & (prop > cap)
         if not over.any():
             return np.where(free, prop, alloc)

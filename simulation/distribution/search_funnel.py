@@ -68,6 +68,8 @@ class SearchFunnel:
     def serve(self, sessions: np.ndarray, live: np.ndarray) -> Impressions:
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         t = m.table
+        camps = m.campaigns
+        self._allow = camps.allowance(m.live_ticks_today[camps.stream])
         needs = pop.need[sessions]
         has = needs.any(axis=1)
         idx = np.flatnonzero(has)
@@ -112,7 +114,7 @@ class SearchFunnel:
         if a_pos and camps.n:
             act = np.flatnonzero(camps.active(m.day, np.ones(t.n, dtype=bool)))
             rates = m.rates
-            allowance = camps.allowance(m.live_ticks_today[camps.stream])
+            allowance = self._allow
             bid_order = camps.bid_per_order(rates["aov"])
             for c in np.unique(cat):
                 mine = act[t.category[camps.stream[act]] == c]
@@ -120,15 +122,15 @@ class SearchFunnel:
                     continue
                 q = np.flatnonzero(cat == c)
                 s_c = camps.stream[mine]
-                z = pop.relative_interest(viewer[q][:, None], np.broadcast_to(
-                    c, (len(q), 1)))[:, 0]
+                z = pop.relative_interest(viewer[q], np.full(len(q), c))
                 pctr = rates["entry"][s_c]
                 bid_click = bid_order[mine] * rates["cvr"][s_c]
                 ranked, cpc = gsp_positions(bid_click * pctr, bid_click, a_pos)
                 for j, (r, price) in enumerate(zip(ranked, cpc, strict=True)):
                     ci = mine[r]
-                    if price < m.scenario.auction.reserve_cpm / 1000 or price <= 0:
-                        price = max(price, m.scenario.auction.reserve_cpm / 1000)
+                    if bid_click[r] < cfg.reserve_cpc:
+                        continue
+                    price = max(price, cfg.reserve_cpc)
                     exp_clicks = pctr[r] * np.clip(z, 0.05, 20) ** PCTR_INTEREST_EXPONENT
                     n_max = np.searchsorted(np.cumsum(exp_clicks * price), allowance[ci],
                                             side="right")
@@ -143,7 +145,8 @@ class SearchFunnel:
         valid = np.concatenate([ads >= 0, (organic >= 0) & ~dup], axis=1)
         rank = np.cumsum(valid, axis=1) - 1
         valid &= rank < p
-        examine = rng.random(page.shape) < 1.0 / (1.0 + rank) ** cfg.position_decay
+        examine = rng.random(page.shape) < 1.0 / (1.0 + np.maximum(rank, 0)) \
+            ** cfg.position_decay
         show = valid & examine
         rows, cols = np.nonzero(show)
         is_ad = cols < a_pos
@@ -156,8 +159,6 @@ class SearchFunnel:
                           .astype(np.int8), sess[rows],
                           np.full(k, cfg.click_lift, np.float32), camp.astype(np.int64),
                           np.zeros(k))
-        self._allow = camps.allowance(m.live_ticks_today[camps.stream]) if camps.n else \
-            np.zeros(0)
         return imp, cpc
 
     def settle(self, imp: Impressions, out: Outcome) -> None:

@@ -1,0 +1,105 @@
+"""Writing results: tidy parquet tables, a manifest, and folders that appear whole or not at
+all.
+
+Everything a command writes goes first into a hidden temporary folder beside the target and
+is renamed into place only when complete, so an error or an interruption never leaves a
+half-written output folder.
+"""
+
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from simulation.config import SCHEMA_VERSION
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib")
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, this package and its core dependencies."""
+    out = {"python": platform.python_version()}
+    for name in ("snowball-sim", *DEPENDENCIES):
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def git_commit() -> str | None:
+    """The project's git commit (with ``-dirty`` if the tree has changes), or None."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=5, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = head.stdout.strip()
+    return commit + ("-dirty" if dirty.stdout.strip() else "") if commit else None
+
+
+def manifest(**fields: Any) -> dict[str, Any]:
+    """A manifest: schema version, versions, commit, plus the caller's fields."""
+    return {"schema_version": SCHEMA_VERSION, **fields, "versions": versions(),
+            "commit": git_commit()}
+
+
+def write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Parquet written deterministically (same frame -> same bytes)."""
+    df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
+
+
+def write_json(obj: Any, path: Path) -> None:
+    with open(path, "w") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=False, default=_json_default)
+        fh.write("\n")
+
+
+def _json_default(x: Any) -> Any:
+    import numpy as np
+
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+@contextlib.contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yield a temporary folder; on success it replaces ``target`` in one rename, on any
+    error or interruption it is removed and ``target`` is left as it was."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

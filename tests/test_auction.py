@@ -1,0 +1,70 @@
+"""The ad auction: second price per slot, GSP for positions, budgets never overspent."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from simulation.auction import gsp_positions, second_price
+
+
+def test_highest_ecpm_wins_and_pays_second_price():
+    ecpm = np.array([[10.0, 30.0, 20.0], [50.0, 5.0, 0.0]])
+    winner, price = second_price(ecpm, reserve=1.0, allowance=np.full(3, 100.0))
+    assert winner.tolist() == [1, 0]
+    assert np.allclose(price, [20.0 / 1000, 5.0 / 1000])
+
+
+def test_reserve_sets_floor_and_blocks_low_bids():
+    ecpm = np.array([[10.0, 0.0], [0.5, 0.2]])
+    winner, price = second_price(ecpm, reserve=2.0, allowance=np.full(2, 100.0))
+    assert winner.tolist() == [0, -1]
+    assert np.isclose(price[0], 2.0 / 1000) and price[1] == 0
+
+
+def test_exhausted_bidder_gives_slots_to_runner_up():
+    ecpm = np.tile([100.0, 40.0], (10, 1))
+    # bidder 0 pays 0.04 per slot and can afford 3 slots
+    winner, price = second_price(ecpm, reserve=0.0, allowance=np.array([0.125, 10.0]))
+    assert (winner == 0).sum() == 3
+    assert (winner == 1).sum() == 7
+    assert price[winner == 0].sum() <= 0.125
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 40), st.integers(1, 6)),
+              elements=st.floats(0, 200)),
+       arrays(np.float64, 6, elements=st.floats(0, 0.5)), st.floats(0, 20))
+def test_allowance_never_exceeded(ecpm, allowance, reserve):
+    allowance = allowance[: ecpm.shape[1]]
+    winner, price = second_price(ecpm, reserve, allowance)
+    spent = np.bincount(winner[winner >= 0], price[winner >= 0], minlength=len(allowance))
+    assert np.all(spent <= allowance + 1e-9)
+    sold = winner >= 0
+    # A winner always bid at least the reserve and at least what it pays.
+    assert np.all(ecpm[np.flatnonzero(sold), winner[sold]] >= reserve)
+    assert np.all(price[sold] * 1000 <= ecpm[np.flatnonzero(sold), winner[sold]] + 1e-9)
+    assert np.all(price[~sold] == 0)
+
+
+def test_second_price_expected_revenue_uniform_values():
+    """N iid U(0,1) values: expected price (N-1)/(N+1) (the closed form, tested at n=20000)."""
+    rng = np.random.default_rng(7)
+    for n_bidders in (2, 5):
+        values = rng.random((20_000, n_bidders)) * 1000
+        winner, price = second_price(values, 0.0, np.full(n_bidders, 1e12))
+        mean = price.mean()
+        se = price.std(ddof=1) / np.sqrt(len(price))
+        assert abs(mean - (n_bidders - 1) / (n_bidders + 1)) < 4 * se
+
+
+def test_gsp_positions_charges_next_bid():
+    bids = np.array([2.0, 1.0, 3.0])
+    pctr = np.array([0.1, 0.3, 0.05])
+    ranked, cpc = gsp_positions(bids * pctr, bids, 2)
+    # scores 0.2, 0.3, 0.15 -> order 1, 0, 2
+    assert ranked.tolist() == [1, 0]
+    assert np.allclose(cpc, [0.2 / 0.3, 0.15 / 0.1])
+    assert np.all(cpc <= bids[ranked])
+    ranked, cpc = gsp_positions(np.array([0.0, 0.5]), np.array([1.0, 1.0]), 3)
+    assert ranked.tolist() == [1] and cpc.tolist() == [0.0]

@@ -1,0 +1,130 @@
+"""Configuration: loading, inheritance, overrides and one-line errors."""
+
+import dataclasses
+
+import pytest
+
+from simulation.config import (
+    ConfigError,
+    Scenario,
+    known_keys,
+    load_scenario,
+    parse_override,
+    replace,
+    scenario_from_dict,
+)
+
+
+def test_named_scenarios_load():
+    d = load_scenario("default")
+    f = load_scenario("funnel")
+    assert d.policy == "interest_feed" and f.policy == "search_funnel"
+    assert d.population.viewers == 100_000
+    # funnel inherits the whole market from default
+    assert f.streams.keys() == d.streams.keys()
+    assert f.streams["focal"] == d.streams["focal"]
+    assert f.name == "funnel" and f.description != d.description
+
+
+def test_default_market_has_all_kinds_and_ads():
+    d = load_scenario("default")
+    kinds = {g.kind for g in d.streams.values()}
+    assert kinds == {"field", "alliance", "top_kol"}
+    assert any(g.campaign is not None for g in d.streams.values())
+    assert 150 <= sum(g.count for g in d.streams.values()) <= 250
+
+
+def test_overrides_apply_and_validate():
+    sc = load_scenario("default", {"population.viewers": 5000,
+                                   "streams.focal.campaign.daily_budget": 123.0,
+                                   "streams.focal.hook": [0.1, 0.2]})
+    assert sc.population.viewers == 5000
+    assert sc.streams["focal"].campaign.daily_budget == 123.0
+    assert sc.streams["focal"].hook == (0.1, 0.2)
+    assert replace(sc, days=3).days == 3
+
+
+@pytest.mark.parametrize("overrides, key, fragment", [
+    ({"population.viewrs": 5}, "population.viewers", "did you mean"),
+    ({"population.viewers": 0}, "population.viewers", ">= 1"),
+    ({"days": 0}, "days", ">= 1"),
+    ({"days": 2.5}, "days", "integer"),
+    ({"streams.focal.hook": 1.5}, "streams.focal.hook", "<= 1"),
+    ({"streams.focal.persuasion": [0.5, 0.1]}, "streams.focal.persuasion", "low <= high"),
+    ({"streams.focal.campaign.daily_budget": -1.0}, "streams.focal.campaign.daily_budget",
+     ">= 0"),
+    ({"streams.focal.campaign.strategy": "yolo"}, "streams.focal.campaign.strategy",
+     "feedback_gated"),
+    ({"policy": "magic"}, "policy", "interest_feed"),
+    ({"tick_minutes": 7}, "tick_minutes", "divide 1440"),
+    ({"streams.focal.mix": [0.5, 0.5, 0.5]}, "streams.focal.mix", "add up to 1"),
+    ({"streams.focal.kind": "mall"}, "streams.focal.kind", "one of"),
+    ({"population.repeat_needs": "yes"}, "population.repeat_needs", "true or false"),
+    ({"behaviour.rating_noise": "0.1"}, "behaviour.rating_noise", "number"),
+    ({"feed.demote_percentile": 0.9}, "feed.demote_percentile", "promote"),
+    ({"streams.focal.category": 12}, "streams.focal.category", "0..11"),
+])
+def test_bad_values_raise_one_line_errors(overrides, key, fragment):
+    with pytest.raises(ConfigError) as err:
+        load_scenario("default", overrides)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert f"{key.split('.')[-1] if 'did you mean' in fragment else key}" in msg
+    assert fragment in msg
+    assert "default.toml" in msg
+
+
+def test_unknown_key_suggests_nearest():
+    with pytest.raises(ConfigError) as err:
+        load_scenario("default", {"feed.exploraton": 0.1})
+    assert "did you mean 'feed.exploration'" in str(err.value)
+
+
+def test_malformed_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("days = \n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_scenario(bad)
+    with pytest.raises(ConfigError, match="no such scenario"):
+        load_scenario(tmp_path / "missing.toml")
+
+
+def test_base_inheritance_loop_is_an_error(tmp_path):
+    (tmp_path / "a.toml").write_text('base = "b.toml"\n')
+    (tmp_path / "b.toml").write_text('base = "a.toml"\n')
+    with pytest.raises(ConfigError, match="loop"):
+        load_scenario(tmp_path / "a.toml")
+
+
+def test_parse_override_reads_toml_values():
+    assert parse_override("a.b=3") == ("a.b", 3)
+    assert parse_override("x=0.5") == ("x", 0.5)
+    assert parse_override("x=[1, 2]") == ("x", [1, 2])
+    assert parse_override("x=true") == ("x", True)
+    assert parse_override("x=feedback_gated") == ("x", "feedback_gated")
+    with pytest.raises(ConfigError):
+        parse_override("novalue")
+
+
+def test_every_field_documents_itself():
+    keys = known_keys()
+    assert "population.viewers" in keys and "streams.<group>.campaign.strategy" in keys
+
+    def walk(cls):
+        for f in dataclasses.fields(cls):
+            assert f.metadata.get("doc"), f"{cls.__name__}.{f.name} has no doc"
+            if dataclasses.is_dataclass(f.type) and isinstance(f.type, type):
+                walk(f.type)
+
+    walk(Scenario)
+
+
+def test_streams_needed():
+    with pytest.raises(ConfigError, match="at least one stream"):
+        scenario_from_dict({"name": "x"})
+
+
+def test_config_is_frozen():
+    sc = load_scenario("default")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        sc.days = 3

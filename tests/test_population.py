@@ -1,0 +1,121 @@
+"""The vectorised viewer population, with scripted inputs."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from simulation.config import BehaviourConfig, PopulationConfig
+from simulation.population import CHRONOTYPES, Population
+
+
+def make(n=2000, k=4, streams=10, seed=0, **kw):
+    return Population(PopulationConfig(viewers=n, categories=k, **kw), BehaviourConfig(),
+                      streams, np.random.default_rng(seed))
+
+
+def test_shapes_and_narrow_dtypes():
+    p = make()
+    assert p.interests.shape == (2000, 4) and p.interests.dtype == np.float32
+    assert np.allclose(p.interests.sum(axis=1), 1, atol=1e-5)
+    assert p.follow.dtype == np.int32 and p.affinity.dtype == np.float32
+    assert p.last_buy_day.dtype == np.int16 and p.need.dtype == bool
+    assert p.nbytes() < 2000 * 200
+
+
+def test_chronotypes_are_daily_profiles():
+    assert np.allclose(CHRONOTYPES.sum(axis=1), 1)
+    assert CHRONOTYPES.shape == (4, 24)
+
+
+def test_sessions_match_expected_rate():
+    """Sessions over a day: Poisson total with mean sum(activity); tested over fixed seeds
+    with a z-test on the daily total."""
+    p = make(n=5000)
+    expected = float(p.activity.sum())
+    totals = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        totals.append(sum(len(p.draw_sessions(h, 1.0, 1.0, rng)) for h in range(24)))
+    z = (np.mean(totals) - expected) / np.sqrt(expected / len(totals))
+    assert abs(z) < 4
+
+
+def test_active_viewers_have_more_sessions():
+    p = make(n=4000)
+    rng = np.random.default_rng(1)
+    counts = np.zeros(p.n)
+    for _ in range(3):
+        for h in range(24):
+            np.add.at(counts, p.draw_sessions(h, 1.0, 1.0, rng), 1)
+    rho = stats.spearmanr(p.activity, counts).statistic
+    assert rho > 0.5
+
+
+def test_category_sampling_follows_interests():
+    p = make(n=50, k=3)
+    p.interests[:] = np.array([0.7, 0.2, 0.1], dtype=np.float32)
+    rng = np.random.default_rng(2)
+    cats = p.sample_categories(np.zeros(30_000, dtype=np.int64), 1.0, rng)
+    freq = np.bincount(cats, minlength=3) / len(cats)
+    assert np.allclose(freq, [0.7, 0.2, 0.1], atol=0.015)
+    cats = p.sample_categories(np.zeros(30_000, dtype=np.int64), 0.0, rng)
+    assert np.allclose(np.bincount(cats, minlength=3) / len(cats), 1 / 3, atol=0.015)
+
+
+def test_follow_add_lookup_evict_and_counts():
+    p = make(n=3, k=2, streams=20, follow_slots=2)
+    v = np.array([0, 0, 1])
+    s = np.array([5, 6, 5])
+    # one new follow per viewer per call: viewer 0 gets 5, viewer 1 gets 5
+    assert p.add_follows(v, s, 0.3) == 2
+    assert p.followers[5] == 2
+    p.add_follows(np.array([0]), np.array([6]), 0.4)
+    slot, aff = p.lookup(np.array([0, 0, 1, 2]), np.array([5, 6, 6, 5]))
+    assert (slot >= 0).tolist() == [True, True, False, False]
+    assert np.allclose(aff, [0.3, 0.4, 0, 0])
+    # full list: a stronger new follow evicts the weakest
+    p.add_follows(np.array([0]), np.array([7]), 0.35)
+    assert p.followers[5] == 1 and p.followers[7] == 1
+    # a weaker one does not
+    assert p.add_follows(np.array([0]), np.array([8]), 0.1) == 0
+    # following again changes nothing
+    assert p.add_follows(np.array([0]), np.array([7]), 0.9) == 0
+    assert p.followers.sum() == (p.follow >= 0).sum()
+
+
+def test_affinity_decay_drops_weak_follows():
+    p = make(n=2, k=2, streams=5)
+    p.add_follows(np.array([0, 1]), np.array([1, 2]), 0.2)
+    slot, _ = p.lookup(np.array([1]), np.array([2]))
+    p.change_affinity(np.array([1]), slot, np.float32(0.9), towards_one=True)
+    for _ in range(80):  # 0.2 * 0.97**80 < 0.03 < 0.92 * 0.97**80
+        p.decay_affinity()
+    assert p.followers[1] == 0 and p.followers[2] == 1
+    assert p.followers.sum() == (p.follow >= 0).sum()
+
+
+def test_needs_arrive_at_the_configured_rate_and_expire():
+    p = make(n=20_000, k=2, need_rate=0.1, need_lifetime_days=1e9)
+    rng = np.random.default_rng(3)
+    p.arrive_needs(rng)
+    rate = p.need.mean()
+    # hazard = need_rate * K * interest, averaged: 1 - E[exp(-0.2 x)] <= 0.1
+    expected = float(np.mean(1 - np.exp(-0.1 * 2 * p.interests)))
+    assert rate == pytest.approx(expected, abs=4 * np.sqrt(expected / p.need.size))
+    p2 = make(n=1000, k=2, need_rate=0.0, need_lifetime_days=1.0)
+    p2.need[:] = True
+    p2.arrive_needs(rng)
+    assert p2.need.mean() == pytest.approx(np.exp(-1), abs=0.03)
+
+
+def test_purchases_satisfy_needs_and_satiate():
+    p = make(n=5, k=2, repeat_needs=False, need_rate=1.0)
+    p.need[:] = True
+    p.record_purchases(np.array([0, 0, 1]), np.array([1, 1, 0]), day=3)
+    assert not p.need[0, 1] and not p.need[1, 0] and p.need[0, 0]
+    assert p.adopters.tolist() == [1, 1]
+    sat = p.satiation(np.array([0, 0]), np.array([1, 0]), day=3)
+    assert sat[0] < 0.1 and sat[1] == 1.0
+    p.need[:] = False
+    p.arrive_needs(np.random.default_rng(0))
+    assert not p.need[0, 1] and not p.need[1, 0]  # adopters get no new needs
