@@ -10,8 +10,16 @@ Quick use::
 
 __version__ = "0.1.0"
 
-from simulation.api import RunResult, build_model, run, run_summary, summarize  # noqa: E402
-from simulation.config import ConfigError, Scenario, load_scenario  # noqa: E402
+from simulation.api import RunResult, build_model, run, run_summary, summarize
+from simulation.config import ConfigError, Scenario, load_scenario
 
-__all__ = ["ConfigError", "RunResult", "Scenario", "build_model", "load_scenario", "run",
-           "run_summary", "summarize"]
+__all__ = [
+    "ConfigError",
+    "RunResult",
+    "Scenario",
+    "build_model",
+    "load_scenario",
+    "run",
+    "run_summary",
+    "summarize",
+]

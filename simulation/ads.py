@@ -28,8 +28,7 @@ class Campaigns:
         self.cfg = cfg
         n = self.n = len(configs)
         self.stream = np.array([s for s, _ in configs], dtype=np.int64)
-        self.targeting = np.array([TARGETING_CODE[c.targeting] for _, c in configs],
-                                  dtype=np.int64)
+        self.targeting = np.array([TARGETING_CODE[c.targeting] for _, c in configs], dtype=np.int64)
         self.start_day = np.array([c.start_day for _, c in configs], dtype=np.int64)
         self.target_roi = np.array([c.target_roi for _, c in configs], dtype=np.float64)
         self.budget = np.zeros(n)
@@ -58,12 +57,10 @@ class Campaigns:
     def bid_per_order(self, aov: np.ndarray) -> np.ndarray:
         """Bid per order in yuan, before eCPM = bid x pCTR x pCVR x 1000."""
         aov_c = aov[self.stream]
-        base = np.where(self.cost_cap, aov_c / self.target_roi,
-                        aov_c * self.cfg.max_delivery_value)
+        base = np.where(self.cost_cap, aov_c / self.target_roi, aov_c * self.cfg.max_delivery_value)
         return base / (1 + self.mu)
 
-    def pace(self, spend_tick: np.ndarray, live_ticks: np.ndarray, bidding: np.ndarray
-             ) -> None:
+    def pace(self, spend_tick: np.ndarray, live_ticks: np.ndarray, bidding: np.ndarray) -> None:
         """Dual update of the pacing multipliers of campaigns that could bid this tick:
         ``mu <- max(0, mu + rate * (spend / even_pace - 1))``."""
         even = self.budget / np.maximum(live_ticks, 1)
@@ -102,33 +99,46 @@ class AdBudget(mesa.Agent):
         c = self.model.campaigns
         i = self.index
         return CampaignDay(
-            day=day, budget=float(c.budget[i]), spend=float(c.spent[i]),
-            paid_impressions=int(c.day_impressions[i]), paid_orders=int(c.day_orders[i]),
-            paid_gmv=float(c.day_gmv[i]), free_impressions=free_impr,
-            follow_impressions=follow_impr, live=live)
+            day=day,
+            budget=float(c.budget[i]),
+            spend=float(c.spent[i]),
+            paid_impressions=int(c.day_impressions[i]),
+            paid_orders=int(c.day_orders[i]),
+            paid_gmv=float(c.day_gmv[i]),
+            free_impressions=free_impr,
+            follow_impressions=follow_impr,
+            live=live,
+        )
 
     def step(self) -> None:
         """Daily: record today, decide tomorrow (only once the campaign has started)."""
         m = self.model
         day = m.day
         s = self.stream
-        obs = self.observe(day, bool(m.day_live[s]), int(m.day_counts["free_impressions"][s]),
-                           int(m.day_counts["follow_impressions"][s]))
+        obs = self.observe(
+            day,
+            bool(m.day_live[s]),
+            int(m.day_counts["free_impressions"][s]),
+            int(m.day_counts["follow_impressions"][s]),
+        )
         self.history.append(obs)
         if day + 1 < self.cfg.start_day:
             self.apply(self.decision, day + 1)
             return
-        if day + 1 == self.cfg.start_day or not any(h.day >= self.cfg.start_day
-                                                    for h in self.history):
+        if day + 1 == self.cfg.start_day or not any(
+            h.day >= self.cfg.start_day for h in self.history
+        ):
             self.decision = self.strategy.initial()
         else:
             self.decision = self.strategy.decide(
-                [h for h in self.history if h.day >= self.cfg.start_day])
+                [h for h in self.history if h.day >= self.cfg.start_day]
+            )
         self.apply(self.decision, day + 1)
 
 
-def build_campaigns(scenario: Scenario, group_of_stream: np.ndarray, group_names: list[str]
-                    ) -> list[tuple[int, CampaignConfig]]:
+def build_campaigns(
+    scenario: Scenario, group_of_stream: np.ndarray, group_names: list[str]
+) -> list[tuple[int, CampaignConfig]]:
     """(stream index, campaign config) for every stream whose group has a campaign."""
     out = []
     for s, gi in enumerate(group_of_stream):

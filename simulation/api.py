@@ -18,9 +18,20 @@ import pandas as pd
 from simulation.config import STREAM_KINDS, Scenario, load_scenario, replace
 from simulation.model import SnowballModel
 
-COUNT_COLUMNS = ("free_impressions", "paid_impressions", "follow_impressions",
-                 "impressions", "fan_impressions", "entries", "interactions", "orders",
-                 "paid_orders", "warmup_views", "live_ticks", "followers")
+COUNT_COLUMNS = (
+    "free_impressions",
+    "paid_impressions",
+    "follow_impressions",
+    "impressions",
+    "fan_impressions",
+    "entries",
+    "interactions",
+    "orders",
+    "paid_orders",
+    "warmup_views",
+    "live_ticks",
+    "followers",
+)
 
 TOOK_OFF_MULTIPLE = 3.0
 """A focal room "took off" when, on its last live day, its free impressions are at least this
@@ -39,8 +50,11 @@ class RunResult:
     wall_seconds: float
 
 
-def scenario_of(scenario: Scenario | str | Path | None, overrides: dict[str, Any] | None = None,
-                days: int | None = None) -> Scenario:
+def scenario_of(
+    scenario: Scenario | str | Path | None,
+    overrides: dict[str, Any] | None = None,
+    days: int | None = None,
+) -> Scenario:
     """A Scenario from an object, a name or a path, with overrides and an optional length."""
     extra = dict(overrides or {})
     if days is not None:
@@ -50,9 +64,12 @@ def scenario_of(scenario: Scenario | str | Path | None, overrides: dict[str, Any
     return load_scenario(scenario, extra)
 
 
-def build_model(scenario: Scenario | str | Path | None = "default", seed: int | None = None,
-                overrides: dict[str, Any] | None = None, days: int | None = None
-                ) -> SnowballModel:
+def build_model(
+    scenario: Scenario | str | Path | None = "default",
+    seed: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    days: int | None = None,
+) -> SnowballModel:
     """Build a model ready to step."""
     return SnowballModel(scenario_of(scenario, overrides, days), seed)
 
@@ -77,10 +94,14 @@ def streams_table(model: SnowballModel) -> pd.DataFrame:
     df = pd.DataFrame(data)
     t = model.table
     s = df["stream"].to_numpy()
-    df.insert(2, "group", pd.Categorical(np.asarray(t.group_names)[t.group[s]],
-                                         categories=t.group_names))
-    df.insert(3, "kind", pd.Categorical(np.asarray(STREAM_KINDS)[t.kind[s]],
-                                        categories=list(STREAM_KINDS)))
+    df.insert(
+        2, "group", pd.Categorical(np.asarray(t.group_names)[t.group[s]], categories=t.group_names)
+    )
+    df.insert(
+        3,
+        "kind",
+        pd.Categorical(np.asarray(STREAM_KINDS)[t.kind[s]], categories=list(STREAM_KINDS)),
+    )
     df.insert(4, "category", t.category[s])
     df.insert(5, "merchant_room", t.merchant_room[s])
     for c in COUNT_COLUMNS:
@@ -92,9 +113,13 @@ def streams_table(model: SnowballModel) -> pd.DataFrame:
     return df
 
 
-def run(scenario: Scenario | str | Path | None = "default", seed: int | None = None,
-        days: int | None = None, overrides: dict[str, Any] | None = None,
-        progress: bool = False) -> RunResult:
+def run(
+    scenario: Scenario | str | Path | None = "default",
+    seed: int | None = None,
+    days: int | None = None,
+    overrides: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> RunResult:
     """Build, run to the end and tabulate."""
     sc = scenario_of(scenario, overrides, days)
     start = time.perf_counter()
@@ -103,8 +128,7 @@ def run(scenario: Scenario | str | Path | None = "default", seed: int | None = N
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=sc.n_ticks, unit="tick", desc=f"{sc.name} seed {model.seed}",
-                   leave=False)
+        bar = tqdm(total=sc.n_ticks, unit="tick", desc=f"{sc.name} seed {model.seed}", leave=False)
     try:
         model.run_days(progress=bar)
     finally:
@@ -172,8 +196,13 @@ def without_ads(scenario: Scenario, group: str) -> Scenario:
     return replace(scenario, **{f"streams.{group}.campaign.strategy": "none"})
 
 
-def run_summary(scenario: Scenario | str | Path, seed: int, *, focal: str = "focal",
-                paired_leverage: bool = False) -> dict[str, Any]:
+def run_summary(
+    scenario: Scenario | str | Path,
+    seed: int,
+    *,
+    focal: str = "focal",
+    paired_leverage: bool = False,
+) -> dict[str, Any]:
     """Run once and summarise; with ``paired_leverage`` also run the same seed without the
     focal group's ads (common random numbers) and report free-traffic leverage =
     (free impressions with ads - without) / paid impressions, for the focal group."""
@@ -184,7 +213,8 @@ def run_summary(scenario: Scenario | str | Path, seed: int, *, focal: str = "foc
     if paired_leverage:
         base = summarize(run(without_ads(sc, focal), seed), focal)
         paid = out["paid_impressions"]
-        out["leverage"] = ((out["free_impressions"] - base["free_impressions"]) / paid
-                           if paid > 0 else math.nan)
+        out["leverage"] = (
+            (out["free_impressions"] - base["free_impressions"]) / paid if paid > 0 else math.nan
+        )
         out["wall_seconds"] += base["wall_seconds"]
     return out

@@ -15,8 +15,9 @@ unsold are returned unfilled. Charges therefore never exceed an allowance.
 import numpy as np
 
 
-def second_price(ecpm: np.ndarray, reserve: float, allowance: np.ndarray,
-                 max_rounds: int = 6) -> tuple[np.ndarray, np.ndarray]:
+def second_price(
+    ecpm: np.ndarray, reserve: float, allowance: np.ndarray, max_rounds: int = 6
+) -> tuple[np.ndarray, np.ndarray]:
     """Allocate ad slots one auction each, under per-bidder allowances.
 
     Parameters
@@ -79,8 +80,9 @@ def second_price(ecpm: np.ndarray, reserve: float, allowance: np.ndarray,
     return winner, price
 
 
-def gsp_positions(scores: np.ndarray, bids: np.ndarray, n_positions: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def gsp_positions(
+    scores: np.ndarray, bids: np.ndarray, n_positions: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Generalised second price for ranked positions (search ads).
 
     Parameters
@@ -103,7 +105,7 @@ def gsp_positions(scores: np.ndarray, bids: np.ndarray, n_positions: int
     ranked = order[:n_positions]
     if len(ranked) == 0:
         return ranked, np.zeros(0)
-    nxt = np.append(scores[order], 0.0)[1: len(ranked) + 1]
+    nxt = np.append(scores[order], 0.0)[1 : len(ranked) + 1]
     pctr = scores[ranked] / np.maximum(bids[ranked], 1e-12)
     cpc = np.minimum(nxt / np.maximum(pctr, 1e-12), bids[ranked])
     return ranked, cpc

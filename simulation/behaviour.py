@@ -64,9 +64,12 @@ class Impressions:
         parts = [p for p in parts if len(p)]
         if not parts:
             return Impressions.empty()
-        return Impressions(*(np.concatenate([getattr(p, f) for p in parts])
-                             for f in ("viewer", "stream", "source", "session", "boost",
-                                       "campaign", "charge")))
+        return Impressions(
+            *(
+                np.concatenate([getattr(p, f) for p in parts])
+                for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge")
+            )
+        )
 
 
 @dataclass
@@ -110,9 +113,16 @@ class Behaviour:
         self.prices = t.role_prices(self.cfg.role_price)
         self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
 
-    def respond(self, imp: Impressions, pop: Population, day: int, intent: float,
-                requires_need: bool, one_order_per_session: bool, rng: np.random.Generator
-                ) -> Outcome:
+    def respond(
+        self,
+        imp: Impressions,
+        pop: Population,
+        day: int,
+        intent: float,
+        requires_need: bool,
+        one_order_per_session: bool,
+        rng: np.random.Generator,
+    ) -> Outcome:
         """Draw every impression's outcome and apply the viewers' state changes.
 
         Parameters
@@ -139,14 +149,24 @@ class Behaviour:
         is_fan = slot >= 0
         u = rng.random(n)
         role = (u > self.mix_cum[s, 0]).astype(np.int64) + (u > self.mix_cum[s, 1])
-        logit = (self.logit_hook[s] + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
-                 + c.entry_affinity_weight * aff + self.role_entry[role] + imp.boost)
+        logit = (
+            self.logit_hook[s]
+            + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
+            + c.entry_affinity_weight * aff
+            + self.role_entry[role]
+            + imp.boost
+        )
         entered = rng.random(n) < 1 / (1 + np.exp(-logit))
 
         e = np.flatnonzero(entered)
         ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
-        mean_dwell = (c.dwell_mean_minutes * t.retention[se] * pop.patience[ve]
-                      * self.role_dwell[re] * (1 + c.dwell_affinity_lift * ae))
+        mean_dwell = (
+            c.dwell_mean_minutes
+            * t.retention[se]
+            * pop.patience[ve]
+            * self.role_dwell[re]
+            * (1 + c.dwell_affinity_lift * ae)
+        )
         dwell_e = rng.exponential(1.0, len(e)) * mean_dwell
         inter_e = rng.poisson(c.interact_per_minute * dwell_e)
         price_e = self.prices[se, re]
@@ -155,10 +175,17 @@ class Behaviour:
         cat_e = cat[e]
         need = pop.need[ve, cat_e]
         need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
-        hazard = (c.buy_hazard_per_minute * (t.persuasion[se] / 0.05) * self.role_appeal[re]
-                  * price_term * np.maximum(ze, 1e-3) ** c.buy_interest_weight
-                  * (1 + c.buy_affinity_weight * ae) * need_term
-                  * pop.satiation(ve, cat_e, day) * intent)
+        hazard = (
+            c.buy_hazard_per_minute
+            * (t.persuasion[se] / 0.05)
+            * self.role_appeal[re]
+            * price_term
+            * np.maximum(ze, 1e-3) ** c.buy_interest_weight
+            * (1 + c.buy_affinity_weight * ae)
+            * need_term
+            * pop.satiation(ve, cat_e, day)
+            * intent
+        )
         bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
         if one_order_per_session and bought_e.any():
             b = np.flatnonzero(bought_e)
@@ -182,8 +209,9 @@ class Behaviour:
         pop.change_affinity(ve, slot[e], np.float32(c.affinity_gain_entry), towards_one=True)
         pop.add_follows(ve[new_follow], se[new_follow], c.affinity_initial)
         room = t.merchant_room[se]
-        store = bought_e & (room >= 0) & (room != se) & (
-            rng.random(len(e)) < c.store_follow_after_buy)
+        store = (
+            bought_e & (room >= 0) & (room != se) & (rng.random(len(e)) < c.store_follow_after_buy)
+        )
         pop.add_follows(ve[store], room[store], c.affinity_initial)
 
         b = np.flatnonzero(bought_e)
@@ -200,19 +228,25 @@ class Behaviour:
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
         margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
-        return Outcome(entered, dwell, interactions, bought, price, margin, is_fan,
-                       se[b], ve[b], rating)
+        return Outcome(
+            entered, dwell, interactions, bought, price, margin, is_fan, se[b], ve[b], rating
+        )
 
-    def apply_ratings(self, pop: Population, viewers: np.ndarray, streams: np.ndarray,
-                      rating: np.ndarray) -> None:
+    def apply_ratings(
+        self, pop: Population, viewers: np.ndarray, streams: np.ndarray, rating: np.ndarray
+    ) -> None:
         """Ratings arriving today: the review score moves (see StreamTable.apply_ratings)
         and each rater's affinity to the room moves with the experience."""
         c = self.cfg
-        self.table.apply_ratings(streams, 1 + 4 * rating, c.review_prior,
-                                 c.review_prior_ratings, c.review_memory_days)
+        self.table.apply_ratings(
+            streams, 1 + 4 * rating, c.review_prior, c.review_prior_ratings, c.review_memory_days
+        )
         if len(viewers):
             slot, _ = pop.lookup(viewers, streams)
-            pop.change_affinity(viewers, slot,
-                                (c.affinity_gain_rating * (rating - 0.5)).astype(np.float32),
-                                towards_one=False)
+            pop.change_affinity(
+                viewers,
+                slot,
+                (c.affinity_gain_rating * (rating - 0.5)).astype(np.float32),
+                towards_one=False,
+            )
             pop.drop_weak_follows()

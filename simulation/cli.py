@@ -13,6 +13,7 @@ from simulation.config import ConfigError
 
 COMMAND_MODULES = [
     "simulation.commands.run",
+    "simulation.commands.sweep",
 ]
 
 
@@ -47,8 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"snowball: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("snowball: interrupted; nothing was written for the unfinished work",
-              file=sys.stderr)
+        print("snowball: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         return 130
 
 

@@ -46,12 +46,25 @@ class ConfigError(ValueError):
 _MISSING = object()
 
 
-def _f(default: Any, doc: str, lo: float | None = None, hi: float | None = None, *,
-       lo_open: bool = False, choices: tuple[str, ...] | None = None,
-       length: int | None = None) -> Any:
+def _f(
+    default: Any,
+    doc: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    choices: tuple[str, ...] | None = None,
+    length: int | None = None,
+) -> Any:
     """A dataclass field carrying its validation rule and meaning."""
-    meta = {"doc": doc, "lo": lo, "hi": hi, "lo_open": lo_open, "choices": choices,
-            "length": length}
+    meta = {
+        "doc": doc,
+        "lo": lo,
+        "hi": hi,
+        "lo_open": lo_open,
+        "choices": choices,
+        "length": length,
+    }
     if isinstance(default, (list, dict)):
         raise TypeError("use tuples for sequence defaults")
     return field(default=default, metadata=meta)
@@ -69,24 +82,28 @@ class PopulationConfig:
     viewers: int = _f(100_000, "number of viewers", 1)
     categories: int = _f(12, "number of product/content categories K", 1, 64)
     interest_concentration: float = _f(
-        0.35, "Dirichlet concentration of each viewer's interests (small = focused)", 0.01,
-        100)
+        0.35, "Dirichlet concentration of each viewer's interests (small = focused)", 0.01, 100
+    )
     sessions_per_day: float = _f(4.0, "mean app sessions per viewer per day", 0, 200)
     activity_sigma: float = _f(0.8, "log-normal spread of viewers' activity", 0, 3)
     slots_per_session: int = _f(8, "feed slots a session fills (swipes)", 1, 64)
     patience_sigma: float = _f(0.5, "log-normal spread of patience (dwell multiplier)", 0, 3)
     price_sensitivity_mean: float = _f(
-        1.0, "mean price sensitivity s: buy hazard x (price / reference)^-s, at most x4", 0,
-        10)
+        1.0, "mean price sensitivity s: buy hazard x (price / reference)^-s, at most x4", 0, 10
+    )
     price_sensitivity_sigma: float = _f(0.4, "log-normal spread of price sensitivity", 0, 3)
     follow_slots: int = _f(8, "length of each viewer's bounded follow list", 1, 64)
     need_rate: float = _f(
-        0.03, "needs arising per viewer per category per day at average interest", 0, 10)
+        0.03, "needs arising per viewer per category per day at average interest", 0, 10
+    )
     need_word_of_mouth: float = _f(
-        0.0, "extra need rate per day per unit share of the population that bought in the "
-        "category (Bass imitation q)", 0, 100)
-    need_lifetime_days: float = _f(5.0, "mean days a need lasts unless satisfied", 0,
-                                   lo_open=True)
+        0.0,
+        "extra need rate per day per unit share of the population that bought in the "
+        "category (Bass imitation q)",
+        0,
+        100,
+    )
+    need_lifetime_days: float = _f(5.0, "mean days a need lasts unless satisfied", 0, lo_open=True)
     repeat_needs: bool = _f(True, "needs recur after a purchase (false: one adoption only)")
 
 
@@ -95,60 +112,79 @@ class BehaviourConfig:
     """How a viewer responds to an impression: enter, dwell, interact, buy, follow, rate."""
 
     entry_interest_weight: float = _f(
-        0.8, "logit weight of log relative interest in the stream's category", 0, 10)
+        0.8, "logit weight of log relative interest in the stream's category", 0, 10
+    )
     entry_affinity_weight: float = _f(2.5, "logit weight of stored affinity on entry", 0, 20)
-    entry_reserved_lift: float = _f(1.0, "logit lift of entry for a warm-up reservation", 0,
-                                    10)
-    dwell_mean_minutes: float = _f(1.5, "mean dwell of an average viewer in an average room",
-                                   0, lo_open=True)
-    dwell_affinity_lift: float = _f(1.0, "dwell multiplier per unit affinity (1 + x*aff)",
-                                    0, 20)
+    entry_reserved_lift: float = _f(1.0, "logit lift of entry for a warm-up reservation", 0, 10)
+    dwell_mean_minutes: float = _f(
+        1.5, "mean dwell of an average viewer in an average room", 0, lo_open=True
+    )
+    dwell_affinity_lift: float = _f(1.0, "dwell multiplier per unit affinity (1 + x*aff)", 0, 20)
     buy_hazard_per_minute: float = _f(
-        0.015, "buy hazard per minute of dwell at persuasion 0.05, average everything", 0,
-        lo_open=True)
+        0.015,
+        "buy hazard per minute of dwell at persuasion 0.05, average everything",
+        0,
+        lo_open=True,
+    )
     buy_affinity_weight: float = _f(3.0, "buy hazard multiplier per unit affinity", 0, 50)
-    buy_interest_weight: float = _f(0.5, "exponent of relative interest in buy hazard", 0,
-                                    5)
-    need_multiplier: float = _f(3.0, "buy hazard multiplier when the viewer has a need in "
-                                "the category", 1, 100)
-    reference_price: float = _f(100.0, "price (yuan) at which price_term = 1/2 for average "
-                                "sensitivity", 0, lo_open=True)
+    buy_interest_weight: float = _f(0.5, "exponent of relative interest in buy hazard", 0, 5)
+    need_multiplier: float = _f(
+        3.0, "buy hazard multiplier when the viewer has a need in the category", 1, 100
+    )
+    reference_price: float = _f(
+        100.0, "price (yuan) at which price_term = 1/2 for average sensitivity", 0, lo_open=True
+    )
     satiation_days: float = _f(
-        10.0, "e-folding days after a purchase before the viewer buys in that category "
-        "again at full rate", 0)
+        10.0,
+        "e-folding days after a purchase before the viewer buys in that category "
+        "again at full rate",
+        0,
+    )
     interact_per_minute: float = _f(0.3, "likes/comments per minute of dwell", 0)
     follow_per_minute: float = _f(0.01, "follow hazard per minute of dwell", 0, 1)
     follow_after_buy: float = _f(0.25, "probability a buyer follows the room", 0, 1)
     store_follow_after_buy: float = _f(
-        0.15, "probability a buyer in someone else's room follows the merchant's own room",
-        0, 1)
+        0.15, "probability a buyer in someone else's room follows the merchant's own room", 0, 1
+    )
     affinity_initial: float = _f(0.2, "affinity of a new follow", 0, 1)
     affinity_gain_entry: float = _f(0.05, "affinity gained per entry (towards 1)", 0, 1)
     affinity_gain_rating: float = _f(
-        0.4, "affinity change per rating point above/below 0.5 when a buyer rates", 0, 1)
+        0.4, "affinity change per rating point above/below 0.5 when a buyer rates", 0, 1
+    )
     affinity_decay_per_day: float = _f(0.03, "share of affinity lost each day", 0, 1)
-    unfollow_below: float = _f(0.03, "a follow whose affinity drops below this is dropped",
-                               0, 1)
+    unfollow_below: float = _f(0.03, "a follow whose affinity drops below this is dropped", 0, 1)
     review_lag_days: int = _f(3, "days between a purchase and its rating", 0, 60)
     rating_noise: float = _f(0.15, "sd of a rating around the item's true quality", 0, 1)
-    review_prior_ratings: float = _f(20.0, "pseudo-ratings behind a new room's review score",
-                                     0, lo_open=True)
+    review_prior_ratings: float = _f(
+        20.0, "pseudo-ratings behind a new room's review score", 0, lo_open=True
+    )
     review_prior: float = _f(4.5, "review score (1-5 stars) a new room starts with", 1, 5)
-    review_memory_days: float = _f(30.0, "e-folding memory of the review score in days", 0,
-                                   lo_open=True)
-    role_price: tuple[float, ...] = _f((0.6, 1.6, 0.25), "item price per role (driver, "
-                                       "profit, welfare) as a multiple of the room's price",
-                                       0, length=3, lo_open=True)
-    role_cost: tuple[float, ...] = _f((0.55, 0.25, 1.0), "unit cost per role at quality 0, "
-                                      "as a share of the item price", 0, length=3)
-    quality_cost: float = _f(0.35, "extra unit cost per unit of quality, share of price", 0,
-                             5)
-    role_appeal: tuple[float, ...] = _f((1.6, 0.6, 2.4), "buy hazard multiplier per role",
-                                        0, length=3)
-    role_entry_lift: tuple[float, ...] = _f((0.3, -0.2, 0.6), "entry logit lift per role",
-                                            -5, 5, length=3)
-    role_dwell_lift: tuple[float, ...] = _f((1.15, 0.9, 1.4), "dwell multiplier per role",
-                                            0, length=3, lo_open=True)
+    review_memory_days: float = _f(
+        30.0, "e-folding memory of the review score in days", 0, lo_open=True
+    )
+    role_price: tuple[float, ...] = _f(
+        (0.6, 1.6, 0.25),
+        "item price per role (driver, profit, welfare) as a multiple of the room's price",
+        0,
+        length=3,
+        lo_open=True,
+    )
+    role_cost: tuple[float, ...] = _f(
+        (0.55, 0.25, 1.0),
+        "unit cost per role at quality 0, as a share of the item price",
+        0,
+        length=3,
+    )
+    quality_cost: float = _f(0.35, "extra unit cost per unit of quality, share of price", 0, 5)
+    role_appeal: tuple[float, ...] = _f(
+        (1.6, 0.6, 2.4), "buy hazard multiplier per role", 0, length=3
+    )
+    role_entry_lift: tuple[float, ...] = _f(
+        (0.3, -0.2, 0.6), "entry logit lift per role", -5, 5, length=3
+    )
+    role_dwell_lift: tuple[float, ...] = _f(
+        (1.15, 0.9, 1.4), "dwell multiplier per role", 0, length=3, lo_open=True
+    )
 
 
 @dataclass(frozen=True)
@@ -156,39 +192,49 @@ class FeedConfig:
     """The interest feed: estimates, ranking, tiered traffic pools, follow channel, ads."""
 
     estimator_half_life_minutes: float = _f(
-        60.0, "half-life of the platform's window counters", 0, lo_open=True)
-    prior_strength: float = _f(200.0, "pseudo-impressions behind a stream's prior estimate",
-                               0, lo_open=True)
+        60.0, "half-life of the platform's window counters", 0, lo_open=True
+    )
+    prior_strength: float = _f(
+        200.0, "pseudo-impressions behind a stream's prior estimate", 0, lo_open=True
+    )
     value_engagement_weight: float = _f(
-        1.0, "weight of engagement (entry x dwell, relative to peers) in predicted value",
-        0)
-    value_gmv_weight: float = _f(1.0, "weight of GPM (relative to peers) in predicted value",
-                                 0)
+        1.0, "weight of engagement (entry x dwell, relative to peers) in predicted value", 0
+    )
+    value_gmv_weight: float = _f(1.0, "weight of GPM (relative to peers) in predicted value", 0)
     value_exponent: float = _f(1.5, "sharpness of allocation in predicted value", 0, 10)
     review_weight: float = _f(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
-    interest_sharpness: float = _f(1.0, "exponent on interests when choosing a slot's "
-                                   "category (0 = ignore interests)", 0, 10)
-    exploration: float = _f(0.05, "share of free slots given to a uniformly random live "
-                            "stream", 0, 1)
+    interest_sharpness: float = _f(
+        1.0, "exponent on interests when choosing a slot's category (0 = ignore interests)", 0, 10
+    )
+    exploration: float = _f(
+        0.05, "share of free slots given to a uniformly random live stream", 0, 1
+    )
     tier_caps: tuple[float, ...] = _f(
-        (0.5, 1.0, 2.0, 4.0, 8.0), "cap of each traffic-pool tier as a multiple of the fair "
-        "share of free slots per live stream in the category", 0, lo_open=True)
-    promote_percentile: float = _f(0.7, "window value above this peer percentile promotes",
-                                   0, 1)
-    demote_percentile: float = _f(0.3, "window value below this peer percentile demotes", 0,
-                                  1)
+        (0.5, 1.0, 2.0, 4.0, 8.0),
+        "cap of each traffic-pool tier as a multiple of the fair "
+        "share of free slots per live stream in the category",
+        0,
+        lo_open=True,
+    )
+    promote_percentile: float = _f(0.7, "window value above this peer percentile promotes", 0, 1)
+    demote_percentile: float = _f(0.3, "window value below this peer percentile demotes", 0, 1)
     rerank_minutes: int = _f(30, "length of a horse-race window", 1, 1440)
     min_window_impressions: float = _f(
-        0.25, "impressions a stream needs in a window to be judged, as a multiple of the "
-        "fair share per live stream per window", 0)
-    tier_decay_per_day_off: int = _f(1, "tiers lost per day a stream does not go live", 0,
-                                     10)
+        0.25,
+        "impressions a stream needs in a window to be judged, as a multiple of the "
+        "fair share per live stream per window",
+        0,
+    )
+    tier_decay_per_day_off: int = _f(1, "tiers lost per day a stream does not go live", 0, 10)
     start_tier_drop: int = _f(1, "tiers lost between one day's stream and the next", 0, 10)
     audience_precision_half: float = _f(
-        0.001, "followers, as a share of viewers, at which a stream's audience model is "
-        "half precise (look-alike and interest routing)", 0, lo_open=True)
-    follow_check_prob: float = _f(0.35, "probability a session opens the follow channel", 0,
-                                  1)
+        0.001,
+        "followers, as a share of viewers, at which a stream's audience model is "
+        "half precise (look-alike and interest routing)",
+        0,
+        lo_open=True,
+    )
+    follow_check_prob: float = _f(0.35, "probability a session opens the follow channel", 0, 1)
     follow_slots_max: int = _f(2, "followed live rooms a session shows at most", 0, 16)
     ad_load: float = _f(0.15, "share of feed slots that are ad slots", 0, 1)
 
@@ -202,14 +248,16 @@ class FunnelConfig:
     ad_positions: int = _f(2, "top positions sold to paid search ads", 0, 20)
     sales_weight: float = _f(0.6, "exponent of (1 + recent daily sales) in ranking", 0, 5)
     review_weight: float = _f(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
-    sales_memory_days: float = _f(7.0, "e-folding memory of sales in the ranking", 0,
-                                  lo_open=True)
+    sales_memory_days: float = _f(7.0, "e-folding memory of sales in the ranking", 0, lo_open=True)
     store_visit_prob: float = _f(
-        0.5, "probability a viewer with a need visits a followed store of that category "
-        "before searching", 0, 1)
+        0.5,
+        "probability a viewer with a need visits a followed store of that category "
+        "before searching",
+        0,
+        1,
+    )
     reserve_cpc: float = _f(0.3, "reserve price per click of a search ad, yuan", 0)
-    click_lift: float = _f(1.5, "entry (click) logit lift of a viewer searching with a need",
-                           0, 10)
+    click_lift: float = _f(1.5, "entry (click) logit lift of a viewer searching with a need", 0, 10)
 
 
 @dataclass(frozen=True)
@@ -218,21 +266,24 @@ class AuctionConfig:
 
     reserve_cpm: float = _f(5.0, "reserve eCPM in yuan per 1000 impressions", 0)
     pacing_rate: float = _f(0.5, "step of the pacing dual multiplier per tick", 0, 10)
-    learning_orders: int = _f(20, "paid orders a campaign needs to leave its learning phase",
-                              0)
-    learning_explore: float = _f(0.5, "share of a learning campaign's slots sent to a broad "
-                                 "audience", 0, 1)
+    learning_orders: int = _f(20, "paid orders a campaign needs to leave its learning phase", 0)
+    learning_explore: float = _f(
+        0.5, "share of a learning campaign's slots sent to a broad audience", 0, 1
+    )
     max_delivery_value: float = _f(
-        3.0, "max-delivery bid per order as a multiple of the room's average order value "
-        "before pacing shades it", 0, lo_open=True)
+        3.0,
+        "max-delivery bid per order as a multiple of the room's average order value "
+        "before pacing shades it",
+        0,
+        lo_open=True,
+    )
 
 
 @dataclass(frozen=True)
 class CalendarConfig:
     """Platform promotions: campaign days raise volume and intent, gated by review score."""
 
-    campaign_days: tuple[int, ...] = _f((), "day numbers (0-based) that are campaign days",
-                                        0)
+    campaign_days: tuple[int, ...] = _f((), "day numbers (0-based) that are campaign days", 0)
     volume_lift: float = _f(0.5, "extra sessions on a campaign day (share)", 0, 20)
     intent_lift: float = _f(0.5, "extra buy hazard on a campaign day (share)", 0, 20)
     min_review: float = _f(4.3, "review score a stream needs to join a campaign", 1, 5)
@@ -246,24 +297,27 @@ class CampaignConfig:
     strategy: str = _f("fixed", "paid-traffic strategy (see `snowball strategies`)")
     daily_budget: float = _f(500.0, "daily budget in yuan (the strategy's base budget)", 0)
     bidding: str = _f("max_delivery", "bidding mode", choices=BIDDING)
-    target_roi: float = _f(3.0, "cost-cap target: paid GMV per yuan spent", 0,
-                           lo_open=True)
+    target_roi: float = _f(3.0, "cost-cap target: paid GMV per yuan spent", 0, lo_open=True)
     targeting: str = _f("interest", "audience", choices=TARGETING)
     start_day: int = _f(0, "first day the campaign may spend", 0)
     scale_step: float = _f(0.3, "budget growth per day when a strategy scales", 0, 10)
     max_budget: float = _f(20_000.0, "ceiling on any daily budget a strategy sets", 0)
     burst_days: int = _f(2, "days of a cold-start burst", 0, 365)
-    burst_multiplier: float = _f(4.0, "cold-start burst budget as a multiple of the base",
-                                 0)
+    burst_multiplier: float = _f(4.0, "cold-start burst budget as a multiple of the base", 0)
     roi_floor: float = _f(1.5, "feedback-gated: paid ROI below which it never scales", 0)
     leverage_threshold: float = _f(
-        0.2, "feedback-gated: extra free impressions per paid impression needed to scale",
-        -100, 100)
-    hold_days: int = _f(3, "feedback-gated: live days to hold after a raise that brought "
-                        "no free traffic", 0, 365)
+        0.2, "feedback-gated: extra free impressions per paid impression needed to scale", -100, 100
+    )
+    hold_days: int = _f(
+        3, "feedback-gated: live days to hold after a raise that brought no free traffic", 0, 365
+    )
     capacity_share: float = _f(
-        0.0, "feedback-gated: share of the held-back increment invested in the room's "
-        "conversion capacity", 0, 1)
+        0.0,
+        "feedback-gated: share of the held-back increment invested in the room's "
+        "conversion capacity",
+        0,
+        1,
+    )
 
 
 @dataclass(frozen=True)
@@ -274,24 +328,30 @@ class StreamGroupConfig:
     kind: str = _f("field", "field | alliance | top_kol", choices=STREAM_KINDS)
     count: int = _f(1, "number of streams in the group", 0)
     category: int = _f(-1, "category index, -1 = drawn uniformly", -1)
-    hook: tuple[float, float] = _f((0.08, 0.08), "impression -> entry probability for an "
-                                   "average viewer", 0, 1)
+    hook: tuple[float, float] = _f(
+        (0.08, 0.08), "impression -> entry probability for an average viewer", 0, 1
+    )
     retention: tuple[float, float] = _f((1.0, 1.0), "dwell multiplier", 0, 20)
-    persuasion: tuple[float, float] = _f((0.05, 0.05), "conversion strength (hazard scale)",
-                                         0, 1)
-    price: tuple[float, float] = _f((100.0, 100.0), "room's reference price in yuan", 0,
-                                    lo_open=True)
+    persuasion: tuple[float, float] = _f((0.05, 0.05), "conversion strength (hazard scale)", 0, 1)
+    price: tuple[float, float] = _f(
+        (100.0, 100.0), "room's reference price in yuan", 0, lo_open=True
+    )
     quality: tuple[float, float] = _f((0.85, 0.85), "true product quality in [0, 1]", 0, 1)
-    mix: tuple[float, ...] = _f((0.3, 0.55, 0.15), "share of time per role (driver, profit, "
-                                "welfare)", 0, 1, length=3)
+    mix: tuple[float, ...] = _f(
+        (0.3, 0.55, 0.15), "share of time per role (driver, profit, welfare)", 0, 1, length=3
+    )
     start_hour: tuple[float, float] = _f((19.0, 19.0), "hour the stream goes live", 0, 24)
     hours: float = _f(4.0, "hours on air per streaming day", 0, 24)
     days_per_week: float = _f(7.0, "streaming days per week", 0, 7)
-    pattern: str = _f("fixed", "fixed = same weekdays every week, random = drawn each week",
-                      choices=SCHEDULE_PATTERNS)
+    pattern: str = _f(
+        "fixed",
+        "fixed = same weekdays every week, random = drawn each week",
+        choices=SCHEDULE_PATTERNS,
+    )
     warmup_videos: int = _f(0, "warm-up short videos posted before each stream", 0, 100)
-    warmup_reach: float = _f(0.002, "viewers one warm-up video reaches, as a share of "
-                             "viewers", 0, 1)
+    warmup_reach: float = _f(
+        0.002, "viewers one warm-up video reaches, as a share of viewers", 0, 1
+    )
     initial_followers: float = _f(0.0, "followers at start as a share of viewers", 0, 1)
     merchant: str = _f("", "merchant whose products it sells; '' = its own")
     campaign: CampaignConfig | None = _f(None, "ad budget attached to each stream")
@@ -308,21 +368,26 @@ class Scenario:
     tick_minutes: int = _f(10, "minutes per tick (must divide a day)", 1, 1440)
     policy: str = _f("interest_feed", "distribution policy")
     capacity_return: float = _f(
-        0.15, "persuasion gained (relative) per doubling of capacity investment over 1000 "
-        "yuan", 0, 10)
-    population: PopulationConfig = field(default_factory=PopulationConfig,
-                                         metadata={"doc": "viewers"})
-    behaviour: BehaviourConfig = field(default_factory=BehaviourConfig,
-                                       metadata={"doc": "viewer response"})
+        0.15,
+        "persuasion gained (relative) per doubling of capacity investment over 1000 yuan",
+        0,
+        10,
+    )
+    population: PopulationConfig = field(
+        default_factory=PopulationConfig, metadata={"doc": "viewers"}
+    )
+    behaviour: BehaviourConfig = field(
+        default_factory=BehaviourConfig, metadata={"doc": "viewer response"}
+    )
     feed: FeedConfig = field(default_factory=FeedConfig, metadata={"doc": "interest feed"})
-    funnel: FunnelConfig = field(default_factory=FunnelConfig,
-                                 metadata={"doc": "search funnel"})
-    auction: AuctionConfig = field(default_factory=AuctionConfig,
-                                   metadata={"doc": "ad auction"})
-    calendar: CalendarConfig = field(default_factory=CalendarConfig,
-                                     metadata={"doc": "campaign calendar"})
-    streams: dict[str, StreamGroupConfig] = field(default_factory=dict,
-                                                  metadata={"doc": "stream groups"})
+    funnel: FunnelConfig = field(default_factory=FunnelConfig, metadata={"doc": "search funnel"})
+    auction: AuctionConfig = field(default_factory=AuctionConfig, metadata={"doc": "ad auction"})
+    calendar: CalendarConfig = field(
+        default_factory=CalendarConfig, metadata={"doc": "campaign calendar"}
+    )
+    streams: dict[str, StreamGroupConfig] = field(
+        default_factory=dict, metadata={"doc": "stream groups"}
+    )
 
     @property
     def ticks_per_day(self) -> int:
@@ -396,8 +461,12 @@ def _coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
         return float(_check_number(value, meta, "a number", source, key, value))
     if tp is str:
         if not isinstance(value, str):
-            raise ConfigError(source, key, value, "must be a string"
-                              + (f" ({_describe(meta, '')})" if meta.get("choices") else ""))
+            raise ConfigError(
+                source,
+                key,
+                value,
+                "must be a string" + (f" ({_describe(meta, '')})" if meta.get("choices") else ""),
+            )
         if meta.get("choices") and value not in meta["choices"]:
             raise ConfigError(source, key, value, f"must be {_describe(meta, '')}")
         return value
@@ -410,16 +479,20 @@ def _coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
             x = float(_check_number(value, meta, kind, source, key, value))
             return (x, x)
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(source, key, value, f"must be a list of numbers "
-                              f"({_describe(meta, kind)})")
+            raise ConfigError(
+                source, key, value, f"must be a list of numbers ({_describe(meta, kind)})"
+            )
         if fixed_pair and len(value) != 2:
-            raise ConfigError(source, key, value, f"must be a number or [low, high] "
-                              f"({_describe(meta, kind)})")
+            raise ConfigError(
+                source, key, value, f"must be a number or [low, high] ({_describe(meta, kind)})"
+            )
         length = meta.get("length")
         if length is not None and len(value) != length:
             raise ConfigError(source, key, value, f"must be a list of {length} numbers")
-        out = tuple((int if elem is int else float)(
-            _check_number(v, meta, kind, source, key, value)) for v in value)
+        out = tuple(
+            (int if elem is int else float)(_check_number(v, meta, kind, source, key, value))
+            for v in value
+        )
         if fixed_pair and out[0] > out[1]:
             raise ConfigError(source, key, value, "must be [low, high] with low <= high")
         return out
@@ -441,13 +514,18 @@ def build(cls: type, raw: dict[str, Any], source: str = "<config>", prefix: str 
         if key not in names:
             near = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
             hint = f" (did you mean '{_join(prefix, near[0])}'?)" if near else ""
-            raise ConfigError(source, _join(prefix, key), raw[key],
-                              f"unknown key{hint}; known keys: {', '.join(names)}")
+            raise ConfigError(
+                source,
+                _join(prefix, key),
+                raw[key],
+                f"unknown key{hint}; known keys: {', '.join(names)}",
+            )
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in raw:
-            kwargs[f.name] = _coerce(hints[f.name], raw[f.name], dict(f.metadata), source,
-                                     _join(prefix, f.name))
+            kwargs[f.name] = _coerce(
+                hints[f.name], raw[f.name], dict(f.metadata), source, _join(prefix, f.name)
+            )
     obj = cls(**kwargs)
     _check_cross(obj, source, prefix)
     return obj
@@ -461,46 +539,79 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
     """Constraints between fields of one section."""
     if isinstance(obj, Scenario):
         if 1440 % obj.tick_minutes:
-            raise ConfigError(source, _join(prefix, "tick_minutes"), obj.tick_minutes,
-                              "must divide 1440 (minutes in a day)")
+            raise ConfigError(
+                source,
+                _join(prefix, "tick_minutes"),
+                obj.tick_minutes,
+                "must divide 1440 (minutes in a day)",
+            )
         from simulation.distribution import POLICIES
 
         if obj.policy not in POLICIES:
-            raise ConfigError(source, _join(prefix, "policy"), obj.policy,
-                              f"must be one of {', '.join(sorted(POLICIES))}")
+            raise ConfigError(
+                source,
+                _join(prefix, "policy"),
+                obj.policy,
+                f"must be one of {', '.join(sorted(POLICIES))}",
+            )
         if not obj.streams or sum(g.count for g in obj.streams.values()) == 0:
-            raise ConfigError(source, _join(prefix, "streams"), "(none)",
-                              "a scenario needs at least one stream")
+            raise ConfigError(
+                source, _join(prefix, "streams"), "(none)", "a scenario needs at least one stream"
+            )
         k = obj.population.categories
         for name, g in obj.streams.items():
             if g.category >= k:
-                raise ConfigError(source, f"streams.{name}.category", g.category,
-                                  f"must be -1 or in 0..{k - 1} (population.categories)")
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.category",
+                    g.category,
+                    f"must be -1 or in 0..{k - 1} (population.categories)",
+                )
         for d in obj.calendar.campaign_days:
             if d >= obj.days:
-                raise ConfigError(source, "calendar.campaign_days", list(
-                    obj.calendar.campaign_days), f"days must be in 0..{obj.days - 1}")
+                raise ConfigError(
+                    source,
+                    "calendar.campaign_days",
+                    list(obj.calendar.campaign_days),
+                    f"days must be in 0..{obj.days - 1}",
+                )
     elif isinstance(obj, StreamGroupConfig):
         if abs(sum(obj.mix) - 1.0) > 1e-6:
-            raise ConfigError(source, _join(prefix, "mix"), list(obj.mix),
-                              "shares must add up to 1")
+            raise ConfigError(
+                source, _join(prefix, "mix"), list(obj.mix), "shares must add up to 1"
+            )
         if obj.merchant and obj.kind == "field":
-            raise ConfigError(source, _join(prefix, "merchant"), obj.merchant,
-                              "only alliance and top_kol streams sell for another merchant")
+            raise ConfigError(
+                source,
+                _join(prefix, "merchant"),
+                obj.merchant,
+                "only alliance and top_kol streams sell for another merchant",
+            )
     elif isinstance(obj, CampaignConfig):
         from simulation.strategies import STRATEGIES
 
         if obj.strategy not in STRATEGIES:
-            raise ConfigError(source, _join(prefix, "strategy"), obj.strategy,
-                              f"must be one of {', '.join(STRATEGIES)}")
+            raise ConfigError(
+                source,
+                _join(prefix, "strategy"),
+                obj.strategy,
+                f"must be one of {', '.join(STRATEGIES)}",
+            )
     elif isinstance(obj, FeedConfig):
         if obj.demote_percentile > obj.promote_percentile:
-            raise ConfigError(source, _join(prefix, "demote_percentile"),
-                              obj.demote_percentile,
-                              "must be <= feed.promote_percentile")
+            raise ConfigError(
+                source,
+                _join(prefix, "demote_percentile"),
+                obj.demote_percentile,
+                "must be <= feed.promote_percentile",
+            )
         if len(obj.tier_caps) < 1 or list(obj.tier_caps) != sorted(obj.tier_caps):
-            raise ConfigError(source, _join(prefix, "tier_caps"), list(obj.tier_caps),
-                              "must be a non-empty increasing list")
+            raise ConfigError(
+                source,
+                _join(prefix, "tier_caps"),
+                list(obj.tier_caps),
+                "must be a non-empty increasing list",
+            )
 
 
 def to_dict(obj: Any) -> Any:
@@ -537,8 +648,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
-                    source: str = "--set") -> dict[str, Any]:
+def apply_overrides(
+    raw: dict[str, Any], overrides: dict[str, Any] | None, source: str = "--set"
+) -> dict[str, Any]:
     """Return a copy of ``raw`` with dotted-key overrides applied (tables are created as
     needed; unknown keys are caught later by :func:`build`, which names them)."""
     import copy
@@ -552,8 +664,7 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any] | None,
             if nxt is None:
                 nxt = node[part] = {}
             if not isinstance(nxt, dict):
-                raise ConfigError(source, ".".join(parts[: i + 1]), nxt,
-                                  "is a value, not a table")
+                raise ConfigError(source, ".".join(parts[: i + 1]), nxt, "is a value, not a table")
             node = nxt
         node[parts[-1]] = value
     return out
@@ -577,14 +688,16 @@ def read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-        raise ConfigError(str(path), "(file)", str(path),
-                          f"no such scenario file or name; named scenarios: {names}") from None
+        raise ConfigError(
+            str(path),
+            "(file)",
+            str(path),
+            f"no such scenario file or name; named scenarios: {names}",
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") \
-            from None
+        raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
     except IsADirectoryError:
-        raise ConfigError(str(path), "(file)", str(path), "is a folder, not a TOML file") \
-            from None
+        raise ConfigError(str(path), "(file)", str(path), "is a folder, not a TOML file") from None
 
 
 def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -600,8 +713,7 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not base_path.is_absolute() and not base_path.exists():
         base_path = path.parent / base_path
     if base_path.resolve() in _seen:
-        raise ConfigError(str(path), "base", base, "scenarios inherit from each other in a "
-                          "loop")
+        raise ConfigError(str(path), "base", base, "scenarios inherit from each other in a loop")
     parent = read_raw(base_path, (*_seen, path.resolve()))
     parent.pop("name", None)
     parent.pop("description", None)
@@ -611,13 +723,13 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
-            else v
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
-def load_scenario(scenario: str | Path | None = None,
-                  overrides: dict[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    scenario: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> Scenario:
     """Load a scenario file (or a named scenario) with optional dotted-key overrides.
 
     Examples

@@ -55,8 +55,12 @@ class Estimator:
         dwell = t["dwell"] / t["entries"] if t["entries"] > 0 else 1.5
         cvr = t["orders"] / t["entries"] if t["entries"] > 0 else 0.02
         aov = t["gmv"] / t["orders"] if t["orders"] > 0 else 100.0
-        return {"entry": max(entry, 1e-4), "dwell": max(dwell, 1e-3), "cvr": max(cvr, 1e-5),
-                "aov": max(aov, 1e-3)}
+        return {
+            "entry": max(entry, 1e-4),
+            "dwell": max(dwell, 1e-3),
+            "cvr": max(cvr, 1e-5),
+            "aov": max(aov, 1e-3),
+        }
 
     def rates(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """Smoothed rates per stream from ``counts`` (default: the decayed counters).
@@ -76,8 +80,14 @@ class Estimator:
         cvr = (c["orders"] + m_e * p["cvr"]) / (c["entries"] + m_e)
         aov = (c["gmv"] + m_o * p["aov"]) / (c["orders"] + m_o)
         gpm = 1000 * entry * cvr * aov
-        return {"entry": entry, "dwell": dwell, "cvr": cvr, "aov": aov, "gpm": gpm,
-                "engagement": entry * dwell}
+        return {
+            "entry": entry,
+            "dwell": dwell,
+            "cvr": cvr,
+            "aov": aov,
+            "gpm": gpm,
+            "engagement": entry * dwell,
+        }
 
     def value(self, rates: dict[str, np.ndarray]) -> np.ndarray:
         """Predicted value of an impression relative to the platform average (1 = average):
@@ -111,8 +121,14 @@ class TrafficPools:
         self.promotions = 0
         self.demotions = 0
 
-    def rerank(self, tier: np.ndarray, live: np.ndarray, category: np.ndarray,
-               window_value: np.ndarray, window_impressions: np.ndarray) -> None:
+    def rerank(
+        self,
+        tier: np.ndarray,
+        live: np.ndarray,
+        category: np.ndarray,
+        window_value: np.ndarray,
+        window_impressions: np.ndarray,
+    ) -> None:
         """Promote/demote live streams in place from one window's values."""
         idx = np.flatnonzero(live)
         if len(idx) == 0:

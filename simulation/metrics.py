@@ -22,7 +22,7 @@ def top_share(values: np.ndarray, fraction: float = 0.1) -> float:
     total = x.sum()
     if len(x) == 0 or total <= 0:
         return 0.0
-    k = max(1, int(round(fraction * len(x))))
+    k = max(1, round(fraction * len(x)))
     return float(x[:k].sum() / total)
 
 
@@ -62,8 +62,9 @@ TICK_METRICS: tuple[TickMetric, ...] = (
     TickMetric("ad_spend", "yuan charged to ad budgets"),
     TickMetric("live_streams", "streams on air (open shops under the funnel)"),
     GiniMetric("gini_gmv", "Gini of cumulative GMV across streams", "cum_gmv"),
-    GiniMetric("gini_impressions", "Gini of cumulative impressions across streams",
-               "cum_impressions"),
+    GiniMetric(
+        "gini_impressions", "Gini of cumulative impressions across streams", "cum_impressions"
+    ),
 )
 
 

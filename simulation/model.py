@@ -32,14 +32,27 @@ from simulation.metrics import tick_reporters
 from simulation.population import Population
 from simulation.streams import Stream, StreamTable
 
-RNG_COMPONENTS = ("population", "streams", "sessions", "warmup", "policy", "behaviour",
-                  "needs")
+RNG_COMPONENTS = ("population", "streams", "sessions", "warmup", "policy", "behaviour", "needs")
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
-DAY_FIELDS = ("free_impressions", "paid_impressions", "follow_impressions", "fan_impressions",
-              "entries", "dwell_minutes", "interactions", "orders", "gmv", "margin",
-              "ad_spend", "paid_orders", "paid_gmv", "warmup_views", "live_ticks")
+DAY_FIELDS = (
+    "free_impressions",
+    "paid_impressions",
+    "follow_impressions",
+    "fan_impressions",
+    "entries",
+    "dwell_minutes",
+    "interactions",
+    "orders",
+    "gmv",
+    "margin",
+    "ad_spend",
+    "paid_orders",
+    "paid_gmv",
+    "warmup_views",
+    "live_ticks",
+)
 
 
 class SnowballModel(Model):
@@ -59,19 +72,23 @@ class SnowballModel(Model):
         root = np.random.SeedSequence(self.seed)
         children = root.spawn(1 + len(RNG_COMPONENTS))
         super().__init__(rng=np.random.default_rng(children[0]))
-        self.rngs = {name: np.random.default_rng(c)
-                     for name, c in zip(RNG_COMPONENTS, children[1:], strict=True)}
+        self.rngs = {
+            name: np.random.default_rng(c)
+            for name, c in zip(RNG_COMPONENTS, children[1:], strict=True)
+        }
         sc = scenario
         self.tpd = sc.ticks_per_day
         self.tph = self.tpd / 24
         self.table = StreamTable(sc, self.rngs["streams"])
         n = self.table.n
-        self.population = Population(sc.population, sc.behaviour, n,
-                                     self.rngs["population"])
+        self.population = Population(sc.population, sc.behaviour, n, self.rngs["population"])
         for s in np.flatnonzero(self.table.initial_followers > 0):
-            self.population.seed_followers(int(s), int(self.table.category[s]),
-                                           float(self.table.initial_followers[s]),
-                                           self.rngs["population"])
+            self.population.seed_followers(
+                int(s),
+                int(self.table.category[s]),
+                float(self.table.initial_followers[s]),
+                self.rngs["population"],
+            )
         self.stream_agents = [Stream(self, i) for i in range(n)]
         configs = build_campaigns(sc, self.table.group, self.table.group_names)
         self.campaigns = Campaigns(configs, sc.auction)
@@ -137,19 +154,30 @@ class SnowballModel(Model):
         self.bidding_now[:] = False
         imp = self.policy.serve(sessions, live)
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
-        out = self.behaviour.respond(imp, pop, day, intent, self.policy.requires_need,
-                                     self.policy.one_order_per_session,
-                                     self.rngs["behaviour"])
+        out = self.behaviour.respond(
+            imp,
+            pop,
+            day,
+            intent,
+            self.policy.requires_need,
+            self.policy.one_order_per_session,
+            self.rngs["behaviour"],
+        )
         self.policy.settle(imp, out)
         self._account(imp, out, sessions, live)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
-            self.pools.rerank(self.table.tier, live, self.table.category,
-                              self.estimator.value(window),
-                              self.estimator.window["impressions"])
+            self.pools.rerank(
+                self.table.tier,
+                live,
+                self.table.category,
+                self.estimator.value(window),
+                self.estimator.window["impressions"],
+            )
             self.estimator.reset_window()
-        self.table.tier_max_today = np.maximum(self.table.tier_max_today,
-                                               np.where(live, self.table.tier, 0))
+        self.table.tier_max_today = np.maximum(
+            self.table.tier_max_today, np.where(live, self.table.tier, 0)
+        )
         if t < len(self.tier_history):
             self.tier_history[t] = np.where(live, self.table.tier, -1)
         self.datacollector.collect(self)
@@ -167,8 +195,10 @@ class SnowballModel(Model):
                 idx = np.flatnonzero(went_live)
                 first = t.last_live_day[idx] < 0
                 off = np.maximum(day - t.last_live_day[idx] - 1, 0)
-                drop = (self.scenario.feed.start_tier_drop
-                        + self.scenario.feed.tier_decay_per_day_off * off)
+                drop = (
+                    self.scenario.feed.start_tier_drop
+                    + self.scenario.feed.tier_decay_per_day_off * off
+                )
                 t.tier[idx] = np.where(first, 0, np.maximum(t.tier[idx] - drop, 0))
         t.last_live_day[live] = day
         self.live = live
@@ -184,8 +214,9 @@ class SnowballModel(Model):
         if len(sessions) == 0 or not t.warmup_videos.any():
             return
         ahead = int(WARMUP_HOURS * self.tph)
-        soon = np.flatnonzero((t.starting_in(day, tod, ahead, self.tpd) > 0)
-                              & (t.warmup_videos > 0))
+        soon = np.flatnonzero(
+            (t.starting_in(day, tod, ahead, self.tpd) > 0) & (t.warmup_videos > 0)
+        )
         if len(soon) == 0:
             return
         rng = self.rngs["warmup"]
@@ -196,20 +227,21 @@ class SnowballModel(Model):
         z = pop.relative_interest(viewers, t.category[streams])
         b = self.scenario.behaviour
         logit = self.behaviour.logit_hook[streams] + b.entry_interest_weight * np.log(
-            np.maximum(z, 1e-3))
+            np.maximum(z, 1e-3)
+        )
         book = rng.random(len(streams)) < 1 / (1 + np.exp(-logit))
         pop.reserved[viewers[book]] = streams[book]
         self.day_counts["warmup_views"] += np.bincount(streams, minlength=t.n)
 
     # ------------------------------------------------------------------ accounting
 
-    def _account(self, imp: Impressions, out: Outcome, sessions: np.ndarray,
-                 live: np.ndarray) -> None:
+    def _account(
+        self, imp: Impressions, out: Outcome, sessions: np.ndarray, live: np.ndarray
+    ) -> None:
         n = self.table.n
         s, src = imp.stream, imp.source
         dc = self.day_counts
-        per_source = [np.bincount(s[src == code], minlength=n) for code in (FREE, PAID,
-                                                                            FOLLOW)]
+        per_source = [np.bincount(s[src == code], minlength=n) for code in (FREE, PAID, FOLLOW)]
         impressions = per_source[0] + per_source[1] + per_source[2]
         entries = np.bincount(s, out.entered, minlength=n)
         dwell = np.bincount(s, out.dwell, minlength=n)
@@ -241,24 +273,36 @@ class SnowballModel(Model):
             c.paid_orders_total += orders_c
             c.day_gmv += np.bincount(camp, out.price[paid], minlength=c.n)
             c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now)
-        self.estimator.update({"impressions": impressions, "entries": entries,
-                               "dwell": dwell, "orders": orders, "gmv": gmv})
+        self.estimator.update(
+            {
+                "impressions": impressions,
+                "entries": entries,
+                "dwell": dwell,
+                "orders": orders,
+                "gmv": gmv,
+            }
+        )
         self.cum_gmv += gmv
         self.cum_impressions += impressions
         if len(out.rating_stream):
             due = self.day + self.scenario.behaviour.review_lag_days
             self.pending_ratings.setdefault(due, []).append(
-                (out.rating_viewer, out.rating_stream, out.rating_value))
+                (out.rating_viewer, out.rating_stream, out.rating_value)
+            )
         self.tick_stats = {
-            "tick": self.steps - 1, "day": self.day,
+            "tick": self.steps - 1,
+            "day": self.day,
             "minute_of_day": self.tod * self.scenario.tick_minutes,
             "sessions": len(sessions),
             "free_impressions": int(per_source[0].sum()),
             "paid_impressions": int(per_source[1].sum()),
             "follow_impressions": int(per_source[2].sum()),
-            "impressions": len(imp), "entries": int(out.entered.sum()),
-            "dwell_minutes": float(out.dwell.sum()), "orders": int(out.bought.sum()),
-            "gmv": float(out.price.sum()), "ad_spend": float(imp.charge.sum()),
+            "impressions": len(imp),
+            "entries": int(out.entered.sum()),
+            "dwell_minutes": float(out.dwell.sum()),
+            "orders": int(out.bought.sum()),
+            "gmv": float(out.price.sum()),
+            "ad_spend": float(imp.charge.sum()),
             "live_streams": int(live.sum()),
         }
 
@@ -275,8 +319,9 @@ class SnowballModel(Model):
             v = s = np.empty(0, dtype=np.int64)
             r = np.empty(0)
         self.behaviour.apply_ratings(pop, v, s, r)
-        pop.arrive_needs(self.rngs["needs"],
-                         1 + sc.calendar.volume_lift if self.campaign_day else 1.0)
+        pop.arrive_needs(
+            self.rngs["needs"], 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
+        )
         pop.reserved[:] = -1
         if self.always_open:
             self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
@@ -302,8 +347,7 @@ class SnowballModel(Model):
     def _day_record(self, day: int) -> dict[str, np.ndarray]:
         t, dc, c = self.table, self.day_counts, self.campaigns
         n = t.n
-        impressions = dc["free_impressions"] + dc["paid_impressions"] + dc[
-            "follow_impressions"]
+        impressions = dc["free_impressions"] + dc["paid_impressions"] + dc["follow_impressions"]
         budget = np.zeros(n)
         if c.n:
             budget[c.stream] = c.budget
@@ -312,9 +356,17 @@ class SnowballModel(Model):
             roi = np.where(dc["ad_spend"] > 0, dc["paid_gmv"] / dc["ad_spend"], np.nan)
         rec = {"day": np.full(n, day), "stream": np.arange(n)}
         rec.update({k: v.copy() for k, v in dc.items()})
-        rec.update({"impressions": impressions, "gpm": gpm, "roi": roi, "budget": budget,
-                    "followers": self.population.followers.copy(),
-                    "pool_tier": t.tier_max_today.copy(),
-                    "review_score": t.review_score.copy(),
-                    "live": self.day_live.copy(), "persuasion": t.persuasion.copy()})
+        rec.update(
+            {
+                "impressions": impressions,
+                "gpm": gpm,
+                "roi": roi,
+                "budget": budget,
+                "followers": self.population.followers.copy(),
+                "pool_tier": t.tier_max_today.copy(),
+                "review_score": t.review_score.copy(),
+                "live": self.day_live.copy(),
+                "persuasion": t.persuasion.copy(),
+            }
+        )
         return rec

@@ -5,11 +5,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from simulation.metrics import gini  # noqa: E402
+from simulation.metrics import gini
 
 SOURCE_COLOURS = {"free": "#4C72B0", "paid": "#DD8452", "follow": "#55A868"}
 
@@ -18,26 +18,42 @@ def lorenz(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lorenz curve points (share of streams, share of total), both starting at 0."""
     x = np.sort(np.asarray(values, dtype=np.float64))
     total = x.sum()
-    cum = np.concatenate(([0.0], np.cumsum(x) / total)) if total > 0 else np.linspace(
-        0, 1, len(x) + 1)
+    cum = (
+        np.concatenate(([0.0], np.cumsum(x) / total))
+        if total > 0
+        else np.linspace(0, 1, len(x) + 1)
+    )
     return np.linspace(0, 1, len(x) + 1), cum
 
 
-def overview(ticks: pd.DataFrame, streams: pd.DataFrame, title: str, path: Path,
-             tier_history: np.ndarray | None = None, tick_minutes: int = 10) -> Path:
+def overview(
+    ticks: pd.DataFrame,
+    streams: pd.DataFrame,
+    title: str,
+    path: Path,
+    tier_history: np.ndarray | None = None,
+    tick_minutes: int = 10,
+) -> Path:
     """Four panels: traffic by source per hour, GMV per hour, pool tier of the top rooms
     over time (per tick when ``tier_history`` (ticks, streams) is given, else per day),
     Lorenz curve of GMV across streams."""
     fig, ax = plt.subplots(2, 2, figsize=(12, 8), constrained_layout=True)
     hours = (ticks["tick"] * tick_minutes / 60).to_numpy()
     hour = np.floor(hours).astype(int)
-    by_hour = ticks.groupby(hour)[["free_impressions", "paid_impressions",
-                                   "follow_impressions", "gmv"]].sum()
+    by_hour = ticks.groupby(hour)[
+        ["free_impressions", "paid_impressions", "follow_impressions", "gmv"]
+    ].sum()
     days = by_hour.index.to_numpy() / 24
     a = ax[0, 0]
-    a.stackplot(days, by_hour["free_impressions"], by_hour["paid_impressions"],
-                by_hour["follow_impressions"], labels=["free", "paid", "follow"],
-                colors=list(SOURCE_COLOURS.values()), alpha=0.85)
+    a.stackplot(
+        days,
+        by_hour["free_impressions"],
+        by_hour["paid_impressions"],
+        by_hour["follow_impressions"],
+        labels=["free", "paid", "follow"],
+        colors=list(SOURCE_COLOURS.values()),
+        alpha=0.85,
+    )
     a.set(title="Traffic by source", xlabel="day", ylabel="impressions per hour")
     a.legend(loc="upper left")
     a = ax[0, 1]
@@ -55,8 +71,11 @@ def overview(ticks: pd.DataFrame, streams: pd.DataFrame, title: str, path: Path,
             a.plot(t_days, tier + 0.06 * (j - 2.5), label=label, alpha=0.85, lw=1.4)
         else:
             a.step(d["day"], d["pool_tier"], where="mid", label=label, alpha=0.85)
-    a.set(title="Pool tier of the six top rooms by GMV (while live)", xlabel="day",
-          ylabel="traffic-pool tier")
+    a.set(
+        title="Pool tier of the six top rooms by GMV (while live)",
+        xlabel="day",
+        ylabel="traffic-pool tier",
+    )
     a.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     a.legend(fontsize=8, loc="lower right")
     a = ax[1, 1]
@@ -67,8 +86,11 @@ def overview(ticks: pd.DataFrame, streams: pd.DataFrame, title: str, path: Path,
     x2, y2 = lorenz(imp)
     a.plot(x2, y2, color="#4C72B0", ls="--", label=f"impressions (Gini {gini(imp):.2f})")
     a.plot([0, 1], [0, 1], color="grey", lw=0.8)
-    a.set(title="Concentration across streams", xlabel="share of streams (poorest first)",
-          ylabel="cumulative share")
+    a.set(
+        title="Concentration across streams",
+        xlabel="share of streams (poorest first)",
+        ylabel="cumulative share",
+    )
     a.legend(loc="upper left")
     fig.suptitle(title)
     fig.savefig(path, dpi=110)

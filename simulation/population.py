@@ -33,12 +33,14 @@ def _bumps(centres: list[tuple[float, float, float]]) -> np.ndarray:
     return p / p.sum()
 
 
-CHRONOTYPES = np.stack([
-    _bumps([(21.0, 1.8, 1.0), (13.0, 1.5, 0.25)]),
-    _bumps([(12.5, 1.2, 0.7), (20.5, 1.8, 0.8)]),
-    _bumps([(8.0, 1.5, 0.6), (19.5, 1.5, 0.8)]),
-    _bumps([(23.0, 1.8, 1.0), (1.0, 1.5, 0.5)]),
-])
+CHRONOTYPES = np.stack(
+    [
+        _bumps([(21.0, 1.8, 1.0), (13.0, 1.5, 0.25)]),
+        _bumps([(12.5, 1.2, 0.7), (20.5, 1.8, 0.8)]),
+        _bumps([(8.0, 1.5, 0.6), (19.5, 1.5, 0.8)]),
+        _bumps([(23.0, 1.8, 1.0), (1.0, 1.5, 0.5)]),
+    ]
+)
 CHRONOTYPE_SHARES = np.array([0.4, 0.25, 0.2, 0.15])
 
 
@@ -55,22 +57,31 @@ class Population:
         The population's own generator (used for initial traits only).
     """
 
-    def __init__(self, cfg: PopulationConfig, behaviour: BehaviourConfig, n_streams: int,
-                 rng: np.random.Generator):
+    def __init__(
+        self,
+        cfg: PopulationConfig,
+        behaviour: BehaviourConfig,
+        n_streams: int,
+        rng: np.random.Generator,
+    ):
         n, k = cfg.viewers, cfg.categories
         self.cfg, self.behaviour = cfg, behaviour
         self.n, self.k = n, k
-        self.interests = rng.dirichlet(np.full(k, cfg.interest_concentration), size=n) \
-            .astype(np.float32)
-        self.activity = (cfg.sessions_per_day * rng.lognormal(
-            -0.5 * cfg.activity_sigma ** 2, cfg.activity_sigma, n)).astype(np.float32)
-        self.chronotype = rng.choice(len(CHRONOTYPES), size=n, p=CHRONOTYPE_SHARES) \
-            .astype(np.uint8)
-        self.patience = rng.lognormal(-0.5 * cfg.patience_sigma ** 2, cfg.patience_sigma, n) \
-            .astype(np.float32)
-        self.price_sensitivity = (cfg.price_sensitivity_mean * rng.lognormal(
-            -0.5 * cfg.price_sensitivity_sigma ** 2, cfg.price_sensitivity_sigma, n)) \
-            .astype(np.float32)
+        self.interests = rng.dirichlet(np.full(k, cfg.interest_concentration), size=n).astype(
+            np.float32
+        )
+        self.activity = (
+            cfg.sessions_per_day
+            * rng.lognormal(-0.5 * cfg.activity_sigma**2, cfg.activity_sigma, n)
+        ).astype(np.float32)
+        self.chronotype = rng.choice(len(CHRONOTYPES), size=n, p=CHRONOTYPE_SHARES).astype(np.uint8)
+        self.patience = rng.lognormal(-0.5 * cfg.patience_sigma**2, cfg.patience_sigma, n).astype(
+            np.float32
+        )
+        self.price_sensitivity = (
+            cfg.price_sensitivity_mean
+            * rng.lognormal(-0.5 * cfg.price_sensitivity_sigma**2, cfg.price_sensitivity_sigma, n)
+        ).astype(np.float32)
         self.follow = np.full((n, cfg.follow_slots), -1, dtype=np.int32)
         self.affinity = np.zeros((n, cfg.follow_slots), dtype=np.float32)
         self.need = np.zeros((n, k), dtype=bool)
@@ -81,19 +92,18 @@ class Population:
         self.followers = np.zeros(n_streams, dtype=np.int64)
         # Session sampling: members of each chronotype and their cumulative activity.
         self._members = [np.flatnonzero(self.chronotype == g) for g in range(len(CHRONOTYPES))]
-        self._cum_activity = [np.cumsum(self.activity[m], dtype=np.float64)
-                              for m in self._members]
+        self._cum_activity = [np.cumsum(self.activity[m], dtype=np.float64) for m in self._members]
 
     # ------------------------------------------------------------------ sessions
 
-    def expected_sessions(self, hour: int, ticks_per_hour: float, lift: float = 1.0
-                          ) -> np.ndarray:
+    def expected_sessions(self, hour: int, ticks_per_hour: float, lift: float = 1.0) -> np.ndarray:
         """Expected sessions per chronotype in one tick of the given hour, shape (G,)."""
         totals = np.array([c[-1] if len(c) else 0.0 for c in self._cum_activity])
         return totals * CHRONOTYPES[:, hour] / ticks_per_hour * lift
 
-    def draw_sessions(self, hour: int, ticks_per_hour: float, lift: float,
-                      rng: np.random.Generator) -> np.ndarray:
+    def draw_sessions(
+        self, hour: int, ticks_per_hour: float, lift: float, rng: np.random.Generator
+    ) -> np.ndarray:
         """Viewers who open the app this tick (a viewer may appear twice), int64 (n,).
 
         The count per chronotype is Poisson with the expected sessions; viewers within a
@@ -118,8 +128,9 @@ class Population:
         """Interest in a category relative to uniform (1 = average), float32 (n,)."""
         return self.interests[viewers, categories] * np.float32(self.k)
 
-    def sample_categories(self, viewers: np.ndarray, sharpness: float,
-                          rng: np.random.Generator) -> np.ndarray:
+    def sample_categories(
+        self, viewers: np.ndarray, sharpness: float, rng: np.random.Generator
+    ) -> np.ndarray:
         """One category per entry of ``viewers``, drawn in proportion to interest**sharpness.
 
         Inverse-CDF over each row: O(n K) vectorised, int64 (n,).
@@ -170,8 +181,9 @@ class Population:
         self.followers += np.bincount(streams, minlength=len(self.followers))
         return len(viewers)
 
-    def change_affinity(self, viewers: np.ndarray, slots: np.ndarray, delta: np.ndarray,
-                        towards_one: bool) -> None:
+    def change_affinity(
+        self, viewers: np.ndarray, slots: np.ndarray, delta: np.ndarray, towards_one: bool
+    ) -> None:
         """Raise affinity by ``delta*(1-aff)`` (``towards_one``) or add ``delta``, clipped to
         [0, 1], for follow entries (viewer, slot); pairs with slot -1 are ignored."""
         ok = slots >= 0
@@ -195,11 +207,12 @@ class Population:
             self.follow[weak] = -1
             self.affinity[weak] = 0
 
-    def seed_followers(self, stream: int, category: int, share: float,
-                       rng: np.random.Generator) -> None:
+    def seed_followers(
+        self, stream: int, category: int, share: float, rng: np.random.Generator
+    ) -> None:
         """Give a stream ``share`` of viewers as initial followers, drawn in proportion to
         interest in its category, with affinities spread over [0.2, 0.8]."""
-        m = int(round(share * self.n))
+        m = round(share * self.n)
         if m == 0:
             return
         w = self.interests[:, category].astype(np.float64)
@@ -222,11 +235,14 @@ class Population:
         """
         c = self.cfg
         expire = rng.random(self.need.shape, dtype=np.float32) < np.float32(
-            1 - np.exp(-1 / c.need_lifetime_days))
+            1 - np.exp(-1 / c.need_lifetime_days)
+        )
         self.need &= ~expire
-        rate = (np.float32(c.need_rate * lift * self.k) * self.interests
-                + np.float32(c.need_word_of_mouth) * (self.adopters / self.n)
-                .astype(np.float32)[None, :])
+        rate = (
+            np.float32(c.need_rate * lift * self.k) * self.interests
+            + np.float32(c.need_word_of_mouth)
+            * (self.adopters / self.n).astype(np.float32)[None, :]
+        )
         p = 1 - np.exp(-rate)
         arrive = rng.random(self.need.shape, dtype=np.float32) < p
         if not c.repeat_needs:
@@ -238,8 +254,9 @@ class Population:
         last = self.last_buy_day[viewers, categories].astype(np.float32)
         tau = np.float32(max(self.behaviour.satiation_days, 1e-9))
         since = np.float32(day) - last
-        return np.where(last < 0, np.float32(1),
-                        1 - np.exp(-(since + np.float32(0.5)) / tau)).astype(np.float32)
+        return np.where(
+            last < 0, np.float32(1), 1 - np.exp(-(since + np.float32(0.5)) / tau)
+        ).astype(np.float32)
 
     def record_purchases(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> None:
         """Purchases satisfy the need, start satiation and mark adoption."""
@@ -255,8 +272,21 @@ class Population:
 
     def nbytes(self) -> int:
         """Bytes held by per-viewer arrays."""
-        arrays = [self.interests, self.activity, self.chronotype, self.patience,
-                  self.price_sensitivity, self.follow, self.affinity, self.need,
-                  self.last_buy_day, self.adopted, self.reserved]
-        return int(sum(a.nbytes for a in arrays) + sum(m.nbytes for m in self._members)
-                   + sum(c.nbytes for c in self._cum_activity))
+        arrays = [
+            self.interests,
+            self.activity,
+            self.chronotype,
+            self.patience,
+            self.price_sensitivity,
+            self.follow,
+            self.affinity,
+            self.need,
+            self.last_buy_day,
+            self.adopted,
+            self.reserved,
+        ]
+        return int(
+            sum(a.nbytes for a in arrays)
+            + sum(m.nbytes for m in self._members)
+            + sum(c.nbytes for c in self._cum_activity)
+        )

@@ -40,10 +40,21 @@ def versions() -> dict[str, str]:
 def git_commit() -> str | None:
     """The project's git commit (with ``-dirty`` if the tree has changes), or None."""
     try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=5, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5)
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = head.stdout.strip()
@@ -52,8 +63,12 @@ def git_commit() -> str | None:
 
 def manifest(**fields: Any) -> dict[str, Any]:
     """A manifest: schema version, versions, commit, plus the caller's fields."""
-    return {"schema_version": SCHEMA_VERSION, **fields, "versions": versions(),
-            "commit": git_commit()}
+    return {
+        "schema_version": SCHEMA_VERSION,
+        **fields,
+        "versions": versions(),
+        "commit": git_commit(),
+    }
 
 
 def write_parquet(df: pd.DataFrame, path: Path) -> None:

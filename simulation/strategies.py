@@ -98,8 +98,7 @@ class ColdStart(Strategy):
     description = "a burst of burst_multiplier x budget for burst_days, then nothing"
 
     def initial(self) -> Decision:
-        return Decision(self._cap(self.cfg.daily_budget * self.cfg.burst_multiplier),
-                        self.mode())
+        return Decision(self._cap(self.cfg.daily_budget * self.cfg.burst_multiplier), self.mode())
 
     def decide(self, history: list[CampaignDay]) -> Decision:
         days_live = sum(1 for h in history if h.live)
@@ -171,8 +170,9 @@ class FeedbackGated(Strategy):
                 return Decision(raise_to, self.mode())
             self.hold_left = self.cfg.hold_days
             held = max(last.budget - base.budget, 0.0)
-            return Decision(base.budget, self.mode(),
-                            capacity_investment=self.cfg.capacity_share * held)
+            return Decision(
+                base.budget, self.mode(), capacity_investment=self.cfg.capacity_share * held
+            )
         if self.hold_left > 0:
             self.hold_left -= 1
             return Decision(last.budget, self.mode())
@@ -188,8 +188,7 @@ class AlwaysScale(Strategy):
     scales_budget = True
 
     def decide(self, history: list[CampaignDay]) -> Decision:
-        return Decision(self._cap(history[-1].budget * (1 + self.cfg.scale_step)),
-                        self.mode())
+        return Decision(self._cap(history[-1].budget * (1 + self.cfg.scale_step)), self.mode())
 
 
 STRATEGIES: dict[str, type[Strategy]] = {

@@ -68,10 +68,12 @@ class StreamTable:
         self.mix = np.repeat([g.mix for _, g in groups], counts, axis=0).astype(np.float64)
         self.start_tick = (np.round(np.concatenate(start) * tph).astype(np.int64)) % tpd
         self.duration_ticks = np.repeat(
-            [max(0, round(g.hours * tph)) for _, g in groups], counts).astype(np.int64)
+            [max(0, round(g.hours * tph)) for _, g in groups], counts
+        ).astype(np.int64)
         self.warmup_videos = np.repeat([g.warmup_videos for _, g in groups], counts)
-        self.warmup_reach = np.repeat([g.warmup_reach for _, g in groups], counts) \
-            .astype(np.float64)
+        self.warmup_reach = np.repeat([g.warmup_reach for _, g in groups], counts).astype(
+            np.float64
+        )
         self.initial_followers = np.repeat([g.initial_followers for _, g in groups], counts)
         self.days_on = self._schedule(scenario, rng)
         self.merchant_room = self._merchants(scenario)
@@ -108,16 +110,21 @@ class StreamTable:
         """Index of the field room of each stream's merchant (itself for field rooms, -1
         for influencers selling their own selection)."""
         room = np.where(self.kind == KIND_CODE["field"], np.arange(self.n), -1)
-        first = {name: int(np.flatnonzero(self.group == gi)[0])
-                 for gi, name in enumerate(self.group_names)}
+        first = {
+            name: int(np.flatnonzero(self.group == gi)[0])
+            for gi, name in enumerate(self.group_names)
+        }
         for gi, g in enumerate(self.group_configs):
             if not g.merchant:
                 continue
             m = scenario.streams.get(g.merchant)
             if m is None or m.kind != "field" or m.count != 1:
-                raise ConfigError("scenario", f"streams.{self.group_names[gi]}.merchant",
-                                  g.merchant, "must name a stream group of kind 'field' with "
-                                  "count = 1")
+                raise ConfigError(
+                    "scenario",
+                    f"streams.{self.group_names[gi]}.merchant",
+                    g.merchant,
+                    "must name a stream group of kind 'field' with count = 1",
+                )
             room[self.group == gi] = first[g.merchant]
         return room.astype(np.int64)
 
@@ -154,8 +161,14 @@ class StreamTable:
 
     # ------------------------------------------------------------------ reviews
 
-    def apply_ratings(self, streams: np.ndarray, stars: np.ndarray, prior: float,
-                      prior_n: float, memory_days: float) -> None:
+    def apply_ratings(
+        self,
+        streams: np.ndarray,
+        stars: np.ndarray,
+        prior: float,
+        prior_n: float,
+        memory_days: float,
+    ) -> None:
         """One day of reviews: decay old ratings (e-folding ``memory_days``), add the new
         ones (stars in [1, 5]) and recompute the Bayesian-smoothed review score."""
         keep = math.exp(-1 / memory_days)

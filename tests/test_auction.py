@@ -32,9 +32,13 @@ def test_exhausted_bidder_gives_slots_to_runner_up():
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float64, st.tuples(st.integers(1, 40), st.integers(1, 6)),
-              elements=st.floats(0, 200)),
-       arrays(np.float64, 6, elements=st.floats(0, 0.5)), st.floats(0, 20))
+@given(
+    arrays(
+        np.float64, st.tuples(st.integers(1, 40), st.integers(1, 6)), elements=st.floats(0, 200)
+    ),
+    arrays(np.float64, 6, elements=st.floats(0, 0.5)),
+    st.floats(0, 20),
+)
 def test_allowance_never_exceeded(ecpm, allowance, reserve):
     allowance = allowance[: ecpm.shape[1]]
     winner, price = second_price(ecpm, reserve, allowance)
@@ -52,7 +56,7 @@ def test_second_price_expected_revenue_uniform_values():
     rng = np.random.default_rng(7)
     for n_bidders in (2, 5):
         values = rng.random((20_000, n_bidders)) * 1000
-        winner, price = second_price(values, 0.0, np.full(n_bidders, 1e12))
+        _, price = second_price(values, 0.0, np.full(n_bidders, 1e12))
         mean = price.mean()
         se = price.std(ddof=1) / np.sqrt(len(price))
         assert abs(mean - (n_bidders - 1) / (n_bidders + 1)) < 4 * se

@@ -35,35 +35,49 @@ def test_default_market_has_all_kinds_and_ads():
 
 
 def test_overrides_apply_and_validate():
-    sc = load_scenario("default", {"population.viewers": 5000,
-                                   "streams.focal.campaign.daily_budget": 123.0,
-                                   "streams.focal.hook": [0.1, 0.2]})
+    sc = load_scenario(
+        "default",
+        {
+            "population.viewers": 5000,
+            "streams.focal.campaign.daily_budget": 123.0,
+            "streams.focal.hook": [0.1, 0.2],
+        },
+    )
     assert sc.population.viewers == 5000
     assert sc.streams["focal"].campaign.daily_budget == 123.0
     assert sc.streams["focal"].hook == (0.1, 0.2)
     assert replace(sc, days=3).days == 3
 
 
-@pytest.mark.parametrize("overrides, key, fragment", [
-    ({"population.viewrs": 5}, "population.viewers", "did you mean"),
-    ({"population.viewers": 0}, "population.viewers", ">= 1"),
-    ({"days": 0}, "days", ">= 1"),
-    ({"days": 2.5}, "days", "integer"),
-    ({"streams.focal.hook": 1.5}, "streams.focal.hook", "<= 1"),
-    ({"streams.focal.persuasion": [0.5, 0.1]}, "streams.focal.persuasion", "low <= high"),
-    ({"streams.focal.campaign.daily_budget": -1.0}, "streams.focal.campaign.daily_budget",
-     ">= 0"),
-    ({"streams.focal.campaign.strategy": "yolo"}, "streams.focal.campaign.strategy",
-     "feedback_gated"),
-    ({"policy": "magic"}, "policy", "interest_feed"),
-    ({"tick_minutes": 7}, "tick_minutes", "divide 1440"),
-    ({"streams.focal.mix": [0.5, 0.5, 0.5]}, "streams.focal.mix", "add up to 1"),
-    ({"streams.focal.kind": "mall"}, "streams.focal.kind", "one of"),
-    ({"population.repeat_needs": "yes"}, "population.repeat_needs", "true or false"),
-    ({"behaviour.rating_noise": "0.1"}, "behaviour.rating_noise", "number"),
-    ({"feed.demote_percentile": 0.9}, "feed.demote_percentile", "promote"),
-    ({"streams.focal.category": 12}, "streams.focal.category", "0..11"),
-])
+@pytest.mark.parametrize(
+    "overrides, key, fragment",
+    [
+        ({"population.viewrs": 5}, "population.viewers", "did you mean"),
+        ({"population.viewers": 0}, "population.viewers", ">= 1"),
+        ({"days": 0}, "days", ">= 1"),
+        ({"days": 2.5}, "days", "integer"),
+        ({"streams.focal.hook": 1.5}, "streams.focal.hook", "<= 1"),
+        ({"streams.focal.persuasion": [0.5, 0.1]}, "streams.focal.persuasion", "low <= high"),
+        (
+            {"streams.focal.campaign.daily_budget": -1.0},
+            "streams.focal.campaign.daily_budget",
+            ">= 0",
+        ),
+        (
+            {"streams.focal.campaign.strategy": "yolo"},
+            "streams.focal.campaign.strategy",
+            "feedback_gated",
+        ),
+        ({"policy": "magic"}, "policy", "interest_feed"),
+        ({"tick_minutes": 7}, "tick_minutes", "divide 1440"),
+        ({"streams.focal.mix": [0.5, 0.5, 0.5]}, "streams.focal.mix", "add up to 1"),
+        ({"streams.focal.kind": "mall"}, "streams.focal.kind", "one of"),
+        ({"population.repeat_needs": "yes"}, "population.repeat_needs", "true or false"),
+        ({"behaviour.rating_noise": "0.1"}, "behaviour.rating_noise", "number"),
+        ({"feed.demote_percentile": 0.9}, "feed.demote_percentile", "promote"),
+        ({"streams.focal.category": 12}, "streams.focal.category", "0..11"),
+    ],
+)
 def test_bad_values_raise_one_line_errors(overrides, key, fragment):
     with pytest.raises(ConfigError) as err:
         load_scenario("default", overrides)

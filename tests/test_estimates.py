@@ -11,15 +11,18 @@ from simulation.estimates import Estimator, TrafficPools
 
 
 def counts(imp, ent, dwell, orders, gmv):
-    return {"impressions": np.array(imp, float), "entries": np.array(ent, float),
-            "dwell": np.array(dwell, float), "orders": np.array(orders, float),
-            "gmv": np.array(gmv, float)}
+    return {
+        "impressions": np.array(imp, float),
+        "entries": np.array(ent, float),
+        "dwell": np.array(dwell, float),
+        "orders": np.array(orders, float),
+        "gmv": np.array(gmv, float),
+    }
 
 
 def test_new_stream_starts_at_the_peer_average():
     e = Estimator(3, FeedConfig(prior_strength=100), tick_minutes=10)
-    e.update(counts([1000, 1000, 0], [100, 300, 0], [150, 450, 0], [5, 15, 0],
-                    [500, 1500, 0]))
+    e.update(counts([1000, 1000, 0], [100, 300, 0], [150, 450, 0], [5, 15, 0], [500, 1500, 0]))
     r = e.rates()
     p = e.priors()
     assert r["entry"][2] == pytest.approx(p["entry"])
@@ -57,15 +60,27 @@ def test_horse_race_promotes_top_and_demotes_bottom():
 def test_thinly_judged_streams_stay_put():
     pools = TrafficPools(FeedConfig(min_window_impressions=0.5), 1)
     tier = np.array([2, 2, 2])
-    pools.rerank(tier, np.ones(3, bool), np.zeros(3, int), np.array([0.1, 5.0, 1.0]),
-                 np.array([1.0, 500.0, 1.0]))
+    pools.rerank(
+        tier,
+        np.ones(3, bool),
+        np.zeros(3, int),
+        np.array([0.1, 5.0, 1.0]),
+        np.array([1.0, 500.0, 1.0]),
+    )
     assert tier.tolist() == [2, 2, 2]  # only one stream had enough impressions
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.one_of(st.just(0.0), st.floats(1e-6, 10)), st.floats(0, 50),
-                          st.integers(0, 2)),
-                min_size=1, max_size=12), st.lists(st.floats(0, 100), min_size=3, max_size=3))
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.just(0.0), st.floats(1e-6, 10)), st.floats(0, 50), st.integers(0, 2)
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    st.lists(st.floats(0, 100), min_size=3, max_size=3),
+)
 def test_waterfill_respects_caps_and_proportions(rows, totals):
     w = np.array([r[0] for r in rows])
     cap = np.array([r[1] for r in rows])
@@ -88,8 +103,9 @@ def test_waterfill_respects_caps_and_proportions(rows, totals):
 
 
 def test_waterfill_reference_case():
-    alloc = waterfill(np.array([1.0, 1.0, 2.0]), np.array([10.0, 1.0, 10.0]),
-                      np.zeros(3, int), np.array([9.0]))
+    alloc = waterfill(
+        np.array([1.0, 1.0, 2.0]), np.array([10.0, 1.0, 10.0]), np.zeros(3, int), np.array([9.0])
+    )
     assert np.allclose(alloc, [8 / 3, 1.0, 16 / 3])
 
 

@@ -9,8 +9,12 @@ from simulation.population import CHRONOTYPES, Population
 
 
 def make(n=2000, k=4, streams=10, seed=0, **kw):
-    return Population(PopulationConfig(viewers=n, categories=k, **kw), BehaviourConfig(),
-                      streams, np.random.default_rng(seed))
+    return Population(
+        PopulationConfig(viewers=n, categories=k, **kw),
+        BehaviourConfig(),
+        streams,
+        np.random.default_rng(seed),
+    )
 
 
 def test_shapes_and_narrow_dtypes():

@@ -16,11 +16,21 @@ def day(d, budget, spend=None, paid=1000, free=10_000, gmv=None, live=True, foll
 
 
 def test_every_strategy_class_is_registered():
-    classes = {c for _, c in inspect.getmembers(S, inspect.isclass)
-               if issubclass(c, S.Strategy) and c is not S.Strategy}
+    classes = {
+        c
+        for _, c in inspect.getmembers(S, inspect.isclass)
+        if issubclass(c, S.Strategy) and c is not S.Strategy
+    }
     assert classes == set(STRATEGIES.values())
-    assert set(STRATEGIES) == {"none", "fixed", "cold_start", "roi_target", "max_delivery",
-                               "feedback_gated", "always_scale"}
+    assert set(STRATEGIES) == {
+        "none",
+        "fixed",
+        "cold_start",
+        "roi_target",
+        "max_delivery",
+        "feedback_gated",
+        "always_scale",
+    }
     for name, cls in STRATEGIES.items():
         assert cls.name == name and cls.description
 
@@ -28,8 +38,14 @@ def test_every_strategy_class_is_registered():
 @pytest.mark.parametrize("name", list(STRATEGIES))
 def test_flags_are_honoured(name):
     cls = STRATEGIES[name]
-    cfg = CampaignConfig(strategy=name, daily_budget=100.0, scale_step=0.5, roi_floor=1.0,
-                         leverage_threshold=0.2, burst_days=1)
+    cfg = CampaignConfig(
+        strategy=name,
+        daily_budget=100.0,
+        scale_step=0.5,
+        roi_floor=1.0,
+        leverage_threshold=0.2,
+        burst_days=1,
+    )
     strat = cls(cfg)
     first = strat.initial()
     if not cls.spends:
@@ -44,8 +60,15 @@ def test_flags_are_honoured(name):
     for d in range(1, 8):
         dec = strat.decide(hist)
         budgets.append(dec.budget)
-        hist.append(day(d, dec.budget, paid=int(1000 * dec.budget / 100 + 1),
-                        free=int(10_000 + 5000 * dec.budget / 100), gmv=4 * dec.budget))
+        hist.append(
+            day(
+                d,
+                dec.budget,
+                paid=int(1000 * dec.budget / 100 + 1),
+                free=int(10_000 + 5000 * dec.budget / 100),
+                gmv=4 * dec.budget,
+            )
+        )
     if not cls.scales_budget:
         assert max(budgets) <= cfg.daily_budget * max(cfg.burst_multiplier, 1)
     else:
@@ -63,8 +86,14 @@ def test_only_feedback_strategies_read_free_traffic(name):
         dec = strat.initial()
         hist, out = [], []
         for d in range(6):
-            hist.append(day(d, dec.budget, paid=int(10 * dec.budget),
-                            free=int(10_000 + free_growth * 10 * dec.budget)))
+            hist.append(
+                day(
+                    d,
+                    dec.budget,
+                    paid=int(10 * dec.budget),
+                    free=int(10_000 + free_growth * 10 * dec.budget),
+                )
+            )
             dec = strat.decide(hist)
             out.append(dec.budget)
         return out
@@ -74,9 +103,15 @@ def test_only_feedback_strategies_read_free_traffic(name):
 
 
 def test_feedback_gated_steps_back_and_holds_without_feedback():
-    cfg = CampaignConfig(strategy="feedback_gated", daily_budget=100.0, scale_step=0.5,
-                         roi_floor=1.0, leverage_threshold=0.2, hold_days=2,
-                         capacity_share=0.5)
+    cfg = CampaignConfig(
+        strategy="feedback_gated",
+        daily_budget=100.0,
+        scale_step=0.5,
+        roi_floor=1.0,
+        leverage_threshold=0.2,
+        hold_days=2,
+        capacity_share=0.5,
+    )
     s = STRATEGIES["feedback_gated"](cfg)
     h = [day(0, 100.0, paid=1000, free=10_000)]
     d1 = s.decide(h)
@@ -108,13 +143,15 @@ def test_feedback_gated_never_scales_below_roi_floor():
 
 
 def test_always_scale_and_cold_start():
-    cfg = CampaignConfig(strategy="always_scale", daily_budget=100.0, scale_step=0.3,
-                         max_budget=150.0)
+    cfg = CampaignConfig(
+        strategy="always_scale", daily_budget=100.0, scale_step=0.3, max_budget=150.0
+    )
     s = STRATEGIES["always_scale"](cfg)
     assert s.decide([day(0, 100.0, gmv=0.0)]).budget == pytest.approx(130.0)
     assert s.decide([day(0, 140.0, gmv=0.0)]).budget == 150.0
-    cfg = CampaignConfig(strategy="cold_start", daily_budget=100.0, burst_days=2,
-                         burst_multiplier=3.0)
+    cfg = CampaignConfig(
+        strategy="cold_start", daily_budget=100.0, burst_days=2, burst_multiplier=3.0
+    )
     s = STRATEGIES["cold_start"](cfg)
     assert s.initial().budget == 300.0
     assert s.decide([day(0, 300.0)]).budget == 300.0
@@ -122,8 +159,7 @@ def test_always_scale_and_cold_start():
 
 
 def test_roi_target_widens_only_while_target_holds():
-    cfg = CampaignConfig(strategy="roi_target", daily_budget=100.0, target_roi=3.0,
-                         scale_step=0.2)
+    cfg = CampaignConfig(strategy="roi_target", daily_budget=100.0, target_roi=3.0, scale_step=0.2)
     s = STRATEGIES["roi_target"](cfg)
     assert s.initial().bidding == "cost_cap"
     assert s.decide([day(0, 100.0, gmv=400.0)]).budget == pytest.approx(120.0)

@@ -17,20 +17,35 @@ RUNS_DIR = Path(__file__).resolve().parents[2] / "results" / "runs"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="run one scenario and write its tables, manifest and figure",
-                       description="Run a scenario (default: experiments/scenarios/"
-                       "default.toml) and write ticks.parquet, streams.parquet, manifest.json "
-                       "and overview.png.")
-    p.add_argument("scenario", nargs="?", default=None,
-                   help="scenario file or name in experiments/scenarios/ (default: default)")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: the "
-                   "scenario's)")
+    p = sub.add_parser(
+        "run",
+        help="run one scenario and write its tables, manifest and figure",
+        description="Run a scenario (default: experiments/scenarios/"
+        "default.toml) and write ticks.parquet, streams.parquet, manifest.json "
+        "and overview.png.",
+    )
+    p.add_argument(
+        "scenario",
+        nargs="?",
+        default=None,
+        help="scenario file or name in experiments/scenarios/ (default: default)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="root seed (default: the scenario's)")
     p.add_argument("--days", type=int, default=None, help="days to simulate")
-    p.add_argument("--set", dest="overrides", action="append", default=[],
-                   metavar="KEY=VALUE", help="override a scenario value, e.g. "
-                   "population.viewers=20000 (repeatable)")
-    p.add_argument("--out", type=Path, default=None,
-                   help="output folder (default: results/runs/<scenario>-seed<N>/)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. population.viewers=20000 (repeatable)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output folder (default: results/runs/<scenario>-seed<N>/)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
 
@@ -69,34 +84,53 @@ def cmd_run(args: argparse.Namespace) -> int:
     with atomic_dir(out) as tmp:
         write_parquet(result.ticks, tmp / "ticks.parquet")
         write_parquet(result.streams, tmp / "streams.parquet")
-        overview(result.ticks, result.streams,
-                 f"{scenario.name} — {scenario.population.viewers:,} viewers, "
-                 f"{result.model.table.n} streams, {scenario.days} days, seed "
-                 f"{scenario.seed}", tmp / "overview.png", result.model.tier_history,
-                 scenario.tick_minutes)
-        write_json(manifest(kind="run", scenario=scenario.name,
-                            scenario_file=str(resolve_path(args.scenario)),
-                            seed=scenario.seed, config=to_dict(scenario),
-                            rows={"ticks": len(result.ticks), "streams": len(result.streams)},
-                            wall_seconds=round(result.wall_seconds, 3)),
-                   tmp / "manifest.json")
+        overview(
+            result.ticks,
+            result.streams,
+            f"{scenario.name} — {scenario.population.viewers:,} viewers, "
+            f"{result.model.table.n} streams, {scenario.days} days, seed "
+            f"{scenario.seed}",
+            tmp / "overview.png",
+            result.model.tier_history,
+            scenario.tick_minutes,
+        )
+        write_json(
+            manifest(
+                kind="run",
+                scenario=scenario.name,
+                scenario_file=str(resolve_path(args.scenario)),
+                seed=scenario.seed,
+                config=to_dict(scenario),
+                rows={"ticks": len(result.ticks), "streams": len(result.streams)},
+                wall_seconds=round(result.wall_seconds, 3),
+            ),
+            tmp / "manifest.json",
+        )
     s = summarize(result)
     tk = result.ticks
     imp = tk[["free_impressions", "paid_impressions", "follow_impressions"]].sum()
     total = max(int(imp.sum()), 1)
-    print(f"{scenario.name}: {scenario.population.viewers:,} viewers, "
-          f"{result.model.table.n} streams, {scenario.days} days, policy {scenario.policy}, "
-          f"seed {scenario.seed} ({result.wall_seconds:.1f} s)")
-    print(f"  impressions {total:,}: free {imp.iloc[0] / total:.0%}, paid "
-          f"{imp.iloc[1] / total:.0%}, follow {imp.iloc[2] / total:.0%}")
-    print(f"  GMV {s['total_gmv']:,.0f} yuan from {s['total_orders']:,} orders; ad spend "
-          f"{tk['ad_spend'].sum():,.0f} yuan; Gini of GMV across streams "
-          f"{s['gini_gmv']:.2f}, top 10% hold {s['top10_share_gmv']:.0%}")
+    print(
+        f"{scenario.name}: {scenario.population.viewers:,} viewers, "
+        f"{result.model.table.n} streams, {scenario.days} days, policy {scenario.policy}, "
+        f"seed {scenario.seed} ({result.wall_seconds:.1f} s)"
+    )
+    print(
+        f"  impressions {total:,}: free {imp.iloc[0] / total:.0%}, paid "
+        f"{imp.iloc[1] / total:.0%}, follow {imp.iloc[2] / total:.0%}"
+    )
+    print(
+        f"  GMV {s['total_gmv']:,.0f} yuan from {s['total_orders']:,} orders; ad spend "
+        f"{tk['ad_spend'].sum():,.0f} yuan; Gini of GMV across streams "
+        f"{s['gini_gmv']:.2f}, top 10% hold {s['top10_share_gmv']:.0%}"
+    )
     if "focal" in scenario.streams:
         roi = "n/a" if math.isnan(s["roi"]) else f"{s['roi']:.2f}"
-        print(f"  focal room: GMV {s['focal_gmv']:,.0f} yuan, followers "
-              f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}, "
-              f"took off: {'yes' if s['took_off'] else 'no'}")
+        print(
+            f"  focal room: GMV {s['focal_gmv']:,.0f} yuan, followers "
+            f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}, "
+            f"took off: {'yes' if s['took_off'] else 'no'}"
+        )
     print(f"  wrote {out}/ (ticks.parquet, streams.parquet, manifest.json)")
     print(f"  figure: {out / 'overview.png'}")
     return 0

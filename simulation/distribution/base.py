@@ -7,7 +7,7 @@ import numpy as np
 from simulation.behaviour import Impressions, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
-    from simulation.model import SnowballModel
+    pass
 
 
 class DistributionPolicy(Protocol):

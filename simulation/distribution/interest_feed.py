@@ -36,8 +36,9 @@ PCTR_INTEREST_EXPONENT = 0.5
 """The platform's CTR model: stream entry estimate x (relative interest)^0.5."""
 
 
-def waterfill(weight: np.ndarray, cap: np.ndarray, group: np.ndarray, total: np.ndarray,
-              rounds: int = 10) -> np.ndarray:
+def waterfill(
+    weight: np.ndarray, cap: np.ndarray, group: np.ndarray, total: np.ndarray, rounds: int = 10
+) -> np.ndarray:
     """Split ``total[g]`` among the members of each group in proportion to ``weight``,
     with no member above its ``cap``; what capped members cannot take is shared by the
     rest. Returns the allocation (may sum to less than the total when every member is
@@ -94,7 +95,7 @@ class InterestFeed:
     # ------------------------------------------------------------------ serve
 
     def serve(self, sessions: np.ndarray, live: np.ndarray) -> Impressions:
-        m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
+        pop, rng, cfg = self.m.population, self.rng, self.cfg
         n_sess = len(sessions)
         if n_sess == 0:
             return Impressions.empty()
@@ -109,14 +110,20 @@ class InterestFeed:
         paid_imp, unsold = self._auction(ad_sess, ad_viewer, ad_cat, live)
         free_sess = np.concatenate([np.repeat(sess_idx, n_free), ad_sess[unsold]])
         free_viewer = sessions[free_sess]
-        free_cat = np.concatenate([
-            pop.sample_categories(sessions[np.repeat(sess_idx, n_free)],
-                                  cfg.interest_sharpness, rng), ad_cat[unsold]])
+        free_cat = np.concatenate(
+            [
+                pop.sample_categories(
+                    sessions[np.repeat(sess_idx, n_free)], cfg.interest_sharpness, rng
+                ),
+                ad_cat[unsold],
+            ]
+        )
         free_imp = self._free(free_sess, free_viewer, free_cat, live)
         return Impressions.concat([follow_imp, paid_imp, free_imp])
 
-    def _follow_channel(self, sessions: np.ndarray, live: np.ndarray
-                        ) -> tuple[Impressions, np.ndarray]:
+    def _follow_channel(
+        self, sessions: np.ndarray, live: np.ndarray
+    ) -> tuple[Impressions, np.ndarray]:
         """Followed (and warm-up-booked) live rooms, highest affinity first."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         n_follow = np.zeros(len(sessions), dtype=np.int64)
@@ -126,8 +133,7 @@ class InterestFeed:
             return Impressions.empty(), n_follow
         v = sessions[check]
         cols = np.concatenate([pop.follow[v], pop.reserved[v][:, None]], axis=1)
-        key = np.concatenate([pop.affinity[v], np.full((len(v), 1), 0.5, np.float32)],
-                             axis=1)
+        key = np.concatenate([pop.affinity[v], np.full((len(v), 1), 0.5, np.float32)], axis=1)
         is_live = (cols >= 0) & live[np.maximum(cols, 0)]
         # A booked room that is also followed is shown once (as followed).
         dup = (cols[:, :-1] == cols[:, -1:]).any(axis=1)
@@ -143,15 +149,22 @@ class InterestFeed:
         viewers = v[rows]
         pop.reserved[viewers[booked]] = -1
         n_follow[check] = ok.sum(axis=1)
-        boost = np.where(booked, m.scenario.behaviour.entry_reserved_lift, 0.0) \
-            .astype(np.float32)
+        boost = np.where(booked, m.scenario.behaviour.entry_reserved_lift, 0.0).astype(np.float32)
         n = len(streams)
-        imp = Impressions(viewers, streams, np.full(n, FOLLOW, np.int8), check[rows], boost,
-                          np.full(n, -1, np.int64), np.zeros(n))
+        imp = Impressions(
+            viewers,
+            streams,
+            np.full(n, FOLLOW, np.int8),
+            check[rows],
+            boost,
+            np.full(n, -1, np.int64),
+            np.zeros(n),
+        )
         return imp, n_follow
 
-    def _auction(self, ad_sess: np.ndarray, ad_viewer: np.ndarray, ad_cat: np.ndarray,
-                 live: np.ndarray) -> tuple[Impressions, np.ndarray]:
+    def _auction(
+        self, ad_sess: np.ndarray, ad_viewer: np.ndarray, ad_cat: np.ndarray, live: np.ndarray
+    ) -> tuple[Impressions, np.ndarray]:
         """Second-price auction of the ad slots. Returns paid impressions and the mask of
         unsold slots."""
         m, pop, rng = self.m, self.m.population, self.rng
@@ -167,8 +180,9 @@ class InterestFeed:
         z = pop.interests[ad_viewer[:, None], cat_c[None, :]] * np.float32(pop.k)
         same = ad_cat[:, None] == cat_c[None, :]
         tgt = camps.targeting[act]
-        prec = audience_precision(pop.followers[s_c].astype(np.float64),
-                                  self.cfg.audience_precision_half * pop.n)
+        prec = audience_precision(
+            pop.followers[s_c].astype(np.float64), self.cfg.audience_precision_half * pop.n
+        )
         bar = 1 + 2 * prec
         elig = np.where(tgt == 0, True, same)
         elig &= np.where(tgt == 2, z >= bar[None, :], True)
@@ -185,13 +199,21 @@ class InterestFeed:
         sold = winner >= 0
         w = act[winner[sold]]
         n = int(sold.sum())
-        imp = Impressions(ad_viewer[sold], camps.stream[w], np.full(n, PAID, np.int8),
-                          ad_sess[sold], np.zeros(n, np.float32), w, price[sold])
+        imp = Impressions(
+            ad_viewer[sold],
+            camps.stream[w],
+            np.full(n, PAID, np.int8),
+            ad_sess[sold],
+            np.zeros(n, np.float32),
+            w,
+            price[sold],
+        )
         m.bidding_now[act] = True
         return imp, ~sold
 
-    def _free(self, free_sess: np.ndarray, viewer: np.ndarray, cat: np.ndarray,
-              live: np.ndarray) -> Impressions:
+    def _free(
+        self, free_sess: np.ndarray, viewer: np.ndarray, cat: np.ndarray, live: np.ndarray
+    ) -> Impressions:
         """Exploration plus the capped, value-weighted allocation within categories."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         live_idx = np.flatnonzero(live)
@@ -215,8 +237,9 @@ class InterestFeed:
         alloc = waterfill(self.stream_weights(live_idx), cap, cat_l, slots_k)
         share = alloc / np.maximum(slots_k[cat_l], 1e-300)
         filled_k = np.bincount(cat_l, share, minlength=k)
-        prec = audience_precision(pop.followers[live_idx].astype(np.float64),
-                                  cfg.audience_precision_half * pop.n)
+        prec = audience_precision(
+            pop.followers[live_idx].astype(np.float64), cfg.audience_precision_half * pop.n
+        )
         comp_a = share * (1 - prec)
         comp_b = share * prec
         a_k = np.bincount(cat_l, comp_a, minlength=k)
@@ -236,16 +259,25 @@ class InterestFeed:
                 continue
             # Category blocks laid end to end on [k, k+1): one searchsorted for all slots.
             within = comp / np.maximum(totals[cat_l], 1e-300)
-            cum = cat_l + np.cumsum(within) - np.concatenate(
-                ([0.0], np.cumsum(np.bincount(cat_l, within, minlength=k))))[cat_l]
+            cum = (
+                cat_l
+                + np.cumsum(within)
+                - np.concatenate(([0.0], np.cumsum(np.bincount(cat_l, within, minlength=k))))[cat_l]
+            )
             j = np.searchsorted(cum, c_rest[mask] + u[mask], side="right")
             pick[mask] = live_idx[np.minimum(j, len(live_idx) - 1)]
         stream[rest] = pick
         ok = stream >= 0
         n_ok = int(ok.sum())
-        return Impressions(viewer[ok], stream[ok], np.full(n_ok, FREE, np.int8),
-                           free_sess[ok], np.zeros(n_ok, np.float32),
-                           np.full(n_ok, -1, np.int64), np.zeros(n_ok))
+        return Impressions(
+            viewer[ok],
+            stream[ok],
+            np.full(n_ok, FREE, np.int8),
+            free_sess[ok],
+            np.zeros(n_ok, np.float32),
+            np.full(n_ok, -1, np.int64),
+            np.zeros(n_ok),
+        )
 
     def settle(self, imp: Impressions, out: Outcome) -> None:
         """CPM charges were made at serving; nothing to settle."""

@@ -53,15 +53,16 @@ class SearchFunnel:
         """Sort each category's listings by relevance x sales x review (daily)."""
         t, cfg = self.m.table, self.cfg
         k = self.m.population.k
-        score = ((1 + self.sales) ** cfg.sales_weight
-                 * np.exp(cfg.review_weight * (t.review_score - 4.5)) + self.jitter)
+        score = (1 + self.sales) ** cfg.sales_weight * np.exp(
+            cfg.review_weight * (t.review_score - 4.5)
+        ) + self.jitter
         order = np.lexsort((-score, t.category))
         counts = np.bincount(t.category, minlength=k)
         depth = cfg.results_per_page + cfg.ad_positions
         self.ranking = np.full((k, depth), -1, dtype=np.int64)
         start = 0
         for c in range(k):
-            top = order[start: start + min(counts[c], depth)]
+            top = order[start : start + min(counts[c], depth)]
             self.ranking[c, : len(top)] = top
             start += counts[c]
 
@@ -89,9 +90,17 @@ class SearchFunnel:
         visit = in_cat.any(axis=1) & (rng.random(len(idx)) < cfg.store_visit_prob)
         store_v, store_s = v[visit], fol[visit, best[visit]].astype(np.int64)
         n_store = len(store_v)
-        parts = [Impressions(store_v, store_s, np.full(n_store, FOLLOW, np.int8), idx[visit],
-                             np.full(n_store, cfg.click_lift, np.float32),
-                             np.full(n_store, -1, np.int64), np.zeros(n_store))]
+        parts = [
+            Impressions(
+                store_v,
+                store_s,
+                np.full(n_store, FOLLOW, np.int8),
+                idx[visit],
+                np.full(n_store, cfg.click_lift, np.float32),
+                np.full(n_store, -1, np.int64),
+                np.zeros(n_store),
+            )
+        ]
         cpcs = [np.zeros(n_store)]
         search = ~visit
         sv, sc, ss = v[search], cat[search], idx[search]
@@ -102,8 +111,9 @@ class SearchFunnel:
         self._cpc = np.concatenate(cpcs)
         return Impressions.concat(parts)
 
-    def _search(self, viewer: np.ndarray, cat: np.ndarray, sess: np.ndarray
-                ) -> tuple[Impressions, np.ndarray]:
+    def _search(
+        self, viewer: np.ndarray, cat: np.ndarray, sess: np.ndarray
+    ) -> tuple[Impressions, np.ndarray]:
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         camps, t = m.campaigns, m.table
         n = len(viewer)
@@ -132,8 +142,9 @@ class SearchFunnel:
                         continue
                     price = max(price, cfg.reserve_cpc)
                     exp_clicks = pctr[r] * np.clip(z, 0.05, 20) ** PCTR_INTEREST_EXPONENT
-                    n_max = np.searchsorted(np.cumsum(exp_clicks * price), allowance[ci],
-                                            side="right")
+                    n_max = np.searchsorted(
+                        np.cumsum(exp_clicks * price), allowance[ci], side="right"
+                    )
                     shown = q[:n_max]
                     ads[shown, j] = s_c[r]
                     ad_camp[shown, j] = ci
@@ -145,20 +156,26 @@ class SearchFunnel:
         valid = np.concatenate([ads >= 0, (organic >= 0) & ~dup], axis=1)
         rank = np.cumsum(valid, axis=1) - 1
         valid &= rank < p
-        examine = rng.random(page.shape) < 1.0 / (1.0 + np.maximum(rank, 0)) \
-            ** cfg.position_decay
+        examine = rng.random(page.shape) < 1.0 / (1.0 + np.maximum(rank, 0)) ** cfg.position_decay
         show = valid & examine
         rows, cols = np.nonzero(show)
         is_ad = cols < a_pos
         k = len(rows)
-        camp = np.where(is_ad, ad_camp[rows, np.minimum(cols, max(a_pos - 1, 0))]
-                        if a_pos else -1, -1)
-        cpc = np.where(is_ad, ad_cpc[rows, np.minimum(cols, max(a_pos - 1, 0))]
-                       if a_pos else 0.0, 0.0)
-        imp = Impressions(viewer[rows], page[rows, cols], np.where(is_ad, PAID, FREE)
-                          .astype(np.int8), sess[rows],
-                          np.full(k, cfg.click_lift, np.float32), camp.astype(np.int64),
-                          np.zeros(k))
+        camp = np.where(
+            is_ad, ad_camp[rows, np.minimum(cols, max(a_pos - 1, 0))] if a_pos else -1, -1
+        )
+        cpc = np.where(
+            is_ad, ad_cpc[rows, np.minimum(cols, max(a_pos - 1, 0))] if a_pos else 0.0, 0.0
+        )
+        imp = Impressions(
+            viewer[rows],
+            page[rows, cols],
+            np.where(is_ad, PAID, FREE).astype(np.int8),
+            sess[rows],
+            np.full(k, cfg.click_lift, np.float32),
+            camp.astype(np.int64),
+            np.zeros(k),
+        )
         return imp, cpc
 
     def settle(self, imp: Impressions, out: Outcome) -> None:

@@ -53,6 +53,7 @@ class Design:
     parameters: tuple[Parameter, ...]
     n_points: int
     coordinates: np.ndarray | None = None
+    grid_levels: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -64,8 +65,7 @@ class Design:
             raise IndexError(i)
         if self.coordinates is None:
             idx = []
-            for p in reversed(self.parameters):
-                levels = p.levels()
+            for levels in reversed(self.grid_levels):
                 i, r = divmod(i, len(levels))
                 idx.append(levels[r])
             values = list(reversed(idx))
@@ -93,7 +93,7 @@ def build_design(spec: SweepSpec) -> Design:
     d = spec.design
     n = spec.n_points
     if d.kind == "grid":
-        return Design(kind="grid", parameters=params, n_points=n)
+        return _grid(spec)
     rng = design_rng(spec.seed)
     lows = np.array([p.bounds()[0] for p in params])
     highs = np.array([p.bounds()[1] for p in params])
@@ -129,7 +129,12 @@ def build_design(spec: SweepSpec) -> Design:
 def design_from_coordinates(spec: SweepSpec, coordinates: np.ndarray) -> Design:
     """The design of ``spec`` with stored coordinates (a resumed or analysed sweep)."""
     if spec.design.kind == "grid":
-        return Design(kind="grid", parameters=spec.parameters, n_points=spec.n_points)
+        return _grid(spec)
     coordinates = np.asarray(coordinates, dtype=float)
     return Design(kind=spec.design.kind, parameters=spec.parameters,
                   n_points=coordinates.shape[0], coordinates=coordinates)
+
+
+def _grid(spec: SweepSpec) -> Design:
+    return Design(kind="grid", parameters=spec.parameters, n_points=spec.n_points,
+                  grid_levels=tuple(p.levels() for p in spec.parameters))

@@ -28,9 +28,10 @@ RUNNER_ENV = "SNOWBALL_SWEEP_RUNNER"
 #: Summary metrics of :func:`simulation.api.run_summary` (used when the API does not list
 #: its own in ``SUMMARY_METRICS``).
 METRICS = (
-    "total_gmv", "focal_gmv", "focal_final_tier", "free_impressions", "paid_impressions",
-    "follow_impressions", "ad_spend", "roi", "leverage", "gini_gmv", "top10_share_gmv",
-    "took_off", "wall_seconds",
+    "total_gmv", "total_orders", "focal_gmv", "focal_margin", "focal_final_tier",
+    "focal_followers", "free_impressions", "paid_impressions", "follow_impressions",
+    "ad_spend", "roi", "leverage", "gini_gmv", "top10_share_gmv", "took_off",
+    "wall_seconds",
 )
 
 Runner = Callable[[dict[str, Any], int], Mapping[str, Any]]

@@ -25,6 +25,7 @@ DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")
 SENSITIVITY_KINDS = ("sobol", "morris")
 SOBOL_MIN_SAMPLES = 8
+MAX_RUNS = 100_000_000
 
 TOP_KEYS = (
     "name", "description", "scenario", "days", "replicates", "seed", "common_random_numbers",
@@ -727,6 +728,9 @@ def parse_spec(raw: dict[str, Any], source: str, base_dir: Path | None = None,
         common_random_numbers=crn, metrics=metrics, paired_leverage=paired, focal=focal,
         max_runs=max_runs, fixed=fixed, design=design, parameters=parameters,
         analysis=analysis, raw=raw)
+    if spec.n_runs > MAX_RUNS:
+        raise ConfigError(source, "parameters", f"{spec.n_runs} runs",
+                          f"a sweep may have at most {MAX_RUNS:,} runs; split the study")
     if max_runs is not None and spec.n_runs > max_runs:
         raise ConfigError(source, "max_runs", max_runs,
                           f"the design needs {spec.n_runs} runs ({spec.n_points} points x "

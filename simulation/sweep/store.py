@@ -163,7 +163,7 @@ class SweepStore:
 
         from simulation.cli import UsageError
 
-        fh = open(self.root / LOCK_FILE, "a+")  # noqa: SIM115 - held for the session
+        fh = open(self.root / LOCK_FILE, "a+")
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -367,7 +367,7 @@ def _arrow_type(kinds: set) -> Any:
     import pyarrow as pa
 
     kinds = set(kinds) - {"null"}
-    if not kinds or kinds <= {"float", "int"} and "float" in kinds:
+    if not kinds or (kinds <= {"float", "int"} and "float" in kinds):
         return pa.float64()
     if kinds == {"int"}:
         return pa.int64()

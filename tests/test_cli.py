@@ -1,0 +1,188 @@
+"""The command line, run as a user would: real subprocesses, real files."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation.cli import main
+from simulation.results import atomic_dir
+
+TINY = [
+    "--set",
+    "population.viewers=800",
+    "--set",
+    "streams.field.count=10",
+    "--set",
+    "streams.alliance.count=4",
+    "--days",
+    "1",
+    "--quiet",
+]
+
+
+def snowball(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "simulation", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+def test_run_writes_all_outputs_and_reruns_are_byte_identical(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for out, seed in ((a, "3"), (b, "3"), (c, "4")):
+        r = snowball("run", *TINY, "--seed", seed, "--out", str(out))
+        assert r.returncode == 0, r.stderr
+    assert "figure:" in r.stdout and "overview.png" in r.stdout
+    for name in ("ticks.parquet", "streams.parquet"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+        assert (a / name).read_bytes() != (c / name).read_bytes()
+    assert (a / "overview.png").stat().st_size > 10_000
+    man = json.loads((a / "manifest.json").read_text())
+    for key in ("schema_version", "config", "seed", "versions", "commit", "wall_seconds"):
+        assert key in man
+    assert man["seed"] == 3 and man["config"]["population"]["viewers"] == 800
+    assert man["versions"]["mesa"].startswith("3.3")
+    ma = {k: v for k, v in man.items() if k != "wall_seconds"}
+    mb = json.loads((b / "manifest.json").read_text())
+    assert ma == {k: v for k, v in mb.items() if k != "wall_seconds"}
+    ticks = pd.read_parquet(a / "ticks.parquet")
+    streams = pd.read_parquet(a / "streams.parquet")
+    for col in (
+        "free_impressions",
+        "paid_impressions",
+        "follow_impressions",
+        "entries",
+        "dwell_minutes",
+        "orders",
+        "gmv",
+        "ad_spend",
+        "live_streams",
+        "gini_gmv",
+        "gini_impressions",
+    ):
+        assert col in ticks.columns
+    for col in (
+        "kind",
+        "free_impressions",
+        "paid_impressions",
+        "follow_impressions",
+        "entries",
+        "orders",
+        "gmv",
+        "gpm",
+        "ad_spend",
+        "roi",
+        "followers",
+        "pool_tier",
+        "review_score",
+    ):
+        assert col in streams.columns
+    assert len(ticks) == 144 and len(streams) == streams["stream"].nunique()
+
+
+def test_funnel_scenario_runs(tmp_path):
+    r = snowball("run", "funnel", *TINY, "--out", str(tmp_path / "f"))
+    assert r.returncode == 0, r.stderr
+    assert "policy search_funnel" in r.stdout
+
+
+def test_scenarios_and_strategies_listings():
+    r = snowball("scenarios")
+    assert r.returncode == 0
+    names = [line.split()[0] for line in r.stdout.splitlines()]
+    assert {"default", "funnel"} <= set(names)
+    r = snowball("strategies")
+    assert "feedback_gated" in r.stdout and "always_scale" in r.stdout
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "--set", "population.viewrs=5"], "did you mean 'population.viewers'"),
+        (["run", "--set", "population.viewers=0"], "population.viewers = 0"),
+        (["run", "--days", "0"], "days = 0"),
+        (["run", "--days", "-3"], "days = -3"),
+        (["run", "--seed", "-1"], "seed"),
+        (["run", "--set", "streams.focal.hook=2"], "streams.focal.hook = 2"),
+        (["run", "--set", "streams.focal.campaign.daily_budget=-10"], "daily_budget = -10"),
+        (["run", "--set", "streams.focal.campaign.strategy=yolo"], "strategy = 'yolo'"),
+        (["run", "--set", "policy=magic"], "policy = 'magic'"),
+        (["run", "--set", "days=two"], "days = 'two'"),
+        (["run", "--set", "nokey"], "key=value"),
+        (["run", "no_such_scenario"], "no such scenario"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, args, fragment):
+    out = tmp_path / "out"
+    assert main([*args, "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert fragment in lines[0]
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_input_from_a_real_process_has_no_traceback(tmp_path):
+    r = snowball("run", "--set", "population.viewrs=5", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_malformed_toml_names_the_file(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[population\nviewers = 3\n")
+    r = snowball("run", str(bad), "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and str(bad) in r.stderr and "TOML" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_atomic_dir_leaves_target_untouched_on_failure(tmp_path):
+    target = tmp_path / "run"
+    target.mkdir()
+    (target / "keep.txt").write_text("old")
+    with pytest.raises(RuntimeError), atomic_dir(target) as tmp:
+        (tmp / "half.parquet").write_text("partial")
+        raise RuntimeError("boom")
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+    with atomic_dir(target) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+
+
+def test_interrupted_run_writes_nothing(tmp_path):
+    """SIGINT during the simulation: exit 130, no output folder, no temp folder left."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "simulation",
+            "run",
+            "--out",
+            str(out),
+            "--quiet",
+            "--set",
+            "population.viewers=50000",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    assert list(Path(tmp_path).iterdir()) == []

@@ -1,0 +1,169 @@
+"""The whole model: reproducibility, invariants over random scenarios, every strategy x
+policy, and the Python API."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulation import api
+from simulation.ads import AdBudget
+from simulation.config import TARGETING
+from simulation.distribution import POLICIES
+from simulation.model import SnowballModel
+from simulation.strategies import STRATEGIES
+from simulation.streams import Stream
+
+from conftest import small
+
+
+def test_agents_are_mesa_agents(small_default):
+    m = SnowballModel(small_default, seed=1)
+    assert len(m.agents_by_type[Stream]) == m.table.n
+    assert len(m.agents_by_type[AdBudget]) == m.campaigns.n > 0
+    s = m.stream_agents[0]
+    assert s.kind == "field" and s.group == "focal" and s.review_score == 4.5
+
+
+def test_same_seed_same_tables_different_seed_different(small_default):
+    a = api.run(small_default, seed=5)
+    b = api.run(small_default, seed=5)
+    c = api.run(small_default, seed=6)
+    pd.testing.assert_frame_equal(a.ticks, b.ticks)
+    pd.testing.assert_frame_equal(a.streams, b.streams)
+    assert not a.ticks["gmv"].equals(c.ticks["gmv"])
+
+
+def check_invariants(res: api.RunResult) -> None:
+    sc, tk, st_ = res.scenario, res.ticks, res.streams
+    # Impressions by source add up to the slots filled, which never exceed the slots.
+    assert (
+        tk["free_impressions"] + tk["paid_impressions"] + tk["follow_impressions"]
+        == tk["impressions"]
+    ).all()
+    assert (tk["impressions"] <= tk["sessions"] * sc.population.slots_per_session).all()
+    assert (
+        st_["impressions"]
+        == st_[["free_impressions", "paid_impressions", "follow_impressions"]].sum(axis=1)
+    ).all()
+    # Funnel: orders <= entries <= impressions; fans are part of the impressions.
+    assert (st_["orders"] <= st_["entries"]).all()
+    assert (st_["entries"] <= st_["impressions"]).all()
+    assert (st_["fan_impressions"] <= st_["impressions"]).all()
+    assert (st_["paid_orders"] <= st_["orders"]).all()
+    # No negative or missing stocks (ROI is undefined without spend, by definition).
+    numeric = st_.drop(columns=["roi", "group", "kind"])
+    assert not numeric.isna().any().any()
+    assert (numeric.drop(columns=["merchant_room", "margin"]) >= 0).all().all()
+    assert not tk.isna().any().any() and (tk >= 0).all().all()
+    assert st_.loc[st_["ad_spend"] > 0, "roi"].notna().all()
+    assert st_.loc[st_["ad_spend"] == 0, "roi"].isna().all()
+    # Spend never exceeds the day's budget.
+    assert (st_["ad_spend"] <= st_["budget"] + 1e-6).all()
+    # Followers are bounded by viewers and match the follow lists.
+    assert (st_["followers"] <= sc.population.viewers).all()
+    pop = res.model.population
+    assert pop.followers.sum() == (pop.follow >= 0).sum()
+    # Shares and Gini in range; tick totals equal stream totals.
+    assert tk["gini_gmv"].between(0, 1).all() and tk["gini_impressions"].between(0, 1).all()
+    assert math.isclose(tk["gmv"].sum(), st_["gmv"].sum(), rel_tol=1e-9, abs_tol=1e-6)
+    assert tk["orders"].sum() == st_["orders"].sum()
+    assert math.isclose(tk["ad_spend"].sum(), st_["ad_spend"].sum(), rel_tol=1e-9, abs_tol=1e-6)
+    assert st_["pool_tier"].between(0, len(sc.feed.tier_caps) - 1).all()
+    assert st_["review_score"].between(1, 5).all()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    viewers=st.integers(300, 3000),
+    policy=st.sampled_from(sorted(POLICIES)),
+    strategy=st.sampled_from(sorted(STRATEGIES)),
+    budget=st.floats(0, 3000),
+    targeting=st.sampled_from(TARGETING),
+    ad_load=st.floats(0, 0.6),
+    campaign_day=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_invariants_hold_in_random_scenarios(
+    viewers, policy, strategy, budget, targeting, ad_load, campaign_day, seed
+):
+    sc = small(
+        **{
+            "population.viewers": viewers,
+            "policy": policy,
+            "streams.focal.campaign.strategy": strategy,
+            "streams.focal.campaign.daily_budget": budget,
+            "streams.focal.campaign.targeting": targeting,
+            "streams.field_ads.campaign.daily_budget": budget / 2,
+            "feed.ad_load": ad_load,
+            "calendar.campaign_days": [1] if campaign_day else [],
+        }
+    )
+    check_invariants(api.run(sc, seed=seed))
+
+
+def test_gmv_is_price_times_orders_for_single_item_rooms():
+    sc = small(**{"streams.field.mix": [0.0, 1.0, 0.0], "streams.field.price": 80.0})
+    res = api.run(sc, seed=2)
+    f = res.streams[res.streams["group"] == "field"]
+    assert f["orders"].sum() > 0
+    np.testing.assert_allclose(f["gmv"], f["orders"] * 80.0 * sc.behaviour.role_price[1])
+
+
+@pytest.mark.parametrize("policy", sorted(POLICIES))
+@pytest.mark.parametrize("strategy", sorted(STRATEGIES))
+def test_every_strategy_under_every_policy(policy, strategy):
+    sc = small(
+        **{
+            "policy": policy,
+            "streams.focal.campaign.strategy": strategy,
+            "days": 3,
+            "population.viewers": 1500,
+        }
+    )
+    res = api.run(sc, seed=11)
+    focal = res.streams[res.streams["group"] == "focal"]
+    assert len(focal) == 3
+    if STRATEGIES[strategy].spends:
+        assert focal["budget"].iloc[0] > 0
+    else:
+        assert focal["ad_spend"].sum() == 0 and focal["paid_impressions"].sum() == 0
+    assert res.ticks["impressions"].sum() > 0
+
+
+def test_summary_and_paired_leverage(small_default):
+    s = api.run_summary(small_default, seed=4, paired_leverage=True)
+    for key in (
+        "total_gmv",
+        "focal_gmv",
+        "focal_final_tier",
+        "free_impressions",
+        "paid_impressions",
+        "follow_impressions",
+        "ad_spend",
+        "roi",
+        "leverage",
+        "gini_gmv",
+        "top10_share_gmv",
+        "took_off",
+        "wall_seconds",
+    ):
+        assert key in s
+    assert s["paid_impressions"] > 0 and math.isfinite(s["leverage"])
+    assert isinstance(s["took_off"], bool)
+
+
+def test_without_ads_removes_only_the_group_campaign(small_default):
+    sc = api.without_ads(small_default, "focal")
+    assert sc.streams["focal"].campaign.strategy == "none"
+    assert sc.streams["field_ads"].campaign.strategy == "fixed"
+
+
+def test_api_builds_and_steps_for_notebooks():
+    m = api.build_model("default", seed=1, overrides={"population.viewers": 1000}, days=1)
+    m.run_days(1)
+    assert len(api.ticks_table(m)) == m.tpd
+    assert set(api.streams_table(m)["day"]) == {0}
