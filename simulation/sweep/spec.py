@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulation.config import ConfigError
+from simulation.config import _MISSING, ConfigError
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")
@@ -131,7 +131,7 @@ def scenario_field(key: str) -> FieldInfo | None:
 def _normalise(key: str) -> tuple[str, str | None]:
     """``streams.focal.x`` -> (``streams.<group>.x``, ``focal``)."""
     parts = key.split(".")
-    if len(parts) >= 3 and parts[0] == "streams":
+    if len(parts) >= 2 and parts[0] == "streams":
         return ".".join(["streams", "<group>", *parts[2:]]), parts[1]
     return key, None
 
@@ -390,7 +390,7 @@ def _int(raw: dict, key: str, source: str, where: str, lo: int, default: Any = N
          required: bool = False) -> Any:
     if key not in raw:
         if required:
-            raise ConfigError(source, where, "(missing)", f"is required: an integer >= {lo}")
+            raise ConfigError(source, where, _MISSING, f"is required: an integer >= {lo}")
         return default
     v = raw[key]
     if isinstance(v, bool) or not isinstance(v, int) or v < lo:
@@ -409,7 +409,7 @@ def _str(raw: dict, key: str, source: str, where: str, default: Any = None,
          required: bool = False) -> Any:
     if key not in raw:
         if required:
-            raise ConfigError(source, where, "(missing)", "is required: a string")
+            raise ConfigError(source, where, _MISSING, "is required: a string")
         return default
     v = raw[key]
     if not isinstance(v, str) or (required and not v.strip()):
@@ -523,7 +523,7 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
                           f"{info.key} is not a number: list its values instead of a range")
     for bound in ("low", "high"):
         if bound not in value:
-            raise ConfigError(source, f"{where}.{bound}", "(missing)",
+            raise ConfigError(source, f"{where}.{bound}", _MISSING,
                               "a range needs both low and high")
         if not _is_number(value[bound]):
             raise ConfigError(source, f"{where}.{bound}", value[bound], "must be a number")
@@ -546,7 +546,7 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
     num = value.get("num")
     if kind == "grid":
         if num is None:
-            raise ConfigError(source, f"{where}.num", "(missing)",
+            raise ConfigError(source, f"{where}.num", _MISSING,
                               "a range in a grid design needs num = the number of levels "
                               "(>= 2); or choose a sampled design (random, lhs, sobol, "
                               "morris)")
@@ -577,7 +577,7 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
     kind = raw.get("kind")
     if kind is None:
         if any(_is_range(v) and "num" not in v for v in params_raw.values()):
-            raise ConfigError(source, "design.kind", "(missing)",
+            raise ConfigError(source, "design.kind", _MISSING,
                               "parameters with ranges need a design: one of "
                               + ", ".join(SAMPLED_KINDS))
         kind = "grid"
@@ -607,7 +607,7 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
                      "without second order)",
             "morris": "trajectories r (the design runs r*(D+1) points)"}[kind]
     if "samples" not in raw:
-        raise ConfigError(source, "design.samples", "(missing)",
+        raise ConfigError(source, "design.samples", _MISSING,
                           f"a {kind} design needs samples = the number of {what}")
     samples = raw["samples"]
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < minimum:
