@@ -1,14 +1,26 @@
 """Ad budgets: one Mesa agent per paid campaign, with the hot state in arrays.
 
 Each campaign is attached to one stream. Its strategy (see :mod:`simulation.strategies`)
-sets the daily budget and bidding mode once a day from what the campaign observed. Within
-the day, a dual pacing multiplier ``mu`` shades the bid so that spend tracks the budget
-evenly over the stream's live ticks; a per-tick allowance (at most three times the even pace,
-never more than what is left) makes overspending impossible.
+sets the daily budget and bidding mode once a day from what the campaign observed.
 
-Bid per order (yuan): ``max_delivery`` bids the room's estimated order value times
-``auction.max_delivery_value``; ``cost_cap`` bids order value / target ROI, so that winning at
-that price returns the target ROI in expectation. Both are divided by ``1 + mu``.
+Pacing within the day runs on one dual multiplier ``mu >= 0`` per campaign, as ad
+platforms pace the two bidding modes:
+
+- ``max_delivery`` shades its bid: bid per order = the room's estimated order value x
+  ``auction.max_delivery_value`` / (1 + mu), so it buys the cheapest traffic that spends the
+  budget;
+- ``cost_cap`` keeps its bid at order value / target ROI (winning at that price returns the
+  target ROI in expectation) and is throttled instead: a tick's ad slots are auctioned in
+  :data:`AUCTION_BATCHES` sub-tick batches and it takes part in each with probability
+  1 / (1 + mu).
+
+After every tick in which a campaign could bid, ``1 + mu`` is multiplied by
+``exp(rate * (spend / even_pace - 1))`` (the spend ratio clipped to [0, 3], and taken as 3
+when the guard below stopped the campaign), so spend tracks the even pace
+``budget / live ticks``. A hard guard makes overspending impossible and keeps
+spend from running ahead: in a tick a campaign may spend at most what keeps its day's spend
+within one tick of the even curve, ``budget x (elapsed live ticks + 2) / live ticks - spent``,
+and never more than it has left.
 """
 
 import mesa
@@ -18,7 +30,11 @@ from simulation.config import AuctionConfig, CampaignConfig, Scenario
 from simulation.strategies import STRATEGIES, CampaignDay, Decision, Strategy
 
 TARGETING_CODE = {"broad": 0, "interest": 1, "lookalike": 2}
-PACE_CAP = 3.0
+AUCTION_BATCHES = 16
+"""Sub-tick batches of ad slots over which participation (throttling) is drawn."""
+AUCTION_ROUNDS = 3
+"""Re-auction rounds for slots whose winner ran out of allowance; still unsold after that,
+a slot is filled by free recommendation."""
 
 
 class Campaigns:
@@ -34,8 +50,11 @@ class Campaigns:
         self.budget = np.zeros(n)
         self.cost_cap = np.zeros(n, dtype=bool)
         self.spent = np.zeros(n)
-        self.mu = np.ones(n)
-        self.live_ticks_today = np.zeros(n, dtype=np.int64)
+        self.mu = np.zeros(n)
+        self.tick_allowance = np.zeros(n)
+        """What each campaign was allowed to spend in the tick just run (pacing feedback)."""
+        self.elapsed = np.zeros(n, dtype=np.int64)
+        """Live ticks today in which the campaign could bid so far."""
         self.paid_orders_total = np.zeros(n, dtype=np.int64)
         self.day_impressions = np.zeros(n, dtype=np.int64)
         self.day_orders = np.zeros(n, dtype=np.int64)
@@ -49,24 +68,37 @@ class Campaigns:
         return (self.start_day <= day) & live[self.stream] & (self.spent < self.budget - 1e-9)
 
     def allowance(self, live_ticks: np.ndarray) -> np.ndarray:
-        """Yuan each campaign may spend this tick: remaining budget, at most PACE_CAP times
-        the even pace over the stream's live ticks today."""
-        even = self.budget / np.maximum(live_ticks, 1)
-        return np.maximum(0.0, np.minimum(self.budget - self.spent, PACE_CAP * even))
+        """Yuan each campaign may spend this tick (see the module docstring); remembered
+        for the pacing update."""
+        ticks = np.maximum(live_ticks, 1)
+        ahead = self.budget * np.minimum(self.elapsed + 2, ticks) / ticks - self.spent
+        self.tick_allowance = np.clip(ahead, 0.0, np.maximum(self.budget - self.spent, 0.0))
+        return self.tick_allowance
+
+    def participation(self) -> np.ndarray:
+        """Probability of taking part in each batch of auctions: ``1 / (1 + mu)`` for
+        cost-cap campaigns (throttled), 1 for max-delivery ones (shaded instead)."""
+        return np.where(self.cost_cap, 1.0 / (1.0 + self.mu), 1.0)
 
     def bid_per_order(self, aov: np.ndarray) -> np.ndarray:
         """Bid per order in yuan, before eCPM = bid x pCTR x pCVR x 1000."""
         aov_c = aov[self.stream]
-        base = np.where(self.cost_cap, aov_c / self.target_roi, aov_c * self.cfg.max_delivery_value)
-        return base / (1 + self.mu)
+        return np.where(
+            self.cost_cap,
+            aov_c / self.target_roi,
+            aov_c * self.cfg.max_delivery_value / (1.0 + self.mu),
+        )
 
     def pace(self, spend_tick: np.ndarray, live_ticks: np.ndarray, bidding: np.ndarray) -> None:
-        """Dual update of the pacing multipliers of campaigns that could bid this tick:
-        ``mu <- max(0, mu + rate * (spend / even_pace - 1))``."""
+        """Dual update after a tick, for campaigns that could bid in it (see module doc)."""
         even = self.budget / np.maximum(live_ticks, 1)
-        ratio = np.where(even > 0, spend_tick / np.maximum(even, 1e-12), 1.0)
-        step = self.cfg.pacing_rate * (ratio - 1)
-        self.mu = np.where(bidding, np.clip(self.mu + step, 0, 50), self.mu)
+        ratio = np.clip(np.where(even > 0, spend_tick / np.maximum(even, 1e-12), 1.0), 0, 3)
+        # Stopped by the guard: it would have spent more, so it counts as running ahead.
+        limited = (self.tick_allowance > 0) & (spend_tick >= 0.95 * self.tick_allowance)
+        ratio = np.where(limited, 3.0, ratio)
+        one_mu = (1 + self.mu) * np.exp(self.cfg.pacing_rate * (ratio - 1))
+        self.mu = np.where(bidding, np.clip(one_mu, 1, 1000) - 1, self.mu)
+        self.elapsed += bidding
 
 
 class AdBudget(mesa.Agent):
@@ -92,6 +124,7 @@ class AdBudget(mesa.Agent):
         c.budget[self.index] = decision.budget if started else 0.0
         c.cost_cap[self.index] = decision.bidding == "cost_cap"
         c.spent[self.index] = 0.0
+        c.elapsed[self.index] = 0
         if decision.capacity_investment > 0:
             self.model.stream_agents[self.stream].invest(decision.capacity_investment)
 

@@ -34,8 +34,9 @@ COUNT_COLUMNS = (
 )
 
 TOOK_OFF_MULTIPLE = 3.0
-"""A focal room "took off" when, on its last live day, its free impressions are at least this
-multiple of the median free impressions of the streams live that day."""
+"""The focal group "took off" when, on its last live day, its free impressions (summed over
+the group, which is one room by convention) are at least this multiple of the median free
+impressions per stream live that day."""
 
 
 @dataclass
@@ -204,8 +205,9 @@ def run_summary(
     paired_leverage: bool = False,
 ) -> dict[str, Any]:
     """Run once and summarise; with ``paired_leverage`` also run the same seed without the
-    focal group's ads (common random numbers) and report free-traffic leverage =
-    (free impressions with ads - without) / paid impressions, for the focal group."""
+    focal group's ads and report free-traffic leverage = (free impressions with ads -
+    without) / paid impressions, for the focal group. The pair shares every component's
+    seed (common random numbers); draws diverge once the two paths do."""
     sc = scenario_of(scenario)
     res = run(sc, seed)
     out = summarize(res, focal)

@@ -15,10 +15,48 @@ unsold are returned unfilled. Charges therefore never exceed an allowance.
 import numpy as np
 
 
+def _charge_in_order(
+    slots: np.ndarray, bidders: np.ndarray, pay: np.ndarray, left: np.ndarray
+) -> np.ndarray:
+    """Which tentative wins are affordable: charges are applied in slot order per bidder and
+    cut where the bidder's cumulative charge would pass what it has ``left``. Returns a mask
+    over the (slots, bidders, pay) arrays, which must be sorted by (bidder, slot)."""
+    cum = np.cumsum(pay)
+    starts = np.searchsorted(bidders, bidders, side="left")
+    before = np.concatenate(([0.0], cum))[starts]
+    return cum - before <= left[bidders] + 1e-9
+
+
+def _settle_round(
+    open_slots: np.ndarray,
+    best: np.ndarray,
+    best_v: np.ndarray,
+    second_v: np.ndarray,
+    reserve: float,
+    winner: np.ndarray,
+    price: np.ndarray,
+    left: np.ndarray,
+    active: np.ndarray,
+) -> np.ndarray:
+    """Apply one round's tentative wins under budgets; returns the slots to re-auction."""
+    wins = best_v >= max(reserve, 1e-12)
+    pay = np.maximum(second_v, reserve) / 1000.0
+    slots, bidders, pay = open_slots[wins], best[wins], pay[wins]
+    order = np.lexsort((slots, bidders))
+    slots, bidders, pay = slots[order], bidders[order], pay[order]
+    ok = _charge_in_order(slots, bidders, pay, left)
+    winner[slots[ok]] = bidders[ok]
+    price[slots[ok]] = pay[ok]
+    left -= np.bincount(bidders[ok], weights=pay[ok], minlength=len(left))
+    active[np.unique(bidders[~ok])] = False
+    active &= left > 1e-9
+    return np.sort(slots[~ok])
+
+
 def second_price(
     ecpm: np.ndarray, reserve: float, allowance: np.ndarray, max_rounds: int = 6
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Allocate ad slots one auction each, under per-bidder allowances.
+    """Allocate ad slots one auction each, under per-bidder allowances (dense reference).
 
     Parameters
     ----------
@@ -59,24 +97,176 @@ def second_price(
             best = np.zeros(len(open_slots), dtype=np.int64)
             best_v = sub[:, 0]
             second_v = np.zeros(len(open_slots))
-        wins = best_v >= max(reserve, 1e-12)
-        pay = np.maximum(second_v, reserve) / 1000.0
-        slots, bidders, pay = open_slots[wins], best[wins], pay[wins]
-        # Charge in slot order; cut each bidder at its allowance.
-        order = np.lexsort((slots, bidders))
-        slots, bidders, pay = slots[order], bidders[order], pay[order]
-        cum = np.cumsum(pay)
-        starts = np.searchsorted(bidders, bidders, side="left")
-        before = np.concatenate(([0.0], cum))[starts]
-        spent_so_far = cum - before
-        ok = spent_so_far <= left[bidders] + 1e-9
-        winner[slots[ok]] = bidders[ok]
-        price[slots[ok]] = pay[ok]
-        left -= np.bincount(bidders[ok], weights=pay[ok], minlength=c)
-        exhausted = np.unique(bidders[~ok])
-        active[exhausted] = False
-        active &= left > 1e-9
-        open_slots = np.sort(slots[~ok])
+        open_slots = _settle_round(
+            open_slots, best, best_v, second_v, reserve, winner, price, left, active
+        )
+    return winner, price
+
+
+def dense_ecpm(
+    value: np.ndarray,
+    category: np.ndarray,
+    broad: np.ndarray,
+    bar: np.ndarray,
+    segment: np.ndarray,
+    interest: np.ndarray,
+    factor: np.ndarray,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+    batch: np.ndarray | None = None,
+    participate: np.ndarray | None = None,
+) -> np.ndarray:
+    """The (A, C) eCPM matrix that :func:`second_price_grouped` auctions without building
+    it: ``value[c] * factor[a, category[c]]`` where bidder c is eligible for slot a (broad,
+    or the slot's segment is c's category and ``interest[a, category[c]] >= bar[c]``, or
+    (a, c) is an extra pair) and takes part in slot a's batch (``participate[batch[a], c]``)."""
+    elig = broad[None, :] | (
+        (segment[:, None] == category[None, :]) & (interest[:, category] >= bar[None, :])
+    )
+    if extra is not None:
+        elig[extra[0], extra[1]] = True
+    if participate is not None:
+        elig &= participate[batch]
+    return np.where(elig, value[None, :] * factor[:, category], 0.0)
+
+
+def second_price_grouped(
+    value: np.ndarray,
+    category: np.ndarray,
+    broad: np.ndarray,
+    bar: np.ndarray,
+    segment: np.ndarray,
+    interest: np.ndarray,
+    factor: np.ndarray,
+    allowance: np.ndarray,
+    reserve: float,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
+    batch: np.ndarray | None = None,
+    participate: np.ndarray | None = None,
+    max_rounds: int = 6,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same auction as ``second_price(dense_ecpm(...), ...)`` without the (A, C) matrix.
+
+    A bidder's eCPM in a slot is its own value times a factor of the slot's viewer and the
+    bidder's category, so among the broad bidders of one category only the two highest
+    values can matter in any slot: the auction runs over (A, K) per-category bests plus a
+    sparse list of targeted (slot, bidder) pairs. Exact, including ties broken towards the
+    lower bidder index only up to floating-point equality.
+
+    Parameters
+    ----------
+    value : (C,) bidder value (eCPM at factor 1)
+    category : (C,) bidder category in 0..K-1
+    broad : (C,) bool, eligible in every slot
+    bar : (C,) interest bar for targeted bidders in their category's slots
+    segment : (A,) category of each slot
+    interest, factor : (A, K) the slot viewer's interest and eCPM factor per category
+    allowance : (C,) yuan each bidder may spend
+    reserve : reserve eCPM
+    extra : optional (slots, bidders) pairs also eligible (e.g. learning exploration)
+    batch, participate : optional (A,) batch of each slot and (B, C) whether a bidder takes
+        part in a batch (pacing by throttling); default: one batch, everyone takes part
+    """
+    a, k = factor.shape
+    c = len(value)
+    if participate is None:
+        batch = np.zeros(a, dtype=np.int64)
+        participate = np.ones((1, c), dtype=bool)
+    n_batch = participate.shape[0]
+    winner = np.full(a, -1, dtype=np.int64)
+    price = np.zeros(a)
+    if a == 0 or c == 0:
+        return winner, price
+    left = allowance.astype(np.float64).copy()
+    active = left > 0
+    # Broad bidders sorted by (category, value descending).
+    b_idx = np.flatnonzero(broad)
+    b_idx = b_idx[np.lexsort((-value[b_idx], category[b_idx]))]
+    # Targeted pairs: in-segment slots whose viewer clears the bar, plus extra pairs.
+    p_slot, p_bid = [], []
+    targeted = np.flatnonzero(~broad)
+    for cat in np.unique(category[targeted]):
+        t = targeted[category[targeted] == cat]
+        s = np.flatnonzero(segment == cat)
+        ok = interest[s, cat][:, None] >= bar[t][None, :]
+        rows, cols = np.nonzero(ok)
+        p_slot.append(s[rows])
+        p_bid.append(t[cols])
+    if extra is not None:
+        keep = ~broad[extra[1]]
+        p_slot.append(extra[0][keep])
+        p_bid.append(extra[1][keep])
+    p_slot = np.concatenate(p_slot) if p_slot else np.empty(0, dtype=np.int64)
+    p_bid = np.concatenate(p_bid) if p_bid else np.empty(0, dtype=np.int64)
+    if len(p_slot):
+        pair = np.unique(p_slot * c + p_bid)  # an extra pair may repeat an eligible one
+        p_slot, p_bid = pair // c, pair % c
+        p_val = value[p_bid] * factor[p_slot, category[p_bid]]
+        order = np.lexsort((-p_val, p_slot))
+        p_slot, p_bid, p_val = p_slot[order], p_bid[order], p_val[order]
+    else:
+        p_val = np.empty(0)
+    is_open = np.ones(a, dtype=bool)
+    open_slots = np.arange(a)
+    for _ in range(max_rounds):
+        if len(open_slots) == 0 or not active.any():
+            break
+        n = len(open_slots)
+        pos = np.full(a, -1, dtype=np.int64)
+        pos[open_slots] = np.arange(n)
+        # Broad: best and runner-up value per batch and category among active bidders.
+        b1 = np.zeros((n_batch, k))
+        b2 = np.zeros((n_batch, k))
+        i1 = np.full((n_batch, k), -1, dtype=np.int64)
+        for b in range(n_batch):
+            live_b = b_idx[active[b_idx] & participate[b, b_idx]]
+            if len(live_b) == 0:
+                continue
+            cats = category[live_b]
+            first = np.flatnonzero(np.r_[True, cats[1:] != cats[:-1]])
+            i1[b, cats[first]] = live_b[first]
+            b1[b, cats[first]] = value[live_b[first]]
+            second = first + 1
+            has2 = (second < len(live_b)) & (
+                np.r_[cats, -1][np.minimum(second, len(live_b))] == cats[first]
+            )
+            b2[b, cats[first][has2]] = value[live_b[second[has2]]]
+        f = factor[open_slots]
+        rows = batch[open_slots]
+        v = f * b1[rows]
+        ar = np.arange(n)
+        k1 = v.argmax(axis=1)
+        v1 = v[ar, k1]
+        v2 = f[ar, k1] * b2[rows, k1]
+        if k >= 2:
+            v[ar, k1] = -1.0
+            v2 = np.maximum(v.max(axis=1), v2)
+        broad_bidder = i1[rows, k1]
+        # Targeted: best and runner-up pair per open slot among active bidders.
+        pb_v = np.zeros(n)
+        pb_i = np.full(n, -1, dtype=np.int64)
+        ps_v = np.zeros(n)
+        if len(p_slot):
+            sel = active[p_bid] & is_open[p_slot] & participate[batch[p_slot], p_bid]
+            ss, bb, vv_ = p_slot[sel], p_bid[sel], p_val[sel]
+            if len(ss):
+                head = np.r_[True, ss[1:] != ss[:-1]]
+                h = np.flatnonzero(head)
+                pb_v[pos[ss[h]]] = vv_[h]
+                pb_i[pos[ss[h]]] = bb[h]
+                nxt = h + 1
+                two = (nxt < len(ss)) & (np.r_[ss, -1][np.minimum(nxt, len(ss))] == ss[h])
+                ps_v[pos[ss[h][two]]] = vv_[nxt[two]]
+        take_broad = v1 >= pb_v
+        best = np.where(take_broad, broad_bidder, pb_i)
+        best_v = np.where(take_broad, v1, pb_v)
+        second_v = np.where(take_broad, np.maximum(v2, pb_v), np.maximum(ps_v, v1))
+        best = np.where(best_v > 0, best, 0)
+        rest = _settle_round(
+            open_slots, best, best_v, second_v, reserve, winner, price, left, active
+        )
+        is_open[:] = False
+        is_open[rest] = True
+        open_slots = rest
     return winner, price
 
 

@@ -4,7 +4,8 @@ Vectorised over the tick's impressions. Every probability is driven by the viewe
 (interest in the stream's category, patience, price sensitivity, stored affinity, need,
 satiation) times the stream's hidden traits (hook, retention, persuasion, product quality)
 times the item on show (drawn from the product mix by time share). Fans convert better only
-through their stored affinity and purchase history — there is no per-stream fan multiplier.
+through their stored affinity, which entries and good purchase experiences (ratings) raise —
+there is no per-stream fan multiplier.
 
 Functional forms (docs/MODEL.md gives the reasons):
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.config import BehaviourConfig
-from simulation.population import Population
+from simulation.population import Population, Sessions
 from simulation.streams import StreamTable
 
 FREE, PAID, FOLLOW = 0, 1, 2
@@ -116,6 +117,7 @@ class Behaviour:
     def respond(
         self,
         imp: Impressions,
+        sessions: Sessions,
         pop: Population,
         day: int,
         intent: float,
@@ -129,6 +131,8 @@ class Behaviour:
         ----------
         imp
             The tick's impressions.
+        sessions
+            The tick's sessions (the snapshot impressions' ``session`` indexes into).
         pop
             The population (follows, affinity, needs and purchase history are updated).
         day
@@ -144,8 +148,8 @@ class Behaviour:
         n = len(imp)
         v, s = imp.viewer, imp.stream
         cat = t.category[s]
-        z = pop.relative_interest(v, cat)
-        slot, aff = pop.lookup(v, s)
+        z = sessions.relative_interest(imp.session, cat)
+        slot, aff = sessions.lookup(imp.session, s)
         is_fan = slot >= 0
         u = rng.random(n)
         role = (u > self.mix_cum[s, 0]).astype(np.int64) + (u > self.mix_cum[s, 1])

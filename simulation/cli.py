@@ -14,6 +14,8 @@ from simulation.config import ConfigError
 COMMAND_MODULES = [
     "simulation.commands.run",
     "simulation.commands.sweep",
+    "simulation.commands.experiment",
+    "simulation.commands.dashboard",
 ]
 
 

@@ -26,6 +26,7 @@ ROLES = ("driver", "profit", "welfare")
 TARGETING = ("broad", "interest", "lookalike")
 BIDDING = ("max_delivery", "cost_cap")
 SCHEDULE_PATTERNS = ("fixed", "random")
+URN_EVENTS = ("orders", "entries", "impressions")
 
 
 class ConfigError(ValueError):
@@ -121,7 +122,7 @@ class BehaviourConfig:
     )
     dwell_affinity_lift: float = _f(1.0, "dwell multiplier per unit affinity (1 + x*aff)", 0, 20)
     buy_hazard_per_minute: float = _f(
-        0.015,
+        0.008,
         "buy hazard per minute of dwell at persuasion 0.05, average everything",
         0,
         lo_open=True,
@@ -132,7 +133,10 @@ class BehaviourConfig:
         3.0, "buy hazard multiplier when the viewer has a need in the category", 1, 100
     )
     reference_price: float = _f(
-        100.0, "price (yuan) at which price_term = 1/2 for average sensitivity", 0, lo_open=True
+        100.0,
+        "price (yuan) at which the price term (price/ref)^-sensitivity is 1",
+        0,
+        lo_open=True,
     )
     satiation_days: float = _f(
         10.0,
@@ -153,7 +157,9 @@ class BehaviourConfig:
     )
     affinity_decay_per_day: float = _f(0.03, "share of affinity lost each day", 0, 1)
     unfollow_below: float = _f(0.03, "a follow whose affinity drops below this is dropped", 0, 1)
-    review_lag_days: int = _f(3, "days between a purchase and its rating", 0, 60)
+    review_lag_days: int = _f(
+        3, "days between a purchase and its rating (ratings apply at the start of a day)", 1, 60
+    )
     rating_noise: float = _f(0.15, "sd of a rating around the item's true quality", 0, 1)
     review_prior_ratings: float = _f(
         20.0, "pseudo-ratings behind a new room's review score", 0, lo_open=True
@@ -264,14 +270,18 @@ class FunnelConfig:
 class AuctionConfig:
     """The ad auction: eCPM ranking, generalised second price, pacing, learning phase."""
 
-    reserve_cpm: float = _f(5.0, "reserve eCPM in yuan per 1000 impressions", 0)
+    reserve_cpm: float = _f(20.0, "reserve eCPM in yuan per 1000 impressions", 0)
     pacing_rate: float = _f(0.5, "step of the pacing dual multiplier per tick", 0, 10)
     learning_orders: int = _f(20, "paid orders a campaign needs to leave its learning phase", 0)
     learning_explore: float = _f(
-        0.5, "share of a learning campaign's slots sent to a broad audience", 0, 1
+        0.5,
+        "a targeted campaign in its learning phase is also eligible for about this share of "
+        "the tick's ad slots outside its audience",
+        0,
+        1,
     )
     max_delivery_value: float = _f(
-        3.0,
+        1.5,
         "max-delivery bid per order as a multiple of the room's average order value "
         "before pacing shades it",
         0,
@@ -280,14 +290,88 @@ class AuctionConfig:
 
 
 @dataclass(frozen=True)
+class UrnConfig:
+    """The ``urn`` policy (validation, docs/VALIDATION.md): free slots go to a stream with
+    probability proportional to its urn weight ``(prior + increment x past events)^exponent``.
+
+    With ``exponent`` 1 and ``increment_on = "orders"`` this is the Pólya urn (long-run shares
+    Dirichlet(prior / increment)); other exponents give the γ-urn; ``"entries"`` with streams
+    of different hooks gives the fitness urn.
+    """
+
+    prior: float = _f(1.0, "initial urn weight a of every stream", 0, lo_open=True)
+    increment: float = _f(
+        1.0, "weight Δ added per counted event (Dirichlet α = prior / increment)", 0, lo_open=True
+    )
+    increment_on: str = _f(
+        "orders", "event that adds weight: orders, entries or impressions", choices=URN_EVENTS
+    )
+    exponent: float = _f(1.0, "γ: allocation ∝ weight^γ (1 = Pólya urn)", 0, 10)
+    worlds: int = _f(
+        1,
+        "independent parallel worlds: each group's streams are dealt to them in turn and each "
+        "slot goes to one world chosen uniformly",
+        1,
+        4096,
+    )
+
+
+@dataclass(frozen=True)
+class CascadeConfig:
+    """The ``cascade`` policy (validation): cold start as a branching process. A stream gets
+    ``seed_impressions`` when it first goes live; every entry it earns in a tick is rewarded
+    with Poisson(``reward_per_entry``) free impressions in the next tick."""
+
+    seed_impressions: int = _f(
+        1, "n0: cold-start impressions a stream gets in its first live tick", 0
+    )
+    reward_per_entry: float = _f(
+        1.0, "mean free impressions granted in the next tick per entry in this tick", 0, 1000
+    )
+    graduate_at: int = _f(
+        100,
+        "a stream whose cascade asks for at least this many impressions in one tick has "
+        "taken off and leaves the cold-start pool",
+        1,
+    )
+
+
+@dataclass(frozen=True)
+class PrivateValuesConfig:
+    """The ``private_values`` policy (validation): every slot is auctioned among the active
+    campaigns, each of which values it at an independent U(0, ``value_max_cpm``) draw."""
+
+    value_max_cpm: float = _f(
+        10.0,
+        "upper end of a campaign's U(0, v) value for one slot, yuan per 1000 impressions",
+        0,
+        lo_open=True,
+    )
+    slots_per_tick: int = _f(
+        0,
+        "ad slots auctioned per tick, drawn from the tick's sessions (a stationary market); "
+        "0 = every slot of every session",
+        0,
+    )
+
+
+@dataclass(frozen=True)
 class CalendarConfig:
     """Platform promotions: campaign days raise volume and intent, gated by review score."""
 
     campaign_days: tuple[int, ...] = _f((), "day numbers (0-based) that are campaign days", 0)
-    volume_lift: float = _f(0.5, "extra sessions on a campaign day (share)", 0, 20)
+    volume_lift: float = _f(
+        0.5, "extra sessions and need arrivals on a campaign day (share)", 0, 20
+    )
     intent_lift: float = _f(0.5, "extra buy hazard on a campaign day (share)", 0, 20)
-    min_review: float = _f(4.3, "review score a stream needs to join a campaign", 1, 5)
-    boost: float = _f(1.5, "ranking multiplier for streams that joined the campaign", 1, 100)
+    min_review: float = _f(4.3, "review score a stream needs for the campaign-day boost", 1, 5)
+    boost: float = _f(
+        1.5,
+        "interest-feed ranking multiplier on campaign days for streams with review score >= "
+        "min_review",
+        1,
+        100,
+    )
 
 
 @dataclass(frozen=True)
@@ -345,7 +429,8 @@ class StreamGroupConfig:
     days_per_week: float = _f(7.0, "streaming days per week", 0, 7)
     pattern: str = _f(
         "fixed",
-        "fixed = same weekdays every week, random = drawn each week",
+        "fixed = streaming days spread evenly over the calendar; random = each day drawn "
+        "independently with probability days_per_week / 7",
         choices=SCHEDULE_PATTERNS,
     )
     warmup_videos: int = _f(0, "warm-up short videos posted before each stream", 0, 100)
@@ -384,6 +469,16 @@ class Scenario:
     auction: AuctionConfig = field(default_factory=AuctionConfig, metadata={"doc": "ad auction"})
     calendar: CalendarConfig = field(
         default_factory=CalendarConfig, metadata={"doc": "campaign calendar"}
+    )
+    urn: UrnConfig = field(
+        default_factory=UrnConfig, metadata={"doc": "urn policy (validation special cases)"}
+    )
+    cascade: CascadeConfig = field(
+        default_factory=CascadeConfig, metadata={"doc": "cascade policy (cold-start branching)"}
+    )
+    private_values: PrivateValuesConfig = field(
+        default_factory=PrivateValuesConfig,
+        metadata={"doc": "private_values policy (auction with independent private values)"},
     )
     streams: dict[str, StreamGroupConfig] = field(
         default_factory=dict, metadata={"doc": "stream groups"}

@@ -20,6 +20,9 @@ its own generator, so no two components share a stream of numbers and no global 
 used.
 """
 
+import time
+from collections import defaultdict
+
 import numpy as np
 from mesa import DataCollector, Model
 
@@ -53,6 +56,22 @@ DAY_FIELDS = (
     "warmup_views",
     "live_ticks",
 )
+
+
+class PhaseTimer:
+    """Wall time per phase of the tick, accumulated over the run (seconds)."""
+
+    PHASES = ("sessions", "allocation", "auction", "behaviour", "estimator", "collection")
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        """Charge the time since the previous lap to ``phase``."""
+        now = time.perf_counter()
+        self.seconds[phase] += now - self._last
+        self._last = now
 
 
 class SnowballModel(Model):
@@ -92,8 +111,6 @@ class SnowballModel(Model):
         self.stream_agents = [Stream(self, i) for i in range(n)]
         configs = build_campaigns(sc, self.table.group, self.table.group_names)
         self.campaigns = Campaigns(configs, sc.auction)
-        self.campaign_of_stream = np.full(n, -1, dtype=np.int64)
-        self.campaign_of_stream[self.campaigns.stream] = np.arange(self.campaigns.n)
         self.bidding_now = np.zeros(self.campaigns.n, dtype=bool)
         self.ad_agents = [AdBudget(self, j, s, cfg) for j, (s, cfg) in enumerate(configs)]
         self.estimator = Estimator(n, sc.feed, sc.tick_minutes)
@@ -119,6 +136,7 @@ class SnowballModel(Model):
         self.policy = POLICIES[sc.policy](self)
         self.always_open = bool(getattr(self.policy, "always_open", False))
         self.datacollector = DataCollector(model_reporters=tick_reporters())
+        self.timer = PhaseTimer()
         self._start_day(0)
 
     # ------------------------------------------------------------------ time
@@ -137,6 +155,7 @@ class SnowballModel(Model):
 
     def step(self) -> None:
         """One tick."""
+        self.timer.lap("collection")
         t = self.steps - 1
         day, tod = divmod(t, self.tpd)
         if tod == 0 and t > 0:
@@ -146,16 +165,20 @@ class SnowballModel(Model):
         live = self._live_now(day, tod)
         hour = int(tod / self.tph)
         lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
-        sessions = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
+        viewers = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
         if not self.always_open:
-            self._warmups(day, tod, sessions)
+            self._warmups(day, tod, viewers)
+        sessions = pop.snapshot(viewers)
+        self.timer.lap("sessions")
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
         self.bidding_now[:] = False
         imp = self.policy.serve(sessions, live)
+        self.timer.lap("allocation")
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
         out = self.behaviour.respond(
             imp,
+            sessions,
             pop,
             day,
             intent,
@@ -164,7 +187,8 @@ class SnowballModel(Model):
             self.rngs["behaviour"],
         )
         self.policy.settle(imp, out)
-        self._account(imp, out, sessions, live)
+        self.timer.lap("behaviour")
+        self._account(imp, out, len(sessions), live)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
             self.pools.rerank(
@@ -180,6 +204,7 @@ class SnowballModel(Model):
         )
         if t < len(self.tier_history):
             self.tier_history[t] = np.where(live, self.table.tier, -1)
+        self.timer.lap("estimator")
         self.datacollector.collect(self)
         if tod == self.tpd - 1:
             self._end_day(day)
@@ -213,7 +238,7 @@ class SnowballModel(Model):
         t, pop = self.table, self.population
         if len(sessions) == 0 or not t.warmup_videos.any():
             return
-        ahead = int(WARMUP_HOURS * self.tph)
+        ahead = max(1, int(WARMUP_HOURS * self.tph))
         soon = np.flatnonzero(
             (t.starting_in(day, tod, ahead, self.tpd) > 0) & (t.warmup_videos > 0)
         )
@@ -235,9 +260,7 @@ class SnowballModel(Model):
 
     # ------------------------------------------------------------------ accounting
 
-    def _account(
-        self, imp: Impressions, out: Outcome, sessions: np.ndarray, live: np.ndarray
-    ) -> None:
+    def _account(self, imp: Impressions, out: Outcome, n_sessions: int, live: np.ndarray) -> None:
         n = self.table.n
         s, src = imp.stream, imp.source
         dc = self.day_counts
@@ -289,11 +312,21 @@ class SnowballModel(Model):
             self.pending_ratings.setdefault(due, []).append(
                 (out.rating_viewer, out.rating_stream, out.rating_value)
             )
+        self.last_tick = {
+            "free_impressions": per_source[0],
+            "paid_impressions": per_source[1],
+            "follow_impressions": per_source[2],
+            "entries": entries,
+            "orders": orders,
+            "gmv": gmv,
+            "ad_spend": spend,
+        }
+        """Per-stream counts of the tick just run, (S,) each (for live views)."""
         self.tick_stats = {
             "tick": self.steps - 1,
             "day": self.day,
             "minute_of_day": self.tod * self.scenario.tick_minutes,
-            "sessions": len(sessions),
+            "sessions": n_sessions,
             "free_impressions": int(per_source[0].sum()),
             "paid_impressions": int(per_source[1].sum()),
             "follow_impressions": int(per_source[2].sum()),

@@ -14,6 +14,8 @@ Arrays (N viewers, K categories, F follow slots, S streams):
 ``reserved`` int32 (N,), stream a warm-up video booked or -1; ``followers`` int64 (S,).
 """
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from simulation.config import BehaviourConfig, PopulationConfig
@@ -42,6 +44,65 @@ CHRONOTYPES = np.stack(
     ]
 )
 CHRONOTYPE_SHARES = np.array([0.4, 0.25, 0.2, 0.15])
+
+
+@dataclass
+class Sessions:
+    """A tick's sessions with a snapshot of their viewers' rows, gathered once per tick.
+
+    Impressions refer to their session by index, so per-impression look-ups read these
+    small session-local arrays (cache-resident) instead of the population's large ones.
+    Shapes: ``viewer`` (n,), ``interests`` (n, K), ``follow`` and ``affinity`` (n, F).
+    """
+
+    viewer: np.ndarray
+    interests: np.ndarray
+    follow: np.ndarray
+    affinity: np.ndarray
+    _cum: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.viewer)
+
+    def relative_interest(self, session: np.ndarray, categories: np.ndarray) -> np.ndarray:
+        """Interest of each session's viewer in a category, relative to uniform, (m,)."""
+        k = self.interests.shape[1]
+        return self.interests[session, categories] * np.float32(k)
+
+    def sample_categories(
+        self, session: np.ndarray, sharpness: float, rng: np.random.Generator
+    ) -> np.ndarray:
+        """One category per entry of ``session``, drawn in proportion to the session's
+        viewer's interest**sharpness (inverse CDF over a cached per-session cumsum)."""
+        if len(session) == 0:
+            return np.empty(0, dtype=np.int64)
+        cum = self._cum.get(sharpness)
+        if cum is None:
+            w = self.interests if sharpness == 1.0 else self.interests ** np.float32(sharpness)
+            cum = self._cum[sharpness] = np.cumsum(w, axis=1)
+        rows = cum[session]
+        u = rng.random(len(session), dtype=np.float32) * rows[:, -1]
+        k = self.interests.shape[1]
+        return np.minimum((rows < u[:, None]).sum(axis=1), k - 1).astype(np.int64)
+
+    def lookup(self, session: np.ndarray, streams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Follow slot (-1 if none) and affinity of each (session's viewer, stream) pair as
+        they stood when the tick began, (m,) int64 and float32."""
+        return follow_lookup(self.follow, self.affinity, session, streams)
+
+
+def follow_lookup(
+    follow: np.ndarray, affinity: np.ndarray, rows: np.ndarray, streams: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Slot of ``streams[i]`` in follow list ``follow[rows[i]]`` (-1 if absent) and its
+    affinity (0 if absent); (m,) int64 and float32."""
+    if len(rows) == 0:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+    match = follow[rows] == streams[:, None].astype(np.int32)
+    has = match.any(axis=1)
+    slot = np.where(has, match.argmax(axis=1), -1)
+    aff = np.where(has, affinity[rows, np.maximum(slot, 0)], np.float32(0))
+    return slot, aff.astype(np.float32)
 
 
 class Population:
@@ -116,11 +177,19 @@ class Population:
             if c == 0:
                 continue
             cum = self._cum_activity[g]
-            idx = np.searchsorted(cum, rng.random(c) * cum[-1], side="right")
+            keys = np.sort(rng.random(c) * cum[-1])  # sorted keys: cache-friendly search
+            idx = np.searchsorted(cum, keys, side="right")
             parts.append(self._members[g][np.minimum(idx, len(cum) - 1)])
         if not parts:
             return np.empty(0, dtype=np.int64)
-        return np.concatenate(parts).astype(np.int64)
+        # Random order: budget-limited ads and searches go to whoever comes first.
+        return rng.permutation(np.concatenate(parts).astype(np.int64))
+
+    def snapshot(self, viewers: np.ndarray) -> Sessions:
+        """Gather the session-local rows of a tick's session viewers."""
+        return Sessions(
+            viewers, self.interests[viewers], self.follow[viewers], self.affinity[viewers]
+        )
 
     # ------------------------------------------------------------------ interests
 
@@ -128,34 +197,12 @@ class Population:
         """Interest in a category relative to uniform (1 = average), float32 (n,)."""
         return self.interests[viewers, categories] * np.float32(self.k)
 
-    def sample_categories(
-        self, viewers: np.ndarray, sharpness: float, rng: np.random.Generator
-    ) -> np.ndarray:
-        """One category per entry of ``viewers``, drawn in proportion to interest**sharpness.
-
-        Inverse-CDF over each row: O(n K) vectorised, int64 (n,).
-        """
-        if len(viewers) == 0:
-            return np.empty(0, dtype=np.int64)
-        w = self.interests[viewers]
-        if sharpness != 1.0:
-            w = w ** np.float32(sharpness)
-        cum = np.cumsum(w, axis=1)
-        u = rng.random(len(viewers), dtype=np.float32) * cum[:, -1]
-        return np.minimum((cum < u[:, None]).sum(axis=1), self.k - 1).astype(np.int64)
-
     # ------------------------------------------------------------------ follows
 
     def lookup(self, viewers: np.ndarray, streams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Follow slot and affinity of each (viewer, stream) pair; slot -1 and affinity 0 if
         the viewer does not follow the stream. Shapes (n,), int64 and float32."""
-        if len(viewers) == 0:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-        match = self.follow[viewers] == streams[:, None].astype(np.int32)
-        has = match.any(axis=1)
-        slot = np.where(has, match.argmax(axis=1), -1)
-        aff = np.where(has, self.affinity[viewers, np.maximum(slot, 0)], np.float32(0))
-        return slot, aff.astype(np.float32)
+        return follow_lookup(self.follow, self.affinity, viewers, streams)
 
     def add_follows(self, viewers: np.ndarray, streams: np.ndarray, affinity: float) -> int:
         """Add follows; a viewer already following the stream is left alone. A full list
@@ -215,10 +262,9 @@ class Population:
         m = round(share * self.n)
         if m == 0:
             return
-        w = self.interests[:, category].astype(np.float64)
-        cum = np.cumsum(w)
-        viewers = np.unique(np.searchsorted(cum, rng.random(m) * cum[-1], side="right"))
-        viewers = np.minimum(viewers, self.n - 1)
+        # Weighted sampling without replacement (Efraimidis-Spirakis keys), O(N).
+        keys = np.log(rng.random(self.n)) / np.maximum(self.interests[:, category], 1e-30)
+        viewers = np.sort(np.argpartition(-keys, m - 1)[:m]) if m < self.n else np.arange(self.n)
         self.add_follows(viewers, np.full(len(viewers), stream), 0.2)
         slot, _ = self.lookup(viewers, np.full(len(viewers), stream))
         ok = slot >= 0

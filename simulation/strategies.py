@@ -55,7 +55,8 @@ class Strategy:
     uses_feedback: ClassVar[bool] = False
     """Whether its budget depends on the room's observed free traffic."""
     scales_budget: ClassVar[bool] = False
-    """Whether it may raise the budget above the base."""
+    """Whether it raises the budget above the base in response to what it observed (a burst
+    fixed in advance does not count)."""
     bidding: ClassVar[str | None] = None
     """Bidding mode it forces, or None for the campaign's own setting."""
 
@@ -67,7 +68,7 @@ class Strategy:
 
     def initial(self) -> Decision:
         """Plan for the campaign's first day."""
-        return Decision(self.cfg.daily_budget if self.spends else 0.0, self.mode())
+        return Decision(self._cap(self.cfg.daily_budget) if self.spends else 0.0, self.mode())
 
     def decide(self, history: list[CampaignDay]) -> Decision:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -9,7 +9,9 @@ Contents, by model:
 * Pólya urn (allocation proportional to prior + past conversions): long-run shares are
   Dirichlet; :func:`polya_concentration`, :func:`gini`, :func:`dirichlet_expected_gini`,
   :func:`marginal_share_distribution`, :func:`unpredictability`,
-  :func:`dirichlet_unpredictability`.
+  :func:`dirichlet_unpredictability`; after finitely many draws (exact):
+  :func:`polya_count_distribution`, :func:`polya_expected_gini`,
+  :func:`polya_unpredictability`.
 * Nonlinear (γ) urn: :func:`gamma_urn_limit`.
 * Urn with per-stream conversion rates ("fitness"): :func:`fitness_urn_exponents`.
 * Cold start as a Poisson Galton–Watson branching process: :func:`extinction_probability`,
@@ -49,6 +51,9 @@ __all__ = [
     "mean_ci",
     "mean_total_reach",
     "polya_concentration",
+    "polya_count_distribution",
+    "polya_expected_gini",
+    "polya_unpredictability",
     "proportion_ci",
     "second_price_expected_price",
     "unpredictability",
@@ -344,6 +349,144 @@ def unpredictability(shares: ArrayLike) -> float:
     weights = 2.0 * np.arange(1, W + 1) - W - 1
     pair_sums = weights @ ms  # sum_{j<k} |m_ij - m_ik| for each stream i
     return float(np.mean(pair_sums) / (W * (W - 1) / 2))
+
+
+# --------------------------------------------------------------------------------------------
+# Pólya urn after finitely many draws
+# --------------------------------------------------------------------------------------------
+
+
+def _check_draws(N: int) -> int:
+    if int(N) != N or N < 0:
+        raise ValueError(f"N must be a non-negative integer, got {N!r}")
+    return int(N)
+
+
+def polya_count_distribution(alpha: float, K: int, N: int) -> stats.rv_discrete:
+    r"""Law of one stream's count after N draws of a symmetric Pólya urn (exact, any N).
+
+    With K streams of prior weight α (in units of the increment), the counts after N draws
+    are Dirichlet-multinomial(N; α, ..., α), so one stream's count is
+
+    .. math:: n_i \sim \mathrm{BetaBinomial}(N, \alpha, (K-1)\alpha),
+
+    and :math:`n_i / N \to \mathrm{Beta}(\alpha, (K-1)\alpha)`
+    (:func:`marginal_share_distribution`) as N grows. Source: Johnson, Kotz & Balakrishnan,
+    *Discrete Multivariate Distributions* (1997), ch. 40 (Pólya–Eggenberger distribution).
+
+    Parameters
+    ----------
+    alpha : float
+        Prior weight over increment, α > 0 (:func:`polya_concentration`).
+    K : int
+        Number of streams, K ≥ 2.
+    N : int
+        Number of draws (conversions), N ≥ 0.
+
+    Returns
+    -------
+    scipy.stats frozen distribution
+        ``scipy.stats.betabinom(N, alpha, (K - 1) * alpha)``.
+    """
+    _check_positive("alpha", alpha)
+    K = _check_K(K)
+    if K < 2:
+        raise ValueError("the count distribution needs K >= 2")
+    return stats.betabinom(_check_draws(N), float(alpha), (K - 1) * float(alpha))
+
+
+def polya_expected_gini(alpha: float, K: int, N: int) -> float:
+    r"""Expected Gini of the urn composition after N draws of a symmetric Pólya urn (exact).
+
+    The composition (each stream's share of the urn's weight, hence of the next draw) is
+    :math:`Z_i = (\alpha + n_i)/(K\alpha + N)`, a martingale that converges to the
+    Dirichlet(α) limit. By exchangeability,
+
+    .. math::
+
+        E[G(Z)] = \frac{K-1}{2}\,\frac{E|n_1 - n_2|}{K\alpha + N},
+
+    where, with :math:`s = n_1 + n_2 \sim \mathrm{BetaBinomial}(N, 2\alpha, (K-2)\alpha)`
+    and :math:`n_1 \mid s \sim \mathrm{BetaBinomial}(s, \alpha, \alpha)` (aggregation and
+    conditioning properties of the Dirichlet-multinomial), the mean difference is an exact
+    double sum, evaluated here in O(N²). As N → ∞ the result tends to
+    :func:`dirichlet_expected_gini` from below: Var(Z_i) = Var(X_i) N / (Kα + N).
+
+    Parameters
+    ----------
+    alpha : float
+        α > 0.
+    K : int
+        Number of streams, K ≥ 2.
+    N : int
+        Number of draws, N ≥ 0.
+
+    Returns
+    -------
+    float
+        E[G] of the composition after exactly N draws.
+    """
+    _check_positive("alpha", alpha)
+    K = _check_K(K)
+    if K < 2:
+        raise ValueError("the Gini of one stream is 0; need K >= 2")
+    N = _check_draws(N)
+    a = float(alpha)
+    s_all = np.arange(N + 1)
+    if K > 2:
+        p_s = stats.betabinom.pmf(s_all, N, 2 * a, (K - 2) * a)
+    else:
+        p_s = (s_all == N).astype(float)
+    x = np.arange(N + 1, dtype=float)[None, :]
+    total = 0.0
+    for lo in range(0, N + 1, 256):
+        s = s_all[lo : lo + 256, None].astype(float)
+        inside = x <= s
+        k = np.where(inside, s - x, 0.0)
+        logp = (
+            special.gammaln(s + 1)
+            - special.gammaln(x + 1)
+            - special.gammaln(k + 1)
+            + special.betaln(x + a, k + a)
+            - special.betaln(a, a)
+        )
+        e_abs = np.where(inside, np.exp(logp) * np.abs(2 * x - s), 0.0).sum(axis=1)
+        total += float(p_s[lo : lo + 256] @ e_abs)
+    return (K - 1) / 2 * total / (K * a + N)
+
+
+def polya_unpredictability(alpha: float, K: int, N: int) -> float:
+    r"""Expected unpredictability of the urn composition after N draws (exact).
+
+    For one stream in two independent urns (worlds), :math:`Z = (\alpha + n)/(K\alpha + N)`
+    and :math:`Z'` likewise with n, n' iid :func:`polya_count_distribution`; for integer
+    counts :math:`E|n - n'| = 2\sum_{x=0}^{N-1} F(x)(1 - F(x))` (F the cdf), so
+
+    .. math:: U_N = \frac{2\sum_{x=0}^{N-1} F(x)(1 - F(x))}{K\alpha + N},
+
+    which tends to :func:`dirichlet_unpredictability` as N → ∞ (Salganik, Dodds & Watts 2006
+    define U; the limit is Beta(α, (K−1)α)).
+
+    Parameters
+    ----------
+    alpha : float
+        α > 0.
+    K : int
+        Number of streams, K ≥ 2.
+    N : int
+        Number of draws, N ≥ 0.
+
+    Returns
+    -------
+    float
+        E|Z − Z'|.
+    """
+    dist = polya_count_distribution(alpha, K, N)
+    N = _check_draws(N)
+    if N == 0:
+        return 0.0
+    cdf = dist.cdf(np.arange(N))
+    return float(2.0 * np.sum(cdf * (1.0 - cdf)) / (K * float(alpha) + N))
 
 
 # --------------------------------------------------------------------------------------------

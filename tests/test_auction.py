@@ -72,3 +72,44 @@ def test_gsp_positions_charges_next_bid():
     assert np.all(cpc <= bids[ranked])
     ranked, cpc = gsp_positions(np.array([0.0, 0.5]), np.array([1.0, 1.0]), 3)
     assert ranked.tolist() == [1] and cpc.tolist() == [0.0]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(1, 12),
+    st.integers(1, 4),
+    st.integers(0, 2**32 - 1),
+    st.floats(0, 30),
+    st.booleans(),
+)
+def test_grouped_auction_equals_dense_reference(a, c, k, seed, reserve, with_extra):
+    """The optimised auction gives exactly the dense reference's winners and prices."""
+    from simulation.auction import dense_ecpm, second_price_grouped
+
+    rng = np.random.default_rng(seed)
+    value = rng.uniform(0, 100, c)
+    category = rng.integers(0, k, c)
+    broad = rng.random(c) < 0.5
+    bar = rng.uniform(0, 2, c) * (rng.random(c) < 0.5)
+    segment = rng.integers(0, k, a)
+    interest = rng.exponential(1, (a, k))
+    factor = np.clip(interest, 0.05, 20) ** 0.5
+    allowance = rng.uniform(0, 0.3, c)
+    extra = None
+    if with_extra:
+        n = rng.integers(0, 2 * a)
+        extra = (rng.integers(0, a, n), rng.integers(0, c, n))
+    n_batch = int(rng.integers(1, 4))
+    batch = rng.integers(0, n_batch, a)
+    participate = rng.random((n_batch, c)) < 0.7
+    ecpm = dense_ecpm(
+        value, category, broad, bar, segment, interest, factor, extra, batch, participate
+    )
+    w_ref, p_ref = second_price(ecpm, reserve, allowance)
+    w, p = second_price_grouped(
+        value, category, broad, bar, segment, interest, factor, allowance, reserve, extra,
+        batch, participate,
+    )
+    np.testing.assert_array_equal(w, w_ref)
+    np.testing.assert_allclose(p, p_ref, rtol=1e-12, atol=1e-15)

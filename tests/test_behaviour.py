@@ -28,8 +28,12 @@ def model():
 
 
 def respond(model, imp, requires_need=False, one_order=False, seed=0):
+    """Impressions whose ``session`` is the index of its viewer in a snapshot of everyone."""
+    pop = model.population
+    sessions = pop.snapshot(np.arange(pop.n))
+    imp.session = imp.viewer.copy()
     return model.behaviour.respond(
-        imp, model.population, 0, 1.0, requires_need, one_order, np.random.default_rng(seed)
+        imp, sessions, pop, 0, 1.0, requires_need, one_order, np.random.default_rng(seed)
     )
 
 

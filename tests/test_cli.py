@@ -161,6 +161,7 @@ def test_atomic_dir_leaves_target_untouched_on_failure(tmp_path):
 def test_interrupted_run_writes_nothing(tmp_path):
     """SIGINT during the simulation: exit 130, no output folder, no temp folder left."""
     import signal
+    import threading
     import time
 
     out = tmp_path / "out"
@@ -172,17 +173,31 @@ def test_interrupted_run_writes_nothing(tmp_path):
             "run",
             "--out",
             str(out),
-            "--quiet",
+            "--days",
+            "30",
             "--set",
             "population.viewers=50000",
         ],
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-        text=True,
     )
-    time.sleep(3)
+    chunks: list[bytes] = []
+
+    def drain():
+        while chunk := proc.stderr.read1(4096):
+            chunks.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    # Wait until the simulation is running (its progress bar appears on stderr).
+    deadline = time.monotonic() + 120
+    while b"tick" not in b"".join(chunks) and time.monotonic() < deadline:
+        time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    proc.wait(timeout=60)
+    reader.join(timeout=10)
+    err = b"".join(chunks).decode(errors="replace")
+    assert "tick" in err
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert list(Path(tmp_path).iterdir()) == []

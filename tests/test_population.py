@@ -59,11 +59,31 @@ def test_category_sampling_follows_interests():
     p = make(n=50, k=3)
     p.interests[:] = np.array([0.7, 0.2, 0.1], dtype=np.float32)
     rng = np.random.default_rng(2)
-    cats = p.sample_categories(np.zeros(30_000, dtype=np.int64), 1.0, rng)
+    sess = p.snapshot(np.array([0, 1]))
+    slots = np.zeros(30_000, dtype=np.int64)
+    cats = sess.sample_categories(slots, 1.0, rng)
     freq = np.bincount(cats, minlength=3) / len(cats)
     assert np.allclose(freq, [0.7, 0.2, 0.1], atol=0.015)
-    cats = p.sample_categories(np.zeros(30_000, dtype=np.int64), 0.0, rng)
+    cats = sess.sample_categories(slots, 0.0, rng)
     assert np.allclose(np.bincount(cats, minlength=3) / len(cats), 1 / 3, atol=0.015)
+
+
+def test_session_snapshot_matches_population_lookups():
+    p = make(n=100, k=4, streams=10)
+    rng = np.random.default_rng(5)
+    p.add_follows(np.arange(100), rng.integers(0, 10, 100), 0.4)
+    viewers = rng.integers(0, 100, 40)
+    sess = p.snapshot(viewers)
+    rows = rng.integers(0, 40, 500)
+    streams = rng.integers(0, 10, 500)
+    s1, a1 = sess.lookup(rows, streams)
+    s2, a2 = p.lookup(viewers[rows], streams)
+    np.testing.assert_array_equal(s1, s2)
+    np.testing.assert_array_equal(a1, a2)
+    cats = rng.integers(0, 4, 500)
+    np.testing.assert_array_equal(
+        sess.relative_interest(rows, cats), p.relative_interest(viewers[rows], cats)
+    )
 
 
 def test_follow_add_lookup_evict_and_counts():

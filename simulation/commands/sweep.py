@@ -21,44 +21,71 @@ from simulation.cli import UsageError
 def register(subparsers: Any) -> None:
     """Add the ``sweep`` and ``analyze`` subcommands."""
     p = subparsers.add_parser(
-        "sweep", help="run a parameter sweep described by a spec (TOML)",
+        "sweep",
+        help="run a parameter sweep described by a spec (TOML)",
         description="Run every point x replicate of a sweep spec, recording each run as it "
         "completes; a killed sweep continues with --resume.",
         epilog="Examples: snowball sweep experiments/sweeps/phase_quality_budget.toml "
-        "--jobs 8 | --dask local:4 | --dask tcp://scheduler:8786 (see docs/SWEEPS.md)")
+        "--jobs 8 | --dask local:4 | --dask tcp://scheduler:8786 (see docs/SWEEPS.md)",
+    )
     p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--jobs", "-j", metavar="J",
-                       help="local worker processes (default: one per core; 1 runs in this "
-                       "process)")
-    where.add_argument("--dask", metavar="ADDRESS",
-                       help="a Dask scheduler (tcp://host:port or a scheduler file) or "
-                       "local:N for a local Dask cluster of N workers")
-    p.add_argument("--dask-timeout", metavar="SECONDS", default="5",
-                   help="give up on an unanswering Dask scheduler after this long "
-                   "(default 5)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the sweep already in --out: skip completed runs")
-    p.add_argument("--retry-failed", action="store_true",
-                   help="with --resume, also run again the runs recorded as failed")
-    p.add_argument("--out", metavar="DIR",
-                   help="output folder (default results/sweeps/<spec name>)")
+    where.add_argument(
+        "--jobs",
+        "-j",
+        metavar="J",
+        help="local worker processes (default: one per core; 1 runs in this process)",
+    )
+    where.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="a Dask scheduler (tcp://host:port or a scheduler file) or "
+        "local:N for a local Dask cluster of N workers",
+    )
+    p.add_argument(
+        "--dask-timeout",
+        metavar="SECONDS",
+        default="5",
+        help="give up on an unanswering Dask scheduler after this long (default 5)",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the sweep already in --out: skip completed runs",
+    )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume, also run again the runs recorded as failed",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="output folder (default results/sweeps/<spec name>)"
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep_command)
 
     a = subparsers.add_parser(
-        "analyze", help="summarise a sweep: intervals per point, sensitivity, phase diagram",
+        "analyze",
+        help="summarise a sweep: intervals per point, sensitivity, phase diagram",
         description="Write DIR/analysis/: summary.csv (mean and 95%% interval per point and "
         "metric), sensitivity.csv/.png (Sobol or Morris designs) and phase.png (two varied "
-        "parameters).")
+        "parameters).",
+    )
     a.add_argument("dir", metavar="DIR", help="a sweep's output folder")
-    a.add_argument("--metric", help="metric of the phase diagram and the first sensitivity "
-                   "panel (default: the spec's [analysis] metric, else took_off)")
-    a.add_argument("--phase", metavar="A,B",
-                   help="the two varied parameters of the phase diagram (x, y)")
-    a.add_argument("--threshold", metavar="T",
-                   help="level of the phase diagram's contour (default 0.5 for a yes/no "
-                   "metric such as took_off)")
+    a.add_argument(
+        "--metric",
+        help="metric of the phase diagram and the first sensitivity "
+        "panel (default: the spec's [analysis] metric, else took_off)",
+    )
+    a.add_argument(
+        "--phase", metavar="A,B", help="the two varied parameters of the phase diagram (x, y)"
+    )
+    a.add_argument(
+        "--threshold",
+        metavar="T",
+        help="level of the phase diagram's contour (default 0.5 for a yes/no "
+        "metric such as took_off)",
+    )
     a.set_defaults(func=analyze_command)
 
 
@@ -89,27 +116,41 @@ def sweep_command(args: argparse.Namespace) -> int:
     jobs = _positive_int("--jobs", args.jobs) if args.jobs is not None else None
     timeout = _positive_float("--dask-timeout", args.dask_timeout)
     if args.dask is not None and not args.dask.strip():
-        raise UsageError("--dask: needs an address (tcp://host:port, a scheduler file or "
-                         "local:N)")
+        raise UsageError("--dask: needs an address (tcp://host:port, a scheduler file or local:N)")
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues a sweep: add --resume")
     choice = ExecutorChoice(jobs=jobs, dask=args.dask, dask_timeout=timeout)
-    result = run_sweep(args.spec, args.out, executor=choice, resume=args.resume,
-                       retry_failed=args.retry_failed, progress=not args.quiet)
+    result = run_sweep(
+        args.spec,
+        args.out,
+        executor=choice,
+        resume=args.resume,
+        retry_failed=args.retry_failed,
+        progress=not args.quiet,
+    )
     m = result.manifest
     session = m["sessions"][-1]
-    print(f"sweep {m['name']}: {result.runs} runs ({m['design']['points']} points x "
-          f"{m['replicates']} replicates) in {result.out}")
-    print(f"  ok {result.ok}, failed {result.failed}, missing {result.missing}; this "
-          f"session ran {result.ran} in {result.wall_seconds:.1f} s "
-          f"({session['executor'].get('kind')})")
-    print(f"  wrote {Path(result.out) / 'runs.parquet'} and manifest.json; next: snowball "
-          f"analyze {result.out}")
+    print(
+        f"sweep {m['name']}: {result.runs} runs ({m['design']['points']} points x "
+        f"{m['replicates']} replicates) in {result.out}"
+    )
+    print(
+        f"  ok {result.ok}, failed {result.failed}, missing {result.missing}; this "
+        f"session ran {result.ran} in {result.wall_seconds:.1f} s "
+        f"({session['executor'].get('kind')})"
+    )
+    print(
+        f"  wrote {Path(result.out) / 'runs.parquet'} and manifest.json; next: snowball "
+        f"analyze {result.out}"
+    )
     for note in result.notes:
         print(f"snowball: note: {note}", file=sys.stderr)
     if result.failed:
-        print(f"snowball: {result.failed} runs failed; their errors are in the 'error' column "
-              "of runs.parquet", file=sys.stderr)
+        print(
+            f"snowball: {result.failed} runs failed; their errors are in the 'error' column "
+            "of runs.parquet",
+            file=sys.stderr,
+        )
     return 0 if result.complete and not result.failed else 1
 
 

@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from simulation.auction import second_price
+from simulation.ads import AUCTION_BATCHES, AUCTION_ROUNDS
+from simulation.auction import second_price_grouped
 from simulation.behaviour import FOLLOW, FREE, PAID, Impressions, Outcome
+from simulation.population import Sessions
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import SnowballModel
@@ -94,46 +96,42 @@ class InterestFeed:
 
     # ------------------------------------------------------------------ serve
 
-    def serve(self, sessions: np.ndarray, live: np.ndarray) -> Impressions:
+    def serve(self, sessions: Sessions, live: np.ndarray) -> Impressions:
         pop, rng, cfg = self.m.population, self.rng, self.cfg
         n_sess = len(sessions)
-        if n_sess == 0:
+        if n_sess == 0 or not live.any():
             return Impressions.empty()
         follow_imp, n_follow = self._follow_channel(sessions, live)
         remaining = pop.cfg.slots_per_session - n_follow
         n_ad = rng.binomial(remaining, cfg.ad_load)
-        n_free = remaining - n_ad
         sess_idx = np.arange(n_sess)
-        ad_sess = np.repeat(sess_idx, n_ad)
-        ad_viewer = sessions[ad_sess]
-        ad_cat = pop.sample_categories(ad_viewer, cfg.interest_sharpness, rng)
-        paid_imp, unsold = self._auction(ad_sess, ad_viewer, ad_cat, live)
-        free_sess = np.concatenate([np.repeat(sess_idx, n_free), ad_sess[unsold]])
-        free_viewer = sessions[free_sess]
-        free_cat = np.concatenate(
-            [
-                pop.sample_categories(
-                    sessions[np.repeat(sess_idx, n_free)], cfg.interest_sharpness, rng
-                ),
-                ad_cat[unsold],
-            ]
-        )
-        free_imp = self._free(free_sess, free_viewer, free_cat, live)
+        slot_sess = np.repeat(sess_idx, remaining)
+        slot_cat = sessions.sample_categories(slot_sess, cfg.interest_sharpness, rng)
+        # The first n_ad of each session's remaining slots are ad slots.
+        first = np.repeat(np.cumsum(remaining) - remaining, remaining)
+        is_ad = np.arange(len(slot_sess)) - first < np.repeat(n_ad, remaining)
+        ad_sess, ad_cat = slot_sess[is_ad], slot_cat[is_ad]
+        paid_imp, unsold = self._auction(sessions, ad_sess, ad_cat, live)
+        free_sess = np.concatenate([slot_sess[~is_ad], ad_sess[unsold]])
+        free_cat = np.concatenate([slot_cat[~is_ad], ad_cat[unsold]])
+        free_imp = self._free(sessions, free_sess, free_cat, live)
         return Impressions.concat([follow_imp, paid_imp, free_imp])
 
     def _follow_channel(
-        self, sessions: np.ndarray, live: np.ndarray
+        self, sessions: Sessions, live: np.ndarray
     ) -> tuple[Impressions, np.ndarray]:
         """Followed (and warm-up-booked) live rooms, highest affinity first."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         n_follow = np.zeros(len(sessions), dtype=np.int64)
-        k_max = cfg.follow_slots_max
+        k_max = min(cfg.follow_slots_max, pop.cfg.slots_per_session)
         check = np.flatnonzero(rng.random(len(sessions)) < cfg.follow_check_prob)
         if k_max == 0 or len(check) == 0:
             return Impressions.empty(), n_follow
-        v = sessions[check]
-        cols = np.concatenate([pop.follow[v], pop.reserved[v][:, None]], axis=1)
-        key = np.concatenate([pop.affinity[v], np.full((len(v), 1), 0.5, np.float32)], axis=1)
+        v = sessions.viewer[check]
+        cols = np.concatenate([sessions.follow[check], pop.reserved[v][:, None]], axis=1)
+        key = np.concatenate(
+            [sessions.affinity[check], np.full((len(v), 1), 0.5, np.float32)], axis=1
+        )
         is_live = (cols >= 0) & live[np.maximum(cols, 0)]
         # A booked room that is also followed is shown once (as followed).
         dup = (cols[:, :-1] == cols[:, -1:]).any(axis=1)
@@ -163,12 +161,13 @@ class InterestFeed:
         return imp, n_follow
 
     def _auction(
-        self, ad_sess: np.ndarray, ad_viewer: np.ndarray, ad_cat: np.ndarray, live: np.ndarray
+        self, sessions: Sessions, ad_sess: np.ndarray, ad_cat: np.ndarray, live: np.ndarray
     ) -> tuple[Impressions, np.ndarray]:
         """Second-price auction of the ad slots. Returns paid impressions and the mask of
         unsold slots."""
         m, pop, rng = self.m, self.m.population, self.rng
         camps = m.campaigns
+        m.timer.lap("allocation")
         a = len(ad_sess)
         if a == 0 or camps.n == 0:
             return Impressions.empty(), np.ones(a, dtype=bool)
@@ -177,30 +176,51 @@ class InterestFeed:
             return Impressions.empty(), np.ones(a, dtype=bool)
         s_c = camps.stream[act]
         cat_c = m.table.category[s_c]
-        z = pop.interests[ad_viewer[:, None], cat_c[None, :]] * np.float32(pop.k)
-        same = ad_cat[:, None] == cat_c[None, :]
+        # The platform's view of each slot's viewer: relative interest per category.
+        z = sessions.interests[ad_sess] * np.float32(pop.k)
+        factor = np.clip(z, 0.05, 20) ** np.float32(PCTR_INTEREST_EXPONENT)
         tgt = camps.targeting[act]
         prec = audience_precision(
             pop.followers[s_c].astype(np.float64), self.cfg.audience_precision_half * pop.n
         )
-        bar = 1 + 2 * prec
-        elig = np.where(tgt == 0, True, same)
-        elig &= np.where(tgt == 2, z >= bar[None, :], True)
-        learning = camps.learning()[act]
-        if learning.any():
-            explore = rng.random((a, int(learning.sum()))) < m.scenario.auction.learning_explore
-            elig[:, learning] |= explore
+        bar = np.where(tgt == 2, 1 + 2 * prec, 0.0)
+        extra = None
+        learning = np.flatnonzero(camps.learning()[act] & (tgt != 0))
+        if len(learning):
+            # A learning campaign also explores slots outside its audience.
+            n_explore = rng.binomial(a, m.scenario.auction.learning_explore, len(learning))
+            slots = rng.integers(0, a, int(n_explore.sum()))
+            bidders = np.repeat(learning, n_explore)
+            extra = (slots, bidders)
         rates = m.rates
-        pctr = rates["entry"][s_c][None, :] * np.clip(z, 0.05, 20) ** PCTR_INTEREST_EXPONENT
-        bid = camps.bid_per_order(rates["aov"])[act]
-        ecpm = np.where(elig, bid[None, :] * pctr * rates["cvr"][s_c][None, :] * 1000, 0.0)
+        # eCPM = bid per order x pCTR x pCVR x 1000, pCTR = entry estimate x factor.
+        value = (
+            camps.bid_per_order(rates["aov"])[act] * rates["entry"][s_c] * rates["cvr"][s_c] * 1000
+        )
         allowance = camps.allowance(m.live_ticks_today[camps.stream])[act]
-        winner, price = second_price(ecpm, m.scenario.auction.reserve_cpm, allowance)
+        # Pacing by throttling: each campaign joins each sub-tick batch with its probability.
+        batch = rng.integers(0, AUCTION_BATCHES, a)
+        participate = rng.random((AUCTION_BATCHES, len(act))) < camps.participation()[act]
+        winner, price = second_price_grouped(
+            value,
+            cat_c,
+            tgt == 0,
+            bar,
+            ad_cat,
+            z,
+            factor,
+            allowance,
+            m.scenario.auction.reserve_cpm,
+            extra,
+            batch,
+            participate,
+            max_rounds=AUCTION_ROUNDS,
+        )
         sold = winner >= 0
         w = act[winner[sold]]
         n = int(sold.sum())
         imp = Impressions(
-            ad_viewer[sold],
+            sessions.viewer[ad_sess[sold]],
             camps.stream[w],
             np.full(n, PAID, np.int8),
             ad_sess[sold],
@@ -209,15 +229,16 @@ class InterestFeed:
             price[sold],
         )
         m.bidding_now[act] = True
+        m.timer.lap("auction")
         return imp, ~sold
 
     def _free(
-        self, free_sess: np.ndarray, viewer: np.ndarray, cat: np.ndarray, live: np.ndarray
+        self, sessions: Sessions, free_sess: np.ndarray, cat: np.ndarray, live: np.ndarray
     ) -> Impressions:
         """Exploration plus the capped, value-weighted allocation within categories."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         live_idx = np.flatnonzero(live)
-        n = len(viewer)
+        n = len(free_sess)
         if n == 0 or len(live_idx) == 0:
             return Impressions.empty()
         k = pop.k
@@ -246,7 +267,7 @@ class InterestFeed:
         b_k = np.bincount(cat_l, comp_b, minlength=k)
         # Relative interest of each slot's viewer in the slot's category, against the mean
         # over the category's slots, decides how strongly it is routed to precise rooms.
-        z = pop.relative_interest(viewer[rest], c_rest).astype(np.float64)
+        z = sessions.relative_interest(free_sess[rest], c_rest).astype(np.float64)
         z_mean = np.bincount(c_rest, z, minlength=k) / np.maximum(slots_k, 1)
         r = z / np.maximum(z_mean[c_rest], 1e-12)
         fill = rng.random(len(rest)) < filled_k[c_rest]
@@ -270,7 +291,7 @@ class InterestFeed:
         ok = stream >= 0
         n_ok = int(ok.sum())
         return Impressions(
-            viewer[ok],
+            sessions.viewer[free_sess[ok]],
             stream[ok],
             np.full(n_ok, FREE, np.int8),
             free_sess[ok],

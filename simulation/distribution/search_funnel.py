@@ -24,6 +24,7 @@ import numpy as np
 from simulation.auction import gsp_positions
 from simulation.behaviour import FOLLOW, FREE, PAID, Impressions, Outcome
 from simulation.distribution.interest_feed import PCTR_INTEREST_EXPONENT
+from simulation.population import Sessions
 
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import SnowballModel
@@ -66,26 +67,26 @@ class SearchFunnel:
             self.ranking[c, : len(top)] = top
             start += counts[c]
 
-    def serve(self, sessions: np.ndarray, live: np.ndarray) -> Impressions:
+    def serve(self, sessions: Sessions, live: np.ndarray) -> Impressions:
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         t = m.table
         camps = m.campaigns
         self._allow = camps.allowance(m.live_ticks_today[camps.stream])
-        needs = pop.need[sessions]
+        needs = pop.need[sessions.viewer]
         has = needs.any(axis=1)
         idx = np.flatnonzero(has)
         if len(idx) == 0:
             self._cpc = np.zeros(0)
             return Impressions.empty()
-        v = sessions[idx]
+        v = sessions.viewer[idx]
         w = needs[idx].astype(np.float32)
         cum = np.cumsum(w, axis=1)
         u = rng.random(len(idx), dtype=np.float32) * cum[:, -1]
         cat = np.minimum((cum < u[:, None]).sum(axis=1), pop.k - 1)
         # Loyalty: a followed store of the category, highest affinity first.
-        fol = pop.follow[v]
+        fol = sessions.follow[idx]
         in_cat = (fol >= 0) & (t.category[np.maximum(fol, 0)] == cat[:, None])
-        key = np.where(in_cat, pop.affinity[v], -1.0)
+        key = np.where(in_cat, sessions.affinity[idx], -1.0)
         best = key.argmax(axis=1)
         visit = in_cat.any(axis=1) & (rng.random(len(idx)) < cfg.store_visit_prob)
         store_v, store_s = v[visit], fol[visit, best[visit]].astype(np.int64)
@@ -105,16 +106,16 @@ class SearchFunnel:
         search = ~visit
         sv, sc, ss = v[search], cat[search], idx[search]
         if len(sv):
-            imp, cpc = self._search(sv, sc, ss)
+            imp, cpc = self._search(sessions, sv, sc, ss)
             parts.append(imp)
             cpcs.append(cpc)
         self._cpc = np.concatenate(cpcs)
         return Impressions.concat(parts)
 
     def _search(
-        self, viewer: np.ndarray, cat: np.ndarray, sess: np.ndarray
+        self, sessions: Sessions, viewer: np.ndarray, cat: np.ndarray, sess: np.ndarray
     ) -> tuple[Impressions, np.ndarray]:
-        m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
+        m, rng, cfg = self.m, self.rng, self.cfg
         camps, t = m.campaigns, m.table
         n = len(viewer)
         a_pos, p = cfg.ad_positions, cfg.results_per_page
@@ -132,7 +133,7 @@ class SearchFunnel:
                     continue
                 q = np.flatnonzero(cat == c)
                 s_c = camps.stream[mine]
-                z = pop.relative_interest(viewer[q], np.full(len(q), c))
+                z = sessions.relative_interest(sess[q], np.full(len(q), c))
                 pctr = rates["entry"][s_c]
                 bid_click = bid_order[mine] * rates["cvr"][s_c]
                 ranked, cpc = gsp_positions(bid_click * pctr, bid_click, a_pos)

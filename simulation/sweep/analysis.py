@@ -131,8 +131,9 @@ def load_sweep(root: str | Path) -> SweepData:
     store = SweepStore(root)
     record = store.record() if root.is_dir() else None
     if record is None or record.get("damaged"):
-        raise UsageError(f"{root}: not a sweep folder (no readable sweep.json); run snowball "
-                         "sweep first")
+        raise UsageError(
+            f"{root}: not a sweep folder (no readable sweep.json); run snowball sweep first"
+        )
     identity = record["identity"]
     params = []
     for p in identity["parameters"]:
@@ -156,15 +157,32 @@ def load_sweep(root: str | Path) -> SweepData:
         complete = len(runs) >= expected
     design_path = root / DESIGN_FILE
     design = pd.read_parquet(design_path) if design_path.is_file() else pd.DataFrame()
-    base = {"point", "replicate", "seed", "status", "error", "wall_seconds",
-            *[p["key"] for p in params]}
+    base = {
+        "point",
+        "replicate",
+        "seed",
+        "status",
+        "error",
+        "wall_seconds",
+        *[p["key"] for p in params],
+    }
     metrics = [c for c in runs.columns if c not in base]
     analysis = dict(record.get("spec", {}).get("analysis", {}) or {})
-    return SweepData(root=root, name=str(record.get("name", root.name)), runs=runs,
-                     design=design, parameters=params, design_kind=design_opts["kind"],
-                     design_opts=design_opts, replicates=replicates,
-                     root_seed=int(identity["seed"]), analysis=analysis, metrics=metrics,
-                     complete=complete, n_runs_expected=expected)
+    return SweepData(
+        root=root,
+        name=str(record.get("name", root.name)),
+        runs=runs,
+        design=design,
+        parameters=params,
+        design_kind=design_opts["kind"],
+        design_opts=design_opts,
+        replicates=replicates,
+        root_seed=int(identity["seed"]),
+        analysis=analysis,
+        metrics=metrics,
+        complete=complete,
+        n_runs_expected=expected,
+    )
 
 
 def _runs_from_rows(rows_dir: Path, names: list[str]) -> pd.DataFrame:
@@ -189,8 +207,9 @@ def _runs_from_rows(rows_dir: Path, names: list[str]) -> pd.DataFrame:
             records.append(flat)
     df = pd.DataFrame.from_records(records)
     if df.empty:
-        return pd.DataFrame(columns=["point", "replicate", "seed", "status", "error", *names,
-                                     "wall_seconds"])
+        return pd.DataFrame(
+            columns=["point", "replicate", "seed", "status", "error", *names, "wall_seconds"]
+        )
     return df.sort_values(["point", "replicate"]).reset_index(drop=True)
 
 
@@ -199,21 +218,23 @@ def _runs_from_rows(rows_dir: Path, names: list[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 
 
-def wilson_interval(successes: np.ndarray, n: np.ndarray, z: float = Z95
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def wilson_interval(
+    successes: np.ndarray, n: np.ndarray, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of a proportion (arrays of equal shape; NaN where n = 0)."""
     successes = np.asarray(successes, dtype=float)
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = successes / n
-        denom = 1 + z ** 2 / n
-        centre = (p + z ** 2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z ** 2 / (4 * n ** 2)) / denom
+        denom = 1 + z**2 / n
+        centre = (p + z**2 / (2 * n)) / denom
+        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
     return centre - half, centre + half
 
 
-def t_interval(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, conf: float = CONF_LEVEL
-               ) -> tuple[np.ndarray, np.ndarray]:
+def t_interval(
+    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, conf: float = CONF_LEVEL
+) -> tuple[np.ndarray, np.ndarray]:
     """Student-t interval of a mean (NaN where n < 2)."""
     from scipy import stats
 
@@ -231,14 +252,12 @@ def _metric_values(runs: pd.DataFrame, metric: str, is_bool: bool) -> pd.Series:
     return values.where(np.isfinite(values))
 
 
-def interval_table(values: pd.DataFrame, by: list[str], metric: str, is_bool: bool
-                   ) -> pd.DataFrame:
+def interval_table(values: pd.DataFrame, by: list[str], metric: str, is_bool: bool) -> pd.DataFrame:
     """n, mean, sd, ci_low, ci_high of ``values[metric]`` grouped by ``by``."""
     g = values.groupby(by, sort=True, dropna=False)[metric]
     out = g.agg(n="count", mean="mean", sd="std").reset_index()
     if is_bool:
-        lo, hi = wilson_interval(out["mean"].to_numpy() * out["n"].to_numpy(),
-                                 out["n"].to_numpy())
+        lo, hi = wilson_interval(out["mean"].to_numpy() * out["n"].to_numpy(), out["n"].to_numpy())
         out["interval"] = "wilson"
     else:
         lo, hi = t_interval(out["mean"].to_numpy(), out["sd"].to_numpy(), out["n"].to_numpy())
@@ -254,15 +273,17 @@ def point_summary(data: SweepData) -> pd.DataFrame:
     if runs.empty:
         return pd.DataFrame()
     per_point = runs.groupby("point").agg(
-        runs=("status", "size"), failed=("status", lambda s: int((s == "failed").sum())))
+        runs=("status", "size"), failed=("status", lambda s: int((s == "failed").sum()))
+    )
     params = runs.groupby("point")[names].first() if names else None
     tables = []
     for metric in [*data.metrics, "wall_seconds"]:
         if metric not in runs.columns:
             continue
         is_bool = metric != "wall_seconds" and data.is_bool(metric)
-        frame = pd.DataFrame({"point": runs["point"],
-                              metric: _metric_values(runs, metric, is_bool)})
+        frame = pd.DataFrame(
+            {"point": runs["point"], metric: _metric_values(runs, metric, is_bool)}
+        )
         table = interval_table(frame, ["point"], metric, is_bool)
         table.insert(1, "metric", metric)
         tables.append(table)
@@ -270,16 +291,30 @@ def point_summary(data: SweepData) -> pd.DataFrame:
     out = out.merge(per_point, left_on="point", right_index=True)
     if params is not None:
         out = out.merge(params, left_on="point", right_index=True)
-    cols = ["point", *names, "metric", "runs", "failed", "n", "mean", "sd", "ci_low",
-            "ci_high", "interval"]
+    cols = [
+        "point",
+        *names,
+        "metric",
+        "runs",
+        "failed",
+        "n",
+        "mean",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "interval",
+    ]
     return out[cols].sort_values(["point", "metric"], kind="stable").reset_index(drop=True)
 
 
 def point_means(data: SweepData, metric: str) -> np.ndarray:
     """Mean of ``metric`` over each point's successful replicates, shape (n_points,); NaN for
     a point with none."""
-    n_points = int(data.design["point"].max()) + 1 if not data.design.empty else \
-        int(data.runs["point"].max()) + 1
+    n_points = (
+        int(data.design["point"].max()) + 1
+        if not data.design.empty
+        else int(data.runs["point"].max()) + 1
+    )
     values = _metric_values(data.runs, metric, data.is_bool(metric))
     means = values.groupby(data.runs["point"]).mean()
     out = np.full(n_points, np.nan)
@@ -306,9 +341,15 @@ def _analysis_seed(root_seed: int) -> int:
     return int(analysis_rng(root_seed).integers(2**31 - 1))
 
 
-def sobol_indices(y: np.ndarray, names: list[str], *, second_order: bool, resamples: int,
-                  seed: int, bounds: list[list[float]] | None = None
-                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def sobol_indices(
+    y: np.ndarray,
+    names: list[str],
+    *,
+    second_order: bool,
+    resamples: int,
+    seed: int,
+    bounds: list[list[float]] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """First- and total-order Sobol indices (and second order) of responses ``y``.
 
     Parameters
@@ -324,39 +365,75 @@ def sobol_indices(y: np.ndarray, names: list[str], *, second_order: bool, resamp
     """
     from SALib.analyze import sobol
 
-    problem = {"num_vars": len(names), "names": names,
-               "bounds": bounds or [[0.0, 1.0]] * len(names)}
-    res = sobol.analyze(problem, np.asarray(y, dtype=float), calc_second_order=second_order,
-                        num_resamples=resamples, conf_level=CONF_LEVEL, seed=seed)
-    first = pd.DataFrame({"parameter": names, "S1": res["S1"], "S1_conf": res["S1_conf"],
-                          "ST": res["ST"], "ST_conf": res["ST_conf"]})
+    problem = {
+        "num_vars": len(names),
+        "names": names,
+        "bounds": bounds or [[0.0, 1.0]] * len(names),
+    }
+    res = sobol.analyze(
+        problem,
+        np.asarray(y, dtype=float),
+        calc_second_order=second_order,
+        num_resamples=resamples,
+        conf_level=CONF_LEVEL,
+        seed=seed,
+    )
+    first = pd.DataFrame(
+        {
+            "parameter": names,
+            "S1": res["S1"],
+            "S1_conf": res["S1_conf"],
+            "ST": res["ST"],
+            "ST_conf": res["ST_conf"],
+        }
+    )
     pairs = []
     if second_order:
         for i in range(len(names)):
             for j in range(i + 1, len(names)):
-                pairs.append({"parameter_a": names[i], "parameter_b": names[j],
-                              "S2": res["S2"][i, j], "S2_conf": res["S2_conf"][i, j]})
+                pairs.append(
+                    {
+                        "parameter_a": names[i],
+                        "parameter_b": names[j],
+                        "S2": res["S2"][i, j],
+                        "S2_conf": res["S2_conf"][i, j],
+                    }
+                )
     return first, pd.DataFrame(pairs)
 
 
-def morris_indices(x: np.ndarray, y: np.ndarray, problem: dict[str, Any], *, levels: int,
-                   resamples: int, seed: int) -> pd.DataFrame:
+def morris_indices(
+    x: np.ndarray, y: np.ndarray, problem: dict[str, Any], *, levels: int, resamples: int, seed: int
+) -> pd.DataFrame:
     """Morris screening: ``parameter, mu, mu_star, mu_star_conf, sigma``.
 
     ``x`` has shape (r*(D+1), D) in design coordinates; ``y`` shape (r*(D+1),).
     """
     from SALib.analyze import morris
 
-    res = morris.analyze(problem, np.asarray(x, dtype=float), np.asarray(y, dtype=float),
-                         num_resamples=resamples, conf_level=CONF_LEVEL, num_levels=levels,
-                         seed=seed)
-    return pd.DataFrame({"parameter": problem["names"], "mu": res["mu"],
-                         "mu_star": res["mu_star"], "mu_star_conf": res["mu_star_conf"],
-                         "sigma": res["sigma"]})
+    res = morris.analyze(
+        problem,
+        np.asarray(x, dtype=float),
+        np.asarray(y, dtype=float),
+        num_resamples=resamples,
+        conf_level=CONF_LEVEL,
+        num_levels=levels,
+        seed=seed,
+    )
+    return pd.DataFrame(
+        {
+            "parameter": problem["names"],
+            "mu": res["mu"],
+            "mu_star": res["mu_star"],
+            "mu_star_conf": res["mu_star_conf"],
+            "sigma": res["sigma"],
+        }
+    )
 
 
-def sensitivity(data: SweepData, metrics: list[str], resamples: int
-                ) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+def sensitivity(
+    data: SweepData, metrics: list[str], resamples: int
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
     """Sensitivity indices of each metric (Sobol or Morris design); notes say which metrics
     were skipped and why."""
     notes: list[str] = []
@@ -365,26 +442,37 @@ def sensitivity(data: SweepData, metrics: list[str], resamples: int
     for metric in metrics:
         y = point_means(data, metric)
         if np.isnan(y).any():
-            notes.append(f"sensitivity of {metric} skipped: {int(np.isnan(y).sum())} points "
-                         "have no successful run with a value (the design needs all)")
+            notes.append(
+                f"sensitivity of {metric} skipped: {int(np.isnan(y).sum())} points "
+                "have no successful run with a value (the design needs all)"
+            )
             continue
         if np.nanstd(y) == 0:
             notes.append(f"sensitivity of {metric} skipped: it is the same at every point")
             continue
         if data.design_kind == "sobol":
-            first, s2 = sobol_indices(y, data.names,
-                                      second_order=bool(data.design_opts["second_order"]),
-                                      resamples=resamples, seed=seed,
-                                      bounds=_problem(data)["bounds"])
+            first, s2 = sobol_indices(
+                y,
+                data.names,
+                second_order=bool(data.design_opts["second_order"]),
+                resamples=resamples,
+                seed=seed,
+                bounds=_problem(data)["bounds"],
+            )
             first.insert(0, "method", "sobol")
             if not s2.empty:
                 s2.insert(0, "metric", metric)
                 second.append(s2)
         else:
             coords = data.design[[COORD_PREFIX + k for k in data.names]].to_numpy()
-            first = morris_indices(coords, y, _problem(data),
-                                   levels=int(data.design_opts["levels"]),
-                                   resamples=resamples, seed=seed)
+            first = morris_indices(
+                coords,
+                y,
+                _problem(data),
+                levels=int(data.design_opts["levels"]),
+                resamples=resamples,
+                seed=seed,
+            )
             first.insert(0, "method", "morris")
         first.insert(0, "metric", metric)
         tables.append(first)
@@ -439,18 +527,28 @@ def phase_surface(data: SweepData, x_key: str, y_key: str, metric: str) -> Phase
         bins = int(np.clip(round(math.sqrt(n_points / 4)), 3, 15))
         for axis, key in (("x", x_key), ("y", y_key)):
             p = next(p for p in data.parameters if p["key"] == key)
-            e = (np.geomspace(p["low"], p["high"], bins + 1) if p.get("log")
-                 else np.linspace(p["low"], p["high"], bins + 1))
-            idx = np.clip(np.searchsorted(e, frame[axis].astype(float), side="right") - 1,
-                          0, bins - 1)
+            e = (
+                np.geomspace(p["low"], p["high"], bins + 1)
+                if p.get("log")
+                else np.linspace(p["low"], p["high"], bins + 1)
+            )
+            idx = np.clip(
+                np.searchsorted(e, frame[axis].astype(float), side="right") - 1, 0, bins - 1
+            )
             centres = np.sqrt(e[:-1] * e[1:]) if p.get("log") else (e[:-1] + e[1:]) / 2
             frame[axis] = centres[idx]
             edges[axis] = e
     table = interval_table(frame, ["x", "y"], metric, is_bool)
-    xs = np.sort(frame["x"].dropna().unique()) if edges["x"] is None else \
-        _centres(edges["x"], _is_log(data, x_key))
-    ys = np.sort(frame["y"].dropna().unique()) if edges["y"] is None else \
-        _centres(edges["y"], _is_log(data, y_key))
+    xs = (
+        np.sort(frame["x"].dropna().unique())
+        if edges["x"] is None
+        else _centres(edges["x"], _is_log(data, x_key))
+    )
+    ys = (
+        np.sort(frame["y"].dropna().unique())
+        if edges["y"] is None
+        else _centres(edges["y"], _is_log(data, y_key))
+    )
     shape = (len(ys), len(xs))
     grids = {k: np.full(shape, np.nan) for k in ("mean", "ci_low", "ci_high", "n")}
     xi = {v: i for i, v in enumerate(xs)}
@@ -464,10 +562,21 @@ def phase_surface(data: SweepData, x_key: str, y_key: str, metric: str) -> Phase
         grids["ci_high"][i, j] = row.ci_high
         grids["n"][i, j] = row.n
     others = [k for k in data.names if k not in (x_key, y_key)]
-    return PhaseSurface(x_key=x_key, y_key=y_key, metric=metric, is_bool=is_bool, x=xs,
-                        y=ys, mean=grids["mean"], low=grids["ci_low"],
-                        high=grids["ci_high"], n=grids["n"], x_edges=edges["x"],
-                        y_edges=edges["y"], averaged_over=others)
+    return PhaseSurface(
+        x_key=x_key,
+        y_key=y_key,
+        metric=metric,
+        is_bool=is_bool,
+        x=xs,
+        y=ys,
+        mean=grids["mean"],
+        low=grids["ci_low"],
+        high=grids["ci_high"],
+        n=grids["n"],
+        x_edges=edges["x"],
+        y_edges=edges["y"],
+        averaged_over=others,
+    )
 
 
 def _centres(e: np.ndarray, log: bool) -> np.ndarray:
@@ -510,20 +619,26 @@ def _format_sensitivity(table: pd.DataFrame) -> str:
         if part["method"].iloc[0] == "sobol":
             part = part.sort_values("ST", ascending=False)
             for r in part.itertuples(index=False):
-                rows.append(f"    {r.parameter:<45} S1 {r.S1:6.3f} [{r.S1_conf:.3f}]  "
-                            f"ST {r.ST:6.3f} [{r.ST_conf:.3f}]")
+                rows.append(
+                    f"    {r.parameter:<45} S1 {r.S1:6.3f} [{r.S1_conf:.3f}]  "
+                    f"ST {r.ST:6.3f} [{r.ST_conf:.3f}]"
+                )
         else:
             part = part.sort_values("mu_star", ascending=False)
             for r in part.itertuples(index=False):
-                rows.append(f"    {r.parameter:<45} mu* {r.mu_star:10.4g} "
-                            f"[{r.mu_star_conf:.3g}]  sigma {r.sigma:10.4g}")
+                rows.append(
+                    f"    {r.parameter:<45} mu* {r.mu_star:10.4g} "
+                    f"[{r.mu_star_conf:.3g}]  sigma {r.sigma:10.4g}"
+                )
     return "\n".join(rows)
 
 
 def _describe_phase(s: PhaseSurface) -> str:
-    return (f"phase diagram: {s.metric} over {s.x_key} x {s.y_key}: "
-            f"{np.nanmin(s.mean):.3g} to {np.nanmax(s.mean):.3g} across "
-            f"{int(np.isfinite(s.mean).sum())} cells")
+    return (
+        f"phase diagram: {s.metric} over {s.x_key} x {s.y_key}: "
+        f"{np.nanmin(s.mean):.3g} to {np.nanmax(s.mean):.3g} across "
+        f"{int(np.isfinite(s.mean).sum())} cells"
+    )
 
 
 def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -539,8 +654,10 @@ def _choose_metric(data: SweepData, requested: str | None, where: str) -> str:
         if requested not in data.metrics:
             near = difflib.get_close_matches(requested, data.metrics, n=1, cutoff=0.5)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
-            raise UsageError(f"{where} {requested}: not a metric of this sweep{hint}; "
-                             f"metrics: {', '.join(data.metrics)}")
+            raise UsageError(
+                f"{where} {requested}: not a metric of this sweep{hint}; "
+                f"metrics: {', '.join(data.metrics)}"
+            )
         return requested
     if "took_off" in data.metrics:
         return "took_off"
@@ -549,9 +666,13 @@ def _choose_metric(data: SweepData, requested: str | None, where: str) -> str:
     return data.metrics[0]
 
 
-def analyze_sweep(root: str | Path, *, metric: str | None = None,
-                  phase: tuple[str, str] | None = None, threshold: float | None = None
-                  ) -> AnalysisReport:
+def analyze_sweep(
+    root: str | Path,
+    *,
+    metric: str | None = None,
+    phase: tuple[str, str] | None = None,
+    threshold: float | None = None,
+) -> AnalysisReport:
     """Summarise a sweep folder into ``root/analysis/`` (see the module docstring).
 
     Parameters
@@ -577,8 +698,10 @@ def analyze_sweep(root: str | Path, *, metric: str | None = None,
     if data.runs.empty:
         raise UsageError(f"{data.root}: no completed runs to analyse")
     if not data.complete:
-        notes.append(f"the sweep is incomplete ({len(data.runs)} of {data.n_runs_expected} "
-                     "runs); results cover the runs done so far")
+        notes.append(
+            f"the sweep is incomplete ({len(data.runs)} of {data.n_runs_expected} "
+            "runs); results cover the runs done so far"
+        )
     metric = _choose_metric(data, metric or data.analysis.get("metric"), "--metric")
     out.mkdir(exist_ok=True)
     written: list[Path] = []
@@ -594,11 +717,19 @@ def analyze_sweep(root: str | Path, *, metric: str | None = None,
             chart.insert(0, metric)
         analysable = [m for m in data.metrics if m != "wall_seconds"]
         if not data.complete:
-            notes.append("sensitivity indices need every point of the design: skipped until "
-                         "the sweep is complete (snowball sweep --resume)")
+            notes.append(
+                "sensitivity indices need every point of the design: skipped until "
+                "the sweep is complete (snowball sweep --resume)"
+            )
         else:
             resamples = int(data.analysis.get("resamples", 1000))
-            sens, s2, more = sensitivity(data, analysable, resamples)
+            try:
+                sens, s2, more = sensitivity(data, analysable, resamples)
+            except ImportError:
+                raise UsageError(
+                    f"{data.root}: sensitivity indices need SALib: "
+                    "pip install 'snowball-sim[sweep]'"
+                ) from None
             notes += more
             if not sens.empty:
                 _atomic_csv(sens, out / "sensitivity.csv")
@@ -622,8 +753,10 @@ def analyze_sweep(root: str | Path, *, metric: str | None = None,
             if key not in names:
                 near = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
                 hint = f" (did you mean '{near[0]}'?)" if near else ""
-                raise UsageError(f"--phase {','.join(phase)}: '{key}' is not a varied "
-                                 f"parameter{hint}; varied: {', '.join(names)}")
+                raise UsageError(
+                    f"--phase {','.join(phase)}: '{key}' is not a varied "
+                    f"parameter{hint}; varied: {', '.join(names)}"
+                )
         if phase[0] == phase[1]:
             raise UsageError(f"--phase {','.join(phase)}: needs two different parameters")
     elif len(names) >= 2:
@@ -633,8 +766,7 @@ def analyze_sweep(root: str | Path, *, metric: str | None = None,
     if phase is not None:
         if _numeric_parameter(data, phase[0]) and _numeric_parameter(data, phase[1]):
             surface = phase_surface(data, phase[0], phase[1], metric)
-            level = threshold if threshold is not None else (0.5 if surface.is_bool
-                                                             else None)
+            level = threshold if threshold is not None else (0.5 if surface.is_bool else None)
             plots.phase_diagram(surface, data, out / "phase.png", level)
             written.append(out / "phase.png")
         else:
@@ -642,17 +774,25 @@ def analyze_sweep(root: str | Path, *, metric: str | None = None,
     elif len(names) == 1 and _numeric_parameter(data, names[0]):
         key = names[0]
         is_bool = data.is_bool(metric)
-        frame = pd.DataFrame({"x": data.runs[key],
-                              metric: _metric_values(data.runs, metric, is_bool)})
+        frame = pd.DataFrame(
+            {"x": data.runs[key], metric: _metric_values(data.runs, metric, is_bool)}
+        )
         table = interval_table(frame, ["x"], metric, is_bool)
-        plots.response_curve(table, key, metric, is_bool, data, out / "response.png",
-                             threshold)
+        plots.response_curve(table, key, metric, is_bool, data, out / "response.png", threshold)
         written.append(out / "response.png")
-    return AnalysisReport(out=out, written=written, sensitivity=sens, notes=notes,
-                          summary_rows=len(summary), runs=len(data.runs),
-                          expected=data.n_runs_expected, phase=surface)
+    return AnalysisReport(
+        out=out,
+        written=written,
+        sensitivity=sens,
+        notes=notes,
+        summary_rows=len(summary),
+        runs=len(data.runs),
+        expected=data.n_runs_expected,
+        phase=surface,
+    )
 
 
 def _numeric_parameter(data: SweepData, key: str) -> bool:
-    return pd.api.types.is_numeric_dtype(data.runs[key]) and \
-        not pd.api.types.is_bool_dtype(data.runs[key])
+    return pd.api.types.is_numeric_dtype(data.runs[key]) and not pd.api.types.is_bool_dtype(
+        data.runs[key]
+    )

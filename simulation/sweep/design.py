@@ -71,13 +71,17 @@ class Design:
             values = list(reversed(idx))
             return {p.key: _plain(v) for p, v in zip(self.parameters, values, strict=True)}
         row = self.coordinates[i]
-        return {p.key: p.from_coordinate(float(x))
-                for p, x in zip(self.parameters, row, strict=True)}
+        return {
+            p.key: p.from_coordinate(float(x)) for p, x in zip(self.parameters, row, strict=True)
+        }
 
     def problem(self) -> dict[str, Any]:
         """The SALib problem: names and bounds in design coordinates."""
-        return {"num_vars": len(self.parameters), "names": list(self.names),
-                "bounds": [list(p.bounds()) for p in self.parameters]}
+        return {
+            "num_vars": len(self.parameters),
+            "names": list(self.names),
+            "bounds": [list(p.bounds()) for p in self.parameters],
+        }
 
 
 def _plain(v: Any) -> Any:
@@ -97,8 +101,11 @@ def build_design(spec: SweepSpec) -> Design:
     rng = design_rng(spec.seed)
     lows = np.array([p.bounds()[0] for p in params])
     highs = np.array([p.bounds()[1] for p in params])
-    problem = {"num_vars": len(params), "names": [p.key for p in params],
-               "bounds": [list(p.bounds()) for p in params]}
+    problem = {
+        "num_vars": len(params),
+        "names": [p.key for p in params],
+        "bounds": [list(p.bounds()) for p in params],
+    }
     if d.kind == "random":
         unit = rng.random((n, len(params)))
         coords = lows + unit * (highs - lows)
@@ -108,16 +115,22 @@ def build_design(spec: SweepSpec) -> Design:
         unit = qmc.LatinHypercube(d=len(params), rng=rng).random(n)
         coords = lows + unit * (highs - lows)
     elif d.kind == "sobol":
-        from SALib.sample import sobol
+        sobol = _salib("sample.sobol", spec)
 
-        coords = sobol.sample(problem, d.samples, calc_second_order=d.second_order,
-                              scramble=True, seed=rng)
+        coords = sobol.sample(
+            problem, d.samples, calc_second_order=d.second_order, scramble=True, seed=rng
+        )
     elif d.kind == "morris":
-        from SALib.sample import morris
+        morris = _salib("sample.morris", spec)
 
-        coords = morris.sample(problem, d.samples, num_levels=d.levels,
-                               optimal_trajectories=d.optimal_trajectories,
-                               local_optimization=True, seed=rng)
+        coords = morris.sample(
+            problem,
+            d.samples,
+            num_levels=d.levels,
+            optimal_trajectories=d.optimal_trajectories,
+            local_optimization=True,
+            seed=rng,
+        )
     else:  # pragma: no cover - the spec parser allows only the kinds above
         raise ValueError(d.kind)
     coords = np.asarray(coords, dtype=float)
@@ -131,10 +144,33 @@ def design_from_coordinates(spec: SweepSpec, coordinates: np.ndarray) -> Design:
     if spec.design.kind == "grid":
         return _grid(spec)
     coordinates = np.asarray(coordinates, dtype=float)
-    return Design(kind=spec.design.kind, parameters=spec.parameters,
-                  n_points=coordinates.shape[0], coordinates=coordinates)
+    return Design(
+        kind=spec.design.kind,
+        parameters=spec.parameters,
+        n_points=coordinates.shape[0],
+        coordinates=coordinates,
+    )
+
+
+def _salib(module: str, spec: SweepSpec) -> Any:
+    """Import a SALib module, or explain how to get it."""
+    import importlib
+
+    try:
+        return importlib.import_module(f"SALib.{module}")
+    except ImportError:
+        from simulation.cli import UsageError
+
+        raise UsageError(
+            f"{spec.source}: a {spec.design.kind} design needs SALib: "
+            "pip install 'snowball-sim[sweep]'"
+        ) from None
 
 
 def _grid(spec: SweepSpec) -> Design:
-    return Design(kind="grid", parameters=spec.parameters, n_points=spec.n_points,
-                  grid_levels=tuple(p.levels() for p in spec.parameters))
+    return Design(
+        kind="grid",
+        parameters=spec.parameters,
+        n_points=spec.n_points,
+        grid_levels=tuple(p.levels() for p in spec.parameters),
+    )

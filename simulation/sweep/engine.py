@@ -46,8 +46,18 @@ from simulation.sweep.store import (
 from simulation.sweep.worker import Task, execute
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-VERSION_PACKAGES = ("snowball-sim", "numpy", "scipy", "mesa", "pandas", "pyarrow", "SALib",
-                    "dask", "distributed", "tqdm")
+VERSION_PACKAGES = (
+    "snowball-sim",
+    "numpy",
+    "scipy",
+    "mesa",
+    "pandas",
+    "pyarrow",
+    "SALib",
+    "dask",
+    "distributed",
+    "tqdm",
+)
 
 
 @dataclass
@@ -72,8 +82,8 @@ class SweepResult:
 
 
 def default_out(spec: SweepSpec) -> Path:
-    """``results/sweeps/<name>`` under the current folder."""
-    return Path("results") / "sweeps" / spec.name
+    """``results/sweeps/<name>`` in the project (beside ``results/runs``)."""
+    return PROJECT_ROOT / "results" / "sweeps" / spec.name
 
 
 def fingerprint(identity: dict[str, Any]) -> str:
@@ -91,8 +101,9 @@ def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [prefix or "(all)"]
 
 
-def _check_folder(store: SweepStore, digest: str, identity: dict[str, Any], resume: bool
-                  ) -> dict[str, Any] | None:
+def _check_folder(
+    store: SweepStore, digest: str, identity: dict[str, Any], resume: bool
+) -> dict[str, Any] | None:
     """Decide whether the folder may receive this sweep; return its record when resuming.
 
     Raises :class:`simulation.cli.UsageError` (nothing is written) when it holds something
@@ -111,27 +122,34 @@ def _check_folder(store: SweepStore, digest: str, identity: dict[str, Any], resu
     if record is None:
         if store.is_aborted_start():
             return None
-        raise UsageError(f"--out {root}: the folder is not empty and holds no sweep; choose "
-                         "an empty or new folder")
+        raise UsageError(
+            f"--out {root}: the folder is not empty and holds no sweep; choose "
+            "an empty or new folder"
+        )
     if record.get("damaged") or "fingerprint" not in record:
-        raise UsageError(f"--out {root}: {root / 'sweep.json'} is damaged; choose another "
-                         "folder")
+        raise UsageError(f"--out {root}: {root / 'sweep.json'} is damaged; choose another folder")
     if record["fingerprint"] != digest:
         diff = _differences(record.get("identity", {}), identity)
         shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
-        raise UsageError(f"--out {root}: holds a different sweep (from "
-                         f"{record.get('spec_file', '?')}; differs in {shown}); choose "
-                         "another folder (--resume continues only the same spec)")
+        raise UsageError(
+            f"--out {root}: holds a different sweep (from "
+            f"{record.get('spec_file', '?')}; differs in {shown}); choose "
+            "another folder (--resume continues only the same spec)"
+        )
     if not resume:
-        raise UsageError(f"--out {root}: already holds this sweep; pass --resume to continue "
-                         "it, or choose another folder")
+        raise UsageError(
+            f"--out {root}: already holds this sweep; pass --resume to continue "
+            "it, or choose another folder"
+        )
     return record
 
 
 def versions() -> dict[str, str | None]:
     """Python, platform and package versions."""
-    out: dict[str, str | None] = {"python": platform.python_version(),
-                                  "platform": platform.platform()}
+    out: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     for name in VERSION_PACKAGES:
         try:
             out[name] = metadata.version(name)
@@ -142,10 +160,16 @@ def versions() -> dict[str, str | None]:
 
 def git_info() -> dict[str, Any]:
     """Commit of the working tree (and whether it has uncommitted changes)."""
+
     def git(*args: str) -> str | None:
         try:
-            res = subprocess.run(["git", "-C", str(PROJECT_ROOT), *args], capture_output=True,
-                                 text=True, timeout=5, check=False)
+            res = subprocess.run(
+                ["git", "-C", str(PROJECT_ROOT), *args],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return res.stdout.strip() if res.returncode == 0 else None
@@ -159,8 +183,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def _scan(store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool
-          ) -> ScanCounts:
+def _scan(store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool) -> ScanCounts:
     """Count rows on disk; drop any that is not a valid row of its run."""
     counts = ScanCounts()
     for point in range(design.n_points):
@@ -181,8 +204,9 @@ def _scan(store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool
     return counts
 
 
-def _pending(store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool
-             ) -> Iterator[Task]:
+def _pending(
+    store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool
+) -> Iterator[Task]:
     """Runs still to do, replicate by replicate (so a partial sweep covers every point)."""
     for rep in range(spec.replicates):
         for point in range(design.n_points):
@@ -200,15 +224,29 @@ def _progress(spec: SweepSpec, total: int, initial: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     tty = sys.stderr.isatty()
-    return tqdm(total=total, initial=initial, unit="run", desc=spec.name, file=sys.stderr,
-                disable=not enabled, dynamic_ncols=True, mininterval=0.5 if tty else 15.0,
-                smoothing=0.05)
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="run",
+        desc=spec.name,
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+        mininterval=0.5 if tty else 15.0,
+        smoothing=0.05,
+    )
 
 
-def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
-              executor: ExecutorChoice | None = None, resume: bool = False,
-              retry_failed: bool = False, runner: Runner | None = None,
-              progress: bool = True) -> SweepResult:
+def run_sweep(
+    spec: SweepSpec | str | Path,
+    out: str | Path | None = None,
+    *,
+    executor: ExecutorChoice | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
+    runner: Runner | None = None,
+    progress: bool = True,
+) -> SweepResult:
     """Run (or resume) a sweep and consolidate its results.
 
     Parameters
@@ -248,10 +286,11 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
     if resume and spec.design.kind != "grid":
         stored = store.read_coordinates(design.names)
         if stored is not None:
-            if stored.shape != design.coordinates.shape or not (stored == design.coordinates
-                                                                ).all():
-                notes.append("the stored design differs from the one this software "
-                             "generates; using the stored design")
+            if stored.shape != design.coordinates.shape or not (stored == design.coordinates).all():
+                notes.append(
+                    "the stored design differs from the one this software "
+                    "generates; using the stored design"
+                )
             design = design_from_coordinates(spec, stored)
     prepared: PreparedRunner = prepare(spec, runner, design.point(0))
     identity = {**spec.identity(), "runner": prepared.name, "base": prepared.base_config}
@@ -264,34 +303,61 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
     except BaseException:
         store.unlock()
         raise
-    session = {"started": _now(), "finished": None, "executor": opened.details,
-               "commit": git_info()["commit"], "ran": 0, "lost": 0}
+    session = {
+        "started": _now(),
+        "finished": None,
+        "executor": opened.details,
+        "commit": git_info()["commit"],
+        "ran": 0,
+        "lost": 0,
+    }
     try:
         store.prepare_session()
         if record is None:
             store.lock()
             store.remove_temporaries()
             store.write_design(design)
-            record = {"schema": RECORD_SCHEMA, "kind": "snowball-sweep", "name": spec.name,
-                      "fingerprint": digest, "identity": identity, "spec_file": spec.source,
-                      "spec": spec.raw, "runner": prepared.name, "created": _now(),
-                      "points": design.n_points, "replicates": spec.replicates,
-                      "sessions": []}
+            record = {
+                "schema": RECORD_SCHEMA,
+                "kind": "snowball-sweep",
+                "name": spec.name,
+                "fingerprint": digest,
+                "identity": identity,
+                "spec_file": spec.source,
+                "spec": spec.raw,
+                "runner": prepared.name,
+                "created": _now(),
+                "points": design.n_points,
+                "replicates": spec.replicates,
+                "sessions": [],
+            }
         else:
             store.remove_temporaries()
             store.discard_outputs()
             if not (store.root / DESIGN_FILE).is_file():
                 store.write_design(design)
             if record.get("commit_seen") and record["commit_seen"] != session["commit"]:
-                notes.append("the code's commit changed since this sweep started; the "
-                             "manifest records both")
+                notes.append(
+                    "the code's commit changed since this sweep started; the manifest records both"
+                )
         record["replicates"] = spec.replicates
         record["spec"] = spec.raw
         record["commit_seen"] = session["commit"]
         record["sessions"].append(session)
         store.write_record(record)
-        return _drive(spec, store, design, prepared, opened, record, session, retry_failed,
-                      progress, started, notes)
+        return _drive(
+            spec,
+            store,
+            design,
+            prepared,
+            opened,
+            record,
+            session,
+            retry_failed,
+            progress,
+            started,
+            notes,
+        )
     except BaseException:
         with contextlib.suppress(Exception):
             opened.stop()
@@ -300,24 +366,37 @@ def run_sweep(spec: SweepSpec | str | Path, out: str | Path | None = None, *,
         store.unlock()
 
 
-def _drive(spec: SweepSpec, store: SweepStore, design: Design, prepared: PreparedRunner,
-           opened: Any, record: dict[str, Any], session: dict[str, Any],
-           retry_failed: bool, progress: bool, started: float, notes: list[str]
-           ) -> SweepResult:
+def _drive(
+    spec: SweepSpec,
+    store: SweepStore,
+    design: Design,
+    prepared: PreparedRunner,
+    opened: Any,
+    record: dict[str, Any],
+    session: dict[str, Any],
+    retry_failed: bool,
+    progress: bool,
+    started: float,
+    notes: list[str],
+) -> SweepResult:
+    if prepared.warning():
+        print(prepared.warning(), file=sys.stderr)
     counts = _scan(store, design, spec, retry_failed)
     if counts.repaired:
-        notes.append(f"{counts.repaired} unreadable row files were removed and their runs "
-                     "redone")
+        notes.append(f"{counts.repaired} unreadable row files were removed and their runs redone")
     total = design.n_points * spec.replicates
     already = counts.done
     if progress:
-        print(f"sweep {spec.name}: {design.n_points} points x {spec.replicates} replicates = "
-              f"{total} runs, {already} already done; {opened.description}; out: "
-              f"{store.root}", file=sys.stderr)
+        print(
+            f"sweep {spec.name}: {design.n_points} points x {spec.replicates} replicates = "
+            f"{total} runs, {already} already done; {opened.description}; out: "
+            f"{store.root}",
+            file=sys.stderr,
+        )
     bar = _progress(spec, total, already, progress)
     failed = counts.failed
     ran = lost = 0
-    lost_reasons: list[str] = []
+    first_loss = ""
     broken = False
     in_flight: dict[cf.Future, Task] = {}
     tasks = _pending(store, design, spec, retry_failed)
@@ -333,8 +412,7 @@ def _drive(spec: SweepSpec, store: SweepStore, design: Design, prepared: Prepare
                 in_flight[ex.submit(execute, prepared.runner, task)] = task
             if not in_flight:
                 break
-            done, _ = cf.wait(list(in_flight), timeout=5.0,
-                              return_when=cf.FIRST_COMPLETED)
+            done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
             for fut in done:
                 task = in_flight.pop(fut)
                 try:
@@ -342,32 +420,40 @@ def _drive(spec: SweepSpec, store: SweepStore, design: Design, prepared: Prepare
                 except BrokenProcessPool as exc:
                     broken = True
                     lost += 1
-                    lost_reasons.append(f"a worker process died ({exc})")
+                    first_loss = first_loss or f"a worker process died ({exc})"
                     continue
                 except Exception as exc:  # the run did not come back: a lost worker
                     lost += 1
-                    lost_reasons.append(f"{type(exc).__name__}: {exc}")
+                    first_loss = first_loss or f"{type(exc).__name__}: {exc}"
                     continue
                 store.write_row(row)
                 ran += 1
                 if row["status"] == "failed":
                     failed += 1
                 bar.update(1)
-                bar.set_postfix_str(f"failed {failed}" + (f", lost {lost}" if lost else ""),
-                                    refresh=False)
+                bar.set_postfix_str(
+                    f"failed {failed}" + (f", lost {lost}" if lost else ""), refresh=False
+                )
     finally:
         bar.close()
     opened.close()
     if lost:
-        notes.append(f"{lost} runs did not come back from their workers (first: "
-                     f"{lost_reasons[0]}); --resume runs them again")
+        notes.append(
+            f"{lost} runs did not come back from their workers (first: "
+            f"{first_loss}); --resume runs them again"
+        )
     if broken:
-        notes.append("the process pool broke (a worker died, e.g. out of memory); the sweep "
-                     "stopped early; --resume continues it")
+        notes.append(
+            "the process pool broke (a worker died, e.g. out of memory); the sweep "
+            "stopped early; --resume continues it"
+        )
 
-    seed_of = lambda p, k: run_seed(spec.seed, p, k, spec.common_random_numbers)  # noqa: E731
-    summary = store.consolidate(design.n_points, spec.replicates, seed_of, design.names,
-                                spec.metrics)
+    def seed_of(point: int, replicate: int) -> int:
+        return run_seed(spec.seed, point, replicate, spec.common_random_numbers)
+
+    summary = store.consolidate(
+        design.n_points, spec.replicates, seed_of, design.names, spec.metrics
+    )
     session["finished"] = _now()
     session["ran"] = ran
     session["lost"] = lost
@@ -376,14 +462,28 @@ def _drive(spec: SweepSpec, store: SweepStore, design: Design, prepared: Prepare
     store.write_record(record)
     manifest = _manifest(spec, design, prepared, record, summary)
     atomic_write_json(store.root / MANIFEST_FILE, manifest)
-    return SweepResult(out=store.root, runs=summary["runs"], ok=summary["ok"],
-                       failed=summary["failed"], missing=summary["missing"], ran=ran,
-                       lost=lost, already_done=already, wall_seconds=wall,
-                       manifest=manifest, notes=notes)
+    return SweepResult(
+        out=store.root,
+        runs=summary["runs"],
+        ok=summary["ok"],
+        failed=summary["failed"],
+        missing=summary["missing"],
+        ran=ran,
+        lost=lost,
+        already_done=already,
+        wall_seconds=wall,
+        manifest=manifest,
+        notes=notes,
+    )
 
 
-def _manifest(spec: SweepSpec, design: Design, prepared: PreparedRunner,
-              record: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+def _manifest(
+    spec: SweepSpec,
+    design: Design,
+    prepared: PreparedRunner,
+    record: dict[str, Any],
+    summary: dict[str, Any],
+) -> dict[str, Any]:
     d = spec.design
     crn = spec.common_random_numbers
     return {
@@ -395,22 +495,34 @@ def _manifest(spec: SweepSpec, design: Design, prepared: PreparedRunner,
         "spec_file": spec.source,
         "spec": spec.raw,
         "fingerprint": record["fingerprint"],
-        "scenario": {"name": spec.scenario, "path": spec.scenario_path,
-                     "overrides": spec.overrides(), "resolved": prepared.base_config},
+        "scenario": {
+            "name": spec.scenario,
+            "path": spec.scenario_path,
+            "overrides": spec.overrides(),
+            "resolved": prepared.base_config,
+        },
         "runner": prepared.name,
         "test_runner": prepared.is_test_runner,
         "seeds": {
             "root_seed": spec.seed,
             "common_random_numbers": crn,
-            "run_seed": ("SeedSequence(root_seed, spawn_key=(1, replicate))" if crn else
-                         "SeedSequence(root_seed, spawn_key=(2, point, replicate))")
+            "run_seed": (
+                "SeedSequence(root_seed, spawn_key=(1, replicate))"
+                if crn
+                else "SeedSequence(root_seed, spawn_key=(2, point, replicate))"
+            )
             + ".generate_state(1, uint64)[0] >> 1",
             "design_seed": "SeedSequence(root_seed, spawn_key=(0,))",
         },
-        "design": {"kind": d.kind, "samples": d.samples, "levels": d.levels,
-                   "optimal_trajectories": d.optimal_trajectories,
-                   "second_order": d.second_order, "points": design.n_points,
-                   "parameters": [{**p.identity(), "doc": p.doc} for p in spec.parameters]},
+        "design": {
+            "kind": d.kind,
+            "samples": d.samples,
+            "levels": d.levels,
+            "optimal_trajectories": d.optimal_trajectories,
+            "second_order": d.second_order,
+            "points": design.n_points,
+            "parameters": [{**p.identity(), "doc": p.doc} for p in spec.parameters],
+        },
         "replicates": spec.replicates,
         "metrics": summary["metrics"],
         "counts": {k: summary[k] for k in ("runs", "ok", "failed", "missing")},

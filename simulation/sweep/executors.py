@@ -84,12 +84,20 @@ def open_executor(choice: ExecutorChoice) -> OpenExecutor:
     jobs = choice.jobs or default_jobs()
     if jobs == 1:
         ex = InlineExecutor()
-        return OpenExecutor(ex, "1 process (in the driver)", lambda: 1,
-                            lambda: ex.shutdown(wait=True), lambda: None,
-                            {"kind": "inline", "workers": 1})
-    pool = cf.ProcessPoolExecutor(max_workers=jobs,
-                                  mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=init_worker, initargs=(os.getpid(),))
+        return OpenExecutor(
+            ex,
+            "1 process (in the driver)",
+            lambda: 1,
+            lambda: ex.shutdown(wait=True),
+            lambda: None,
+            {"kind": "inline", "workers": 1},
+        )
+    pool = cf.ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(os.getpid(),),
+    )
 
     def stop() -> None:
         # Running tasks would otherwise finish before the interpreter may exit.
@@ -97,9 +105,14 @@ def open_executor(choice: ExecutorChoice) -> OpenExecutor:
             proc.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
 
-    return OpenExecutor(pool, f"{jobs} local processes", lambda: 2 * jobs,
-                        lambda: pool.shutdown(wait=True), stop,
-                        {"kind": "processes", "workers": jobs})
+    return OpenExecutor(
+        pool,
+        f"{jobs} local processes",
+        lambda: 2 * jobs,
+        lambda: pool.shutdown(wait=True),
+        stop,
+        {"kind": "processes", "workers": jobs},
+    )
 
 
 def _one_line(exc: BaseException) -> str:
@@ -112,8 +125,9 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
     try:
         from distributed import Client
     except ImportError:
-        raise UsageError("--dask needs dask.distributed: pip install 'snowball-sim[sweep]'") \
-            from None
+        raise UsageError(
+            "--dask needs dask.distributed: pip install 'snowball-sim[sweep]'"
+        ) from None
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
     if address.startswith("local:"):
@@ -123,15 +137,21 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
         from distributed import LocalCluster
 
         try:
-            cluster = LocalCluster(n_workers=int(n), threads_per_worker=1, processes=True,
-                                   dashboard_address=None, scheduler_port=0,
-                                   silence_logs=logging.ERROR)
+            cluster = LocalCluster(
+                n_workers=int(n),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                scheduler_port=0,
+                silence_logs=logging.ERROR,
+            )
             client = Client(cluster, timeout=f"{max(timeout, 30.0)}s")
         except Exception as exc:
             if cluster is not None:
                 cluster.close()
-            raise UsageError(f"--dask {address}: could not start a local Dask cluster "
-                             f"({_one_line(exc)})") from None
+            raise UsageError(
+                f"--dask {address}: could not start a local Dask cluster ({_one_line(exc)})"
+            ) from None
         description = f"Dask LocalCluster of {n} processes"
     else:
         kwargs: dict[str, Any] = {"timeout": f"{timeout}s"}
@@ -145,9 +165,11 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
             client = Client(target, **kwargs)
         except Exception as exc:
             waited = time.monotonic() - t0
-            raise UsageError(f"--dask {address}: no Dask scheduler answered "
-                             f"({_one_line(exc)}; gave up after {waited:.0f} s); start one "
-                             "(dask scheduler, dask-jobqueue) or check the address") from None
+            raise UsageError(
+                f"--dask {address}: no Dask scheduler answered "
+                f"({_one_line(exc)}; gave up after {waited:.0f} s); start one "
+                "(dask scheduler, dask-jobqueue) or check the address"
+            ) from None
         description = f"Dask scheduler {client.scheduler.address}"
 
     executor = client.get_executor(pure=False)
@@ -177,8 +199,21 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
 
     threads = sum(client.nthreads().values())
     if threads == 0 and cluster is None:
-        print(f"snowball: note: the Dask scheduler at {address} has no workers yet; runs "
-              "start when workers join", file=sys.stderr)
-    return OpenExecutor(executor, description, capacity, close, stop,
-                        {"kind": "dask", "address": client.scheduler.address,
-                         "workers": len(client.nthreads()), "threads": threads})
+        print(
+            f"snowball: note: the Dask scheduler at {address} has no workers yet; runs "
+            "start when workers join",
+            file=sys.stderr,
+        )
+    return OpenExecutor(
+        executor,
+        description,
+        capacity,
+        close,
+        stop,
+        {
+            "kind": "dask",
+            "address": client.scheduler.address,
+            "workers": len(client.nthreads()),
+            "threads": threads,
+        },
+    )

@@ -41,14 +41,21 @@ def toy_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     q = _number(params, PERSUASION, 0.05) / 0.05
     budget = _number(params, BUDGET, 500.0)
-    extra = sum(math.sin(1.0 + float(v)) for k, v in params.items()
-                if k not in (PERSUASION, BUDGET) and isinstance(v, int | float)
-                and not isinstance(v, bool))
+    extra = sum(
+        math.sin(1.0 + float(v))
+        for k, v in params.items()
+        if k not in (PERSUASION, BUDGET) and isinstance(v, int | float) and not isinstance(v, bool)
+    )
     z = 4.0 * (q - 1.0) + 1.5 * math.log1p(budget / 500.0) - 1.2 + 0.3 * extra
     p = 1.0 / (1.0 + math.exp(-z))
     took_off = bool(rng.random() < p)
-    focal_gmv = 1000.0 * q * (1.0 + budget / 1000.0) * (3.0 if took_off else 1.0) \
+    focal_gmv = (
+        1000.0
+        * q
+        * (1.0 + budget / 1000.0)
+        * (3.0 if took_off else 1.0)
         * float(rng.lognormal(0.0, 0.3))
+    )
     ad_spend = budget * 7.0 * float(rng.uniform(0.9, 1.0))
     paid = int(rng.poisson(20.0 * ad_spend))
     free = int(rng.poisson(5000.0 * q * (4.0 if took_off else 1.0)))
@@ -107,20 +114,22 @@ ISHIGAMI_A = 7.0
 ISHIGAMI_B = 0.1
 
 
-def ishigami(x1: float, x2: float, x3: float, a: float = ISHIGAMI_A,
-             b: float = ISHIGAMI_B) -> float:
+def ishigami(
+    x1: float, x2: float, x3: float, a: float = ISHIGAMI_A, b: float = ISHIGAMI_B
+) -> float:
     """The Ishigami function sin x1 + a sin^2 x2 + b x3^4 sin x1 (inputs in [-pi, pi])."""
-    return math.sin(x1) + a * math.sin(x2) ** 2 + b * x3 ** 4 * math.sin(x1)
+    return math.sin(x1) + a * math.sin(x2) ** 2 + b * x3**4 * math.sin(x1)
 
 
-def ishigami_indices(a: float = ISHIGAMI_A, b: float = ISHIGAMI_B
-                     ) -> dict[str, tuple[float, float, float]]:
+def ishigami_indices(
+    a: float = ISHIGAMI_A, b: float = ISHIGAMI_B
+) -> dict[str, tuple[float, float, float]]:
     """Analytic first-order (S1) and total-order (ST) Sobol indices of :func:`ishigami`
     with independent U(-pi, pi) inputs."""
     pi = math.pi
-    v1 = 0.5 * (1 + b * pi ** 4 / 5) ** 2
-    v2 = a ** 2 / 8
-    v13 = b ** 2 * pi ** 8 * (1 / 18 - 1 / 50)
+    v1 = 0.5 * (1 + b * pi**4 / 5) ** 2
+    v2 = a**2 / 8
+    v13 = b**2 * pi**8 * (1 / 18 - 1 / 50)
     v = v1 + v2 + v13
     return {"S1": (v1 / v, v2 / v, 0.0), "ST": ((v1 + v13) / v, v2 / v, v13 / v)}
 

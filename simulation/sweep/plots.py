@@ -25,8 +25,10 @@ from simulation.sweep.analysis import (
     metric_label,
 )
 
-TOOK_OFF_TEXT = ("took off: on its last live day the focal room's free impressions are at "
-                 "least {multiple:g} x the median of the rooms live that day")
+TOOK_OFF_TEXT = (
+    "Took off: on its last live day the focal room's free impressions are at "
+    "least {multiple:g} x the median of the rooms live that day"
+)
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -60,14 +62,14 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData,
-                      path: Path) -> None:
+def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, path: Path) -> None:
     """One panel per metric: Sobol S1 and ST (or Morris mu* and sigma) per parameter, with
     95% bootstrap intervals, parameters sorted by importance."""
     n = len(metrics)
     n_par = len(data.names)
-    fig, axes = plt.subplots(1, n, figsize=(6.5 * n + 2.5, max(3.6, 1.8 + 0.55 * n_par)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, n, figsize=(6.5 * n + 2.5, max(3.6, 1.8 + 0.55 * n_par)), squeeze=False
+    )
     method = table["method"].iloc[0]
     for ax, metric in zip(axes[0], metrics, strict=True):
         part = table[table["metric"] == metric]
@@ -76,24 +78,52 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData,
         if method == "sobol":
             part = part.sort_values("ST", ascending=True)
             h = 0.38
-            ax.barh(y + h / 2, part["ST"], h, xerr=part["ST_conf"], color="#1f77b4",
-                    capsize=3, label="total order ST")
-            ax.barh(y - h / 2, part["S1"], h, xerr=part["S1_conf"], color="#ff7f0e",
-                    capsize=3, label="first order S1")
+            ax.barh(
+                y + h / 2,
+                part["ST"],
+                h,
+                xerr=part["ST_conf"],
+                color="#1f77b4",
+                capsize=3,
+                label="total order ST",
+            )
+            ax.barh(
+                y - h / 2,
+                part["S1"],
+                h,
+                xerr=part["S1_conf"],
+                color="#ff7f0e",
+                capsize=3,
+                label="first order S1",
+            )
             ax.axvline(0, color="0.3", lw=0.8)
             ax.set_xlabel("Sobol index: share of the variance of the point means")
-            hi = float(np.nanmax(part[["ST", "S1"]].to_numpy()
-                                 + part[["ST_conf", "S1_conf"]].to_numpy()))
-            lo = float(np.nanmin(part[["ST", "S1"]].to_numpy()
-                                 - part[["ST_conf", "S1_conf"]].to_numpy()))
+            hi = float(
+                np.nanmax(part[["ST", "S1"]].to_numpy() + part[["ST_conf", "S1_conf"]].to_numpy())
+            )
+            lo = float(
+                np.nanmin(part[["ST", "S1"]].to_numpy() - part[["ST_conf", "S1_conf"]].to_numpy())
+            )
             ax.set_xlim(min(-0.05, lo - 0.02), max(1.0, hi + 0.02))
         else:
             part = part.sort_values("mu_star", ascending=True)
             h = 0.38
-            ax.barh(y + h / 2, part["mu_star"], h, xerr=part["mu_star_conf"],
-                    color="#1f77b4", capsize=3, label="mu* (mean |elementary effect|)")
-            ax.barh(y - h / 2, part["sigma"], h, color="#9467bd",
-                    label="sigma (spread: interactions, non-linearity)")
+            ax.barh(
+                y + h / 2,
+                part["mu_star"],
+                h,
+                xerr=part["mu_star_conf"],
+                color="#1f77b4",
+                capsize=3,
+                label="mu* (mean |elementary effect|)",
+            )
+            ax.barh(
+                y - h / 2,
+                part["sigma"],
+                h,
+                color="#9467bd",
+                label="sigma (spread: interactions, non-linearity)",
+            )
             unit = METRIC_LABELS.get(metric, (metric, ""))[1] or "units of the metric"
             if is_bool:
                 unit = "change in probability"
@@ -105,31 +135,41 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData,
         ax.legend(fontsize=8, loc="lower right")
     d = data.design_opts
     if method == "sobol":
-        what = (f"Sobol indices (Saltelli design, N = {d['samples']} base samples, "
-                f"{len(data.design)} points x {_plural(data.replicates, 'replicate')}); error bars: 95% "
-                "bootstrap intervals")
+        what = (
+            f"Sobol indices (Saltelli design, N = {d['samples']} base samples, "
+            f"{len(data.design)} points x {_plural(data.replicates, 'replicate')}); "
+            "error bars: 95% bootstrap intervals"
+        )
     else:
-        what = (f"Morris screening ({d['samples']} trajectories, {d['levels']} levels, "
-                f"{_plural(data.replicates, 'replicate')} per point); error bars: 95% bootstrap "
-                "intervals of mu*")
+        what = (
+            f"Morris screening ({d['samples']} trajectories, {d['levels']} levels, "
+            f"{_plural(data.replicates, 'replicate')} per point); error bars: 95% bootstrap "
+            "intervals of mu*"
+        )
     fig.suptitle(f"{data.name}: which parameters matter\n{what}", fontsize=11)
     fig.tight_layout()
     _save(fig, path)
 
 
-def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | None
-                  ) -> None:
+def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | None) -> None:
     """Heat map of the metric's mean over two parameters with threshold contours."""
     fig, ax = plt.subplots(figsize=(8.5, 6.5))
-    cmap = plt.get_cmap("viridis").copy()
-    cmap.set_bad("0.85")
+    cmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
     vmin, vmax = (0.0, 1.0) if s.is_bool else (np.nanmin(s.mean), np.nanmax(s.mean))
     mean = np.ma.masked_invalid(s.mean)
     grid = s.x_edges is None
     if grid:
         nx, ny = len(s.x), len(s.y)
-        im = ax.imshow(mean, origin="lower", aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax,
-                       extent=(-0.5, nx - 0.5, -0.5, ny - 0.5), interpolation="nearest")
+        im = ax.imshow(
+            mean,
+            origin="lower",
+            aspect="auto",
+            cmap=cmap,
+            vmin=vmin,
+            vmax=vmax,
+            extent=(-0.5, nx - 0.5, -0.5, ny - 0.5),
+            interpolation="nearest",
+        )
         cx, cy = np.arange(nx), np.arange(ny)
         ax.set_xticks(cx)
         ax.set_xticklabels([_fmt(v) for v in s.x], rotation=45 if nx > 8 else 0)
@@ -141,15 +181,23 @@ def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | N
                     val = s.mean[i, j]
                     if np.isfinite(val):
                         frac = (val - vmin) / (vmax - vmin) if vmax > vmin else 0.5
-                        ax.text(j, i, f"{val:.2f}" if s.is_bool else f"{val:.3g}",
-                                ha="center", va="center", fontsize=7,
-                                color="black" if frac > 0.6 else "white")
+                        ax.text(
+                            j,
+                            i,
+                            f"{val:.2f}" if s.is_bool else f"{val:.3g}",
+                            ha="center",
+                            va="center",
+                            fontsize=7,
+                            color="black" if frac > 0.6 else "white",
+                        )
                     else:
-                        ax.text(j, i, "no\nvalue", ha="center", va="center", fontsize=6,
-                                color="0.3")
+                        ax.text(
+                            j, i, "no\nvalue", ha="center", va="center", fontsize=6, color="0.3"
+                        )
     else:
-        im = ax.pcolormesh(s.x_edges, s.y_edges, mean, cmap=cmap, vmin=vmin, vmax=vmax,
-                           shading="flat")
+        im = ax.pcolormesh(
+            s.x_edges, s.y_edges, mean, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat"
+        )
         cx, cy = s.x, s.y
         for key, setter in ((s.x_key, ax.set_xscale), (s.y_key, ax.set_yscale)):
             if any(p["key"] == key and p.get("log") for p in data.parameters):
@@ -158,54 +206,94 @@ def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | N
         _contour(ax, cx, cy, s.mean, level, "-", 2.2)
         _contour(ax, cx, cy, s.low, level, "--", 1.2)
         _contour(ax, cx, cy, s.high, level, "--", 1.2)
-        handles = [Line2D([], [], color="black", ls="-", lw=2.2, label=f"mean = {level:g}"),
-                   Line2D([], [], color="black", ls="--", lw=1.2,
-                          label=f"95% interval bound = {level:g}")]
+        handles = [
+            Line2D([], [], color="black", ls="-", lw=2.2, label=f"mean = {level:g}"),
+            Line2D([], [], color="black", ls="--", lw=1.2, label=f"95% interval bound = {level:g}"),
+        ]
         ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
     cbar = fig.colorbar(im, ax=ax)
     cbar.set_label(("mean " if not s.is_bool else "") + metric_label(s.metric, s.is_bool))
     ax.set_xlabel(_axis_label(s.x_key, data.doc(s.x_key)))
     ax.set_ylabel(_axis_label(s.y_key, data.doc(s.y_key), 45))
     counts = s.n[np.isfinite(s.n) & (s.n > 0)]
-    n_text = (f"{int(counts.min())}" if counts.size and counts.min() == counts.max()
-              else f"{int(counts.min())}-{int(counts.max())}" if counts.size else "0")
+    n_text = (
+        f"{int(counts.min())}"
+        if counts.size and counts.min() == counts.max()
+        else f"{int(counts.min())}-{int(counts.max())}"
+        if counts.size
+        else "0"
+    )
     sub = f"each cell: mean of {n_text} runs"
     if not grid:
         sub += " (sampled points binned)"
     if s.averaged_over:
-        sub += f"; averaged over {', '.join(s.averaged_over)}"
-    if np.isnan(s.mean).any():
-        sub += "; grey: no successful run"
+        sub += f", averaged over {', '.join(s.averaged_over)}"
+    notes = []
     if level is not None:
-        sub += (f"\nsolid: the mean crosses {level:g}; dashed: the lower or upper bound of "
-                "its 95% interval" + (" (Wilson)" if s.is_bool else " (t)")
-                + " does - between them the side is uncertain")
+        notes.append(
+            f"Solid line: the mean crosses {level:g}. Dashed: the lower or upper bound of its "
+            f"95% interval ({'Wilson' if s.is_bool else 'Student t'}) crosses it; outside "
+            "the dashed lines the side of the threshold is clear at 95%."
+        )
+    if np.isnan(s.mean).any():
+        notes.append("Grey cells: no successful run.")
     if s.metric == "took_off":
-        sub += "\n" + TOOK_OFF_TEXT.format(multiple=_took_off_multiple())
-    title = ("Phase diagram: " + METRIC_LABELS.get(s.metric, (s.metric, ""))[0])
-    ax.set_title(f"{data.name} - {title}\n{sub}", fontsize=10)
+        notes.append(TOOK_OFF_TEXT.format(multiple=_took_off_multiple()) + ".")
+    title = METRIC_LABELS.get(s.metric, (s.metric, ""))[0]
+    ax.set_title(f"{data.name}: {title}\n{sub}", fontsize=10)
+    if notes:
+        fig.text(
+            0.01,
+            0.0,
+            "\n".join(textwrap.fill(n, 120) for n in notes),
+            fontsize=7.5,
+            ha="left",
+            va="top",
+            color="0.25",
+        )
     fig.tight_layout()
     _save(fig, path)
 
 
-def _contour(ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float,
-             style: str, width: float) -> None:
+def _contour(
+    ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float, style: str, width: float
+) -> None:
     """The ``level`` contour of ``z`` (shape (len(y), len(x))), if it crosses it."""
     finite = z[np.isfinite(z)]
     if finite.size and finite.min() < level < finite.max():
-        ax.contour(x, y, np.ma.masked_invalid(z), levels=[level], colors="black",
-                   linestyles=style, linewidths=width)
+        ax.contour(
+            x,
+            y,
+            np.ma.masked_invalid(z),
+            levels=[level],
+            colors="black",
+            linestyles=style,
+            linewidths=width,
+        )
 
 
-def response_curve(table: pd.DataFrame, key: str, metric: str, is_bool: bool,
-                   data: SweepData, path: Path, level: float | None) -> None:
+def response_curve(
+    table: pd.DataFrame,
+    key: str,
+    metric: str,
+    is_bool: bool,
+    data: SweepData,
+    path: Path,
+    level: float | None,
+) -> None:
     """Mean and 95% interval of the metric against the one varied parameter."""
     fig, ax = plt.subplots(figsize=(7.5, 5))
     t = table.sort_values("x")
     x = t["x"].astype(float).to_numpy()
     ax.plot(x, t["mean"], "o-", color="#1f77b4", label="mean")
-    ax.fill_between(x, t["ci_low"], t["ci_high"], color="#1f77b4", alpha=0.25,
-                    label="95% interval" + (" (Wilson)" if is_bool else " (t)"))
+    ax.fill_between(
+        x,
+        t["ci_low"],
+        t["ci_high"],
+        color="#1f77b4",
+        alpha=0.25,
+        label="95% interval" + (" (Wilson)" if is_bool else " (t)"),
+    )
     if level is not None:
         ax.axhline(level, color="black", ls=":", lw=1, label=f"threshold {level:g}")
     if any(p["key"] == key and p.get("log") for p in data.parameters):
@@ -213,8 +301,10 @@ def response_curve(table: pd.DataFrame, key: str, metric: str, is_bool: bool,
     ax.set_xlabel(_axis_label(key, data.doc(key)))
     ax.set_ylabel(("mean " if not is_bool else "") + metric_label(metric, is_bool))
     n = t["n"]
-    ax.set_title(f"{data.name}: {metric} against {key}\n{int(n.min())}-{int(n.max())} runs "
-                 "per point", fontsize=10)
+    ax.set_title(
+        f"{data.name}: {metric} against {key}\n{int(n.min())}-{int(n.max())} runs per point",
+        fontsize=10,
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -15,7 +15,6 @@ it is set.
 
 import importlib
 import os
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,9 +27,21 @@ RUNNER_ENV = "SNOWBALL_SWEEP_RUNNER"
 #: Summary metrics of :func:`simulation.api.run_summary` (used when the API does not list
 #: its own in ``SUMMARY_METRICS``).
 METRICS = (
-    "total_gmv", "total_orders", "focal_gmv", "focal_margin", "focal_final_tier",
-    "focal_followers", "free_impressions", "paid_impressions", "follow_impressions",
-    "ad_spend", "roi", "leverage", "gini_gmv", "top10_share_gmv", "took_off",
+    "total_gmv",
+    "total_orders",
+    "focal_gmv",
+    "focal_margin",
+    "focal_final_tier",
+    "focal_followers",
+    "free_impressions",
+    "paid_impressions",
+    "follow_impressions",
+    "ad_spend",
+    "roi",
+    "leverage",
+    "gini_gmv",
+    "top10_share_gmv",
+    "took_off",
     "wall_seconds",
 )
 
@@ -54,8 +65,9 @@ class SimulationRunner:
     def __call__(self, params: dict[str, Any], seed: int) -> Mapping[str, Any]:
         from simulation.api import run_summary
 
-        return run_summary(self.scenario(params), seed, focal=self.focal,
-                           paired_leverage=self.paired_leverage)
+        return run_summary(
+            self.scenario(params), seed, focal=self.focal, paired_leverage=self.paired_leverage
+        )
 
     def scenario(self, params: dict[str, Any]) -> Any:
         """The scenario of one point (validated like a file)."""
@@ -73,6 +85,16 @@ class PreparedRunner:
     metrics: tuple[str, ...] | None
     base_config: dict[str, Any] | None
     is_test_runner: bool = False
+    from_env: bool = False
+
+    def warning(self) -> str | None:
+        """A line to show when runs use a test runner chosen by the environment."""
+        if not self.from_env:
+            return None
+        return (
+            f"snowball: note: {RUNNER_ENV} is set: runs use the test runner {self.name}, "
+            "not the simulator"
+        )
 
 
 def runner_name(runner: Any) -> str:
@@ -98,8 +120,9 @@ def runner_from_env() -> Runner | None:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise UsageError(f"{RUNNER_ENV}={target}: cannot import it ({exc}); expected "
-                         "module:function") from None
+        raise UsageError(
+            f"{RUNNER_ENV}={target}: cannot import it ({exc}); expected module:function"
+        ) from None
     if not callable(obj):
         raise UsageError(f"{RUNNER_ENV}={target}: not callable")
     return obj
@@ -123,19 +146,24 @@ def check_metrics(spec: SweepSpec, known: tuple[str, ...] | None) -> None:
     """The spec's metrics (and its analysis metrics) must be ones the runner returns."""
     if known is None:
         return
-    for where, names in (("metrics", spec.metrics or ()),
-                         ("analysis.metric", (spec.analysis.metric,)
-                          if spec.analysis.metric else ()),
-                         ("analysis.metrics", spec.analysis.metrics)):
+    for where, names in (
+        ("metrics", spec.metrics or ()),
+        ("analysis.metric", (spec.analysis.metric,) if spec.analysis.metric else ()),
+        ("analysis.metrics", spec.analysis.metrics),
+    ):
         for m in names:
             if m not in known:
-                raise ConfigError(spec.source, where, m,
-                                  f"unknown metric{_suggest(m, known)}; known: "
-                                  f"{', '.join(known)}")
+                raise ConfigError(
+                    spec.source,
+                    where,
+                    m,
+                    f"unknown metric{_suggest(m, known)}; known: {', '.join(known)}",
+                )
 
 
-def prepare(spec: SweepSpec, runner: Runner | None = None, first_point: dict | None = None
-            ) -> PreparedRunner:
+def prepare(
+    spec: SweepSpec, runner: Runner | None = None, first_point: dict | None = None
+) -> PreparedRunner:
     """Choose and check the runner of ``spec``.
 
     With no ``runner`` (and no test runner in the environment) this loads the base scenario,
@@ -152,15 +180,20 @@ def prepare(spec: SweepSpec, runner: Runner | None = None, first_point: dict | N
     if runner is None:
         runner = runner_from_env()
         if runner is not None:
-            print(f"snowball: note: {RUNNER_ENV} is set: runs use the test runner "
-                  f"{runner_name(runner)}, not the simulator", file=sys.stderr)
-            prepared = PreparedRunner(runner, runner_name(runner),
-                                      getattr(runner, "metrics", None), None, True)
+            prepared = PreparedRunner(
+                runner,
+                runner_name(runner),
+                getattr(runner, "metrics", None),
+                None,
+                True,
+                from_env=True,
+            )
             check_metrics(spec, prepared.metrics)
             return prepared
     if runner is not None:
-        prepared = PreparedRunner(runner, runner_name(runner),
-                                  getattr(runner, "metrics", None), None, True)
+        prepared = PreparedRunner(
+            runner, runner_name(runner), getattr(runner, "metrics", None), None, True
+        )
         check_metrics(spec, prepared.metrics)
         return prepared
     return _prepare_simulation(spec, first_point)
@@ -171,29 +204,39 @@ def _prepare_simulation(spec: SweepSpec, first_point: dict | None) -> PreparedRu
     from simulation.config import load_scenario
 
     try:
+        groups = sorted(load_scenario(spec.scenario_path).streams)
         base = load_scenario(spec.scenario_path, spec.overrides())
     except ConfigError as exc:
         raise _resource(exc, spec) from None
-    groups = sorted(base.streams)
     if spec.focal not in base.streams:
-        raise ConfigError(spec.source, "focal", spec.focal,
-                          f"must name a stream group of scenario {spec.scenario}"
-                          f"{_suggest(spec.focal, groups)}: {', '.join(groups)}")
-    for key in spec.names:
+        raise ConfigError(
+            spec.source,
+            "focal",
+            spec.focal,
+            f"must name a stream group of scenario {spec.scenario}"
+            f"{_suggest(spec.focal, groups)}: {', '.join(groups)}",
+        )
+    keys = [(f"set.{_quote(k)}", k) for k in spec.fixed]
+    keys += [(f"parameters.{_quote(k)}", k) for k in spec.names]
+    for where, key in keys:
         parts = key.split(".")
-        if parts[0] == "streams" and parts[1] not in base.streams:
-            raise ConfigError(spec.source, f"parameters.{_quote(key)}", key,
-                              f"stream group '{parts[1]}' is not in scenario {spec.scenario}"
-                              f"{_suggest(parts[1], groups)}; groups: {', '.join(groups)}")
+        if parts[0] == "streams" and parts[1] not in groups:
+            raise ConfigError(
+                spec.source,
+                where,
+                key,
+                f"stream group '{parts[1]}' is not in scenario {spec.scenario}"
+                f"{_suggest(parts[1], groups)}; groups: {', '.join(groups)}",
+            )
     try:
         import simulation.api as api
     except ImportError as exc:
-        raise UsageError(f"the simulator's run API is not available ({exc}); cannot run "
-                         f"{spec.source}") from None
+        raise UsageError(
+            f"the simulator's run API is not available ({exc}); cannot run {spec.source}"
+        ) from None
     metrics = tuple(getattr(api, "SUMMARY_METRICS", METRICS))
     check_metrics(spec, metrics)
-    runner = SimulationRunner(base=base, focal=spec.focal,
-                              paired_leverage=spec.paired_leverage)
+    runner = SimulationRunner(base=base, focal=spec.focal, paired_leverage=spec.paired_leverage)
     if first_point:
         try:
             runner.scenario(first_point)

@@ -28,8 +28,20 @@ SOBOL_MIN_SAMPLES = 8
 MAX_RUNS = 100_000_000
 
 TOP_KEYS = (
-    "name", "description", "scenario", "days", "replicates", "seed", "common_random_numbers",
-    "metrics", "paired_leverage", "focal", "max_runs", "set", "design", "parameters",
+    "name",
+    "description",
+    "scenario",
+    "days",
+    "replicates",
+    "seed",
+    "common_random_numbers",
+    "metrics",
+    "paired_leverage",
+    "focal",
+    "max_runs",
+    "set",
+    "design",
+    "parameters",
     "analysis",
 )
 DESIGN_KEYS = ("kind", "samples", "levels", "optimal_trajectories", "second_order")
@@ -122,9 +134,15 @@ def scenario_field(key: str) -> FieldInfo | None:
         if i != len(parts) - 1:
             return None
         meta = dict(fields[name].metadata)
-        return FieldInfo(key=key, kind=_kind(tp), lo=meta.get("lo"), hi=meta.get("hi"),
-                         lo_open=bool(meta.get("lo_open")), choices=meta.get("choices"),
-                         doc=str(meta.get("doc", "")))
+        return FieldInfo(
+            key=key,
+            kind=_kind(tp),
+            lo=meta.get("lo"),
+            hi=meta.get("hi"),
+            lo_open=bool(meta.get("lo_open")),
+            choices=meta.get("choices"),
+            doc=str(meta.get("doc", "")),
+        )
     return None  # pragma: no cover - loop always returns
 
 
@@ -163,13 +181,18 @@ def check_key(key: str, source: str, where: str, value: Any, focal: str) -> Fiel
 
     norm, _ = _normalise(key)
     if any(k.startswith(norm + ".") for k in known_keys()):
-        raise ConfigError(source, where, value,
-                          f"'{key}' is a table, not a value; name a key inside it")
+        raise ConfigError(
+            source, where, value, f"'{key}' is a table, not a value; name a key inside it"
+        )
     near = suggest_key(key, focal)
     hint = f" (did you mean '{near}'?)" if near else ""
-    raise ConfigError(source, where, value,
-                      f"unknown scenario key{hint}; parameters are dotted scenario keys such "
-                      f"as streams.{focal}.persuasion or population.viewers")
+    raise ConfigError(
+        source,
+        where,
+        value,
+        f"unknown scenario key{hint}; parameters are dotted scenario keys such "
+        f"as streams.{focal}.persuasion or population.viewers",
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,7 +245,7 @@ class Parameter:
 
     def from_coordinate(self, x: float) -> Any:
         """A design coordinate (see :meth:`bounds`) -> the scenario value."""
-        return self.to_value(10.0 ** x if self.log else x)
+        return self.to_value(10.0**x if self.log else x)
 
     def to_value(self, v: float) -> Any:
         """Clip to the range and round integer keys."""
@@ -321,9 +344,13 @@ class SweepSpec:
             "common_random_numbers": self.common_random_numbers,
             "paired_leverage": self.paired_leverage,
             "focal": self.focal,
-            "design": {"kind": d.kind, "samples": d.samples, "levels": d.levels,
-                       "optimal_trajectories": d.optimal_trajectories,
-                       "second_order": d.second_order},
+            "design": {
+                "kind": d.kind,
+                "samples": d.samples,
+                "levels": d.levels,
+                "optimal_trajectories": d.optimal_trajectories,
+                "second_order": d.second_order,
+            },
             "parameters": [p.identity() for p in self.parameters],
         }
 
@@ -362,8 +389,9 @@ def load_spec(path: str | Path) -> SweepSpec:
     except FileNotFoundError:
         raise ConfigError(str(path), "(file)", str(path), "no such sweep spec file") from None
     except IsADirectoryError:
-        raise ConfigError(str(path), "(file)", str(path),
-                          "is a folder, not a sweep spec (TOML)") from None
+        raise ConfigError(
+            str(path), "(file)", str(path), "is a folder, not a sweep spec (TOML)"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "(syntax)", str(exc), "must be valid TOML") from None
     except UnicodeDecodeError:
@@ -376,18 +404,27 @@ def _suggest(key: str, names: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean '{near[0]}'?)" if near else ""
 
 
-def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], source: str,
-                prefix: str) -> None:
+def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], source: str, prefix: str) -> None:
     for key in table:
         if key not in allowed:
             where = f"{prefix}.{key}" if prefix else key
-            raise ConfigError(source, where, table[key],
-                              f"unknown key{_suggest(key, allowed)}; known keys: "
-                              f"{', '.join(allowed)}")
+            raise ConfigError(
+                source,
+                where,
+                table[key],
+                f"unknown key{_suggest(key, allowed)}; known keys: {', '.join(allowed)}",
+            )
 
 
-def _int(raw: dict, key: str, source: str, where: str, lo: int, default: Any = None,
-         required: bool = False) -> Any:
+def _int(
+    raw: dict,
+    key: str,
+    source: str,
+    where: str,
+    lo: int,
+    default: Any = None,
+    required: bool = False,
+) -> Any:
     if key not in raw:
         if required:
             raise ConfigError(source, where, _MISSING, f"is required: an integer >= {lo}")
@@ -405,8 +442,9 @@ def _bool(raw: dict, key: str, source: str, where: str, default: bool) -> bool:
     return v
 
 
-def _str(raw: dict, key: str, source: str, where: str, default: Any = None,
-         required: bool = False) -> Any:
+def _str(
+    raw: dict, key: str, source: str, where: str, default: Any = None, required: bool = False
+) -> Any:
     if key not in raw:
         if required:
             raise ConfigError(source, where, _MISSING, "is required: a string")
@@ -451,8 +489,9 @@ def _check_bounds(info: FieldInfo, x: float, source: str, where: str, shown: Any
     bad_lo = info.lo is not None and (x < info.lo or (info.lo_open and x == info.lo))
     bad_hi = info.hi is not None and x > info.hi
     if bad_lo or bad_hi:
-        raise ConfigError(source, where, shown,
-                          f"must be {allowed} (the allowed range of {info.key})")
+        raise ConfigError(
+            source, where, shown, f"must be {allowed} (the allowed range of {info.key})"
+        )
 
 
 def _check_value(info: FieldInfo, v: Any, source: str, where: str, shown: Any) -> Any:
@@ -460,8 +499,9 @@ def _check_value(info: FieldInfo, v: Any, source: str, where: str, shown: Any) -
     kind = info.kind
     if kind == "int":
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ConfigError(source, where, shown, f"must list integers ({info.key} is an "
-                              "integer)")
+            raise ConfigError(
+                source, where, shown, f"must list integers ({info.key} is an integer)"
+            )
         _check_bounds(info, v, source, where, shown)
         return v
     if kind in ("float", "pair"):
@@ -469,8 +509,9 @@ def _check_value(info: FieldInfo, v: Any, source: str, where: str, shown: Any) -
             for x in v:
                 _check_bounds(info, x, source, where, shown)
             if v[0] > v[1]:
-                raise ConfigError(source, where, shown, "a [low, high] trait range needs "
-                                  "low <= high")
+                raise ConfigError(
+                    source, where, shown, "a [low, high] trait range needs low <= high"
+                )
             return tuple(float(x) for x in v)
         if not _is_number(v):
             what = "numbers or [low, high] pairs" if kind == "pair" else "numbers"
@@ -485,28 +526,37 @@ def _check_value(info: FieldInfo, v: Any, source: str, where: str, shown: Any) -
         if not isinstance(v, str):
             raise ConfigError(source, where, shown, "must list strings")
         if info.choices and v not in info.choices:
-            raise ConfigError(source, where, shown,
-                              f"values must be one of {', '.join(info.choices)}")
+            raise ConfigError(
+                source, where, shown, f"values must be one of {', '.join(info.choices)}"
+            )
         return v
     if kind == "list":
         if not isinstance(v, list) or not all(map(_is_number, v)):
-            raise ConfigError(source, where, shown, f"{info.key} is a list of numbers: a "
-                              "grid over it lists lists, e.g. [[0.3, 0.5, 0.2], [0.2, 0.6, "
-                              "0.2]]")
+            raise ConfigError(
+                source,
+                where,
+                shown,
+                f"{info.key} is a list of numbers: a "
+                "grid over it lists lists, e.g. [[0.3, 0.5, 0.2], [0.2, 0.6, "
+                "0.2]]",
+            )
         for x in v:
             _check_bounds(info, x, source, where, shown)
         return tuple(float(x) for x in v)
     raise ConfigError(source, where, shown, f"{info.key} cannot be varied")
 
 
-def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: str
-                     ) -> Parameter:
+def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: str) -> Parameter:
     where = f"parameters.{_quote(key)}"
     if isinstance(value, list):
         if kind != "grid":
-            raise ConfigError(source, where, value,
-                              f"a {kind} design samples ranges: write {{ low = ..., high = "
-                              "... }, or use a grid design for a list of values")
+            raise ConfigError(
+                source,
+                where,
+                value,
+                f"a {kind} design samples ranges: write {{ low = ..., high = "
+                "... }, or use a grid design for a list of values",
+            )
         if not value:
             raise ConfigError(source, where, value, "must list at least one value")
         values = tuple(_check_value(info, v, source, where, value) for v in value)
@@ -514,17 +564,23 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
             raise ConfigError(source, where, value, "values must not repeat")
         return Parameter(key=key, kind=info.kind, doc=info.doc, values=values)
     if not isinstance(value, dict):
-        raise ConfigError(source, where, value,
-                          "must be a list of values or a range { low = ..., high = ... } "
-                          "(a fixed value belongs in [set])")
+        raise ConfigError(
+            source,
+            where,
+            value,
+            "must be a list of values or a range { low = ..., high = ... } "
+            "(a fixed value belongs in [set])",
+        )
     _check_keys(value, RANGE_KEYS, source, where)
     if info.kind not in ("int", "float", "pair"):
-        raise ConfigError(source, where, value,
-                          f"{info.key} is not a number: list its values instead of a range")
+        raise ConfigError(
+            source, where, value, f"{info.key} is not a number: list its values instead of a range"
+        )
     for bound in ("low", "high"):
         if bound not in value:
-            raise ConfigError(source, f"{where}.{bound}", _MISSING,
-                              "a range needs both low and high")
+            raise ConfigError(
+                source, f"{where}.{bound}", _MISSING, "a range needs both low and high"
+            )
         if not _is_number(value[bound]):
             raise ConfigError(source, f"{where}.{bound}", value[bound], "must be a number")
     low, high = value["low"], value["high"]
@@ -532,8 +588,9 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
     if not isinstance(log, bool):
         raise ConfigError(source, f"{where}.log", log, "must be true or false")
     if low == high:
-        raise ConfigError(source, where, value,
-                          "empty range: low = high (a fixed value belongs in [set])")
+        raise ConfigError(
+            source, where, value, "empty range: low = high (a fixed value belongs in [set])"
+        )
     if low > high:
         raise ConfigError(source, where, value, "inverted range: low must be < high")
     for bound, x in (("low", low), ("high", high)):
@@ -541,30 +598,43 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
     if log and low <= 0:
         raise ConfigError(source, f"{where}.low", low, "a log range needs low > 0")
     if info.kind == "int" and math.floor(high) < math.ceil(low):
-        raise ConfigError(source, where, value,
-                          f"{info.key} is an integer and the range holds no integer")
+        raise ConfigError(
+            source, where, value, f"{info.key} is an integer and the range holds no integer"
+        )
     num = value.get("num")
     if kind == "grid":
         if num is None:
-            raise ConfigError(source, f"{where}.num", _MISSING,
-                              "a range in a grid design needs num = the number of levels "
-                              "(>= 2); or choose a sampled design (random, lhs, sobol, "
-                              "morris)")
+            raise ConfigError(
+                source,
+                f"{where}.num",
+                _MISSING,
+                "a range in a grid design needs num = the number of levels "
+                "(>= 2); or choose a sampled design (random, lhs, sobol, "
+                "morris)",
+            )
         if isinstance(num, bool) or not isinstance(num, int) or num < 2:
             raise ConfigError(source, f"{where}.num", num, "must be an integer >= 2")
     elif num is not None:
-        raise ConfigError(source, f"{where}.num", num,
-                          f"num is for grid designs; a {kind} design draws "
-                          "design.samples points")
-    param = Parameter(key=key, kind=info.kind, doc=info.doc, low=float(low),
-                      high=float(high), num=num, log=log)
+        raise ConfigError(
+            source,
+            f"{where}.num",
+            num,
+            f"num is for grid designs; a {kind} design draws design.samples points",
+        )
+    param = Parameter(
+        key=key, kind=info.kind, doc=info.doc, low=float(low), high=float(high), num=num, log=log
+    )
     if kind == "grid":
         levels = param.levels()
         if len(set(levels)) != len(levels):
-            raise ConfigError(source, f"{where}.num", num,
-                              f"levels repeat after rounding to integers ({info.key} is an "
-                              f"integer); at most {math.floor(high) - math.ceil(low) + 1} "
-                              "levels fit")
+            raise ConfigError(
+                source,
+                f"{where}.num",
+                num,
+                f"levels repeat after rounding to integers ({info.key} is an "
+                f"integer); at most {math.floor(high) - math.ceil(low) + 1} "
+                "levels fit",
+            )
     return param
 
 
@@ -577,64 +647,110 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
     kind = raw.get("kind")
     if kind is None:
         if any(_is_range(v) and "num" not in v for v in params_raw.values()):
-            raise ConfigError(source, "design.kind", _MISSING,
-                              "parameters with ranges need a design: one of "
-                              + ", ".join(SAMPLED_KINDS))
+            raise ConfigError(
+                source,
+                "design.kind",
+                _MISSING,
+                "parameters with ranges need a design: one of " + ", ".join(SAMPLED_KINDS),
+            )
         kind = "grid"
     if kind not in DESIGN_KINDS:
-        raise ConfigError(source, "design.kind", kind,
-                          f"must be one of {', '.join(DESIGN_KINDS)}{_suggest(kind, DESIGN_KINDS)}"
-                          if isinstance(kind, str) else f"must be one of {', '.join(DESIGN_KINDS)}")
+        raise ConfigError(
+            source,
+            "design.kind",
+            kind,
+            f"must be one of {', '.join(DESIGN_KINDS)}{_suggest(kind, DESIGN_KINDS)}"
+            if isinstance(kind, str)
+            else f"must be one of {', '.join(DESIGN_KINDS)}",
+        )
     if kind == "grid":
         for key in ("samples", "levels", "optimal_trajectories", "second_order"):
             if key in raw:
-                raise ConfigError(source, f"design.{key}", raw[key],
-                                  "not used by a grid design (its points are every "
-                                  "combination of the listed levels)")
+                raise ConfigError(
+                    source,
+                    f"design.{key}",
+                    raw[key],
+                    "not used by a grid design (its points are every "
+                    "combination of the listed levels)",
+                )
         return DesignSpec(kind="grid")
-    for key, kinds in (("levels", ("morris",)), ("optimal_trajectories", ("morris",)),
-                       ("second_order", ("sobol",))):
+    for key, kinds in (
+        ("levels", ("morris",)),
+        ("optimal_trajectories", ("morris",)),
+        ("second_order", ("sobol",)),
+    ):
         if key in raw and kind not in kinds:
-            raise ConfigError(source, f"design.{key}", raw[key],
-                              f"only used by a {' or '.join(kinds)} design")
+            raise ConfigError(
+                source, f"design.{key}", raw[key], f"only used by a {' or '.join(kinds)} design"
+            )
     n_par = len(params_raw)
     if n_par == 0:
-        raise ConfigError(source, "parameters", "(none)",
-                          f"a {kind} design needs at least one parameter range")
+        raise ConfigError(
+            source, "parameters", "(none)", f"a {kind} design needs at least one parameter range"
+        )
     minimum = {"random": 1, "lhs": 2, "sobol": SOBOL_MIN_SAMPLES, "morris": 2}[kind]
-    what = {"random": "points", "lhs": "points",
-            "sobol": "base samples N (the design runs N*(2D+2) points, or N*(D+2) "
-                     "without second order)",
-            "morris": "trajectories r (the design runs r*(D+1) points)"}[kind]
+    what = {
+        "random": "points",
+        "lhs": "points",
+        "sobol": "base samples N (the design runs N*(2D+2) points, or N*(D+2) "
+        "without second order)",
+        "morris": "trajectories r (the design runs r*(D+1) points)",
+    }[kind]
     if "samples" not in raw:
-        raise ConfigError(source, "design.samples", _MISSING,
-                          f"a {kind} design needs samples = the number of {what}")
+        raise ConfigError(
+            source,
+            "design.samples",
+            _MISSING,
+            f"a {kind} design needs samples = the number of {what}",
+        )
     samples = raw["samples"]
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < minimum:
-        raise ConfigError(source, "design.samples", samples,
-                          f"a {kind} design needs at least {minimum} {what}")
+        raise ConfigError(
+            source, "design.samples", samples, f"a {kind} design needs at least {minimum} {what}"
+        )
     if kind == "sobol" and samples & (samples - 1):
         lower = 1 << (samples.bit_length() - 1)
-        raise ConfigError(source, "design.samples", samples,
-                          f"a Sobol design needs a power of two (e.g. {lower} or "
-                          f"{lower * 2}) for its balance properties")
+        raise ConfigError(
+            source,
+            "design.samples",
+            samples,
+            f"a Sobol design needs a power of two (e.g. {lower} or "
+            f"{lower * 2}) for its balance properties",
+        )
     levels = raw.get("levels", 4)
-    if kind == "morris" and (isinstance(levels, bool) or not isinstance(levels, int)
-                             or levels < 2 or levels % 2):
-        raise ConfigError(source, "design.levels", levels,
-                          "must be an even integer >= 2 (grid levels of the Morris method)")
+    if kind == "morris" and (
+        isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2
+    ):
+        raise ConfigError(
+            source,
+            "design.levels",
+            levels,
+            "must be an even integer >= 2 (grid levels of the Morris method)",
+        )
     optimal = raw.get("optimal_trajectories")
-    if optimal is not None and (isinstance(optimal, bool) or not isinstance(optimal, int)
-                                or optimal < 2 or optimal >= samples):
-        raise ConfigError(source, "design.optimal_trajectories", optimal,
-                          f"must be an integer >= 2 and < design.samples ({samples}): the "
-                          "optimal trajectories are chosen among the sampled ones")
+    if optimal is not None and (
+        isinstance(optimal, bool)
+        or not isinstance(optimal, int)
+        or optimal < 2
+        or optimal >= samples
+    ):
+        raise ConfigError(
+            source,
+            "design.optimal_trajectories",
+            optimal,
+            f"must be an integer >= 2 and < design.samples ({samples}): the "
+            "optimal trajectories are chosen among the sampled ones",
+        )
     second_order = raw.get("second_order", True)
     if not isinstance(second_order, bool):
-        raise ConfigError(source, "design.second_order", second_order,
-                          "must be true or false")
-    return DesignSpec(kind=kind, samples=samples, levels=levels,
-                      optimal_trajectories=optimal, second_order=second_order)
+        raise ConfigError(source, "design.second_order", second_order, "must be true or false")
+    return DesignSpec(
+        kind=kind,
+        samples=samples,
+        levels=levels,
+        optimal_trajectories=optimal,
+        second_order=second_order,
+    )
 
 
 def _resolve_scenario(scenario: str, base_dir: Path) -> Path:
@@ -646,8 +762,9 @@ def _resolve_scenario(scenario: str, base_dir: Path) -> Path:
     return resolve_path(scenario)
 
 
-def parse_spec(raw: dict[str, Any], source: str, base_dir: Path | None = None,
-               default_name: str = "sweep") -> SweepSpec:
+def parse_spec(
+    raw: dict[str, Any], source: str, base_dir: Path | None = None, default_name: str = "sweep"
+) -> SweepSpec:
     """Validate a parsed spec mapping (see :func:`load_spec`)."""
     base_dir = base_dir or Path.cwd()
     _check_keys(raw, TOP_KEYS, source, "")
@@ -661,9 +778,13 @@ def parse_spec(raw: dict[str, Any], source: str, base_dir: Path | None = None,
         from simulation.config import SCENARIO_DIR
 
         names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))) or "(none)"
-        raise ConfigError(source, "scenario", scenario,
-                          f"no such scenario file ({scenario_path}); give a path relative to "
-                          f"the spec or a named scenario: {names}")
+        raise ConfigError(
+            source,
+            "scenario",
+            scenario,
+            f"no such scenario file ({scenario_path}); give a path relative to "
+            f"the spec or a named scenario: {names}",
+        )
     focal = _str(raw, "focal", source, "focal", default="focal")
     days = _int(raw, "days", source, "days", 1)
     replicates = _int(raw, "replicates", source, "replicates", 1, default=1)
@@ -673,20 +794,30 @@ def parse_spec(raw: dict[str, Any], source: str, base_dir: Path | None = None,
 
     metrics = raw.get("metrics")
     if metrics is not None:
-        if (not isinstance(metrics, list) or not metrics
-                or not all(isinstance(m, str) and m for m in metrics)):
-            raise ConfigError(source, "metrics", metrics,
-                              "must be a non-empty list of metric names (or left out to "
-                              "keep every metric)")
+        if (
+            not isinstance(metrics, list)
+            or not metrics
+            or not all(isinstance(m, str) and m for m in metrics)
+        ):
+            raise ConfigError(
+                source,
+                "metrics",
+                metrics,
+                "must be a non-empty list of metric names (or left out to keep every metric)",
+            )
         if len(set(metrics)) != len(metrics):
             raise ConfigError(source, "metrics", metrics, "names must not repeat")
         metrics = tuple(metrics)
     wants_leverage = metrics is not None and "leverage" in metrics
     paired = _bool(raw, "paired_leverage", source, "paired_leverage", wants_leverage)
     if wants_leverage and not paired:
-        raise ConfigError(source, "paired_leverage", paired,
-                          "metrics lists leverage, which needs paired_leverage = true (a "
-                          "second run without ads per run)")
+        raise ConfigError(
+            source,
+            "paired_leverage",
+            paired,
+            "metrics lists leverage, which needs paired_leverage = true (a "
+            "second run without ads per run)",
+        )
 
     set_raw = raw.get("set", {})
     if not isinstance(set_raw, dict):
@@ -694,17 +825,18 @@ def parse_spec(raw: dict[str, Any], source: str, base_dir: Path | None = None,
     fixed = _flatten(set_raw, "", lambda v: False)
     for key, value in fixed.items():
         if key in ("seed",):
-            raise ConfigError(source, f"set.{_quote(key)}", value,
-                              FORBIDDEN_PARAMETERS["seed"])
+            raise ConfigError(source, f"set.{_quote(key)}", value, FORBIDDEN_PARAMETERS["seed"])
         check_key(key, source, f"set.{_quote(key)}", value, focal)
     if days is not None and "days" in fixed:
-        raise ConfigError(source, 'set.days', fixed["days"],
-                          "days is given twice: keep the top-level days")
+        raise ConfigError(
+            source, "set.days", fixed["days"], "days is given twice: keep the top-level days"
+        )
 
     params_raw = raw.get("parameters", {})
     if not isinstance(params_raw, dict):
-        raise ConfigError(source, "parameters", params_raw,
-                          "must be a table of scenario keys to vary")
+        raise ConfigError(
+            source, "parameters", params_raw, "must be a table of scenario keys to vary"
+        )
     params_raw = _flatten(params_raw, "", _is_range)
     design = _parse_design(raw.get("design"), params_raw, source)
     parameters = []
@@ -712,34 +844,61 @@ def parse_spec(raw: dict[str, Any], source: str, base_dir: Path | None = None,
         where = f"parameters.{_quote(key)}"
         info = check_key(key, source, where, value, focal)
         if key in fixed:
-            raise ConfigError(source, where, value,
-                              f"{key} is both fixed in [set] and varied; keep one")
+            raise ConfigError(
+                source, where, value, f"{key} is both fixed in [set] and varied; keep one"
+            )
         if key == "days" and days is not None:
-            raise ConfigError(source, where, value,
-                              "days is varied and also fixed by the top-level days; "
-                              "keep one")
+            raise ConfigError(
+                source,
+                where,
+                value,
+                "days is varied and also fixed by the top-level days; keep one",
+            )
         parameters.append(_parse_parameter(key, value, info, design.kind, source))
     parameters = tuple(parameters)
 
     analysis = _parse_analysis(raw.get("analysis", {}), parameters, metrics, source)
     spec = SweepSpec(
-        source=source, name=name, description=description, scenario=scenario,
-        scenario_path=str(scenario_path), days=days, replicates=replicates, seed=seed,
-        common_random_numbers=crn, metrics=metrics, paired_leverage=paired, focal=focal,
-        max_runs=max_runs, fixed=fixed, design=design, parameters=parameters,
-        analysis=analysis, raw=raw)
+        source=source,
+        name=name,
+        description=description,
+        scenario=scenario,
+        scenario_path=str(scenario_path),
+        days=days,
+        replicates=replicates,
+        seed=seed,
+        common_random_numbers=crn,
+        metrics=metrics,
+        paired_leverage=paired,
+        focal=focal,
+        max_runs=max_runs,
+        fixed=fixed,
+        design=design,
+        parameters=parameters,
+        analysis=analysis,
+        raw=raw,
+    )
     if spec.n_runs > MAX_RUNS:
-        raise ConfigError(source, "parameters", f"{spec.n_runs} runs",
-                          f"a sweep may have at most {MAX_RUNS:,} runs; split the study")
+        raise ConfigError(
+            source,
+            "parameters",
+            f"{spec.n_runs} runs",
+            f"a sweep may have at most {MAX_RUNS:,} runs; split the study",
+        )
     if max_runs is not None and spec.n_runs > max_runs:
-        raise ConfigError(source, "max_runs", max_runs,
-                          f"the design needs {spec.n_runs} runs ({spec.n_points} points x "
-                          f"{replicates} replicates); raise max_runs or shrink the design")
+        raise ConfigError(
+            source,
+            "max_runs",
+            max_runs,
+            f"the design needs {spec.n_runs} runs ({spec.n_points} points x "
+            f"{replicates} replicates); raise max_runs or shrink the design",
+        )
     return spec
 
 
-def _parse_analysis(raw: Any, parameters: tuple[Parameter, ...],
-                    metrics: tuple[str, ...] | None, source: str) -> AnalysisSpec:
+def _parse_analysis(
+    raw: Any, parameters: tuple[Parameter, ...], metrics: tuple[str, ...] | None, source: str
+) -> AnalysisSpec:
     if not isinstance(raw, dict):
         raise ConfigError(source, "analysis", raw, "must be a table ([analysis])")
     _check_keys(raw, ANALYSIS_KEYS, source, "analysis")
@@ -749,9 +908,12 @@ def _parse_analysis(raw: Any, parameters: tuple[Parameter, ...],
         if not isinstance(m, str) or not m:
             raise ConfigError(source, where, m, "must be a metric name")
         if metrics is not None and m not in metrics:
-            raise ConfigError(source, where, m,
-                              f"must be one of the kept metrics{_suggest(m, metrics)}: "
-                              f"{', '.join(metrics)}")
+            raise ConfigError(
+                source,
+                where,
+                m,
+                f"must be one of the kept metrics{_suggest(m, metrics)}: {', '.join(metrics)}",
+            )
         return m
 
     metric = raw.get("metric")
@@ -763,20 +925,33 @@ def _parse_analysis(raw: Any, parameters: tuple[Parameter, ...],
     chart = tuple(check_metric(m, "analysis.metrics") for m in chart)
     phase = raw.get("phase")
     if phase is not None:
-        if (not isinstance(phase, list) or len(phase) != 2 or len(set(phase)) != 2
-                or not all(isinstance(p, str) for p in phase)):
-            raise ConfigError(source, "analysis.phase", phase,
-                              "must name two different varied parameters")
+        if (
+            not isinstance(phase, list)
+            or len(phase) != 2
+            or len(set(phase)) != 2
+            or not all(isinstance(p, str) for p in phase)
+        ):
+            raise ConfigError(
+                source, "analysis.phase", phase, "must name two different varied parameters"
+            )
         for p in phase:
             if p not in names:
-                raise ConfigError(source, "analysis.phase", phase,
-                                  f"'{p}' is not a varied parameter{_suggest(p, names)}; "
-                                  f"varied: {', '.join(names) or '(none)'}")
+                raise ConfigError(
+                    source,
+                    "analysis.phase",
+                    phase,
+                    f"'{p}' is not a varied parameter{_suggest(p, names)}; "
+                    f"varied: {', '.join(names) or '(none)'}",
+                )
         phase = (phase[0], phase[1])
     threshold = raw.get("threshold")
     if threshold is not None and not _is_number(threshold):
         raise ConfigError(source, "analysis.threshold", threshold, "must be a number")
     resamples = _int(raw, "resamples", source, "analysis.resamples", 10, default=1000)
-    return AnalysisSpec(metric=metric, metrics=chart, phase=phase,
-                        threshold=None if threshold is None else float(threshold),
-                        resamples=resamples)
+    return AnalysisSpec(
+        metric=metric,
+        metrics=chart,
+        phase=phase,
+        threshold=None if threshold is None else float(threshold),
+        resamples=resamples,
+    )

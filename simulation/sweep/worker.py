@@ -50,8 +50,9 @@ def _describe(exc: BaseException) -> str:
     return text[:MAX_ERROR_CHARS]
 
 
-def execute(runner: Callable[[dict[str, Any], int], Mapping[str, Any]], task: Task
-            ) -> dict[str, Any]:
+def execute(
+    runner: Callable[[dict[str, Any], int], Mapping[str, Any]], task: Task
+) -> dict[str, Any]:
     """Run one task and return its row (never raises for an error inside the run).
 
     Returns
@@ -73,12 +74,23 @@ def execute(runner: Callable[[dict[str, Any], int], Mapping[str, Any]], task: Ta
         status, error, metrics = "failed", _describe(exc), {}
     wall = time.perf_counter() - t0
     reported = metrics.get("wall_seconds")
-    if isinstance(reported, int | float) and not isinstance(reported, bool) and \
-            math.isfinite(reported):
+    if (
+        isinstance(reported, int | float)
+        and not isinstance(reported, bool)
+        and math.isfinite(reported)
+    ):
         wall = float(reported)
-    return {"schema": ROW_SCHEMA, "point": task.point, "replicate": task.replicate,
-            "seed": task.seed, "status": status, "error": error, "params": dict(task.params),
-            "metrics": metrics, "wall_seconds": wall}
+    return {
+        "schema": ROW_SCHEMA,
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": status,
+        "error": error,
+        "params": dict(task.params),
+        "metrics": metrics,
+        "wall_seconds": wall,
+    }
 
 
 def init_worker(parent_pid: int) -> None:

@@ -1,0 +1,125 @@
+"""``snowball experiment``: run the studies of ``experiments/`` and write ``results/<study>/``.
+
+``snowball experiment NAME [--replicates R] [--quick] [--jobs J]`` runs one study;
+``snowball experiment --all`` runs every study in order and rewrites ``results/GALLERY.md``;
+``--list`` shows the studies and ``--plan`` their size and estimated cost without running.
+The studies live in the project's ``experiments/`` folder (next to ``simulation/``), which is
+put on the import path if the installed package does not already see it.
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from simulation.results import PROJECT_ROOT
+
+
+def ensure_importable() -> None:
+    """Make the project's ``experiments`` package importable (it is not installed)."""
+    try:
+        import experiments  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(PROJECT_ROOT))
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``experiment`` subcommand."""
+    p = subparsers.add_parser(
+        "experiment",
+        help="run a study (a claim of the source material) and write results/<study>/",
+        description="Run one study, or --all, and write results/<study>/: figure.png, "
+        "summary.csv, runs.csv and daily.csv.gz (raw run outputs), manifest.json and "
+        "REPORT.md.",
+    )
+    p.add_argument("name", nargs="?", metavar="NAME", help="the study (see --list)")
+    p.add_argument("--all", action="store_true", help="run every study in order")
+    p.add_argument("--list", action="store_true", help="list the studies and exit")
+    p.add_argument(
+        "--replicates", "-r", type=int, default=None, metavar="R",
+        help="seeds per arm (default: the study's own for the chosen size)",
+    )  # fmt: skip
+    size = p.add_mutually_exclusive_group()
+    size.add_argument(
+        "--quick", action="store_true", help="a tiny version (seconds; for the test suite)"
+    )
+    size.add_argument(
+        "--size", choices=("quick", "moderate", "full"), default=None,
+        help="study size (default full; moderate is a smaller market and fewer seeds)",
+    )  # fmt: skip
+    p.add_argument(
+        "--jobs", "-j", type=int, default=1, metavar="J",
+        help="worker processes (default 1: run in this process)",
+    )  # fmt: skip
+    p.add_argument(
+        "--out", type=Path, default=None, metavar="DIR",
+        help="output folder (default results/<study>/; with --all, DIR/<study>/)",
+    )  # fmt: skip
+    p.add_argument(
+        "--plan", action="store_true",
+        help="print each study's arms, seeds and estimated single-core cost; run nothing",
+    )  # fmt: skip
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_experiment)
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from simulation.cli import UsageError
+
+    ensure_importable()
+    from experiments import STUDIES, STUDY_NAMES
+    from experiments._common import RESULTS_DIR, pick_size, run_study, write_gallery
+
+    if args.list:
+        for name in STUDY_NAMES:
+            doc = (STUDIES[name].__doc__ or "").strip().splitlines()[0]
+            print(f"{name:<20} {doc}")
+        return 0
+    if args.all and args.name:
+        raise UsageError("give a study NAME or --all, not both")
+    if not args.all and not args.name:
+        raise UsageError("give a study NAME or --all (see snowball experiment --list)")
+    if args.name and args.name not in STUDIES:
+        import difflib
+
+        near = difflib.get_close_matches(args.name, STUDY_NAMES, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        raise UsageError(f"no study named '{args.name}'{hint}; studies: {', '.join(STUDY_NAMES)}")
+    if args.replicates is not None and args.replicates < 2:
+        raise UsageError("--replicates must be at least 2 (the tests pair replicates)")
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.out is not None and args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: is a file; give a folder")
+    size = pick_size(args.size, args.quick)
+    names = list(STUDY_NAMES) if args.all else [args.name]
+    if args.plan:
+        total = 0.0
+        for name in names:
+            plan = STUDIES[name].plan(size, args.replicates)
+            cost = plan.estimated_seconds()
+            total += cost
+            print(f"{name:<20} {plan.describe()}; ~{cost / 60:.1f} CPU minutes")
+        if len(names) > 1:
+            print(f"{'total':<20} ~{total / 60:.1f} CPU minutes")
+        return 0
+    for name in names:
+        out = None
+        if args.out is not None:
+            out = args.out / name if args.all else args.out
+        start = time.perf_counter()
+        analysis = run_study(
+            name, args.replicates, jobs=args.jobs, out_dir=out, size=size,
+            progress=not args.quiet,
+        )  # fmt: skip
+        where = out or RESULTS_DIR / name
+        print(
+            f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {where}/\n"
+            f"  {analysis.finding}"
+        )
+    if args.out is None:
+        write_gallery(RESULTS_DIR)
+    elif args.all:
+        write_gallery(args.out)
+    return 0

@@ -1,0 +1,403 @@
+"""What one browser session controls and steps: the dashboard's controls and its Mesa model.
+
+The page's controls are a :class:`Controls` value. Choosing a scenario preset fills every
+control with that preset's values (:func:`controls_from_preset`); moving a control changes
+only that value. On Reset the page builds a :class:`DashboardModel` from the controls: it
+loads the preset, applies as overrides only the controls that differ from the preset
+(:func:`scenario_overrides`), so an untouched page runs exactly the preset, and steps a
+:class:`~simulation.model.SnowballModel` one tick per Mesa step while it records the focal
+room's history for the charts.
+
+A combination of controls that makes no sense (a budget with strategy "none", a product mix
+above 100%, ...) is reported by :func:`problems` as sentences for the page; the model is then
+not built and the page says why. Nothing here imports solara, so it is tested without a
+browser.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import mesa
+import numpy as np
+
+from simulation.config import SCENARIO_DIR, ConfigError, Scenario, load_scenario
+from simulation.distribution import POLICIES
+from simulation.metrics import gini
+from simulation.model import SnowballModel
+from simulation.strategies import STRATEGIES
+
+FOCAL = "focal"
+"""The stream group the dashboard follows (one room in the shipped presets)."""
+
+DEFAULT_VIEWERS = 10_000
+DEFAULT_DAYS = 14
+DEFAULT_SEED = 1
+
+POLICY_LABELS = {
+    "interest_feed": "interest feed (snowball)",
+    "search_funnel": "search funnel (traditional)",
+}
+"""How the page names each distribution policy."""
+
+STRATEGY_NONE = "none"
+
+
+def preset_names() -> list[str]:
+    """Scenario presets in experiments/scenarios/, ``default`` first."""
+    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    return sorted(names, key=lambda n: n != "default")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The values of the page's scenario and focal-room controls.
+
+    Attributes
+    ----------
+    scenario
+        Preset name in experiments/scenarios/.
+    policy
+        Distribution policy (a key of :data:`simulation.distribution.POLICIES`).
+    hook, retention, persuasion
+        The focal room's hidden traits (entry probability, dwell multiplier, conversion).
+    driver_share, welfare_share
+        Share of air time on traffic-driver and welfare items; profit items get the rest.
+    strategy, daily_budget
+        The focal room's paid-traffic strategy and its base daily budget, yuan.
+    promotion, promotion_day
+        Whether the platform runs a promotion (a campaign day), and on which day (from 1).
+    """
+
+    scenario: str = "default"
+    policy: str = "interest_feed"
+    hook: float = 0.10
+    retention: float = 1.2
+    persuasion: float = 0.07
+    driver_share: float = 0.3
+    welfare_share: float = 0.15
+    strategy: str = "feedback_gated"
+    daily_budget: float = 800.0
+    promotion: bool = False
+    promotion_day: int = 4
+
+    @property
+    def profit_share(self) -> float:
+        """Share of air time on profit items (what driver and welfare items leave)."""
+        return round(1.0 - self.driver_share - self.welfare_share, 6)
+
+    @property
+    def mix(self) -> tuple[float, float, float]:
+        """(driver, profit, welfare) shares, as the scenario's ``mix``."""
+        return (self.driver_share, self.profit_share, self.welfare_share)
+
+
+def _middle(bounds: tuple[float, float]) -> float:
+    lo, hi = bounds
+    return lo if lo == hi else round((lo + hi) / 2, 6)
+
+
+def controls_from_preset(name: str, keep: Controls | None = None) -> tuple[Controls, str]:
+    """The controls a preset implies, and its description line.
+
+    Scenario-independent choices are not part of :class:`Controls`; everything else is set
+    from the preset: its policy, the focal room's traits, mix and ad campaign, and its first
+    promotion day. ``keep`` supplies values the preset does not set (e.g. when it has no
+    focal room).
+
+    Raises
+    ------
+    ConfigError
+        If the preset cannot be loaded.
+    """
+    sc = load_scenario(name)
+    base = keep or Controls()
+    values: dict[str, Any] = {"scenario": name, "policy": sc.policy}
+    group = sc.streams.get(FOCAL)
+    if group is not None:
+        values.update(
+            hook=_middle(group.hook),
+            retention=_middle(group.retention),
+            persuasion=_middle(group.persuasion),
+            driver_share=group.mix[0],
+            welfare_share=group.mix[2],
+        )
+        camp = group.campaign
+        values.update(
+            strategy=camp.strategy if camp else STRATEGY_NONE,
+            daily_budget=camp.daily_budget if camp else 0.0,
+        )
+    days = sc.calendar.campaign_days
+    values.update(promotion=bool(days), promotion_day=(days[0] + 1) if days else 4)
+    return replace(base, **values), sc.description
+
+
+def problems(controls: Controls, days: int | None = None) -> list[str]:
+    """Sentences for every control combination that makes no sense (empty if none).
+
+    The page shows them as messages and does not build a model from such controls. ``days``
+    is the run's length (None: not known yet, skip the checks that need it).
+    """
+    out = []
+    c = controls
+    if c.strategy == STRATEGY_NONE and c.daily_budget > 0:
+        out.append(
+            f'Strategy "none" never buys traffic, so a daily budget of {c.daily_budget:,.0f} '
+            "yuan makes no sense: set the budget to 0, or choose a strategy that buys traffic "
+            '(e.g. "fixed").'
+        )
+    elif c.strategy != STRATEGY_NONE and c.daily_budget <= 0:
+        out.append(
+            f'Strategy "{c.strategy}" buys traffic but the daily budget is 0 yuan: give it a '
+            'budget, or choose strategy "none" for a room without ads.'
+        )
+    if c.strategy not in STRATEGIES:
+        out.append(f'Unknown strategy "{c.strategy}": choose one of {", ".join(STRATEGIES)}.')
+    if c.policy not in POLICIES:
+        out.append(f'Unknown policy "{c.policy}": choose one of {", ".join(POLICIES)}.')
+    if c.driver_share + c.welfare_share > 1 + 1e-9:
+        out.append(
+            f"The product mix adds up to more than 100%: traffic drivers "
+            f"{c.driver_share:.0%} + welfare items {c.welfare_share:.0%} leave nothing for "
+            "profit items. Lower one of them."
+        )
+    if c.promotion and days is not None and c.promotion_day > days:
+        out.append(
+            f"The platform promotion is on day {c.promotion_day} but the run lasts {days} "
+            "days: move the promotion earlier or run more days."
+        )
+    return out
+
+
+def scenario_overrides(
+    controls: Controls, preset: Scenario, viewers: int, days: int
+) -> dict[str, Any]:
+    """Dotted-key overrides that turn ``preset`` into what the controls say.
+
+    Only controls that differ from the preset become overrides, so untouched controls run the
+    preset exactly (no float round trips).
+    """
+    c = controls
+    out: dict[str, Any] = {"population.viewers": int(viewers), "days": int(days)}
+    if c.policy != preset.policy:
+        out["policy"] = c.policy
+    group = preset.streams.get(FOCAL)
+    if group is not None:
+        key = f"streams.{FOCAL}"
+        for trait in ("hook", "retention", "persuasion"):
+            value = getattr(c, trait)
+            if (value, value) != tuple(getattr(group, trait)):
+                out[f"{key}.{trait}"] = value
+        if not np.allclose(c.mix, group.mix, rtol=0, atol=1e-9):
+            out[f"{key}.mix"] = list(c.mix)
+        camp = group.campaign
+        if camp is None:
+            if c.strategy != STRATEGY_NONE:
+                out[f"{key}.campaign.strategy"] = c.strategy
+                out[f"{key}.campaign.daily_budget"] = c.daily_budget
+        else:
+            if c.strategy != camp.strategy:
+                out[f"{key}.campaign.strategy"] = c.strategy
+            if c.daily_budget != camp.daily_budget:
+                out[f"{key}.campaign.daily_budget"] = c.daily_budget
+    preset_days = preset.calendar.campaign_days
+    if c.promotion:
+        if not preset_days or preset_days[0] != c.promotion_day - 1:
+            out["calendar.campaign_days"] = [c.promotion_day - 1]
+    elif preset_days:
+        out["calendar.campaign_days"] = []
+    return out
+
+
+def build_scenario(controls: Controls, viewers: int, days: int) -> Scenario:
+    """The scenario the controls describe (raises :class:`ConfigError` if invalid)."""
+    preset = load_scenario(controls.scenario)
+    return load_scenario(controls.scenario, scenario_overrides(controls, preset, viewers, days))
+
+
+class DashboardModel(mesa.Model):
+    """The Mesa model a dashboard session steps: one tick of the snowball model per step.
+
+    Mesa's SolaraViz rebuilds it on Reset as ``DashboardModel(**parameters)``, so every
+    parameter has a default. ``source`` is a callable returning the page's current
+    :class:`Controls` (the scenario and focal-room card); ``controls`` gives them directly
+    (tests, notebooks).
+
+    Attributes
+    ----------
+    sim : SnowballModel or None
+        The simulation, or None when the controls made no sense (see ``problems``) or the
+        scenario did not validate (see ``error``).
+    focal : numpy.ndarray
+        Indices of the focal group's streams (empty if the preset has none).
+    history : dict[str, numpy.ndarray]
+        Per-tick series of the focal room, shape (ticks run,) each: ``free``, ``paid``,
+        ``follow`` (impressions in the tick), ``gmv``, ``ad_spend`` (yuan in the tick),
+        ``paid_gmv_cum`` and ``margin_cum`` (paid GMV and gross margin so far, yuan),
+        ``fans`` (followers at the end of the tick), ``review`` (review score, 1-5 stars),
+        ``tier`` (pool tier, NaN while off air), ``peer_tier`` (median tier of the other
+        live rooms of its category while the focal room is live, else NaN), ``gini`` (Gini
+        of cumulative GMV across streams).
+    """
+
+    SERIES = (
+        "free",
+        "paid",
+        "follow",
+        "gmv",
+        "ad_spend",
+        "paid_gmv_cum",
+        "margin_cum",
+        "fans",
+        "review",
+        "tier",
+        "peer_tier",
+        "gini",
+    )
+
+    def __init__(
+        self,
+        source: Callable[[], Controls] | None = None,
+        viewers: int = DEFAULT_VIEWERS,
+        days: int = DEFAULT_DAYS,
+        seed: int = DEFAULT_SEED,
+        controls: Controls | None = None,
+    ):
+        super().__init__(seed=int(seed))
+        if controls is None:
+            controls = source() if source is not None else Controls()
+        self.controls = controls
+        self.viewers, self.days, self.run_seed = int(viewers), int(days), int(seed)
+        self.problems = problems(controls, self.days)
+        self.error: str | None = None
+        self.sim: SnowballModel | None = None
+        self.scenario: Scenario | None = None
+        self.focal = np.empty(0, dtype=np.int64)
+        self._buffers = {name: np.zeros(0) for name in self.SERIES}
+        if self.problems:
+            self.running = False
+            return
+        try:
+            self.scenario = build_scenario(controls, self.viewers, self.days)
+            self.sim = SnowballModel(self.scenario, self.run_seed)
+        except ConfigError as exc:
+            self.error = str(exc)
+            self.running = False
+            return
+        t = self.sim.table
+        if FOCAL in t.group_names:
+            self.focal = np.flatnonzero(t.group == t.group_names.index(FOCAL))
+        n = self.scenario.n_ticks
+        self._buffers = {name: np.zeros(n) for name in self.SERIES}
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def ticks(self) -> int:
+        """Ticks of the simulation run so far."""
+        return 0 if self.sim is None else int(self.sim.steps)
+
+    @property
+    def finished(self) -> bool:
+        return self.sim is None or self.ticks >= self.scenario.n_ticks
+
+    @property
+    def tick_minutes(self) -> int:
+        return self.scenario.tick_minutes if self.scenario else 10
+
+    @property
+    def history(self) -> dict[str, np.ndarray]:
+        return {name: buf[: self.ticks] for name, buf in self._buffers.items()}
+
+    @property
+    def has_focal(self) -> bool:
+        return len(self.focal) > 0
+
+    def step(self) -> None:
+        """One tick of the simulation, then record the focal room."""
+        if self.finished:
+            self.running = False
+            return
+        sim = self.sim
+        sim.step()
+        i = self.ticks - 1
+        b, f = self._buffers, self.focal
+        b["gini"][i] = gini(sim.cum_gmv)
+        if len(f):
+            last = sim.last_tick
+            b["free"][i] = last["free_impressions"][f].sum()
+            b["paid"][i] = last["paid_impressions"][f].sum()
+            b["follow"][i] = last["follow_impressions"][f].sum()
+            b["gmv"][i] = last["gmv"][f].sum()
+            b["ad_spend"][i] = last["ad_spend"][f].sum()
+            for name, key in (("paid_gmv_cum", "paid_gmv"), ("margin_cum", "margin")):
+                done = sum(float(r[key][f].sum()) for r in sim.daily_records)
+                b[name][i] = done + float(sim.day_counts[key][f].sum())
+            b["fans"][i] = sim.population.followers[f].sum()
+            b["review"][i] = sim.table.review_score[f].mean()
+            tiers = sim.tier_history[i, f]
+            b["tier"][i] = tiers.max() if (tiers >= 0).any() else np.nan
+            t = sim.table
+            peers = t.live & np.isin(t.category, t.category[f])
+            peers[f] = False
+            live = bool(t.live[f].any())
+            b["peer_tier"][i] = np.median(t.tier[peers]) if live and peers.any() else np.nan
+        if self.finished:
+            self.running = False
+
+    def summary(self) -> dict[str, Any]:
+        """The focal room so far: cumulative impressions by source, GMV, margin, ad spend,
+        paid ROI, fans, review score and pool tier, plus the platform's Gini of GMV and the
+        clock."""
+        h = self.history
+        n = self.ticks
+        minutes = n * self.tick_minutes
+        day = max(1, -(-minutes // 1440))  # the day the last tick belongs to, from 1
+        of_day = minutes - (day - 1) * 1440  # its end, 0..1440 minutes
+        spend = float(h["ad_spend"].sum())
+        paid_gmv = float(h["paid_gmv_cum"][-1]) if n else 0.0
+        margin = float(h["margin_cum"][-1]) if n else 0.0
+        tier = h["tier"][-1] if n else np.nan
+        return {
+            "tick": n,
+            "day": day,
+            "clock": f"{of_day // 60:02d}:{of_day % 60:02d}",
+            "free": int(h["free"].sum()),
+            "paid": int(h["paid"].sum()),
+            "follow": int(h["follow"].sum()),
+            "gmv": float(h["gmv"].sum()),
+            "ad_spend": spend,
+            "paid_gmv": paid_gmv,
+            "margin": margin,
+            "roi": paid_gmv / spend if spend > 0 else float("nan"),
+            "fans": int(h["fans"][-1]) if n else self._fans_now(),
+            "review": float(h["review"][-1]) if n else self._review_now(),
+            "tier": None if np.isnan(tier) else int(tier),
+            "gini": float(h["gini"][-1]) if n else 0.0,
+        }
+
+    def _review_now(self) -> float:
+        if self.sim is None or not self.has_focal:
+            return float("nan")
+        return float(self.sim.table.review_score[self.focal].mean())
+
+    def _fans_now(self) -> int:
+        if self.sim is None or not self.has_focal:
+            return 0
+        return int(self.sim.population.followers[self.focal].sum())
+
+
+def status_line(model: DashboardModel) -> str:
+    """One line with every number the page reports about the focal room (the browser test
+    reads this line, so it is one element updated at once)."""
+    s = model.summary()
+    roi = "n/a" if np.isnan(s["roi"]) else f"{s['roi']:.2f}"
+    tier = "off air" if s["tier"] is None else str(s["tier"])
+    review = "n/a" if np.isnan(s["review"]) else f"{s['review']:.2f}"
+    days = model.days
+    return (
+        f"Day {s['day']} of {days}, {s['clock']} · tick {s['tick']} · focal room: "
+        f"free {s['free']:,} · paid {s['paid']:,} · follow {s['follow']:,} impressions · "
+        f"GMV {s['gmv']:,.0f} yuan · ad spend {s['ad_spend']:,.0f} yuan · ROI {roi} · "
+        f"fans {s['fans']:,} · review {review} · pool tier {tier} · Gini of GMV {s['gini']:.2f}"
+    )
