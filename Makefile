@@ -23,6 +23,9 @@ demo: $(VENV)/.installed-core
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
+bench: $(VENV)/.installed-core
+	$(BIN)/python -m benchmarks
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

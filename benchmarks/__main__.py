@@ -1,0 +1,158 @@
+"""``python -m benchmarks``: wall time, throughput, scaling and memory of the model.
+
+For each size (viewers; streams scale with viewers, 2,000 per million) it runs the model in
+fresh processes several times and reports the median and range of wall time, impressions per
+second, viewer-ticks per second, ticks per second and peak RSS; then the cost of a tick with
+no viewer active (O(streams) work only), the per-phase profile at the largest size, and the
+bytes of per-viewer state. Writes results/benchmarks/bench.csv, phases.csv and scaling.png.
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "results" / "benchmarks"
+
+
+def run_worker(viewers: int, days: int, seed: int, sessions_per_day: float | None = None) -> dict:
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchmarks.worker",
+        str(viewers),
+        str(days),
+        str(seed),
+        "-" if sessions_per_day is None else str(sessions_per_day),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    p.add_argument(
+        "--sizes",
+        default="10000,100000,1000000",
+        help="comma-separated viewer counts (default: 10k, 100k, 1M)",
+    )
+    p.add_argument("--days", type=int, default=2, help="simulated days per run (default 2)")
+    p.add_argument("--repeats", type=int, default=3, help="runs per size (default 3)")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="also time the scale_1m scenario itself (1M viewers, 30 days) once",
+    )
+    args = p.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    import pandas as pd
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in sizes:
+        for r in range(args.repeats):
+            res = run_worker(n, args.days, seed=r)
+            rows.append(res)
+            print(
+                f"  {n:>9,} viewers, run {r + 1}/{args.repeats}: {res['wall_seconds']:.1f} s",
+                file=sys.stderr,
+            )
+    idle = run_worker(sizes[-1], 1, seed=0, sessions_per_day=0.0)
+    table = []
+    for n in sizes:
+        rs = [r for r in rows if r["viewers"] == n]
+        walls = [r["wall_seconds"] for r in rs]
+        med = statistics.median(walls)
+        imp = statistics.median(r["impressions"] for r in rs)
+        ticks = rs[0]["ticks"]
+        table.append(
+            {
+                "viewers": n,
+                "streams": rs[0]["streams"],
+                "days": args.days,
+                "runs": len(rs),
+                "wall_median_s": med,
+                "wall_min_s": min(walls),
+                "wall_max_s": max(walls),
+                "impressions": imp,
+                "impressions_per_s": imp / med,
+                "viewer_ticks_per_s": n * ticks / med,
+                "ticks_per_s": ticks / med,
+                "ns_per_impression": med / imp * 1e9,
+                "peak_rss_mb": max(r["peak_rss_bytes"] for r in rs) / 2**20,
+                "viewer_state_bytes_per_viewer": rs[0]["viewer_state_bytes"] / n,
+            }
+        )
+    df = pd.DataFrame(table)
+    df["idle_tick_ms_at_largest"] = idle["wall_seconds"] / idle["ticks"] * 1000
+    df.to_csv(OUT / "bench.csv", index=False)
+    big = [r for r in rows if r["viewers"] == sizes[-1]]
+    phases = pd.DataFrame([r["phases"] for r in big]).median().rename("seconds")
+    phases = phases.to_frame()
+    phases["share"] = phases["seconds"] / phases["seconds"].sum()
+    phases.to_csv(OUT / "phases.csv", index_label="phase")
+    full = None
+    if args.full:
+        full = run_worker(1_000_000, 30, seed=0)
+        (OUT / "scale_1m.json").write_text(json.dumps(full, indent=2) + "\n")
+    plot(df, OUT / "scaling.png")
+    pd.set_option("display.width", 160)
+    print(df.drop(columns=["idle_tick_ms_at_largest"]).round(2).to_string(index=False))
+    print(
+        f"\nidle tick (no viewer active) at {sizes[-1]:,} viewers and "
+        f"{idle['streams']:,} streams: {df['idle_tick_ms_at_largest'].iloc[0]:.2f} ms"
+    )
+    print(f"\nphases at {sizes[-1]:,} viewers (median of {len(big)} runs):")
+    print(phases.round(3).to_string())
+    if full:
+        print(
+            f"\nscale_1m (1M viewers, {full['streams']:,} streams, 30 days): "
+            f"{full['wall_seconds']:.1f} s, {full['impressions'] / full['wall_seconds']:,.0f} "
+            f"impressions/s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB"
+        )
+    print(f"\nwrote {OUT}/bench.csv, phases.csv, scaling.png")
+    return 0
+
+
+def plot(df, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    x = df["viewers"].to_numpy()
+    y = df["wall_median_s"].to_numpy()
+    ax[0].errorbar(
+        x,
+        y,
+        yerr=[y - df["wall_min_s"], df["wall_max_s"] - y],
+        fmt="o-",
+        label="median (range) wall time",
+    )
+    ax[0].plot(x, y[0] * x / x[0], "k--", lw=0.8, label="linear in viewers")
+    ax[0].set(
+        xscale="log",
+        yscale="log",
+        xlabel="viewers (streams scale along)",
+        ylabel=f"wall time for {df['days'].iloc[0]} simulated days (s)",
+        title="Scaling",
+    )
+    ax[0].legend()
+    ax[1].plot(x, df["ns_per_impression"], "o-")
+    ax[1].set(
+        xscale="log",
+        xlabel="viewers",
+        ylabel="wall time per impression (ns)",
+        title="Cost per impression",
+        ylim=(0, None),
+    )
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""One benchmark run in its own process, so that its peak resident memory is its own.
+
+Prints one JSON line: wall time, ticks, impressions, per-phase seconds, peak RSS (bytes),
+bytes of per-viewer state.
+"""
+
+import json
+import resource
+import sys
+import time
+
+
+def scaled_overrides(viewers: int, days: int, sessions_per_day: float | None = None) -> dict:
+    """The ``scale_1m`` market scaled to ``viewers`` (streams in proportion: 2,000 per
+    million viewers, at least one of each group)."""
+    f = viewers / 1_000_000
+    out = {
+        "population.viewers": viewers,
+        "days": days,
+        "streams.field.count": max(1, round(1300 * f)),
+        "streams.field_ads.count": max(1, round(400 * f)),
+        "streams.alliance.count": max(1, round(240 * f)),
+        "streams.top_kol.count": max(1, round(59 * f)),
+    }
+    if sessions_per_day is not None:
+        out["population.sessions_per_day"] = sessions_per_day
+    return out
+
+
+def main(argv: list[str]) -> None:
+    from simulation import api
+
+    viewers, days, seed = int(argv[0]), int(argv[1]), int(argv[2])
+    spd = float(argv[3]) if len(argv) > 3 and argv[3] != "-" else None
+    model = api.build_model("scale_1m", seed=seed, overrides=scaled_overrides(viewers, days, spd))
+    start = time.perf_counter()
+    model.run_days(days)
+    wall = time.perf_counter() - start
+    ticks = api.ticks_table(model)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(
+        json.dumps(
+            {
+                "viewers": viewers,
+                "streams": int(model.table.n),
+                "days": days,
+                "seed": seed,
+                "wall_seconds": wall,
+                "ticks": len(ticks),
+                "impressions": int(ticks["impressions"].sum()),
+                "sessions": int(ticks["sessions"].sum()),
+                "phases": dict(model.timer.seconds),
+                "peak_rss_bytes": int(rss),
+                "viewer_state_bytes": int(model.population.nbytes()),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
