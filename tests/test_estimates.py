@@ -112,3 +112,30 @@ def test_waterfill_reference_case():
 def test_audience_precision_grows_with_fans():
     p = audience_precision(np.array([0.0, 100.0, 1e6]), 100.0)
     assert p[0] == 0 and p[1] == pytest.approx(0.5) and 0.99 < p[2] < 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 10), st.integers(0, 3)), min_size=1, max_size=15),
+    st.integers(0, 2**32 - 1),
+)
+def test_alias_tables_sample_in_proportion_to_weight(rows, seed):
+    """Exact check: the alias rule's implied probability of each member equals its share."""
+    from simulation.distribution.interest_feed import alias_tables
+
+    rows = sorted(rows, key=lambda r: r[1])
+    w = np.array([r[0] for r in rows])
+    g = np.array([r[1] for r in rows])
+    prob, alias = alias_tables(w, g, 4)
+    counts = np.bincount(g, minlength=4)
+    totals = np.bincount(g, w, minlength=4)
+    implied = np.zeros(len(w))
+    for i in range(len(w)):
+        m = counts[g[i]]
+        implied[i] += prob[i] / m
+        implied[alias[i]] += (1 - prob[i]) / m
+        assert g[alias[i]] == g[i]
+    for k in range(4):
+        members = g == k
+        if members.any() and totals[k] > 0:
+            np.testing.assert_allclose(implied[members], w[members] / totals[k], atol=1e-9)
