@@ -39,6 +39,27 @@ the group, which is one room by convention) are at least this multiple of the me
 impressions per stream live that day."""
 
 
+SUMMARY_METRICS = (
+    "total_gmv",
+    "total_orders",
+    "focal_gmv",
+    "focal_margin",
+    "focal_final_tier",
+    "focal_followers",
+    "free_impressions",
+    "paid_impressions",
+    "follow_impressions",
+    "ad_spend",
+    "roi",
+    "leverage",
+    "gini_gmv",
+    "top10_share_gmv",
+    "took_off",
+    "wall_seconds",
+)
+"""Keys of :func:`run_summary`'s result (impressions, spend and ROI are the focal group's)."""
+
+
 @dataclass
 class RunResult:
     """One finished run: the model (for inspection) and its two tables."""

@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "simulation.commands.sweep",
     "simulation.commands.experiment",
     "simulation.commands.dashboard",
+    "simulation.commands.validate",
 ]
 
 

@@ -43,13 +43,17 @@ def error_of(tmp_path, text) -> ConfigError:
 
 
 def test_grid_spec_points_and_order(tmp_path):
-    spec = spec_from(tmp_path, BASE + f"""
+    spec = spec_from(
+        tmp_path,
+        BASE
+        + f"""
 [set]
 "population.viewers" = 5000
 [parameters]
 "{PERSUASION}" = {{ low = 0.02, high = 0.10, num = 5 }}
 "{BUDGET}" = [0, 500, 2000]
-""")
+""",
+    )
     assert spec.n_points == 15 and spec.n_runs == 30
     assert spec.fixed == {"population.viewers": 5000}
     design = build_design(spec)
@@ -63,24 +67,32 @@ def test_grid_spec_points_and_order(tmp_path):
 
 
 def test_nested_tables_are_dotted_keys(tmp_path):
-    spec = spec_from(tmp_path, BASE + """
+    spec = spec_from(
+        tmp_path,
+        BASE
+        + """
 [parameters.streams.focal]
 persuasion = [0.03, 0.06]
 [parameters.streams.focal.campaign]
 daily_budget = [100, 200]
-""")
+""",
+    )
     assert spec.names == (PERSUASION, BUDGET)
 
 
 def test_integer_and_log_ranges(tmp_path):
-    spec = spec_from(tmp_path, BASE + f"""
+    spec = spec_from(
+        tmp_path,
+        BASE
+        + f"""
 [design]
 kind = "lhs"
 samples = 40
 [parameters]
 "population.viewers" = {{ low = 1000, high = 100000, log = true }}
 "{BUDGET}" = {{ low = 10, high = 10000, log = true }}
-""")
+""",
+    )
     design = build_design(spec)
     viewers = [design.point(i)["population.viewers"] for i in range(40)]
     budgets = np.array([design.point(i)[BUDGET] for i in range(40)])
@@ -91,16 +103,21 @@ samples = 40
     assert decades.min() >= 12
 
 
-@pytest.mark.parametrize("kind,samples,extra,points", [
-    ("random", 7, "", 7),
-    ("lhs", 9, "", 9),
-    ("sobol", 8, "", 8 * (2 * 3 + 2)),
-    ("sobol", 16, "second_order = false", 16 * (3 + 2)),
-    ("morris", 5, "levels = 6", 5 * (3 + 1)),
-    ("morris", 10, "optimal_trajectories = 4", 4 * (3 + 1)),
-])
+@pytest.mark.parametrize(
+    "kind,samples,extra,points",
+    [
+        ("random", 7, "", 7),
+        ("lhs", 9, "", 9),
+        ("sobol", 8, "", 8 * (2 * 3 + 2)),
+        ("sobol", 16, "second_order = false", 16 * (3 + 2)),
+        ("morris", 5, "levels = 6", 5 * (3 + 1)),
+        ("morris", 10, "optimal_trajectories = 4", 4 * (3 + 1)),
+    ],
+)
 def test_sampled_designs_sizes_and_determinism(tmp_path, kind, samples, extra, points):
-    text = BASE + f"""
+    text = (
+        BASE
+        + f"""
 [design]
 kind = "{kind}"
 samples = {samples}
@@ -110,6 +127,7 @@ samples = {samples}
 "{BUDGET}" = {{ low = 0, high = 5000 }}
 "streams.focal.hook" = {{ low = 0.05, high = 0.2 }}
 """
+    )
     spec = spec_from(tmp_path, text)
     assert spec.n_points == points
     a, b = build_design(spec), build_design(spec_from(tmp_path, text, "again.toml"))
@@ -136,71 +154,136 @@ def test_seeds_common_random_numbers_and_independent():
 # ------------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize("body,key,needle", [
-    (f'[parameters]\n"streams.focal.persuation" = [0.1]', "persuation",
-     f"did you mean '{PERSUASION}'"),
-    ('[parameters]\n"daily_budget" = [1, 2]', "daily_budget", f"did you mean '{BUDGET}'"),
-    ('[parameters]\n"streams.focal" = [1, 2]', "streams.focal", "is a table"),
-    ('[parameters]\nseed = [1, 2]', "seed", "replicates"),
-    (f'[parameters]\n"{PERSUASION}" = {{ low = 0.05, high = 0.05, num = 3 }}', PERSUASION,
-     "empty range"),
-    (f'[parameters]\n"{PERSUASION}" = {{ low = 0.09, high = 0.01, num = 3 }}', PERSUASION,
-     "inverted range"),
-    (f'[parameters]\n"{PERSUASION}" = []', PERSUASION, "at least one value"),
-    (f'[parameters]\n"{PERSUASION}" = [0.1, 0.1]', PERSUASION, "must not repeat"),
-    (f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 2.0, num = 3 }}', "high",
-     "<= 1"),
-    (f'[parameters]\n"{PERSUASION}" = [0.01, -0.5]', PERSUASION, ">= 0"),
-    (f'[parameters]\n"{BUDGET}" = {{ low = 0, high = 10, num = 3, log = true }}', "low",
-     "log range needs low > 0"),
-    (f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}', "design.kind",
-     "need a design"),
-    (f'[design]\nkind = "grid"\n[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}',
-     "num", "needs num"),
-    (f'[design]\nkind = "lhs"\nsamples = 8\n[parameters]\n"{PERSUASION}" = [0.01, 0.1]',
-     PERSUASION, "samples ranges"),
-    (f'[design]\nkind = "sobol"\nsamples = 100\n[parameters]\n"{PERSUASION}" = '
-     '{ low = 0.01, high = 0.1 }', "design.samples", "power of two (e.g. 64 or 128)"),
-    (f'[design]\nkind = "sobol"\nsamples = 4\n[parameters]\n"{PERSUASION}" = '
-     '{ low = 0.01, high = 0.1 }', "design.samples", "at least 8"),
-    (f'[design]\nkind = "morris"\nsamples = 4\nlevels = 3\n[parameters]\n"{PERSUASION}" = '
-     '{ low = 0.01, high = 0.1 }', "design.levels", "even"),
-    (f'[design]\nkind = "morris"\nsamples = 4\noptimal_trajectories = 4\n[parameters]\n'
-     f'"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}', "optimal_trajectories", "< design"),
-    (f'[design]\nkind = "lhs"\n[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}',
-     "design.samples", "needs samples"),
-    (f'[design]\nkind = "latin"\nsamples = 3\n[parameters]\n"{PERSUASION}" = '
-     '{ low = 0.01, high = 0.1 }', "design.kind", "grid, random, lhs, sobol, morris"),
-    (f'max_runs = 50\n[design]\nkind = "sobol"\nsamples = 8\n[parameters]\n'
-     f'"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}\n"{BUDGET}" = {{ low = 1, high = 9 }}',
-     "max_runs", "needs 96 runs (48 points x 2 replicates)"),
-    (f'[parameters]\n"population.viewers" = {{ low = 1, high = 9, num = 20 }}', "num",
-     "levels repeat"),
-    (f'[parameters]\n"population.viewers" = [1000.5]', "population.viewers", "integers"),
-    (f'[parameters]\n"streams.focal.campaign.bidding" = ["max_delivery", "nope"]', "bidding",
-     "max_delivery, cost_cap"),
-    (f'[set]\n"{PERSUASION}" = 0.05\n[parameters]\n"{PERSUASION}" = [0.01]', PERSUASION,
-     "both fixed"),
-    ('[set]\n"population.viewrs" = 10', "viewrs", "did you mean 'population.viewers'"),
-    ('metrics = ["leverage"]\npaired_leverage = false', "paired_leverage", "leverage"),
-    (f'[parameters]\n"{PERSUASION}" = [0.01, 0.02]\n[analysis]\nphase = ["{PERSUASION}", '
-     '"x"]', "analysis.phase", "not a varied parameter"),
-])
+@pytest.mark.parametrize(
+    "body,key,needle",
+    [
+        (
+            '[parameters]\n"streams.focal.persuation" = [0.1]',
+            "persuation",
+            f"did you mean '{PERSUASION}'",
+        ),
+        ('[parameters]\n"daily_budget" = [1, 2]', "daily_budget", f"did you mean '{BUDGET}'"),
+        ('[parameters]\n"streams.focal" = [1, 2]', "streams.focal", "is a table"),
+        ("[parameters]\nseed = [1, 2]", "seed", "replicates"),
+        (
+            f'[parameters]\n"{PERSUASION}" = {{ low = 0.05, high = 0.05, num = 3 }}',
+            PERSUASION,
+            "empty range",
+        ),
+        (
+            f'[parameters]\n"{PERSUASION}" = {{ low = 0.09, high = 0.01, num = 3 }}',
+            PERSUASION,
+            "inverted range",
+        ),
+        (f'[parameters]\n"{PERSUASION}" = []', PERSUASION, "at least one value"),
+        (f'[parameters]\n"{PERSUASION}" = [0.1, 0.1]', PERSUASION, "must not repeat"),
+        (f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 2.0, num = 3 }}', "high", "<= 1"),
+        (f'[parameters]\n"{PERSUASION}" = [0.01, -0.5]', PERSUASION, ">= 0"),
+        (
+            f'[parameters]\n"{BUDGET}" = {{ low = 0, high = 10, num = 3, log = true }}',
+            "low",
+            "log range needs low > 0",
+        ),
+        (
+            f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}',
+            "design.kind",
+            "need a design",
+        ),
+        (
+            f'[design]\nkind = "grid"\n[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}',
+            "num",
+            "needs num",
+        ),
+        (
+            f'[design]\nkind = "lhs"\nsamples = 8\n[parameters]\n"{PERSUASION}" = [0.01, 0.1]',
+            PERSUASION,
+            "samples ranges",
+        ),
+        (
+            f'[design]\nkind = "sobol"\nsamples = 100\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "design.samples",
+            "power of two (e.g. 64 or 128)",
+        ),
+        (
+            f'[design]\nkind = "sobol"\nsamples = 4\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "design.samples",
+            "at least 8",
+        ),
+        (
+            f'[design]\nkind = "morris"\nsamples = 4\nlevels = 3\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "design.levels",
+            "even",
+        ),
+        (
+            f'[design]\nkind = "morris"\nsamples = 4\noptimal_trajectories = 4\n[parameters]\n'
+            f'"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}',
+            "optimal_trajectories",
+            "< design",
+        ),
+        (
+            f'[design]\nkind = "lhs"\n[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}',
+            "design.samples",
+            "needs samples",
+        ),
+        (
+            f'[design]\nkind = "latin"\nsamples = 3\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "design.kind",
+            "grid, random, lhs, sobol, morris",
+        ),
+        (
+            f'max_runs = 50\n[design]\nkind = "sobol"\nsamples = 8\n[parameters]\n'
+            f'"{PERSUASION}" = {{ low = 0.01, high = 0.1 }}\n"{BUDGET}" = {{ low = 1, high = 9 }}',
+            "max_runs",
+            "needs 96 runs (48 points x 2 replicates)",
+        ),
+        (
+            '[parameters]\n"population.viewers" = { low = 1, high = 9, num = 20 }',
+            "num",
+            "levels repeat",
+        ),
+        ('[parameters]\n"population.viewers" = [1000.5]', "population.viewers", "integers"),
+        (
+            '[parameters]\n"streams.focal.campaign.bidding" = ["max_delivery", "nope"]',
+            "bidding",
+            "max_delivery, cost_cap",
+        ),
+        (
+            f'[set]\n"{PERSUASION}" = 0.05\n[parameters]\n"{PERSUASION}" = [0.01]',
+            PERSUASION,
+            "both fixed",
+        ),
+        ('[set]\n"population.viewrs" = 10', "viewrs", "did you mean 'population.viewers'"),
+        ('metrics = ["leverage"]\npaired_leverage = false', "paired_leverage", "leverage"),
+        (
+            f'[parameters]\n"{PERSUASION}" = [0.01, 0.02]\n[analysis]\nphase = ["{PERSUASION}", '
+            '"x"]',
+            "analysis.phase",
+            "not a varied parameter",
+        ),
+    ],
+)
 def test_bad_spec_is_one_line(tmp_path, body, key, needle):
     err = error_of(tmp_path, BASE + body)
     msg = str(err)
     assert key in msg and needle in msg, msg
 
 
-@pytest.mark.parametrize("text,needle", [
-    ('name = "t"\nscenario = "default"\nreplicate = 2\nseed = 1', "did you mean 'replicates'"),
-    ('name = "t"\nscenario = "default"', "seed = (missing)"),
-    ('name = "t"\nscenario = "nowhere"\nseed = 1', "no such scenario file"),
-    ('name = "t"\nscenario = "default"\nseed = -1', "integer >= 0"),
-    ('name = "t"\nscenario = "default"\nseed = 1\nreplicates = 0', "integer >= 1"),
-    ('name = "t"\nscenario = "default\nseed = 1', "valid TOML"),
-    ('name = "a/b"\nscenario = "default"\nseed = 1', "plain name"),
-])
+@pytest.mark.parametrize(
+    "text,needle",
+    [
+        ('name = "t"\nscenario = "default"\nreplicate = 2\nseed = 1', "did you mean 'replicates'"),
+        ('name = "t"\nscenario = "default"', "seed = (missing)"),
+        ('name = "t"\nscenario = "nowhere"\nseed = 1', "no such scenario file"),
+        ('name = "t"\nscenario = "default"\nseed = -1', "integer >= 0"),
+        ('name = "t"\nscenario = "default"\nseed = 1\nreplicates = 0', "integer >= 1"),
+        ('name = "t"\nscenario = "default\nseed = 1', "valid TOML"),
+        ('name = "a/b"\nscenario = "default"\nseed = 1', "plain name"),
+    ],
+)
 def test_bad_top_level(tmp_path, text, needle):
     assert needle in str(error_of(tmp_path, text))
 
@@ -212,21 +295,34 @@ def test_missing_spec_file(tmp_path):
 
 # --------------------------------------------------------------------- invariants (tier 2)
 
-ranges = st.fixed_dictionaries({
-    "low": st.one_of(st.floats(-1, 2), st.integers(-5, 5)),
-    "high": st.one_of(st.floats(-1, 2), st.integers(-5, 5)),
-}, optional={"num": st.integers(0, 6), "log": st.booleans()})
-values = st.lists(st.one_of(st.floats(-1, 2, allow_nan=False), st.integers(-3, 3),
-                            st.text(max_size=3)), max_size=4)
+ranges = st.fixed_dictionaries(
+    {
+        "low": st.one_of(st.floats(-1, 2), st.integers(-5, 5)),
+        "high": st.one_of(st.floats(-1, 2), st.integers(-5, 5)),
+    },
+    optional={"num": st.integers(0, 6), "log": st.booleans()},
+)
+values = st.lists(
+    st.one_of(st.floats(-1, 2, allow_nan=False), st.integers(-3, 3), st.text(max_size=3)),
+    max_size=4,
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from(["grid", "random", "lhs"]), samples=st.integers(0, 5),
-       p1=st.one_of(ranges, values), p2=st.one_of(ranges, values))
+@given(
+    kind=st.sampled_from(["grid", "random", "lhs"]),
+    samples=st.integers(0, 5),
+    p1=st.one_of(ranges, values),
+    p2=st.one_of(ranges, values),
+)
 def test_any_parameter_table_is_valid_or_one_config_error(kind, samples, p1, p2):
-    raw = {"name": "h", "scenario": "default", "seed": 3,
-           "design": {"kind": kind} | ({"samples": samples} if kind != "grid" else {}),
-           "parameters": {PERSUASION: p1, "streams.focal.hook": p2}}
+    raw = {
+        "name": "h",
+        "scenario": "default",
+        "seed": 3,
+        "design": {"kind": kind} | ({"samples": samples} if kind != "grid" else {}),
+        "parameters": {PERSUASION: p1, "streams.focal.hook": p2},
+    }
     try:
         spec = parse_spec(raw, "h.toml")
     except ConfigError as exc:

@@ -110,6 +110,7 @@ def _positive_float(flag: str, text: str) -> float:
 
 
 def sweep_command(args: argparse.Namespace) -> int:
+    """Run ``snowball sweep``; exit status 0 (all ok), 1 (failed or missing runs)."""
     from simulation.sweep.engine import run_sweep
     from simulation.sweep.executors import ExecutorChoice
 
@@ -155,6 +156,7 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
+    """Run ``snowball analyze`` and print what it found and wrote."""
     from simulation.sweep.analysis import analyze_sweep
 
     threshold = None

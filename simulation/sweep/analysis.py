@@ -42,6 +42,14 @@ from simulation.sweep.store import (
     SweepStore,
 )
 
+OUTPUTS = (
+    "summary.csv",
+    "sensitivity.csv",
+    "sensitivity_s2.csv",
+    "sensitivity.png",
+    "phase.png",
+    "response.png",
+)
 CONF_LEVEL = 0.95
 Z95 = 1.959963984540054
 
@@ -104,15 +112,18 @@ class SweepData:
 
     @property
     def names(self) -> list[str]:
+        """Varied parameters, in spec order."""
         return [p["key"] for p in self.parameters]
 
     def doc(self, key: str) -> str:
+        """The schema's one-line meaning of a varied parameter ('' if none)."""
         for p in self.parameters:
             if p["key"] == key:
                 return p.get("doc", "")
         return ""
 
     def is_bool(self, metric: str) -> bool:
+        """Whether a metric is yes/no (summarised as a proportion, Wilson interval)."""
         return pd.api.types.is_bool_dtype(self.runs[metric].dropna().infer_objects())
 
 
@@ -600,12 +611,20 @@ class AnalysisReport:
     runs: int
     expected: int
     phase: PhaseSurface | None = None
+    charted: list[str] = field(default_factory=list)
 
     def text(self) -> str:
+        """A plain-text report for the terminal."""
         lines = [f"analysis of {self.out.parent} ({self.runs} of {self.expected} runs)"]
         if not self.sensitivity.empty:
-            lines.append("sensitivity indices (95% interval half-widths in brackets):")
-            lines.append(_format_sensitivity(self.sensitivity))
+            shown = self.sensitivity
+            if self.charted:
+                shown = shown[shown["metric"].isin(self.charted)]
+            lines.append(
+                "sensitivity indices (95% interval half-widths in brackets; every metric "
+                "in sensitivity.csv):"
+            )
+            lines.append(_format_sensitivity(shown))
         if self.phase is not None:
             lines.append(_describe_phase(self.phase))
         lines += [f"  wrote {p}" for p in self.written]
@@ -711,6 +730,7 @@ def analyze_sweep(
     written.append(out / "summary.csv")
 
     sens = pd.DataFrame()
+    shown: list[str] = []
     if data.design_kind in ("sobol", "morris"):
         chart = list(data.analysis.get("metrics") or [])
         if metric not in chart:
@@ -748,6 +768,7 @@ def analyze_sweep(
     names = data.names
     if phase is None and data.analysis.get("phase"):
         phase = tuple(data.analysis["phase"])
+    sensitivity_design = data.design_kind in ("sobol", "morris")
     if phase is not None:
         for key in phase:
             if key not in names:
@@ -759,7 +780,8 @@ def analyze_sweep(
                 )
         if phase[0] == phase[1]:
             raise UsageError(f"--phase {','.join(phase)}: needs two different parameters")
-    elif len(names) >= 2:
+    elif len(names) >= 2 and not sensitivity_design:
+        # (a Sobol or Morris study draws a phase diagram only when asked for one)
         phase = (names[0], names[1])
     if threshold is None:
         threshold = data.analysis.get("threshold")
@@ -771,7 +793,7 @@ def analyze_sweep(
             written.append(out / "phase.png")
         else:
             notes.append("phase diagram skipped: both parameters must be numbers")
-    elif len(names) == 1 and _numeric_parameter(data, names[0]):
+    elif len(names) == 1 and not sensitivity_design and _numeric_parameter(data, names[0]):
         key = names[0]
         is_bool = data.is_bool(metric)
         frame = pd.DataFrame(
@@ -780,6 +802,10 @@ def analyze_sweep(
         table = interval_table(frame, ["x"], metric, is_bool)
         plots.response_curve(table, key, metric, is_bool, data, out / "response.png", threshold)
         written.append(out / "response.png")
+    for name in OUTPUTS:  # nothing stale from an earlier analysis with other options
+        if out / name not in written:
+            with contextlib.suppress(FileNotFoundError):
+                (out / name).unlink()
     return AnalysisReport(
         out=out,
         written=written,
@@ -789,6 +815,7 @@ def analyze_sweep(
         runs=len(data.runs),
         expected=data.n_runs_expected,
         phase=surface,
+        charted=shown,
     )
 
 

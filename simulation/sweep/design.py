@@ -57,6 +57,7 @@ class Design:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Varied parameters, in spec order."""
         return tuple(p.key for p in self.parameters)
 
     def point(self, i: int) -> dict[str, Any]:

@@ -78,6 +78,7 @@ class SweepResult:
 
     @property
     def complete(self) -> bool:
+        """Every run of the design has a row (ok or failed)."""
         return self.missing == 0
 
 
@@ -176,7 +177,16 @@ def git_info() -> dict[str, Any]:
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no")
-    return {"commit": commit, "dirty": None if status is None else bool(status)}
+    out: dict[str, Any] = {"commit": commit, "dirty": None if status is None else bool(status)}
+    if status:
+        diff = git("diff", "HEAD")
+        if diff is not None:
+            out["diff_sha256"] = hashlib.sha256(diff.encode()).hexdigest()
+    return out
+
+
+def _code_state(session: dict[str, Any]) -> str:
+    return f"{session.get('commit')}+{session.get('diff_sha256') or ''}"
 
 
 def _now() -> str:
@@ -293,7 +303,11 @@ def run_sweep(
                 )
             design = design_from_coordinates(spec, stored)
     prepared: PreparedRunner = prepare(spec, runner, design.point(0))
-    identity = {**spec.identity(), "runner": prepared.name, "base": prepared.base_config}
+    identity = {
+        **spec.identity(),
+        "runner": prepared.name,
+        "scenario_file": prepared.scenario_file,
+    }
     digest = fingerprint(identity)
     record = _check_folder(store, digest, identity, resume)
     if record is not None:
@@ -307,9 +321,9 @@ def run_sweep(
         "started": _now(),
         "finished": None,
         "executor": opened.details,
-        "commit": git_info()["commit"],
-        "ran": 0,
-        "lost": 0,
+        **{k: v for k, v in git_info().items() if k in ("commit", "dirty", "diff_sha256")},
+        "ran": None,
+        "lost": None,
     }
     try:
         store.prepare_session()
@@ -336,13 +350,22 @@ def run_sweep(
             store.discard_outputs()
             if not (store.root / DESIGN_FILE).is_file():
                 store.write_design(design)
-            if record.get("commit_seen") and record["commit_seen"] != session["commit"]:
+            if record.get("code_seen") and record["code_seen"] != _code_state(session):
                 notes.append(
-                    "the code's commit changed since this sweep started; the manifest records both"
+                    "the code changed since this sweep's last session (commit or "
+                    "uncommitted changes); the manifest records the code of every session"
+                )
+            changed = _differences(record.get("resolved") or {}, prepared.base_config or {})
+            if record.get("resolved") is not None and changed:
+                notes.append(
+                    "the resolved base scenario differs from the one this sweep started "
+                    f"with (in {', '.join(changed[:3])}): the code's defaults changed; "
+                    "earlier and new runs may not be comparable"
                 )
         record["replicates"] = spec.replicates
+        record["resolved"] = prepared.base_config
         record["spec"] = spec.raw
-        record["commit_seen"] = session["commit"]
+        record["code_seen"] = _code_state(session)
         record["sessions"].append(session)
         store.write_record(record)
         return _drive(

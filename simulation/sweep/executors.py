@@ -53,6 +53,7 @@ class InlineExecutor(cf.Executor):
     """Runs each submitted call at once, in this process (``--jobs 1``)."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
+        """Run ``fn(*args, **kwargs)`` now; return its finished future."""
         future: cf.Future = cf.Future()
         try:
             future.set_result(fn(*args, **kwargs))

@@ -38,6 +38,10 @@ def _save(fig: Any, path: Path) -> None:
     os.replace(tmp, path)
 
 
+WIDE_INTERVAL = 0.25
+"""Median half-width of the ST intervals above which a panel warns the reader."""
+
+
 def _took_off_multiple() -> float:
     try:
         from simulation.api import TOOK_OFF_MULTIPLE
@@ -104,7 +108,19 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, 
             lo = float(
                 np.nanmin(part[["ST", "S1"]].to_numpy() - part[["ST_conf", "S1_conf"]].to_numpy())
             )
-            ax.set_xlim(min(-0.05, lo - 0.02), max(1.0, hi + 0.02))
+            # indices live in [0, 1]; estimation noise may spill over, but not unboundedly
+            ax.set_xlim(max(-0.5, min(-0.05, lo - 0.02)), min(1.5, max(1.0, hi + 0.02)))
+            if float(np.nanmedian(part["ST_conf"])) > WIDE_INTERVAL:
+                ax.text(
+                    0.98,
+                    0.99,
+                    "wide intervals: raise design.samples or replicates",
+                    transform=ax.transAxes,
+                    ha="right",
+                    va="top",
+                    fontsize=8,
+                    color="#b22222",
+                )
         else:
             part = part.sort_values("mu_star", ascending=True)
             h = 0.38

@@ -19,31 +19,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulation.api import SUMMARY_METRICS
 from simulation.config import ConfigError
 from simulation.sweep.spec import SweepSpec, _quote, _suggest
 
 RUNNER_ENV = "SNOWBALL_SWEEP_RUNNER"
 
-#: Summary metrics of :func:`simulation.api.run_summary` (used when the API does not list
-#: its own in ``SUMMARY_METRICS``).
-METRICS = (
-    "total_gmv",
-    "total_orders",
-    "focal_gmv",
-    "focal_margin",
-    "focal_final_tier",
-    "focal_followers",
-    "free_impressions",
-    "paid_impressions",
-    "follow_impressions",
-    "ad_spend",
-    "roi",
-    "leverage",
-    "gini_gmv",
-    "top10_share_gmv",
-    "took_off",
-    "wall_seconds",
-)
+#: Summary metrics of :func:`simulation.api.run_summary`.
+METRICS = SUMMARY_METRICS
 
 Runner = Callable[[dict[str, Any], int], Mapping[str, Any]]
 
@@ -63,6 +46,7 @@ class SimulationRunner:
     metrics = METRICS
 
     def __call__(self, params: dict[str, Any], seed: int) -> Mapping[str, Any]:
+        """Run the point's scenario with ``seed``; return ``run_summary``'s metrics."""
         from simulation.api import run_summary
 
         return run_summary(
@@ -86,6 +70,7 @@ class PreparedRunner:
     base_config: dict[str, Any] | None
     is_test_runner: bool = False
     from_env: bool = False
+    scenario_file: dict[str, Any] | None = None
 
     def warning(self) -> str | None:
         """A line to show when runs use a test runner chosen by the environment."""
@@ -234,7 +219,7 @@ def _prepare_simulation(spec: SweepSpec, first_point: dict | None) -> PreparedRu
         raise UsageError(
             f"the simulator's run API is not available ({exc}); cannot run {spec.source}"
         ) from None
-    metrics = tuple(getattr(api, "SUMMARY_METRICS", METRICS))
+    metrics = api.SUMMARY_METRICS
     check_metrics(spec, metrics)
     runner = SimulationRunner(base=base, focal=spec.focal, paired_leverage=spec.paired_leverage)
     if first_point:
@@ -242,4 +227,24 @@ def _prepare_simulation(spec: SweepSpec, first_point: dict | None) -> PreparedRu
             runner.scenario(first_point)
         except ConfigError as exc:
             raise _resource(exc, spec) from None
-    return PreparedRunner(runner, SimulationRunner.name, metrics, base.to_dict(), False)
+    return PreparedRunner(
+        runner,
+        SimulationRunner.name,
+        metrics,
+        base.to_dict(),
+        False,
+        scenario_file=_scenario_file(spec.scenario_path),
+    )
+
+
+def _scenario_file(path: str) -> dict[str, Any] | None:
+    """The scenario file's values as written (with ``base = ...`` inheritance resolved)."""
+    from pathlib import Path
+
+    from simulation import config
+
+    reader = getattr(config, "read_raw", config.read_toml)
+    try:
+        return reader(Path(path))
+    except (ConfigError, OSError):
+        return None

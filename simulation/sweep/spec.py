@@ -221,6 +221,7 @@ class Parameter:
 
     @property
     def is_range(self) -> bool:
+        """True for a range, False for a list of values."""
         return self.values is None
 
     def levels(self) -> tuple[Any, ...]:
@@ -312,14 +313,17 @@ class SweepSpec:
 
     @property
     def names(self) -> tuple[str, ...]:
+        """Varied parameters, in spec order."""
         return tuple(p.key for p in self.parameters)
 
     @property
     def n_points(self) -> int:
+        """Number of design points."""
         return design_points(self.design, self.parameters)
 
     @property
     def n_runs(self) -> int:
+        """Design points x replicates."""
         return self.n_points * self.replicates
 
     def overrides(self) -> dict[str, Any]:

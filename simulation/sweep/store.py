@@ -69,6 +69,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode())
 
 
@@ -93,6 +94,7 @@ class ScanCounts:
 
     @property
     def done(self) -> int:
+        """Runs with a row (ok or failed)."""
         return self.ok + self.failed
 
 
@@ -129,6 +131,7 @@ class SweepStore:
         return True
 
     def row_path(self, point: int, replicate: int) -> Path:
+        """The row file of (point, replicate)."""
         return self.rows / f"{point:06d}-{replicate:03d}.json"
 
     def read_row(self, point: int, replicate: int, seed: int) -> dict[str, Any] | None:
@@ -158,6 +161,7 @@ class SweepStore:
         return row
 
     def has_row(self, point: int, replicate: int) -> bool:
+        """Whether (point, replicate) has a row file (not checked for validity)."""
         return self.row_path(point, replicate).is_file()
 
     # ----------------------------------------------------------------------------- writing
@@ -190,6 +194,7 @@ class SweepStore:
         self._lock_fh = fh
 
     def unlock(self) -> None:
+        """Release the folder's lock (if this process holds it)."""
         if self._lock_fh is not None:
             self._lock_fh.close()
             self._lock_fh = None
@@ -219,10 +224,12 @@ class SweepStore:
         atomic_write_bytes(self.row_path(row["point"], row["replicate"]), data, fsync=durable)
 
     def remove_row(self, point: int, replicate: int) -> None:
+        """Delete the row of (point, replicate), if any."""
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.row_path(point, replicate))
 
     def write_record(self, record: dict[str, Any]) -> None:
+        """Write sweep.json atomically."""
         atomic_write_json(self.root / SWEEP_FILE, record)
 
     def write_design(self, design: Design) -> None:
