@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean dashboard
 
 $(BIN)/activate:
 	$(PY) -m venv $(VENV)
@@ -15,7 +15,15 @@ $(VENV)/.installed-core: $(BIN)/activate pyproject.toml
 
 $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed-core $(VENV)/.installed-dashboard
+
+$(VENV)/.installed-dashboard: $(BIN)/activate pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[dashboard]"
 	touch $@ $(VENV)/.installed-core
+
+# The teaching dashboard at http://127.0.0.1:8765/ (docs/DASHBOARD.md, docs/TEACHING.md).
+dashboard: $(VENV)/.installed-dashboard
+	$(BIN)/snowball dashboard
 
 demo: $(VENV)/.installed-core
 	$(BIN)/snowball run --out results/runs/demo

@@ -342,7 +342,7 @@ class PrivateValuesConfig:
     campaigns, each of which values it at an independent U(0, ``value_max_cpm``) draw."""
 
     value_max_cpm: float = _f(
-        10.0,
+        100.0,
         "upper end of a campaign's U(0, v) value for one slot, yuan per 1000 impressions",
         0,
         lo_open=True,

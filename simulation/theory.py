@@ -485,7 +485,8 @@ def polya_unpredictability(alpha: float, K: int, N: int) -> float:
     N = _check_draws(N)
     if N == 0:
         return 0.0
-    cdf = dist.cdf(np.arange(N))
+    # The cdf as a running sum of the pmf (scipy's betabinom.cdf sums afresh for each x).
+    cdf = np.minimum(np.cumsum(dist.pmf(np.arange(N))), 1.0)
     return float(2.0 * np.sum(cdf * (1.0 - cdf)) / (K * float(alpha) + N))
 
 

@@ -2,7 +2,8 @@
 
 ``snowball experiment NAME [--replicates R] [--quick] [--jobs J]`` runs one study;
 ``snowball experiment --all`` runs every study in order and rewrites ``results/GALLERY.md``;
-``--list`` shows the studies and ``--plan`` their size and estimated cost without running.
+``--list`` shows the studies and ``--plan`` their size and estimated cost without running;
+``--reanalyse`` recomputes a folder's summary, figure and report from its raw run outputs.
 The studies live in the project's ``experiments/`` folder (next to ``simulation/``), which is
 put on the import path if the installed package does not already see it.
 """
@@ -37,29 +38,49 @@ def register(subparsers: Any) -> None:
     p.add_argument("--all", action="store_true", help="run every study in order")
     p.add_argument("--list", action="store_true", help="list the studies and exit")
     p.add_argument(
-        "--replicates", "-r", type=int, default=None, metavar="R",
+        "--replicates",
+        "-r",
+        type=int,
+        default=None,
+        metavar="R",
         help="seeds per arm (default: the study's own for the chosen size)",
-    )  # fmt: skip
+    )
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--quick", action="store_true", help="a tiny version (seconds; for the test suite)"
     )
     size.add_argument(
-        "--size", choices=("quick", "moderate", "full"), default=None,
+        "--size",
+        choices=("quick", "moderate", "full"),
+        default=None,
         help="study size (default full; moderate is a smaller market and fewer seeds)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--jobs", "-j", type=int, default=1, metavar="J",
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="J",
         help="worker processes (default 1: run in this process)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--out", type=Path, default=None, metavar="DIR",
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
         help="output folder (default results/<study>/; with --all, DIR/<study>/)",
-    )  # fmt: skip
+    )
     p.add_argument(
-        "--plan", action="store_true",
+        "--plan",
+        action="store_true",
         help="print each study's arms, seeds and estimated single-core cost; run nothing",
-    )  # fmt: skip
+    )
+    p.add_argument(
+        "--reanalyse",
+        action="store_true",
+        help="recompute summary, figure and report from the raw outputs already in the "
+        "output folder; run nothing",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_experiment)
 
@@ -69,12 +90,18 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES
-    from experiments._common import RESULTS_DIR, pick_size, run_study, write_gallery
+    from experiments._common import (
+        RESULTS_DIR,
+        pick_size,
+        refresh_outputs,
+        run_study,
+        write_gallery,
+    )
 
     if args.list:
         for name in STUDY_NAMES:
-            doc = (STUDIES[name].__doc__ or "").strip().splitlines()[0]
-            print(f"{name:<20} {doc}")
+            doc = (STUDIES[name].__doc__ or "").strip().split("\n\n")[0]
+            print(f"{name:<20} {' '.join(doc.split())}")
         return 0
     if args.all and args.name:
         raise UsageError("give a study NAME or --all, not both")
@@ -108,11 +135,22 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         out = None
         if args.out is not None:
             out = args.out / name if args.all else args.out
+        if args.reanalyse:
+            folder = out or RESULTS_DIR / name
+            if not (folder / "manifest.json").exists():
+                raise UsageError(f"{folder}: no study outputs to reanalyse")
+            analysis = refresh_outputs(folder)
+            print(f"{name}: {analysis.verdict} (reanalysed) -> {folder}/\n  {analysis.finding}")
+            continue
         start = time.perf_counter()
         analysis = run_study(
-            name, args.replicates, jobs=args.jobs, out_dir=out, size=size,
+            name,
+            args.replicates,
+            jobs=args.jobs,
+            out_dir=out,
+            size=size,
             progress=not args.quiet,
-        )  # fmt: skip
+        )
         where = out or RESULTS_DIR / name
         print(
             f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {where}/\n"

@@ -35,6 +35,7 @@ from simulation.dashboard.session import (
     problems,
     status_line,
 )
+from simulation.distribution import POLICIES
 from simulation.strategies import STRATEGIES
 
 TITLE = "snowball: does free traffic follow paid traffic?"
@@ -224,7 +225,7 @@ def ScenarioCard(controls: solara.Reactive[Controls], description: solara.Reacti
         description.set(desc)
         controls.set(new)
 
-    labels = {label: key for key, label in POLICY_LABELS.items()}
+    labels = {POLICY_LABELS.get(key, key): key for key in POLICIES}
     with solara.Card("Scenario and focal room", classes=["snowball-scenario-card"]):
         solara.Select(
             "Scenario preset", values=preset_names(), value=c.scenario, on_value=choose_preset

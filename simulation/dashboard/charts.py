@@ -26,24 +26,19 @@ ROI_COLOUR = "#C44E52"
 TIER_COLOUR = "#4C72B0"
 
 CAPTIONS = {
-    "traffic": "Does free traffic (blue) follow paid traffic (orange)? If the room's "
-    "viewers beat its peers, the blue part grows day after day; if blue stays flat while "
-    "orange keeps burning budget, paid traffic is not levering free traffic.",
-    "gmv": "Sales per day (bars) and what each yuan of ads brought back that day (line: "
-    "paid GMV ÷ ad spend). Watch whether ROI holds up as the budget grows, or falls below "
-    "the dashed break-even line.",
-    "tier": "The platform moves a live room up a traffic pool when its last half hour beat "
-    "its peers, and down when it fell behind. A room that climbs above the grey line of its "
-    "peers and stays there is snowballing.",
-    "fans": "Fans come back through the follow channel without any ad spend. A rising line, "
-    "and a growing fan share of the room's impressions (dots), mean it is building an "
-    "audience of its own.",
-    "gini": "The same inequality as one number, over the run. Does it keep climbing as "
-    "the rooms that got ahead get ever more traffic? Run the same seed under the search "
-    "funnel and compare.",
-    "lorenz": "How unequal sales are across all rooms: the further the curve sags below the "
-    "diagonal, the more GMV a few rooms take (Gini 0 = equal, 1 = one room takes all). The "
-    "dot is the focal room.",
+    "traffic": "Does free traffic (blue) grow day after day behind paid traffic (orange), or "
+    "stay flat while the ads keep burning budget?",
+    "gmv": "Sales per day (bars) and the paid GMV each yuan of ads brought back that day "
+    "(line): does it hold up as the budget grows, or sink below 1 (dashed: less paid GMV than "
+    "ad spend)?",
+    "tier": "A room that climbs above its peers (grey) into a bigger traffic pool, and stays "
+    "there through its live hours, is snowballing.",
+    "fans": "A rising follower line and a growing fan share of impressions (dots) mean the "
+    "room is building an audience that comes back without any ad spend.",
+    "gini": "Does inequality keep climbing as the rooms that got ahead get ever more traffic "
+    "(run the same seed under the search funnel to compare)?",
+    "lorenz": "The further the curve sags below the diagonal, the more of the platform's GMV "
+    "a few rooms take (Gini 0 = equal, 1 = one room takes all); the dot is the focal room.",
 }
 
 

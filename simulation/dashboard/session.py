@@ -175,7 +175,8 @@ def scenario_overrides(
     """Dotted-key overrides that turn ``preset`` into what the controls say.
 
     Only controls that differ from the preset become overrides, so untouched controls run the
-    preset exactly (no float round trips).
+    preset exactly (no float round trips). A trait the preset draws from a range is shown as
+    the range's middle and stays a range until the slider is moved.
     """
     c = controls
     out: dict[str, Any] = {"population.viewers": int(viewers), "days": int(days)}
@@ -186,7 +187,7 @@ def scenario_overrides(
         key = f"streams.{FOCAL}"
         for trait in ("hook", "retention", "persuasion"):
             value = getattr(c, trait)
-            if (value, value) != tuple(getattr(group, trait)):
+            if value != _middle(getattr(group, trait)):  # a range shows as its middle
                 out[f"{key}.{trait}"] = value
         if not np.allclose(c.mix, group.mix, rtol=0, atol=1e-9):
             out[f"{key}.mix"] = list(c.mix)
@@ -282,6 +283,10 @@ class DashboardModel(mesa.Model):
             self.sim = SnowballModel(self.scenario, self.run_seed)
         except ConfigError as exc:
             self.error = str(exc)
+            self.running = False
+            return
+        except Exception as exc:  # the page shows it; a session must never crash
+            self.error = f"the model could not be built ({type(exc).__name__}: {exc})"
             self.running = False
             return
         t = self.sim.table

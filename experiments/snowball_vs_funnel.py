@@ -1,0 +1,399 @@
+"""Snowball vs funnel: does a good room's growth accelerate under the interest feed and
+saturate under the search funnel, and does a one-off paid burst leave a lasting step up only
+under the feed?
+
+Scenarios
+    ``default`` (interest feed) and ``funnel`` (the same market under the search funnel).
+    The good room is the scenario's focal room (hook 0.10, retention 1.2, persuasion 0.07,
+    quality 0.9 — above the peer ranges' averages), a newcomer on day 0.
+Variable under study
+    The distribution policy, crossed with the focal room's paid traffic: ``no_ads``
+    (strategy ``none``: its organic growth) and ``burst`` (strategy ``cold_start`` from day
+    B = days // 4 with the campaign defaults: 4 x the 800-yuan daily budget for 2 live days,
+    then nothing). Budgets are scaled to the population (see
+    :func:`experiments._common.scale_budgets`); everything else is at the scenario defaults.
+Sizes
+    full: 20,000 viewers, the default 209 streams, 28 days, 20 seeds per arm (4 arms);
+    moderate: 10,000 viewers, 28 days, 6 seeds; quick: 3,000 viewers, ~40 streams, 4 days,
+    2 seeds.
+Metrics
+    Growth shape of the room without ads: the days are cut into four equal blocks (weeks at
+    full size) with mean daily GMV w1..w4; acceleration index
+    A = ((w4 - w3) - (w2 - w1)) / mean(w), > 0 accelerating, < 0 saturating (undefined for a
+    room that sells nothing). Burst: the lasting lift = mean daily focal GMV from day B + 7
+    to the end, burst minus no_ads (yuan per day), and the same relative to the no_ads mean.
+Tests
+    One-sample t on A per policy; paired t of A, feed minus funnel (same seeds); paired t
+    (common random numbers) of the lasting lift per policy; Welch t of the relative lasting
+    lift between policies. Wilcoxon signed-rank is reported beside each; Holm correction over
+    the six claims.
+Predicted pattern (source)
+    Feed: A > 0 and a lasting lift > 0; funnel: A < 0 and no lasting lift; A and the relative
+    lift larger under the feed.
+"""
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from experiments._common import (
+    QUICK_SIZES,
+    Analysis,
+    Arm,
+    Measurement,
+    Plan,
+    Test,
+    arm_rows,
+    band,
+    crn_seeds,
+    daily_matrix,
+    describe_test,
+    finish,
+    fmt,
+    focal_measurement,
+    judge,
+    new_figure,
+    one_sample_test,
+    paired_test,
+    run_sentence,
+    run_study,
+    trend,
+    verdict_sentence,
+    welch_test,
+)
+from simulation.config import load_scenario
+
+NAME = "snowball_vs_funnel"
+SCENARIO = load_scenario("default")
+FUNNEL = load_scenario("funnel")
+ROOT_SEED = 101
+POLICIES = {"default": "interest feed", "funnel": "search funnel"}
+LASTING_GAP_DAYS = 7
+"""The lasting window starts this many days after the burst starts."""
+
+SIZES: dict[str, dict[str, Any]] = {
+    "full": {"population.viewers": 20_000, "days": 28},
+    "moderate": {"population.viewers": 10_000, "days": 28},
+    "quick": {**QUICK_SIZES, "days": 4},
+}
+REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
+
+
+def burst_day(days: int) -> int:
+    return days // 4
+
+
+def lasting_start(days: int) -> int:
+    return min(burst_day(days) + LASTING_GAP_DAYS, days - 1)
+
+
+def plan(size: str, replicates: int | None = None) -> Plan:
+    """Arms: {interest feed, search funnel} x {no_ads, burst}."""
+    sizes = SIZES[size]
+    b = burst_day(sizes["days"])
+    arms = []
+    for base, label in POLICIES.items():
+        tags = {"policy": base}
+        arms += [
+            Arm(
+                f"{base}_no_ads",
+                {"streams.focal.campaign.strategy": "none"},
+                base,
+                f"{label}: no ads",
+                tags=tags,
+            ),
+            Arm(
+                f"{base}_burst",
+                {
+                    "streams.focal.campaign.strategy": "cold_start",
+                    "streams.focal.campaign.start_day": b,
+                },
+                base,
+                f"{label}: one-off burst on day {b}",
+                tags=tags,
+            ),
+        ]
+    reps = replicates or REPLICATES[size]
+    return Plan(
+        NAME,
+        size,
+        tuple(arms),
+        crn_seeds(ROOT_SEED, reps),
+        sizes,
+        ROOT_SEED,
+        {"burst_day": b, "lasting_from_day": lasting_start(sizes["days"])},
+    )
+
+
+def measure(result: Any, arm: Arm) -> Measurement:
+    """What one run contributes (see the module docstring's metrics)."""
+    return focal_measurement(result, arm)
+
+
+def acceleration(gmv: np.ndarray) -> np.ndarray:
+    """Acceleration index per row of a (replicates, days) matrix (see the docstring)."""
+    block = gmv.shape[1] // 4
+    w = np.stack([gmv[:, i * block : (i + 1) * block].mean(axis=1) for i in range(4)], axis=1)
+    level = w.mean(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(level > 0, ((w[:, 3] - w[:, 2]) - (w[:, 1] - w[:, 0])) / level, np.nan)
+
+
+def window_means(daily: pd.DataFrame, col: str, lo: int, hi: int) -> pd.Series:
+    """Mean of ``col`` per (arm, replicate) over days lo..hi-1."""
+    w = daily[(daily["day"] >= lo) & (daily["day"] < hi)]
+    return w.groupby(["arm", "replicate"])[col].mean()
+
+
+def analyse(
+    runs: pd.DataFrame, daily: pd.DataFrame, plan: Plan, streams: pd.DataFrame | None = None
+) -> Analysis:
+    """Tests, verdict, report and figure from the raw tables (module docstring)."""
+    days = int(daily["day"].max()) + 1
+    b, start = burst_day(days), lasting_start(days)
+    extra = pd.DataFrame(
+        {
+            "lasting_gmv": window_means(daily, "gmv", start, days),
+            "burst_week_gmv": window_means(daily, "gmv", b, start),
+            "lasting_free": window_means(daily, "free_impressions", start, days),
+            "early_free": window_means(daily, "free_impressions", 0, max(b, 1)),
+        }
+    ).reset_index()
+    runs = runs.merge(extra, on=["arm", "replicate"], how="left")
+    runs = runs[runs["arm"].isin([a.name for a in plan.arms])]
+    accel = pd.concat(
+        pd.DataFrame(
+            {
+                "arm": a.name,
+                "replicate": np.sort(daily.loc[daily["arm"] == a.name, "replicate"].unique()),
+                "acceleration": acceleration(daily_matrix(daily, a.name, "gmv")),
+            }
+        )
+        for a in plan.arms
+    )
+    runs = runs.merge(accel, on=["arm", "replicate"], how="left")
+    metrics = {
+        "total_gmv": "focal GMV over the run, yuan",
+        "burst_week_gmv": f"focal GMV per day, days {b}-{start - 1}, yuan",
+        "lasting_gmv": f"focal GMV per day from day {start} on, yuan",
+        "acceleration": "acceleration index A of daily focal GMV (dimensionless)",
+        "lasting_free": f"focal free (organic) impressions per day from day {start} on",
+        "total_ad_spend": "focal ad spend over the run, yuan",
+        "final_followers": "focal followers at the end",
+    }
+    rows = arm_rows(runs, metrics, plan.arms)
+
+    def vals(arm: str, col: str) -> np.ndarray:
+        return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
+
+    a_feed, a_funnel = vals("default_no_ads", "acceleration"), vals("funnel_no_ads", "acceleration")
+    tests: list[Test] = [
+        one_sample_test(
+            "feed_accelerates",
+            "interest feed: growth of the room without ads accelerates",
+            "acceleration",
+            a_feed,
+            ">0",
+        ),
+        one_sample_test(
+            "funnel_saturates",
+            "search funnel: growth of the room without ads saturates",
+            "acceleration",
+            a_funnel,
+            "<0",
+        ),
+        paired_test(
+            "feed_shape_steeper",
+            "acceleration index, feed minus funnel (same seeds)",
+            "acceleration",
+            a_funnel,
+            a_feed,
+            ">0",
+            ("funnel", "feed"),
+        ),
+    ]
+    rel = {}
+    for base in POLICIES:
+        none, burst = vals(f"{base}_no_ads", "lasting_gmv"), vals(f"{base}_burst", "lasting_gmv")
+        tests.append(
+            paired_test(
+                "feed_burst_lasts" if base == "default" else "funnel_burst_fades",
+                f"{POLICIES[base]}: lasting GMV lift of a one-off burst"
+                + ("" if base == "default" else " (predicted not positive)"),
+                "lasting_gmv",
+                none,
+                burst,
+                ">0" if base == "default" else "<=0",
+                ("no_ads", "burst"),
+            )
+        )
+        ref = float(np.mean(none))
+        rel[base] = (burst - none) / ref if ref > 0 else np.full(len(none), np.nan)
+    tests.append(
+        welch_test(
+            "feed_lift_larger",
+            "relative lasting lift: interest feed minus search funnel",
+            "relative lasting lift",
+            rel["funnel"],
+            rel["default"],
+            ">0",
+            ("funnel", "feed"),
+        )
+    )
+    verdict = judge(tests)
+    t = {x.claim: x for x in tests}
+
+    def mean(arm: str, col: str) -> float:
+        return float(np.nanmean(vals(arm, col)))
+
+    def blocks(arm: str) -> list[float]:
+        g = daily_matrix(daily, arm, "gmv").mean(axis=0)
+        n = len(g) // 4
+        return [float(g[i * n : (i + 1) * n].mean()) for i in range(4)]
+
+    def lift(base: str, col: str) -> float:
+        ref = mean(f"{base}_no_ads", col)
+        return mean(f"{base}_burst", col) / ref - 1 if ref > 0 else float("nan")
+
+    wf, wn = blocks("default_no_ads"), blocks("funnel_no_ads")
+    tiers = daily_matrix(daily, "default_no_ads", "pool_tier")
+    tier_last = float(tiers[:, -max(1, days // 4) :].mean())
+    growth = {}
+    for col in ("gmv", "free_impressions"):
+        g = daily_matrix(daily, "default_no_ads", col).mean(axis=0)
+        n = max(1, len(g) // 4)
+        growth[col] = float(g[-n:].mean() / max(g[:n].mean(), 1e-9))
+    report = [
+        run_sentence(
+            plan,
+            "the default market under the interest feed and under the search funnel with the "
+            f"focal good room growing without ads or given a one-off paid burst on day {b}",
+        ),
+        f"Without ads the room's daily GMV in four blocks of the run went "
+        f"{', '.join(fmt(x) for x in wf)} yuan under the feed (acceleration index "
+        f"{describe_test(t['feed_accelerates'])}) and {', '.join(fmt(x) for x in wn)} yuan "
+        f"under the funnel ({describe_test(t['funnel_saturates'])}; feed minus funnel "
+        f"{describe_test(t['feed_shape_steeper'])}).",
+        f"The burst raised GMV in its own week by {lift('default', 'burst_week_gmv'):+.0%} "
+        f"under the feed and {lift('funnel', 'burst_week_gmv'):+.0%} under the funnel; from "
+        f"day {start} on it changed daily GMV by "
+        f"{describe_test(t['feed_burst_lasts'], 'yuan')} under the feed "
+        f"({lift('default', 'lasting_gmv'):+.0%}) and by "
+        f"{describe_test(t['funnel_burst_fades'], 'yuan')} under the funnel "
+        f"({lift('funnel', 'lasting_gmv'):+.0%}).",
+        verdict_sentence(verdict, tests),
+        _mechanism(t, runs, vals, mean, lift, tier_last, growth),
+    ]
+    shape = trend(
+        t["feed_shape_steeper"], "bent upward more", "bent upward less", "had about the same shape"
+    )
+    finding = (
+        f"Without ads the good room's growth {shape} under the feed than under the funnel; a "
+        f"one-off burst left "
+        f"{lift('default', 'lasting_gmv'):+.0%} lasting GMV under the feed and "
+        f"{lift('funnel', 'lasting_gmv'):+.0%} under the funnel — verdict {verdict}."
+    )
+
+    def draw(path: Path) -> None:
+        fig, ax = new_figure(4, 2, width=6.0, height=4.0)
+        x = np.arange(days)
+        colours = {"default": "#4C72B0", "funnel": "#DD8452"}
+        for base, label in POLICIES.items():
+            g = daily_matrix(daily, f"{base}_no_ads", "gmv")
+            level = g.mean(axis=1, keepdims=True)
+            ok = level[:, 0] > 0
+            band(ax[0], x, g[ok] / level[ok], label, colours[base])
+            band(ax[1], x, g / 1000, label, colours[base])
+            for i, col in ((2, "gmv"), (3, "free_impressions")):
+                none = daily_matrix(daily, f"{base}_no_ads", col)
+                burst = daily_matrix(daily, f"{base}_burst", col)
+                ref = max(float(none.mean()), 1e-9)
+                band(ax[i], x, 100 * (burst - none) / ref, label, colours[base])
+        ax[0].set(
+            title="Growth shape without ads (GMV / the run's mean)",
+            xlabel="day",
+            ylabel="daily GMV relative to its run mean",
+        )
+        ax[1].set(title="Daily GMV without ads", xlabel="day", ylabel="thousand yuan per day")
+        ax[2].set(
+            title="Burst minus no ads: daily GMV (paired seeds)",
+            xlabel="day",
+            ylabel="% of the no-ads mean daily GMV",
+        )
+        ax[3].set(
+            title="Burst minus no ads: free (organic) impressions",
+            xlabel="day",
+            ylabel="% of the no-ads mean per day",
+        )
+        for a in ax:
+            a.legend(fontsize=8)
+        for a in ax[2:]:
+            a.axhline(0, color="grey", lw=0.8)
+            a.axvspan(b - 0.5, b + 1.5, color="#DD8452", alpha=0.1)
+            a.axvline(start - 0.5, color="grey", ls=":", lw=1)
+        finish(
+            fig,
+            path,
+            "Snowball vs funnel: the good room's organic growth, and a one-off paid burst "
+            f"(shaded; dotted: lasting window)\nmean and 95% interval over {plan.replicates} "
+            "seeds (common random numbers)",
+        )
+
+    return Analysis(tests, rows, verdict, report, finding, draw)
+
+
+def _mechanism(
+    t: dict[str, Test],
+    runs: pd.DataFrame,
+    vals: Any,
+    mean: Any,
+    lift: Any,
+    tier_last: float,
+    growth: dict[str, float],
+) -> str:
+    """The mechanism sentence, chosen by what the numbers show."""
+    parts = []
+    early = vals("funnel_no_ads", "early_free")
+    invisible = int(np.sum(early == 0))
+    feed_faded = lift("default", "lasting_gmv") < 0.5 * lift("default", "burst_week_gmv")
+    if feed_faded or t["feed_burst_lasts"].outcome != "as predicted":
+        parts.append(
+            "under the feed the burst's extra traffic is forgotten within days — the feed's "
+            f"estimates have a {SCENARIO.feed.estimator_half_life_minutes:g}-minute half-life "
+            "and the pool tier is re-earned in every horse race against peers — so it could "
+            "last only through the followers it brought, and the room's followers at the end "
+            f"differed by {lift('default', 'final_followers'):+.0%}"
+        )
+    if t["feed_accelerates"].outcome != "as predicted":
+        parts.append(
+            "without ads the feed's good room climbs to a high pool tier within its first "
+            f"days (best tier {tier_last:.1f} of {len(SCENARIO.feed.tier_caps) - 1} on average "
+            "in the last block), whose cap bounds its free traffic (x"
+            f"{growth['free_impressions']:.2f} from the first block to the last) while GMV "
+            f"grows x{growth['gmv']:.2f}: the rest comes from a rising GPM as fans accumulate"
+        )
+    if t["funnel_burst_fades"].outcome != "as predicted" or lift("funnel", "lasting_gmv") > 0.1:
+        parts.append(
+            "under the funnel listings rank by past sales (e-folding memory "
+            f"{FUNNEL.funnel.sales_memory_days:g} days), so the "
+            "burst's paid clicks become sales that lift the room's organic rank, which then "
+            f"sustains itself (organic impressions late in the run "
+            f"{lift('funnel', 'lasting_free'):+.0%}); without ads the newcomer had no "
+            f"organic impression at all before day B in {invisible} of {len(early)} seeds"
+        )
+    if not parts:
+        parts.append("the feed turns a proven room's conversions into more traffic")
+    return "Mechanism: " + "; ".join(parts) + "."
+
+
+def run(
+    replicates: int | None = None,
+    quick: bool = False,
+    jobs: int = 1,
+    out_dir: Path | None = None,
+    size: str | None = None,
+) -> Analysis:
+    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
+    return run_study(NAME, replicates, quick, jobs, out_dir, size)

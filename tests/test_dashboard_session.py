@@ -1,0 +1,274 @@
+"""The dashboard without a browser: controls, their validation, the session model, the charts
+and the command's error paths. The page itself is tested in tests/test_dashboard.py."""
+
+import errno
+import io
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from simulation import api
+from simulation.cli import main
+from simulation.config import load_scenario
+from simulation.dashboard import charts, server
+from simulation.dashboard.session import (
+    Controls,
+    DashboardModel,
+    controls_from_preset,
+    preset_names,
+    problems,
+    scenario_overrides,
+    status_line,
+)
+from simulation.metrics import gini
+
+SMALL = {"viewers": 3000, "days": 2, "seed": 5}
+
+
+def focal_totals(model, ticks: int) -> dict[str, float]:
+    """Step a SnowballModel and add up the focal room's per-tick counts (the model's own)."""
+    (focal,) = api.focal_streams(model, "focal")
+    out = dict.fromkeys(("free", "paid", "follow", "gmv", "ad_spend"), 0.0)
+    for _ in range(ticks):
+        model.step()
+        last = model.last_tick
+        out["free"] += last["free_impressions"][focal]
+        out["paid"] += last["paid_impressions"][focal]
+        out["follow"] += last["follow_impressions"][focal]
+        out["gmv"] += last["gmv"][focal]
+        out["ad_spend"] += last["ad_spend"][focal]
+    out["fans"] = model.population.followers[focal]
+    return out
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_untouched_controls_run_the_preset_exactly(name):
+    controls, description = controls_from_preset(name)
+    preset = load_scenario(name)
+    assert description == preset.description
+    assert scenario_overrides(controls, preset, 5000, 3) == {
+        "population.viewers": 5000,
+        "days": 3,
+    }
+
+
+def test_a_trait_drawn_from_a_range_stays_a_range_until_moved(tmp_path):
+    ranged = tmp_path / "ranged.toml"
+    ranged.write_text('base = "default"\n[streams.focal]\npersuasion = [0.04, 0.06]\n')
+    controls, _ = controls_from_preset(str(ranged))
+    preset = load_scenario(str(ranged))
+    assert controls.persuasion == 0.05
+    assert "streams.focal.persuasion" not in scenario_overrides(controls, preset, 3000, 2)
+    moved = replace(controls, persuasion=0.055)
+    assert scenario_overrides(moved, preset, 3000, 2)["streams.focal.persuasion"] == 0.055
+
+
+def test_each_control_becomes_an_override():
+    preset = load_scenario("default")
+    c, _ = controls_from_preset("default")
+    changed = Controls(
+        scenario="default",
+        policy="search_funnel",
+        hook=0.2,
+        retention=2.0,
+        persuasion=0.09,
+        driver_share=0.5,
+        welfare_share=0.1,
+        strategy="fixed",
+        daily_budget=1200.0,
+        promotion=True,
+        promotion_day=2,
+    )
+    assert c != changed
+    out = scenario_overrides(changed, preset, 4000, 5)
+    assert out == {
+        "population.viewers": 4000,
+        "days": 5,
+        "policy": "search_funnel",
+        "streams.focal.hook": 0.2,
+        "streams.focal.retention": 2.0,
+        "streams.focal.persuasion": 0.09,
+        "streams.focal.mix": [0.5, 0.4, 0.1],
+        "streams.focal.campaign.strategy": "fixed",
+        "streams.focal.campaign.daily_budget": 1200.0,
+        "calendar.campaign_days": [1],
+    }
+    load_scenario("default", out)  # and the result validates
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"strategy": "none"}, 'Strategy "none" never buys traffic'),
+        ({"daily_budget": 0.0}, "daily budget is 0 yuan"),
+        ({"driver_share": 0.7, "welfare_share": 0.4}, "more than 100%"),
+        ({"promotion": True, "promotion_day": 9}, "run lasts 7 days"),
+    ],
+)
+def test_nonsense_combinations_are_messages_and_build_nothing(change, words):
+    c, _ = controls_from_preset("default")
+    bad = replace(c, **change)
+    (text,) = problems(bad, days=7)
+    assert words in text
+    m = DashboardModel(controls=bad, viewers=3000, days=7, seed=1)
+    assert m.sim is None and m.problems == [text] and not m.running
+    m.step()  # a step is a harmless no-op
+    assert m.ticks == 0 and not m.running
+    for name, figure in charts.FIGURES.items():  # every chart explains instead of crashing
+        figure(m).savefig(io.BytesIO(), format="png")
+        assert charts.readout(name, m) == ""
+
+
+def test_an_invalid_preset_is_an_error_message_not_a_crash(tmp_path):
+    bad = tmp_path / "broken.toml"
+    bad.write_text('base = "default"\n[streams.focal]\nhook = 7\n')
+    m = DashboardModel(controls=Controls(scenario=str(bad)), **SMALL)
+    assert m.sim is None and "streams.focal.hook" in m.error
+
+
+def test_the_session_model_reports_the_models_own_numbers():
+    c, _ = controls_from_preset("default")
+    c = replace(c, persuasion=0.085)
+    m = DashboardModel(controls=c, **SMALL)
+    ticks = 150  # through the focal room's first evening on air (19:00-23:00)
+    for _ in range(ticks):
+        m.step()
+    ref = api.build_model(
+        "default",
+        seed=SMALL["seed"],
+        overrides={
+            "population.viewers": SMALL["viewers"],
+            "days": SMALL["days"],
+            "streams.focal.persuasion": 0.085,
+        },
+    )
+    want = focal_totals(ref, ticks)
+    got = m.summary()
+    assert got["tick"] == ticks == m.steps
+    assert want["free"] > 0 and want["paid"] > 0
+    for key in ("free", "paid", "follow", "fans"):
+        assert got[key] == want[key], key
+    assert got["gmv"] == pytest.approx(want["gmv"])
+    assert got["ad_spend"] == pytest.approx(want["ad_spend"])
+    assert got["gini"] == pytest.approx(gini(ref.cum_gmv))
+    line = status_line(m)
+    assert f"tick {ticks} " in line and f"free {int(want['free']):,} " in line
+
+
+def test_a_run_stops_at_its_last_day_and_charts_render_throughout():
+    m = DashboardModel(controls=controls_from_preset("default")[0], **{**SMALL, "days": 1})
+    for name, figure in charts.FIGURES.items():
+        figure(m).savefig(io.BytesIO(), format="png")  # before the first tick
+        assert isinstance(charts.readout(name, m), str)
+    while m.running:
+        m.step()
+    assert m.ticks == 144 and m.finished
+    m.step()
+    assert m.ticks == 144
+    h = m.history
+    assert all(len(v) == 144 for v in h.values())
+    assert np.nanmax(h["tier"]) >= 0 and h["fans"][-1] == m.summary()["fans"]
+    assert "Day 1 of 1, 24:00" in status_line(m)
+    for name, figure in charts.FIGURES.items():
+        figure(m).savefig(io.BytesIO(), format="png")
+        assert charts.readout(name, m)
+
+
+def test_the_funnel_and_a_preset_without_a_focal_room_draw_explanations(tmp_path):
+    m = DashboardModel(controls=controls_from_preset("funnel")[0], **SMALL)
+    for _ in range(130):
+        m.step()
+    assert "No traffic pools" in charts.readout("tier", m)
+    no_focal = tmp_path / "nofocal.toml"
+    no_focal.write_text('base = "default"\n[streams.focal]\ncount = 0\n')
+    m = DashboardModel(controls=Controls(scenario=str(no_focal)), **SMALL)
+    for _ in range(10):
+        m.step()
+    assert not m.has_focal and m.summary()["free"] == 0
+    for figure in charts.FIGURES.values():
+        figure(m).savefig(io.BytesIO(), format="png")
+    assert charts.readout("traffic", m) == "" and "Gini" in charts.readout("lorenz", m)
+
+
+# ---------------------------------------------------------------------- the command
+
+
+def snowball(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulation", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_a_port_in_use_is_one_clear_line_and_exit_2():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        start = time.monotonic()
+        r = snowball("dashboard", "--port", str(port))
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0, r.stderr
+    assert f"127.0.0.1:{port} is already in use" in r.stderr and "--port" in r.stderr
+    assert time.monotonic() - start < 20  # refused before any server starts
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--port", "70000"], "must be a port number from 1 to 65535"),
+        (["--port", "0"], "must be a port number from 1 to 65535"),
+        (["--host", "no-such-host.invalid"], "cannot resolve"),
+    ],
+)
+def test_bad_addresses_are_refused(args, words, capsys):
+    assert main(["dashboard", *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.startswith("snowball: error:")
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (errno.EACCES, "is not permitted"),
+        (errno.EADDRNOTAVAIL, "has no such address"),
+        (errno.EADDRINUSE, "already in use"),
+    ],
+)
+def test_bind_errors_are_explained(code, words, monkeypatch):
+    def refuse(self, address):
+        raise OSError(code, "refused")
+
+    monkeypatch.setattr(socket.socket, "bind", refuse)
+    with pytest.raises(server.AddressError, match=words):
+        server.check_address("127.0.0.1", 80)
+
+
+def test_missing_extras_say_how_to_install(monkeypatch, capsys):
+    import simulation.dashboard
+
+    monkeypatch.setattr(simulation.dashboard, "missing_modules", lambda: ["solara"])
+    assert main(["dashboard"]) == 2
+    err = capsys.readouterr().err
+    assert "solara" in err and 'pip install -e ".[dashboard]"' in err
+    assert err.count("\n") == 1
+
+
+def test_the_core_package_does_not_import_the_dashboard_stack():
+    code = (
+        "import sys, simulation, simulation.api, simulation.cli, simulation.model\n"
+        "from simulation.cli import build_parser\n"
+        "build_parser()\n"
+        "import simulation.dashboard.session, simulation.dashboard.charts\n"
+        "bad = [m for m in ('solara', 'ipyvuetify', 'reacton') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

@@ -1,0 +1,308 @@
+"""The studies of ``experiments/``: every study runs in its --quick form and writes a complete,
+well-formed folder whose summary can be recomputed from its raw run outputs; the shared
+statistics are checked against scipy; and, marked slow, the direction of the effect of
+studies 1-3 at a moderate size over a fixed list of seeds with each study's own test."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from simulation.commands.experiment import ensure_importable
+
+ensure_importable()
+
+from experiments import STUDIES, STUDY_NAMES  # noqa: E402
+from experiments import _common as C  # noqa: E402
+from simulation.cli import main  # noqa: E402
+from simulation.config import load_scenario  # noqa: E402
+
+SUMMARY_COLUMNS = {
+    "kind",
+    "arm",
+    "metric",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n",
+    "claim",
+    "effect",
+    "effect_low",
+    "effect_high",
+    "cohen_dz",
+    "test",
+    "statistic",
+    "p_value",
+    "p_holm",
+    "wilcoxon_p",
+    "predicted",
+    "outcome",
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Every study, quick
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_outputs(tmp_path_factory):
+    """Each study's --quick folder, written once per module on first use."""
+    cache: dict[str, tuple] = {}
+
+    def get(name: str):
+        if name not in cache:
+            out = tmp_path_factory.mktemp(name) / name
+            analysis = C.run_study(name, quick=True, out_dir=out)
+            cache[name] = (out, analysis)
+        return cache[name]
+
+    return get
+
+
+def test_registry_lists_every_study_module():
+    assert list(STUDIES) == list(STUDY_NAMES)
+    assert len(STUDY_NAMES) == 10
+    for name in STUDY_NAMES:
+        module = STUDIES[name]
+        doc = module.__doc__ or ""
+        for word in ("Scenario", "Variable", "Sizes", "Test", "Predicted pattern"):
+            assert word in doc, f"{name}: docstring lacks {word!r}"
+        for fn in ("plan", "measure", "analyse", "run"):
+            assert callable(getattr(module, fn)), f"{name}.{fn}"
+
+
+@pytest.mark.parametrize("name", STUDY_NAMES)
+def test_quick_study_writes_a_complete_folder(name, quick_outputs):
+    out, analysis = quick_outputs(name)
+    for f in (
+        "figure.png",
+        "summary.csv",
+        "manifest.json",
+        "REPORT.md",
+        "runs.csv",
+        "daily.csv.gz",
+    ):
+        assert (out / f).is_file(), f
+    png = (out / "figure.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+
+    summary = pd.read_csv(out / "summary.csv")
+    assert SUMMARY_COLUMNS <= set(summary.columns)
+    arms = summary[summary["kind"] == "arm"]
+    tests = summary[summary["kind"] == "test"]
+    plan = STUDIES[name].plan("quick")
+    assert set(arms["arm"]) == {a.name for a in plan.arms}
+    assert len(tests) >= 2
+    ok = arms["n"] > 1
+    assert (arms.loc[ok, "ci_low"] <= arms.loc[ok, "mean"] + 1e-9).all()
+    assert (arms.loc[ok, "mean"] <= arms.loc[ok, "ci_high"] + 1e-9).all()
+    p = tests["p_value"].dropna()
+    assert ((p >= 0) & (p <= 1)).all()
+    assert (tests["p_holm"].dropna() >= p.loc[tests["p_holm"].dropna().index] - 1e-12).all()
+    assert set(tests["outcome"]) <= set(C.OUTCOMES)
+    assert set(tests["predicted"]) <= {">0", "<0", "<=0"}
+
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["study"] == name and man["size"] == "quick"
+    assert man["verdict"] in C.VERDICTS and man["verdict"] == analysis.verdict
+    assert len(man["seeds"]) == man["replicates"] == plan.replicates
+    for key in ("config", "versions", "commit", "arms", "root_seed", "finding"):
+        assert key in man
+
+    report = (out / "REPORT.md").read_text()
+    paragraph = report.split("\n\n")[1]
+    sentences = [s for s in paragraph.replace("e.g.", "eg").split(". ") if s.strip()]
+    assert 3 <= len(sentences) <= 8, sentences
+    assert f"**{analysis.verdict}**" in report
+
+    # Common random numbers: replicate k has one seed in every arm.
+    runs = pd.read_csv(out / "runs.csv")
+    assert len(runs) == plan.n_runs
+    assert (runs.groupby("replicate")["seed"].nunique() == 1).all()
+    assert list(runs.groupby("replicate")["seed"].first()) == list(plan.seeds)
+
+
+@pytest.mark.parametrize("name", STUDY_NAMES)
+def test_summary_recomputes_from_raw_outputs(name, quick_outputs):
+    out, _ = quick_outputs(name)
+    again = C.reanalyse(out).summary()
+    written = pd.read_csv(out / "summary.csv")
+    assert len(again) == len(written)
+    for col in ("mean", "ci_low", "ci_high", "effect", "statistic", "p_value", "p_holm"):
+        a = pd.to_numeric(again[col], errors="coerce").to_numpy(float)
+        b = pd.to_numeric(written[col], errors="coerce").to_numpy(float)
+        assert np.allclose(a, b, rtol=1e-4, atol=1e-9, equal_nan=True), col
+    assert list(again["outcome"].fillna("")) == list(written["outcome"].fillna(""))
+
+
+# --------------------------------------------------------------------------------------------
+# Shared machinery
+# --------------------------------------------------------------------------------------------
+
+
+def test_crn_seeds_are_deterministic_and_distinct():
+    a, b = C.crn_seeds(7, 5), C.crn_seeds(7, 5)
+    assert a == b and len(set(a)) == 5
+    assert C.crn_seeds(7, 3) == a[:3]
+    assert C.crn_seeds(8, 5) != a
+
+
+def test_paired_test_matches_scipy():
+    rng = np.random.default_rng(1)
+    a = rng.normal(0, 1, 12)
+    b = a + rng.normal(0.5, 1, 12)
+    t = C.paired_test("c", "d", "m", a, b, ">0")
+    ref = stats.ttest_rel(b, a)
+    assert t.statistic == pytest.approx(ref.statistic)
+    assert t.p_value == pytest.approx(ref.pvalue)
+    assert t.effect == pytest.approx(np.mean(b - a))
+    assert t.low < t.effect < t.high
+    assert t.d_z == pytest.approx(np.mean(b - a) / np.std(b - a, ddof=1))
+    assert t.wilcoxon_p == pytest.approx(stats.wilcoxon(b - a).pvalue)
+
+
+def test_welch_test_matches_scipy():
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(0, 1, 10), rng.normal(1, 2, 14)
+    t = C.welch_test("c", "d", "m", a, b, ">0")
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    assert t.statistic == pytest.approx(ref.statistic)
+    assert t.p_value == pytest.approx(ref.pvalue)
+
+
+def test_holm_and_verdict_rule():
+    assert list(C.holm([0.01, 0.04, 0.03])) == pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(C.holm([math.nan, 0.01])[0])
+
+    def t(effect, p, predicted):
+        return C.Test("c", "d", "m", "b-a", predicted, "paired t", effect, 0, 0, 10, 1.0, p)
+
+    both = [t(1.0, 0.001, ">0"), t(-1.0, 0.001, "<0")]
+    assert C.judge(both) == "supported"
+    assert [x.outcome for x in both] == ["as predicted"] * 2
+    assert C.judge([t(-1.0, 0.001, ">0"), t(0.1, 0.5, ">0")]) == "not supported"
+    mixed = [t(1.0, 0.001, ">0"), t(0.5, 0.001, "<=0")]
+    assert C.judge(mixed) == "mixed" and mixed[1].outcome == "opposite"
+    assert C.judge([t(1.0, 0.001, ">0"), t(0.5, 0.4, "<=0")]) == "supported"
+
+
+def test_per_seed_slopes():
+    df = pd.DataFrame(
+        {"replicate": [0, 0, 0, 1, 1, 1], "x": [0, 1, 2] * 2, "y": [0, 2, 4, 1, 1, 1]}
+    )
+    assert list(C.per_seed_slopes(df, "x", "y")) == pytest.approx([2.0, 0.0])
+
+
+def test_budgets_scale_with_the_population():
+    arm = C.Arm("a", {"streams.focal.campaign.strategy": "none"})
+    base = load_scenario("default")
+    sc = C.build_scenario(arm, {"population.viewers": base.population.viewers // 5})
+    for name, g in base.streams.items():
+        if g.campaign is not None:
+            assert sc.streams[name].campaign.daily_budget == pytest.approx(
+                g.campaign.daily_budget / 5
+            )
+            assert sc.streams[name].campaign.max_budget == pytest.approx(g.campaign.max_budget / 5)
+    assert sc.streams["focal"].campaign.strategy == "none"
+
+
+def test_frozen_market_keeps_traits_across_seeds():
+    from simulation.model import SnowballModel
+
+    sc = C.build_scenario(C.Arm("a"), C.QUICK_SIZES, market_seed=5)
+    assert sc.streams["focal"].count == 1
+    assert sum(g.count for g in sc.streams.values()) == sum(
+        g.count for g in load_scenario("default", C.QUICK_SIZES).streams.values()
+    )
+    t1, t2 = SnowballModel(sc, 1).table, SnowballModel(sc, 2).table
+    for attr in ("hook", "retention", "persuasion", "price", "quality", "category", "start_tick"):
+        assert np.array_equal(getattr(t1, attr), getattr(t2, attr)), attr
+
+
+def test_parallel_runs_equal_serial_runs():
+    plan = STUDIES["review_quality"].plan("quick", 2)
+    plan = dataclasses.replace(plan, arms=plan.arms[:2])
+    serial = C.execute_plan(plan, jobs=1)
+    parallel = C.execute_plan(plan, jobs=2)
+    cols = [c for c in serial[0].columns if c != "wall_seconds"]
+    pd.testing.assert_frame_equal(serial[0][cols], parallel[0][cols])
+    pd.testing.assert_frame_equal(serial[1], parallel[1])
+
+
+def test_cli_lists_plans_and_rejects_bad_input(capsys):
+    assert main(["experiment", "--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in STUDY_NAMES)
+    assert main(["experiment", "--all", "--plan", "--quick"]) == 0
+    assert "CPU minutes" in capsys.readouterr().out
+    assert main(["experiment", "paid_leverag"]) == 2
+    assert "did you mean 'paid_leverage'" in capsys.readouterr().err
+    assert main(["experiment"]) == 2
+    assert main(["experiment", "exploration", "--replicates", "1"]) == 2
+
+
+def test_cli_runs_a_quick_study(tmp_path, capsys):
+    out = tmp_path / "exploration"
+    assert main(["experiment", "exploration", "--quick", "--quiet", "--out", str(out)]) == 0
+    assert (out / "figure.png").exists()
+    assert "exploration:" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------
+# Direction of the effect at a moderate size (slow): studies 1-3, the study's own statistic
+# and test, its moderate sizes and its fixed list of seeds (spawned from its root seed), on
+# the arms the claim compares.
+# --------------------------------------------------------------------------------------------
+
+
+def _moderate(name: str, arms: list[str]):
+    plan = STUDIES[name].plan("moderate")
+    plan = dataclasses.replace(plan, arms=tuple(plan.arm(a) for a in arms))
+    runs, daily, _ = C.execute_plan(plan, jobs=2)
+    return plan, runs, daily
+
+
+@pytest.mark.slow
+def test_snowball_vs_funnel_growth_bends_up_more_under_the_feed():
+    """Study 1: the acceleration index of the good room without ads is higher under the
+    interest feed than under the search funnel (paired t, p < 0.05)."""
+    from experiments.snowball_vs_funnel import acceleration
+
+    _, _, daily = _moderate("snowball_vs_funnel", ["default_no_ads", "funnel_no_ads"])
+    feed = acceleration(C.daily_matrix(daily, "default_no_ads", "gmv"))
+    funnel = acceleration(C.daily_matrix(daily, "funnel_no_ads", "gmv"))
+    t = C.paired_test("feed_shape_steeper", "", "acceleration", funnel, feed, ">0")
+    assert t.effect > 0 and t.p_value < 0.05, t
+
+
+@pytest.mark.slow
+def test_paid_leverage_is_positive_above_the_peer_average():
+    """Study 2: rooms converting above the peer average get free traffic from paid traffic
+    (mean leverage over the levels above 1 x, one-sample t, p < 0.05)."""
+    from experiments.paid_leverage import leverage_table
+
+    _, runs, _ = _moderate("paid_leverage", ["p1.4_ads", "p1.4_no_ads", "p2_ads", "p2_no_ads"])
+    lev = leverage_table(runs)
+    above = lev[lev["x"] > 1].groupby("replicate")["leverage"].mean()
+    t = C.one_sample_test("above_positive", "", "leverage", above.to_numpy(), ">0")
+    assert t.effect > 0 and t.p_value < 0.05, t
+
+
+@pytest.mark.slow
+def test_feedback_gated_beats_always_scale_on_roi():
+    """Study 3: on the low-capacity room, feedback-gated's paid ROI beats always-scale's
+    (paired t, p < 0.05)."""
+    _, runs, _ = _moderate("paid_strategies", ["low_always_scale", "low_feedback_gated"])
+
+    def roi(arm):
+        return runs[runs["arm"] == arm].sort_values("replicate")["paid_roi"].to_numpy(float)
+
+    t = C.paired_test(
+        "gated_roi", "", "paid_roi", roi("low_always_scale"), roi("low_feedback_gated"), ">0"
+    )
+    assert t.effect > 0 and t.p_value < 0.05, t
