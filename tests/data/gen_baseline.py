@@ -1,10 +1,12 @@
 """Per-seed summaries of a small scenario from the unoptimised model (run in its worktree)."""
 import sys
-import numpy as np
+
 import pandas as pd
+
 sys.path.insert(0, sys.argv[1])
 from simulation import api
 from simulation.config import load_scenario
+
 OVR = {"population.viewers": 4000, "days": 3, "streams.field.count": 30,
        "streams.field_ads.count": 10, "streams.alliance.count": 8, "streams.top_kol.count": 2,
        "streams.top_kol.days_per_week": 7,
