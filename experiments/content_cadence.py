@@ -213,9 +213,10 @@ def analyse(
     finding = (
         f"Daily streams with warm-up videos {gained} traffic "
         f"({rel('more_traffic', 'total_impressions', worst):+.0%}) and GMV "
-        f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming at equal hours, "
-        f"CV of hourly traffic {mean(best, 'cv_per_live_hour'):.2f} vs "
-        f"{mean(worst, 'cv_per_live_hour'):.2f} — verdict {verdict}."
+        f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming at equal hours "
+        f"but {'were' if t['steadier'].outcome == 'as predicted' else 'were not'} steadier (CV "
+        f"of traffic per live hour {mean(best, 'cv_per_live_hour'):.2f} vs "
+        f"{mean(worst, 'cv_per_live_hour'):.2f}) — verdict {verdict}."
     )
 
     def draw(path: Path) -> None:

@@ -315,11 +315,20 @@ def analyse(
     ]
     best = max(portfolio, key=lambda a: m(a, "merchant_gmv"))
     steady = min(portfolio, key=lambda a: m(a, "merchant_volatility"))
+    which = (
+        f"the {best} portfolio sold the most and was the steadiest"
+        if best == steady
+        else f"the {best} portfolio sold the most and the {steady} one was the steadiest"
+    )
+
+    def sig(x: Test) -> str:
+        return "significant" if x.p_adjusted < 0.05 else "not significant"
+
     finding = (
-        f"At the same ad budget the {best} portfolio sold the most and the {steady} one was "
-        f"steadiest; a KOL burst left {fmt(t['kol_lasts_with_room'].effect)} yuan a day with "
-        f"the merchant's own room and {fmt(t['kol_fades_without_room'].effect)} without it — "
-        f"verdict {verdict}."
+        f"At the same ad budget {which}; after a KOL's stream the merchant sold "
+        f"{fmt(t['kol_lasts_with_room'].effect)} yuan a day more with its own room "
+        f"({sig(t['kol_lasts_with_room'])}) and {fmt(t['kol_fades_without_room'].effect)} more "
+        f"without it ({sig(t['kol_fades_without_room'])}) — verdict {verdict}."
     )
 
     def draw(path: Path) -> None:

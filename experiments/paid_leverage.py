@@ -55,6 +55,7 @@ from experiments._common import (
     per_seed_slopes,
     run_sentence,
     run_study,
+    trend,
     verdict_sentence,
 )
 
@@ -245,11 +246,14 @@ def analyse(
         verdict_sentence(verdict, tests),
         _mechanism(t, levels, lev),
     ]
+    peak = max(levels, key=lambda x: lev_means[x])
+    above = trend(t["above_positive"], "positive", "negative", "not significantly positive")
+    rises = trend(t["leverage_rises"], "rose", "fell", "did not rise significantly")
     finding = (
-        f"Free-traffic leverage went from {fmt(lev_means[levels[0]])} at {levels[0]:g} x the "
-        f"peers' conversion to {fmt(lev_means[levels[-1]])} at {levels[-1]:g} x "
-        f"(slope {fmt(t['leverage_rises'].effect)}, Holm p "
-        f"{fmt(t['leverage_rises'].p_adjusted, 2)}) — verdict {verdict}."
+        f"Free-traffic leverage was {fmt(lev_means[levels[0]], 2)} at {levels[0]:g} x the "
+        f"peers' conversion, {fmt(lev_means[peak], 2)} at {peak:g} x (its peak) and "
+        f"{fmt(lev_means[levels[-1]], 2)} at {levels[-1]:g} x: {above} above the peer "
+        f"average, but it {rises} with conversion — verdict {verdict}."
     )
 
     def draw(path: Path) -> None:
