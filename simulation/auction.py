@@ -14,6 +14,8 @@ unsold are returned unfilled. Charges therefore never exceed an allowance.
 
 import numpy as np
 
+from simulation import kernels
+
 
 def _charge_in_order(
     slots: np.ndarray, bidders: np.ndarray, pay: np.ndarray, left: np.ndarray
@@ -22,7 +24,9 @@ def _charge_in_order(
     cut where the bidder's cumulative charge would pass what it has ``left``. Returns a mask
     over the (slots, bidders, pay) arrays, which must be sorted by (bidder, slot)."""
     cum = np.cumsum(pay)
-    starts = np.searchsorted(bidders, bidders, side="left")
+    # Start of each bidder's run in the sorted arrays (an O(n) gather, not a search).
+    counts = np.bincount(bidders, minlength=len(left))
+    starts = (np.cumsum(counts) - counts)[bidders]
     before = np.concatenate(([0.0], cum))[starts]
     return cum - before <= left[bidders] + 1e-9
 
@@ -42,15 +46,22 @@ def _settle_round(
     wins = best_v >= max(reserve, 1e-12)
     pay = np.maximum(second_v, reserve) / 1000.0
     slots, bidders, pay = open_slots[wins], best[wins], pay[wins]
-    order = np.lexsort((slots, bidders))
+    # Order by (bidder, slot): open_slots is ascending, so a stable sort by bidder suffices.
+    # (Bidder indices fit in int16 for any realistic market: numpy's radix sort, O(n).)
+    key = bidders.astype(np.int16) if len(left) < 2**15 else bidders
+    order = np.argsort(key, kind="stable")
     slots, bidders, pay = slots[order], bidders[order], pay[order]
     ok = _charge_in_order(slots, bidders, pay, left)
     winner[slots[ok]] = bidders[ok]
     price[slots[ok]] = pay[ok]
     left -= np.bincount(bidders[ok], weights=pay[ok], minlength=len(left))
-    active[np.unique(bidders[~ok])] = False
+    lost = ~ok
+    active[bidders[lost]] = False
     active &= left > 1e-9
-    return np.sort(slots[~ok])
+    # The slots to re-auction in ascending order (an O(A) scatter instead of a sort).
+    rest = np.zeros(len(winner), dtype=bool)
+    rest[slots[lost]] = True
+    return np.flatnonzero(rest)
 
 
 def second_price(
@@ -143,6 +154,7 @@ def second_price_grouped(
     batch: np.ndarray | None = None,
     participate: np.ndarray | None = None,
     max_rounds: int = 6,
+    kernel: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The same auction as ``second_price(dense_ecpm(...), ...)`` without the (A, C) matrix.
 
@@ -165,6 +177,8 @@ def second_price_grouped(
     extra : optional (slots, bidders) pairs also eligible (e.g. learning exploration)
     batch, participate : optional (A,) batch of each slot and (B, C) whether a bidder takes
         part in a batch (pacing by throttling); default: one batch, everyone takes part
+    kernel : use the compiled kernels (:mod:`simulation.kernels`) for the pair ordering, the
+        broad bids and the settlement; None decides by slots x categories
     """
     a, k = factor.shape
     c = len(value)
@@ -178,6 +192,7 @@ def second_price_grouped(
         return winner, price
     left = allowance.astype(np.float64).copy()
     active = left > 0
+    compiled = kernels.use(a * k, kernel)
     # Broad bidders sorted by (category, value descending).
     b_idx = np.flatnonzero(broad)
     b_idx = b_idx[np.lexsort((-value[b_idx], category[b_idx]))]
@@ -198,21 +213,26 @@ def second_price_grouped(
     p_slot = np.concatenate(p_slot) if p_slot else np.empty(0, dtype=np.int64)
     p_bid = np.concatenate(p_bid) if p_bid else np.empty(0, dtype=np.int64)
     if len(p_slot):
-        pair = np.unique(p_slot * c + p_bid)  # an extra pair may repeat an eligible one
-        p_slot, p_bid = pair // c, pair % c
-        p_val = value[p_bid] * factor[p_slot, category[p_bid]]
-        order = np.lexsort((-p_val, p_slot))
+        if compiled:
+            p_val = value[p_bid] * factor[p_slot, category[p_bid]]
+            order = kernels.get("pair_order")(p_slot, p_bid, p_val, a)
+        else:
+            pair = np.unique(p_slot * c + p_bid)  # an extra pair may repeat an eligible one
+            p_slot, p_bid = pair // c, pair % c
+            p_val = value[p_bid] * factor[p_slot, category[p_bid]]
+            order = np.lexsort((-p_val, p_slot))
         p_slot, p_bid, p_val = p_slot[order], p_bid[order], p_val[order]
     else:
         p_val = np.empty(0)
+    if compiled:  # each slot's run of (sorted) pairs
+        p_start = np.zeros(a + 1, dtype=np.int64)
+        np.cumsum(np.bincount(p_slot, minlength=a), out=p_start[1:])
     is_open = np.ones(a, dtype=bool)
     open_slots = np.arange(a)
     for _ in range(max_rounds):
         if len(open_slots) == 0 or not active.any():
             break
         n = len(open_slots)
-        pos = np.full(a, -1, dtype=np.int64)
-        pos[open_slots] = np.arange(n)
         # Broad: best and runner-up value per batch and category among active bidders.
         b1 = np.zeros((n_batch, k))
         b2 = np.zeros((n_batch, k))
@@ -230,40 +250,46 @@ def second_price_grouped(
                 np.r_[cats, -1][np.minimum(second, len(live_b))] == cats[first]
             )
             b2[b, cats[first][has2]] = value[live_b[second[has2]]]
-        f = factor[open_slots]
-        rows = batch[open_slots]
-        v = f * b1[rows]
-        ar = np.arange(n)
-        k1 = v.argmax(axis=1)
-        v1 = v[ar, k1]
-        v2 = f[ar, k1] * b2[rows, k1]
-        if k >= 2:
-            v[ar, k1] = -1.0
-            v2 = np.maximum(v.max(axis=1), v2)
-        broad_bidder = i1[rows, k1]
-        # Targeted: best and runner-up pair per open slot among active bidders.
-        pb_v = np.zeros(n)
-        pb_i = np.full(n, -1, dtype=np.int64)
-        ps_v = np.zeros(n)
-        if len(p_slot):
-            sel = active[p_bid] & is_open[p_slot] & participate[batch[p_slot], p_bid]
-            ss, bb, vv_ = p_slot[sel], p_bid[sel], p_val[sel]
-            if len(ss):
-                head = np.r_[True, ss[1:] != ss[:-1]]
-                h = np.flatnonzero(head)
-                pb_v[pos[ss[h]]] = vv_[h]
-                pb_i[pos[ss[h]]] = bb[h]
-                nxt = h + 1
-                two = (nxt < len(ss)) & (np.r_[ss, -1][np.minimum(nxt, len(ss))] == ss[h])
-                ps_v[pos[ss[h][two]]] = vv_[nxt[two]]
-        take_broad = v1 >= pb_v
-        best = np.where(take_broad, broad_bidder, pb_i)
-        best_v = np.where(take_broad, v1, pb_v)
-        second_v = np.where(take_broad, np.maximum(v2, pb_v), np.maximum(ps_v, v1))
-        best = np.where(best_v > 0, best, 0)
-        rest = _settle_round(
-            open_slots, best, best_v, second_v, reserve, winner, price, left, active
-        )
+        if compiled:  # the same round in one pass over the open slots
+            best, best_v, second_v = kernels.get("round_bids")(
+                factor, open_slots, batch, b1, b2, i1, p_start, p_bid, p_val, active, participate
+            )
+        else:
+            pos = np.full(a, -1, dtype=np.int64)
+            pos[open_slots] = np.arange(n)
+            f = factor[open_slots]
+            rows = batch[open_slots]
+            v = f * b1[rows]
+            ar = np.arange(n)
+            k1 = v.argmax(axis=1)
+            v1 = v[ar, k1]
+            v2 = f[ar, k1] * b2[rows, k1]
+            if k >= 2:
+                v[ar, k1] = -1.0
+                v2 = np.maximum(v.max(axis=1), v2)
+            broad_bidder = i1[rows, k1]
+            # Targeted: best and runner-up pair per open slot among active bidders.
+            pb_v = np.zeros(n)
+            pb_i = np.full(n, -1, dtype=np.int64)
+            ps_v = np.zeros(n)
+            if len(p_slot):
+                sel = active[p_bid] & is_open[p_slot] & participate[batch[p_slot], p_bid]
+                ss, bb, vv_ = p_slot[sel], p_bid[sel], p_val[sel]
+                if len(ss):
+                    head = np.r_[True, ss[1:] != ss[:-1]]
+                    h = np.flatnonzero(head)
+                    pb_v[pos[ss[h]]] = vv_[h]
+                    pb_i[pos[ss[h]]] = bb[h]
+                    nxt = h + 1
+                    two = (nxt < len(ss)) & (np.r_[ss, -1][np.minimum(nxt, len(ss))] == ss[h])
+                    ps_v[pos[ss[h][two]]] = vv_[nxt[two]]
+            take_broad = v1 >= pb_v
+            best = np.where(take_broad, broad_bidder, pb_i)
+            best_v = np.where(take_broad, v1, pb_v)
+            second_v = np.where(take_broad, np.maximum(v2, pb_v), np.maximum(ps_v, v1))
+            best = np.where(best_v > 0, best, 0)
+        settle = kernels.get("settle") if compiled else _settle_round
+        rest = settle(open_slots, best, best_v, second_v, reserve, winner, price, left, active)
         is_open[:] = False
         is_open[rest] = True
         open_slots = rest

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.config import BehaviourConfig
-from simulation.population import Population, Sessions
+from simulation.population import Population, Sessions, flat
 from simulation.streams import StreamTable
 
 FREE, PAID, FOLLOW = 0, 1, 2
@@ -160,7 +160,12 @@ class Behaviour:
             + self.role_entry[role]
             + imp.boost
         )
-        entered = rng.random(n) < 1 / (1 + np.exp(-logit))
+        # 1 / (1 + exp(-logit)) computed in place (the same values, no temporaries).
+        p_enter = np.negative(logit, out=logit)
+        np.exp(p_enter, out=p_enter)
+        p_enter += 1
+        np.divide(1, p_enter, out=p_enter)
+        entered = rng.random(n) < p_enter
 
         e = np.flatnonzero(entered)
         ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
@@ -177,7 +182,8 @@ class Behaviour:
         sens = pop.price_sensitivity[ve]
         price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
         cat_e = cat[e]
-        need = pop.need[ve, cat_e]
+        view, idx = flat(pop.need, ve, cat_e)
+        need = view[idx]
         need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
         hazard = (
             c.buy_hazard_per_minute

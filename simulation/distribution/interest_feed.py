@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+from simulation import kernels
 from simulation.ads import AUCTION_BATCHES, AUCTION_ROUNDS
 from simulation.auction import second_price_grouped
 from simulation.behaviour import FOLLOW, FREE, PAID, Impressions, Outcome
@@ -137,31 +138,44 @@ class InterestFeed:
 
     # ------------------------------------------------------------------ serve
 
-    def serve(self, sessions: Sessions, live: np.ndarray) -> Impressions:
+    def serve(
+        self, sessions: Sessions, live: np.ndarray, kernel: bool | None = None
+    ) -> Impressions:
+        """Fill the sessions' slots. ``kernel``: see :func:`simulation.kernels.use` (None
+        decides per step by its size)."""
         pop, rng, cfg = self.m.population, self.rng, self.cfg
         n_sess = len(sessions)
         if n_sess == 0 or not live.any():
             return Impressions.empty()
-        follow_imp, n_follow = self._follow_channel(sessions, live)
+        follow_imp, n_follow = self._follow_channel(sessions, live, kernel)
         remaining = pop.cfg.slots_per_session - n_follow
         n_ad = rng.binomial(remaining, cfg.ad_load)
-        sess_idx = np.arange(n_sess)
-        slot_sess = np.repeat(sess_idx, remaining)
-        slot_cat = sessions.sample_categories(slot_sess, cfg.interest_sharpness, rng)
         # The first n_ad of each session's remaining slots are ad slots.
-        first = np.repeat(np.cumsum(remaining) - remaining, remaining)
-        is_ad = np.arange(len(slot_sess)) - first < np.repeat(n_ad, remaining)
-        ad_sess, ad_cat = slot_sess[is_ad], slot_cat[is_ad]
-        paid_imp, unsold = self._auction(sessions, ad_sess, ad_cat, live)
-        free_sess = np.concatenate([slot_sess[~is_ad], ad_sess[unsold]])
-        free_cat = np.concatenate([slot_cat[~is_ad], ad_cat[unsold]])
-        free_imp = self._free(sessions, free_sess, free_cat, live)
+        if kernels.use(int(remaining.sum()), kernel):  # the same draws, fused
+            cum = sessions.category_cdf(cfg.interest_sharpness)
+            u = rng.random(int(remaining.sum()), dtype=np.float32)
+            ad_sess, ad_cat, rest_sess, rest_cat = kernels.get("split_slots")(
+                cum, remaining, n_ad, u
+            )
+        else:
+            sess_idx = np.arange(n_sess)
+            slot_sess = np.repeat(sess_idx, remaining)
+            slot_cat = sessions.sample_categories(slot_sess, cfg.interest_sharpness, rng, False)
+            first = np.repeat(np.cumsum(remaining) - remaining, remaining)
+            is_ad = np.arange(len(slot_sess)) - first < np.repeat(n_ad, remaining)
+            ad_sess, ad_cat = slot_sess[is_ad], slot_cat[is_ad]
+            rest_sess, rest_cat = slot_sess[~is_ad], slot_cat[~is_ad]
+        paid_imp, unsold = self._auction(sessions, ad_sess, ad_cat, live, kernel)
+        free_sess = np.concatenate([rest_sess, ad_sess[unsold]])
+        free_cat = np.concatenate([rest_cat, ad_cat[unsold]])
+        free_imp = self._free(sessions, free_sess, free_cat, live, kernel)
         return Impressions.concat([follow_imp, paid_imp, free_imp])
 
     def _follow_channel(
-        self, sessions: Sessions, live: np.ndarray
+        self, sessions: Sessions, live: np.ndarray, kernel: bool | None = None
     ) -> tuple[Impressions, np.ndarray]:
-        """Followed (and warm-up-booked) live rooms, highest affinity first."""
+        """Followed (and warm-up-booked) live rooms, highest affinity first. ``kernel``: see
+        :func:`simulation.kernels.use`."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         n_follow = np.zeros(len(sessions), dtype=np.int64)
         k_max = min(cfg.follow_slots_max, pop.cfg.slots_per_session)
@@ -169,25 +183,31 @@ class InterestFeed:
         if k_max == 0 or len(check) == 0:
             return Impressions.empty(), n_follow
         v = sessions.viewer[check]
-        cols = np.concatenate([sessions.follow[check], pop.reserved[v][:, None]], axis=1)
-        key = np.concatenate(
-            [sessions.affinity[check], np.full((len(v), 1), 0.5, np.float32)], axis=1
-        )
-        is_live = (cols >= 0) & live[np.maximum(cols, 0)]
-        # A booked room that is also followed is shown once (as followed).
-        dup = (cols[:, :-1] == cols[:, -1:]).any(axis=1)
-        is_live[:, -1] &= ~dup
-        key = np.where(is_live, key, -1.0)
-        order = np.argsort(-key, axis=1, kind="stable")[:, :k_max]
-        top_key = np.take_along_axis(key, order, axis=1)
-        ok = top_key >= 0
-        rows, pos = np.nonzero(ok)
-        col = order[rows, pos]
-        streams = cols[rows, col].astype(np.int64)
-        booked = col == cols.shape[1] - 1
+        if kernels.use(len(check) * (sessions.follow.shape[1] + 1), kernel):
+            rows, streams, booked, count = kernels.get("follow_top")(
+                check, sessions.follow, sessions.affinity, pop.reserved[v], live, k_max
+            )
+            n_follow[check] = count
+        else:
+            cols = np.concatenate([sessions.follow[check], pop.reserved[v][:, None]], axis=1)
+            key = np.concatenate(
+                [sessions.affinity[check], np.full((len(v), 1), 0.5, np.float32)], axis=1
+            )
+            is_live = (cols >= 0) & live[np.maximum(cols, 0)]
+            # A booked room that is also followed is shown once (as followed).
+            dup = (cols[:, :-1] == cols[:, -1:]).any(axis=1)
+            is_live[:, -1] &= ~dup
+            key = np.where(is_live, key, -1.0)
+            order = np.argsort(-key, axis=1, kind="stable")[:, :k_max]
+            top_key = np.take_along_axis(key, order, axis=1)
+            ok = top_key >= 0
+            rows, pos = np.nonzero(ok)
+            col = order[rows, pos]
+            streams = cols[rows, col].astype(np.int64)
+            booked = col == cols.shape[1] - 1
+            n_follow[check] = ok.sum(axis=1)
         viewers = v[rows]
         pop.reserved[viewers[booked]] = -1
-        n_follow[check] = ok.sum(axis=1)
         boost = np.where(booked, m.scenario.behaviour.entry_reserved_lift, 0.0).astype(np.float32)
         n = len(streams)
         imp = Impressions(
@@ -202,7 +222,12 @@ class InterestFeed:
         return imp, n_follow
 
     def _auction(
-        self, sessions: Sessions, ad_sess: np.ndarray, ad_cat: np.ndarray, live: np.ndarray
+        self,
+        sessions: Sessions,
+        ad_sess: np.ndarray,
+        ad_cat: np.ndarray,
+        live: np.ndarray,
+        kernel: bool | None = None,
     ) -> tuple[Impressions, np.ndarray]:
         """Second-price auction of the ad slots. Returns paid impressions and the mask of
         unsold slots."""
@@ -256,6 +281,7 @@ class InterestFeed:
             batch,
             participate,
             max_rounds=AUCTION_ROUNDS,
+            kernel=kernel,
         )
         sold = winner >= 0
         w = act[winner[sold]]
@@ -274,9 +300,15 @@ class InterestFeed:
         return imp, ~sold
 
     def _free(
-        self, sessions: Sessions, free_sess: np.ndarray, cat: np.ndarray, live: np.ndarray
+        self,
+        sessions: Sessions,
+        free_sess: np.ndarray,
+        cat: np.ndarray,
+        live: np.ndarray,
+        kernel: bool | None = None,
     ) -> Impressions:
-        """Exploration plus the capped, value-weighted allocation within categories."""
+        """Exploration plus the capped, value-weighted allocation within categories.
+        ``kernel``: see :func:`simulation.kernels.use`."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         live_idx = np.flatnonzero(live)
         n = len(free_sess)
@@ -306,26 +338,32 @@ class InterestFeed:
         comp_b = share * prec
         a_k = np.bincount(cat_l, comp_a, minlength=k)
         b_k = np.bincount(cat_l, comp_b, minlength=k)
-        # Relative interest of each slot's viewer in the slot's category, against the mean
-        # over the category's slots, decides how strongly it is routed to precise rooms.
-        z = sessions.relative_interest(free_sess[rest], c_rest).astype(np.float64)
-        z_mean = np.bincount(c_rest, z, minlength=k) / np.maximum(slots_k, 1)
-        r = z / np.maximum(z_mean[c_rest], 1e-12)
-        fill = rng.random(len(rest)) < filled_k[c_rest]
-        p_b = r * b_k[c_rest] / np.maximum(a_k[c_rest] + r * b_k[c_rest], 1e-300)
-        use_b = rng.random(len(rest)) < p_b
-        u = rng.random(len(rest)) * (1 - 1e-9)
-        pick = np.full(len(rest), -1, dtype=np.int64)
-        start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
-        for comp, mask in ((comp_a, fill & ~use_b), (comp_b, fill & use_b)):
-            if not mask.any():
-                continue
-            prob, alias = alias_tables(comp, cat_l, k)
-            cm = c_rest[mask]
-            x = u[mask] * n_live_k[cm]
-            j = start[cm] + x.astype(np.int64)
-            keep = (x - np.floor(x)) < prob[j]
-            pick[mask] = live_idx[np.where(keep, j, alias[j])]
+        if kernels.use(len(rest), kernel):  # the same draws, fused (simulation.kernels)
+            pick = kernels.free_pick(
+                rng, sessions.interests, free_sess[rest], c_rest, slots_k, filled_k, a_k, b_k,
+                alias_tables(comp_a, cat_l, k), alias_tables(comp_b, cat_l, k), n_live_k, live_idx,
+            )  # fmt: skip
+        else:
+            # Relative interest of each slot's viewer in the slot's category, against the mean
+            # over the category's slots, decides how strongly it is routed to precise rooms.
+            z = sessions.relative_interest(free_sess[rest], c_rest).astype(np.float64)
+            z_mean = np.bincount(c_rest, z, minlength=k) / np.maximum(slots_k, 1)
+            r = z / np.maximum(z_mean[c_rest], 1e-12)
+            fill = rng.random(len(rest)) < filled_k[c_rest]
+            p_b = r * b_k[c_rest] / np.maximum(a_k[c_rest] + r * b_k[c_rest], 1e-300)
+            use_b = rng.random(len(rest)) < p_b
+            u = rng.random(len(rest)) * (1 - 1e-9)
+            pick = np.full(len(rest), -1, dtype=np.int64)
+            start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
+            for comp, mask in ((comp_a, fill & ~use_b), (comp_b, fill & use_b)):
+                if not mask.any():
+                    continue
+                prob, alias = alias_tables(comp, cat_l, k)
+                cm = c_rest[mask]
+                x = u[mask] * n_live_k[cm]
+                j = start[cm] + x.astype(np.int64)
+                keep = (x - np.floor(x)) < prob[j]
+                pick[mask] = live_idx[np.where(keep, j, alias[j])]
         stream[rest] = pick
         ok = stream >= 0
         n_ok = int(ok.sum())

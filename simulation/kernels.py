@@ -1,0 +1,413 @@
+"""Optional compiled kernels (numba) for the per-slot passes of a large tick.
+
+The numpy code in :mod:`simulation.population`, :mod:`simulation.auction` and
+:mod:`simulation.distribution.interest_feed` is the reference implementation; each kernel
+here fuses one of its sequences of array passes into a single loop over the slots, consuming
+the *same* numpy-drawn uniform arrays in the same order, so a run takes the same random draws
+with or without the kernels. The arithmetic follows numpy's dtypes and operation order step
+by step (float32 where numpy works in float32, NEP 50 casts of Python scalars, the same
+summation order as ``bincount``/``cumsum``) and uses only correctly rounded operations
+(+, -, *, /, comparisons, floor; no fast-math), so results are bit-identical.
+``tests/test_kernels.py`` checks every kernel against the numpy reference.
+
+Dispatch: :func:`use` is true only when numba is importable and the work is at least
+:data:`MIN_SIZE` elements (or when a caller forces it), so the test suite and small runs never
+import numba or compile anything. Kernels are compiled on first use with ``cache=True``
+(later processes load them from ``__pycache__``). Measurements: docs/PERFORMANCE.md.
+"""
+
+import os
+import platform
+
+import numpy as np
+
+MIN_SIZE = 200_000
+"""Slots or impressions in one call (for the auction: slots x categories) from which the
+compiled kernel is used."""
+
+FORCE: bool | None = {"0": False, "1": True}.get(os.environ.get("SNOWBALL_KERNELS", ""))
+"""Process-wide override of the size rule (None: by size). Set from the environment variable
+``SNOWBALL_KERNELS`` (``0`` never, ``1`` always) for A/B comparisons of whole runs."""
+
+_jit: dict[str, object] = {}
+_available: bool | None = None
+_options_set = False
+
+
+def available() -> bool:
+    """Whether numba can be imported (checked once)."""
+    global _available
+    if _available is None:
+        try:
+            import numba  # noqa: F401
+
+            _available = True
+        except ImportError:  # pragma: no cover - depends on the environment
+            _available = False
+    return _available
+
+
+def use(n: int, force: bool | None = None) -> bool:
+    """Use a kernel for ``n`` elements? ``force`` True/False overrides the size rule."""
+    if force is None:
+        force = FORCE
+    if force is not None:
+        if force and not available():
+            raise RuntimeError("numba is not installed; the compiled kernels are unavailable")
+        return force
+    return n >= MIN_SIZE and available()
+
+
+def _codegen_options() -> None:
+    """Keep LLVM's x86 "cmov converter" from turning the kernels' data-dependent selects
+    (Bernoulli outcomes, alias-table keep/alias) back into branches: with random outcomes
+    those branches mispredict half the time, and the free-slot kernel ran 4x slower with
+    them. A code-generation heuristic only; results are unchanged."""
+    global _options_set
+    if _options_set:
+        return
+    _options_set = True
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        import llvmlite.binding as ll
+
+        ll.set_option("snowball", "-x86-cmov-converter=false")
+
+
+def get(name: str):
+    """The compiled version of the kernel ``name`` (compiled, or loaded from cache, once)."""
+    f = _jit.get(name)
+    if f is None:
+        from numba import njit
+
+        _codegen_options()
+        f = _jit[name] = njit(cache=True, nogil=True)(globals()[f"_{name}"])
+    return f
+
+
+# ----------------------------------------------------------------------------- kernels
+# Plain Python over numpy arrays; only ever run compiled (see ``get``).
+
+
+def _sample_categories(cum, session, u):
+    """Categories by inverse CDF: count of ``cum[session[i]] < u[i] * cum[session[i], -1]``
+    (float32 like numpy), capped at K - 1."""
+    n = len(session)
+    k = cum.shape[1]
+    out = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        row = session[i]
+        x = u[i] * cum[row, k - 1]
+        c = 0
+        for j in range(k):
+            if cum[row, j] < x:
+                c += 1
+        out[i] = min(c, k - 1)
+    return out
+
+
+def _free_interest(interests, sess, cat, k_out):
+    """Relative interest (float64) of each free slot's viewer in its category and its
+    per-category sum and count (bincount order, so sums match numpy's)."""
+    n = len(sess)
+    k = interests.shape[1]
+    kf = np.float32(k)
+    z = np.empty(n, dtype=np.float64)
+    z_sum = np.zeros(k_out, dtype=np.float64)
+    count = np.zeros(k_out, dtype=np.float64)
+    for i in range(n):
+        c = cat[i]
+        zi = np.float64(interests[sess[i], c] * kf)
+        z[i] = zi
+        z_sum[c] += zi
+        count[c] += 1.0
+    return z, z_sum, count
+
+
+def _free_route(z, cat, z_mean, filled_k, a_k, b_k, u_fill, u_b, u_pick, start, n_live_k,
+                prob, alias, live_idx):  # fmt: skip
+    """Fill draw, routing to precise rooms and the alias draw for each non-exploration free
+    slot; -1 where the slot goes unfilled. ``prob``/``alias`` hold the alias tables of the
+    imprecise component (first L entries) and of the precise one (next L), alias indices
+    relative to their own table. Branch-free on the random outcomes."""
+    n = len(z)
+    n_l = len(live_idx)
+    pick = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        c = cat[i]
+        r = z[i] / max(z_mean[c], 1e-12)
+        rb = r * b_k[c]
+        p_b = rb / max(a_k[c] + rb, 1e-300)
+        x = (u_pick[i] * (1 - 1e-9)) * n_live_k[c]
+        j = start[c] + np.int64(x)
+        jj = j + n_l * np.int64(u_b[i] < p_b)
+        frac = x - np.floor(x)
+        # Selects, not branches, on the random outcomes (see _codegen_options).
+        keep = np.int64(frac < prob[jj])
+        chosen = keep * j + (1 - keep) * alias[jj]
+        fill = np.int64(u_fill[i] < filled_k[c])
+        pick[i] = fill * live_idx[chosen] - (1 - fill)
+    return pick
+
+
+def _round_bids(factor, open_slots, batch, b1, b2, i1, p_start, p_bid, p_val, active, participate):
+    """One round of second_price_grouped for every open slot: the best broad bid (first
+    maximum over categories of ``factor x b1``) and its runner-up, the best two targeted
+    pairs of active, participating bidders (pairs sorted by value within the slot's run
+    ``p_start[a]:p_start[a + 1]``), and their combination into the winner, its value and the
+    second price value."""
+    n = len(open_slots)
+    k = factor.shape[1]
+    best = np.empty(n, dtype=np.int64)
+    best_v = np.empty(n, dtype=np.float64)
+    second_v = np.empty(n, dtype=np.float64)
+    for i in range(n):
+        a = open_slots[i]
+        row = batch[a]
+        # Broad: one pass keeping the best (first maximum) and the best of the others.
+        v1 = np.float64(factor[a, 0]) * b1[row, 0]
+        k1 = 0
+        other = -1.0
+        for j in range(1, k):
+            v = np.float64(factor[a, j]) * b1[row, j]
+            if v > v1:
+                other = v1
+                v1 = v
+                k1 = j
+            elif v > other:
+                other = v
+        v2 = np.float64(factor[a, k1]) * b2[row, k1]
+        if k >= 2 and other > v2:
+            v2 = other
+        # Targeted: the first two eligible pairs of the slot's run.
+        pb_v = 0.0
+        pb_i = -1
+        ps_v = 0.0
+        found = 0
+        for x in range(p_start[a], p_start[a + 1]):
+            b = p_bid[x]
+            if active[b] and participate[row, b]:
+                if found == 0:
+                    pb_v = p_val[x]
+                    pb_i = b
+                    found = 1
+                else:
+                    ps_v = p_val[x]
+                    break
+        if v1 >= pb_v:
+            w = i1[row, k1]
+            wv = v1
+            sv = max(v2, pb_v)
+        else:
+            w = pb_i
+            wv = pb_v
+            sv = max(ps_v, v1)
+        best[i] = w if wv > 0 else 0
+        best_v[i] = wv
+        second_v[i] = sv
+    return best, best_v, second_v
+
+
+def _pair_order(p_slot, p_bid, p_val, a):
+    """Targeted (slot, bidder) pairs ordered by slot, then value descending, then bidder,
+    without repeats: the indices into the given pairs that ``np.unique`` of the pair codes
+    followed by ``np.lexsort((-value, slot))`` would produce (counting sort by slot, then an
+    insertion sort within each slot's few pairs)."""
+    n = len(p_slot)
+    start = np.zeros(a + 1, dtype=np.int64)
+    for i in range(n):
+        start[p_slot[i] + 1] += 1
+    for s in range(a):
+        start[s + 1] += start[s]
+    fill = start.copy()
+    idx = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        s = p_slot[i]
+        idx[fill[s]] = i
+        fill[s] += 1
+    out = np.empty(n, dtype=np.int64)
+    m = 0
+    for s in range(a):
+        lo = start[s]
+        hi = start[s + 1]
+        for x in range(lo + 1, hi):
+            cur = idx[x]
+            v = p_val[cur]
+            b = p_bid[cur]
+            y = x - 1
+            while y >= lo and (p_val[idx[y]] < v or (p_val[idx[y]] == v and p_bid[idx[y]] > b)):
+                idx[y + 1] = idx[y]
+                y -= 1
+            idx[y + 1] = cur
+        for x in range(lo, hi):
+            if x > lo and p_bid[idx[x]] == p_bid[idx[x - 1]]:
+                continue
+            out[m] = idx[x]
+            m += 1
+    return out[:m]
+
+
+def _settle(open_slots, best, best_v, second_v, reserve, winner, price, left, active):
+    """auction._settle_round in one pass: tentative wins charged per bidder in slot order
+    (counting sort by bidder; the same running sum as numpy's global cumsum), cut where a
+    bidder's allowance runs out. Updates winner, price, left and active in place and returns
+    the slots to re-auction, ascending."""
+    n = len(open_slots)
+    c = len(left)
+    thr = max(reserve, 1e-12)
+    start = np.zeros(c + 1, dtype=np.int64)
+    m = 0
+    for i in range(n):
+        if best_v[i] >= thr:
+            start[best[i] + 1] += 1
+            m += 1
+    for b in range(c):
+        start[b + 1] += start[b]
+    fill = start.copy()
+    order = np.empty(m, dtype=np.int64)
+    for i in range(n):
+        if best_v[i] >= thr:
+            b = best[i]
+            order[fill[b]] = i
+            fill[b] += 1
+    spent = np.zeros(c, dtype=np.float64)
+    lost = np.zeros(len(winner), dtype=np.bool_)
+    cum = 0.0
+    before = 0.0
+    prev = -1
+    for x in range(m):
+        i = order[x]
+        b = best[i]
+        pay = max(second_v[i], reserve) / 1000.0
+        if b != prev:
+            before = cum
+            prev = b
+        cum += pay
+        slot = open_slots[i]
+        if cum - before <= left[b] + 1e-9:
+            winner[slot] = b
+            price[slot] = pay
+            spent[b] += pay
+        else:
+            active[b] = False
+            lost[slot] = True
+    for b in range(c):
+        left[b] -= spent[b]
+        active[b] = active[b] and left[b] > 1e-9
+    return np.flatnonzero(lost)
+
+
+def _follow_top(check, follow, affinity, reserved, live, k_max):
+    """InterestFeed._follow_channel's choice for each checked session: up to ``k_max`` live
+    followed rooms (or the booked room, key 0.5, unless also followed), highest affinity
+    first, ties to the earlier column (numpy's stable argsort). Returns the index into
+    ``check``, stream and booked flag of each shown room, and the count per session."""
+    n = len(check)
+    f = follow.shape[1]
+    rows = np.empty(n * k_max, dtype=np.int64)
+    streams = np.empty(n * k_max, dtype=np.int64)
+    booked = np.empty(n * k_max, dtype=np.bool_)
+    count = np.zeros(n, dtype=np.int64)
+    key = np.empty(f + 1, dtype=np.float32)
+    neg = np.float32(-1.0)
+    gone = np.float32(-2.0)
+    m = 0
+    for i in range(n):
+        row = check[i]
+        r = reserved[i]
+        dup = False
+        for j in range(f):
+            s = follow[row, j]
+            key[j] = affinity[row, j] if (s >= 0 and live[s]) else neg
+            if s == r:
+                dup = True
+        key[f] = np.float32(0.5) if (r >= 0 and live[r] and not dup) else neg
+        for _ in range(k_max):
+            best = -1
+            best_key = neg
+            for j in range(f + 1):
+                if key[j] > best_key:
+                    best_key = key[j]
+                    best = j
+            if best < 0:
+                break
+            rows[m] = i
+            streams[m] = follow[row, best] if best < f else r
+            booked[m] = best == f
+            key[best] = gone
+            count[i] += 1
+            m += 1
+    return rows[:m], streams[:m], booked[:m], count
+
+
+def _split_slots(cum, remaining, n_ad, u):
+    """Sessions.sample_categories for every slot (inverse CDF over the session's ``cum``
+    row, float32 like numpy) fused with the split into ad slots (the first ``n_ad[i]`` of
+    session i's ``remaining[i]`` slots) and the others: session and category of each, in
+    slot order."""
+    n_sess = len(remaining)
+    k = cum.shape[1]
+    total = 0
+    ads = 0
+    for i in range(n_sess):
+        total += remaining[i]
+        ads += n_ad[i]
+    ad_sess = np.empty(ads, dtype=np.int64)
+    ad_cat = np.empty(ads, dtype=np.int64)
+    rest_sess = np.empty(total - ads, dtype=np.int64)
+    rest_cat = np.empty(total - ads, dtype=np.int64)
+    x = 0
+    p = 0
+    q = 0
+    for i in range(n_sess):
+        top = cum[i, k - 1]
+        for j in range(remaining[i]):
+            t = u[x] * top
+            c = 0
+            for m in range(k):
+                if cum[i, m] < t:
+                    c += 1
+            c = min(c, k - 1)
+            if j < n_ad[i]:
+                ad_sess[p] = i
+                ad_cat[p] = c
+                p += 1
+            else:
+                rest_sess[q] = i
+                rest_cat[q] = c
+                q += 1
+            x += 1
+    return ad_sess, ad_cat, rest_sess, rest_cat
+
+
+# ----------------------------------------------------------------------------- drivers
+
+
+def free_pick(
+    rng,
+    interests,
+    sess,
+    cat,
+    slots_k,
+    filled_k,
+    a_k,
+    b_k,
+    tables_a,
+    tables_b,
+    n_live_k,
+    live_idx,
+):
+    """InterestFeed._free's routing of the non-exploration free slots with the compiled
+    kernels: the stream picked for each slot, or -1 (same draws as the numpy path)."""
+    z, z_sum, _ = get("free_interest")(interests, sess, cat, len(slots_k))
+    z_mean = z_sum / np.maximum(slots_k, 1)
+    n = len(sess)
+    u_fill = rng.random(n)
+    u_b = rng.random(n)
+    u = rng.random(n)  # scaled by (1 - 1e-9) in the kernel, as numpy does
+    start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
+    prob = np.concatenate((tables_a[0], tables_b[0]))
+    alias = np.concatenate((tables_a[1], tables_b[1]))
+    return get("free_route")(
+        z, cat, z_mean, filled_k, a_k, b_k, u_fill, u_b, u, start, n_live_k, prob, alias,
+        live_idx,
+    )  # fmt: skip
