@@ -268,6 +268,13 @@ def _moderate(name: str, arms: list[str]):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="claim not supported at moderate size: with the rooms' long-run record (account "
+    "weight) the good room climbs to its top pool within days and then grows about linearly "
+    "through fans (A = -0.12 feed, -0.29 funnel over seeds 0-5); the difference +0.17 has "
+    "paired t p = 0.32. Strict: if the claim starts to hold, this fails and must be revisited.",
+)
 def test_snowball_vs_funnel_growth_bends_up_more_under_the_feed():
     """Study 1: the acceleration index of the good room without ads is higher under the
     interest feed than under the search funnel (paired t, p < 0.05)."""
