@@ -68,12 +68,16 @@ def test_registry_lists_every_study_module():
     assert list(STUDIES) == list(STUDY_NAMES)
     assert len(STUDY_NAMES) == 10
     for name in STUDY_NAMES:
-        module = STUDIES[name]
-        doc = module.__doc__ or ""
+        study = STUDIES[name]
+        assert isinstance(study, C.Study) and study.name == name
         for word in ("Scenario", "Variable", "Sizes", "Test", "Predicted pattern"):
-            assert word in doc, f"{name}: docstring lacks {word!r}"
+            assert word in study.doc, f"{name}: docstring lacks {word!r}"
+        assert study.question and "\n" not in study.question
         for fn in ("plan", "measure", "analyse", "run"):
-            assert callable(getattr(module, fn)), f"{name}.{fn}"
+            assert callable(getattr(study, fn)), f"{name}.{fn}"
+    # A module without its own measure gets the default, focal one.
+    assert STUDIES["review_quality"].measure is C.focal_measurement
+    assert STUDIES["paid_leverage"].measure is not C.focal_measurement
 
 
 @pytest.mark.parametrize("name", STUDY_NAMES)
