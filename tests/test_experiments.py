@@ -317,3 +317,25 @@ def test_feedback_gated_beats_always_scale_on_roi():
         "gated_roi", "", "paid_roi", roi("low_always_scale"), roi("low_feedback_gated"), ">0"
     )
     assert t.effect > 0 and t.p_value < 0.05, t
+
+
+def test_gallery_is_written_from_the_manifests_into_the_readme(tmp_path):
+    """The gallery (results/GALLERY.md and the README block) is built from each study's
+    manifest — its verdict and finding — never written by hand."""
+    out = tmp_path / "results"
+    for name, verdict in (("exploration", "mixed"), ("inequality", "not supported")):
+        (out / name).mkdir(parents=True)
+        C.write_json(
+            {"verdict": verdict, "finding": f"{name} found x.", "size": "quick", "replicates": 2},
+            out / name / "manifest.json",
+        )
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# t\n\n{C.GALLERY_START}\nstale\n{C.GALLERY_END}\n\n## after\n")
+    path = C.write_gallery(out, readme=readme)
+    text = readme.read_text()
+    assert "stale" not in text and text.endswith("## after\n")
+    assert "### inequality — not supported" in text
+    assert "![exploration](results/exploration/figure.png)" in text
+    assert "inequality found x." in text
+    assert "![exploration](exploration/figure.png)" in path.read_text()
+    assert "fan_accumulation" not in text  # only studies with a manifest

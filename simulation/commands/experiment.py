@@ -156,7 +156,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             f"  {analysis.finding}"
         )
     if args.out is None:
-        write_gallery(RESULTS_DIR)
+        write_gallery(RESULTS_DIR, readme=PROJECT_ROOT / "README.md")
     elif args.all:
         write_gallery(args.out)
     return 0
