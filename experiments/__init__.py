@@ -1,15 +1,20 @@
 """The studies: the source's claims (DESIGN.md section 6) as reproducible experiments.
 
-Each study is one module here, registered by name in :data:`STUDIES`; run one with
+Each study is one module here, registered by name in :data:`STUDIES` (which gives its
+:class:`~experiments._common.Study`: ``plan``, ``measure``, ``analyse``, ``run``); run one with
 ``snowball experiment NAME`` or all with ``snowball experiment --all``. Every module's
 docstring states its question, scenario(s), variable under study, metric, statistical test
 and the pattern the source material predicts; :mod:`experiments._common` holds what they
 share (arms, common random numbers, parallel runs, statistics, figures, outputs).
 """
 
-import importlib
+from __future__ import annotations
+
 from collections.abc import Iterator, Mapping
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from experiments._common import Study
 
 STUDY_NAMES: tuple[str, ...] = (
     "snowball_vs_funnel",
@@ -25,13 +30,15 @@ STUDY_NAMES: tuple[str, ...] = (
 )
 
 
-class _Registry(Mapping[str, ModuleType]):
-    """Study name -> module, imported on first use."""
+class _Registry(Mapping[str, "Study"]):
+    """Study name -> :class:`experiments._common.Study`, its module imported on first use."""
 
-    def __getitem__(self, name: str) -> ModuleType:
+    def __getitem__(self, name: str) -> Study:
         if name not in STUDY_NAMES:
             raise KeyError(name)
-        return importlib.import_module(f"experiments.{name}")
+        from experiments._common import load_study
+
+        return load_study(name)
 
     def __iter__(self) -> Iterator[str]:
         return iter(STUDY_NAMES)
@@ -40,6 +47,6 @@ class _Registry(Mapping[str, ModuleType]):
         return len(STUDY_NAMES)
 
 
-STUDIES: Mapping[str, ModuleType] = _Registry()
+STUDIES: Mapping[str, Study] = _Registry()
 
 __all__ = ["STUDIES", "STUDY_NAMES"]

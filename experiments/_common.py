@@ -5,14 +5,18 @@ A study (one module in :mod:`experiments`) provides
 
 ``plan(size, replicates) -> Plan``
     the arms (one scenario each: the base scenario, the study's sizes, and the value of the
-    variable under study), the seeds and the sizes;
+    variable under study), the seeds and the sizes (usually via :func:`crn_plan`);
 ``measure(result, arm) -> Measurement``
     what one finished run contributes: whole-run scalars, a per-day table and optionally a
-    per-stream table;
+    per-stream table (optional: :func:`focal_measurement` if the module has none);
 ``analyse(runs, daily, plan, streams=None) -> Analysis``
     the tests, the verdict, the report sentences and the figure, computed only from the
     tables ``runs`` (one row per run), ``daily`` (one row per run and day) and ``streams``
-    (one row per run and stream).
+    (one row per run and stream);
+
+and its docstring (question, scenario, variable, sizes, metric, tests, predicted pattern).
+:func:`load_study` wraps a module as a :class:`Study` (what :data:`experiments.STUDIES`
+returns); ``Study.run`` is :func:`run_study`.
 
 :func:`run_study` runs every (arm, replicate) — in this process or in a pool of spawned
 worker processes (``import mesa`` selects the spawn start method, so the worker function is
@@ -56,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation.api import RunResult, focal_streams
+from simulation.api import TOOK_OFF_MULTIPLE, RunResult, focal_streams
 from simulation.config import (
     Scenario,
     load_scenario,
@@ -85,6 +89,9 @@ QUICK_SIZES: dict[str, Any] = {
 }
 """The tiny market of ``--quick`` (the test suite's smoke test, not a study): a few thousand
 viewers, ~40 streams, 30-minute ticks."""
+
+REPLICATES: dict[str, int] = {"full": 20, "moderate": 6, "quick": 2}
+"""Seeds per arm at each size, unless a study sets its own (see :func:`crn_plan`)."""
 
 OUTCOMES = ("as predicted", "opposite", "no significant difference")
 VERDICTS = ("supported", "not supported", "mixed")
@@ -194,6 +201,31 @@ def crn_seeds(root_seed: int, replicates: int) -> tuple[int, ...]:
     a 32-bit integer. Every arm uses the same list (common random numbers)."""
     children = np.random.SeedSequence(root_seed).spawn(replicates)
     return tuple(int(c.generate_state(1, dtype=np.uint32)[0]) for c in children)
+
+
+def crn_plan(
+    study: str,
+    size: str,
+    arms: Iterable[Arm],
+    root_seed: int,
+    sizes: Mapping[str, Mapping[str, Any]],
+    replicates: int | None = None,
+    notes: Mapping[str, Any] | None = None,
+    default_replicates: Mapping[str, int] = REPLICATES,
+) -> Plan:
+    """The usual plan: ``arms`` at ``sizes[size]``, each run on the same ``replicates``
+    seeds (default ``default_replicates[size]``) spawned from ``root_seed`` (see
+    :func:`crn_seeds`)."""
+    reps = replicates or default_replicates[size]
+    return Plan(
+        study,
+        size,
+        tuple(arms),
+        crn_seeds(root_seed, reps),
+        sizes[size],
+        root_seed,
+        dict(notes or {}),
+    )
 
 
 def pick_size(size: str | None, quick: bool) -> str:
@@ -366,6 +398,25 @@ def focal_measurement(result: RunResult, arm: Arm, group: str = "focal") -> Meas
     return Measurement(totals, daily)
 
 
+def takeoff_day(streams: pd.DataFrame, ids: np.ndarray, days: int) -> tuple[float, bool]:
+    """First day the group's free impressions reach TOOK_OFF_MULTIPLE x the median of the
+    streams live that day (the rule of :func:`simulation.api.took_off`, day by day); the run's
+    length and False if never."""
+    live = streams[streams["live_minutes"] > 0]
+    med = live.groupby("day")["free_impressions"].median()
+    mine = live[live["stream"].isin(ids)].groupby("day")["free_impressions"].sum()
+    for day, free in mine.items():
+        if free >= TOOK_OFF_MULTIPLE * max(float(med.get(day, 0.0)), 1.0):
+            return float(day), True
+    return float(days), False
+
+
+def log_positive(x: np.ndarray) -> np.ndarray:
+    """Natural log where ``x`` > 0, NaN elsewhere (no warnings)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+
+
 # --------------------------------------------------------------------------------------------
 # Running
 # --------------------------------------------------------------------------------------------
@@ -382,10 +433,9 @@ def _execute(
     """One run of one arm (top level so that spawned workers can call it)."""
     from simulation import api
 
-    module = importlib.import_module(f"experiments.{study}")
     sc = build_scenario(arm, sizes, market_seed)
     result = api.run(sc, seed)
-    m: Measurement = module.measure(result, arm)
+    m = load_study(study).measure(result, arm)
     keys = {"arm": arm.name, "replicate": replicate, "seed": seed}
     row = {**keys, **dict(arm.tags), "x": arm.x}
     if market_seed is not None:
@@ -656,6 +706,21 @@ def welch_test(
     )
 
 
+def slope_test(
+    claim: str, description: str, metric: str, slopes: Sequence[float], predicted: str
+) -> Test:
+    """:func:`one_sample_test` of per-seed OLS slopes (see :func:`per_seed_slopes`) vs 0."""
+    return one_sample_test(
+        claim,
+        description,
+        metric,
+        slopes,
+        predicted,
+        "per-seed OLS slope vs 0",
+        "one-sample t on slopes",
+    )
+
+
 def per_seed_slopes(df: pd.DataFrame, x: str, y: str, by: str = "replicate") -> np.ndarray:
     """OLS slope of ``y`` on ``x`` within each replicate (common random numbers), shape (R,)."""
     out = []
@@ -737,6 +802,11 @@ def arm_rows(
                 }
             )
     return rows
+
+
+def arm_values(runs: pd.DataFrame, arm: str, col: str) -> np.ndarray:
+    """Column ``col`` of one arm's runs in replicate order (paired across arms)."""
+    return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
 
 
 def daily_matrix(daily: pd.DataFrame, arm: str, col: str) -> np.ndarray:
@@ -928,8 +998,39 @@ def finish(fig: Any, path: Path, title: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def study_module(name: str) -> Any:
-    return importlib.import_module(f"experiments.{name}")
+@dataclass(frozen=True)
+class Study:
+    """One study: its name, its module's docstring and its ``plan``, ``measure`` and
+    ``analyse`` (see the module docstring of :mod:`experiments._common`)."""
+
+    name: str
+    doc: str
+    plan: Callable[[str, int | None], Plan]
+    measure: Callable[[RunResult, Arm], Measurement]
+    analyse: Callable[..., Analysis]
+
+    @property
+    def question(self) -> str:
+        """The docstring's first paragraph on one line."""
+        return " ".join(self.doc.strip().split("\n\n")[0].split())
+
+    def run(self, *args: Any, **kwargs: Any) -> Analysis:
+        """Run the study and write its folder: :func:`run_study` of this study (same
+        arguments after the name: replicates, quick, jobs, out_dir, size, progress)."""
+        return run_study(self.name, *args, **kwargs)
+
+
+def load_study(name: str) -> Study:
+    """The study of module ``experiments.<name>`` (its ``measure`` defaults to
+    :func:`focal_measurement`)."""
+    module = importlib.import_module(f"experiments.{name}")
+    return Study(
+        name,
+        module.__doc__ or "",
+        module.plan,
+        getattr(module, "measure", focal_measurement),
+        module.analyse,
+    )
 
 
 def write_outputs(
@@ -943,7 +1044,6 @@ def write_outputs(
     jobs: int,
 ) -> None:
     """Write the study's folder atomically."""
-    module = study_module(plan.study)
     with atomic_dir(out) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         daily.to_csv(tmp / "daily.csv.gz", index=False)
@@ -959,7 +1059,7 @@ def write_outputs(
             manifest(
                 kind="experiment",
                 study=plan.study,
-                question=" ".join((module.__doc__ or "").strip().split("\n\n")[0].split()),
+                question=load_study(plan.study).question,
                 size=plan.size,
                 replicates=plan.replicates,
                 root_seed=plan.root_seed,
@@ -1007,11 +1107,11 @@ def run_study(
     progress: bool = False,
 ) -> Analysis:
     """Plan, run, analyse and write one study; returns its analysis."""
-    module = study_module(name)
-    plan: Plan = module.plan(pick_size(size, quick), replicates)
+    study = load_study(name)
+    plan = study.plan(pick_size(size, quick), replicates)
     start = time.perf_counter()
     runs, daily, streams = execute_plan(plan, jobs, progress)
-    analysis: Analysis = module.analyse(runs, daily, plan, streams)
+    analysis = study.analyse(runs, daily, plan, streams)
     out = Path(out_dir) if out_dir is not None else RESULTS_DIR / name
     write_outputs(out, plan, runs, daily, streams, analysis, time.perf_counter() - start, jobs)
     return analysis
@@ -1037,11 +1137,11 @@ def reanalyse(folder: Path) -> Analysis:
     """Recompute a study's analysis from the raw outputs in ``folder`` (its plan is rebuilt
     from the manifest's size and replicates and checked against the recorded seeds)."""
     man, runs, daily, streams = load_outputs(folder)
-    module = study_module(man["study"])
-    plan: Plan = module.plan(man["size"], man["replicates"])
+    study = load_study(man["study"])
+    plan = study.plan(man["size"], man["replicates"])
     if list(plan.seeds) != man["seeds"]:
         raise ValueError(f"{folder}: seeds in the manifest differ from the study's plan")
-    return module.analyse(runs, daily, plan, streams)
+    return study.analyse(runs, daily, plan, streams)
 
 
 def refresh_outputs(folder: Path) -> Analysis:
@@ -1051,8 +1151,7 @@ def refresh_outputs(folder: Path) -> Analysis:
 
     folder = Path(folder)
     man, runs, daily, streams = load_outputs(folder)
-    module = study_module(man["study"])
-    plan: Plan = module.plan(man["size"], man["replicates"])
+    plan = load_study(man["study"]).plan(man["size"], man["replicates"])
     analysis = reanalyse(folder)
     write_outputs(folder, plan, runs, daily, streams, analysis, man["wall_seconds"], man["jobs"])
     with open(folder / "manifest.json") as fh:
@@ -1064,16 +1163,18 @@ def refresh_outputs(folder: Path) -> Analysis:
     return analysis
 
 
-def write_gallery(results_dir: Path = RESULTS_DIR, names: Iterable[str] | None = None) -> Path:
-    """``results/GALLERY.md``: each study's figure with its one-sentence finding (from the
-    manifests in ``results_dir``)."""
+GALLERY_START = "<!-- gallery:start (written by snowball experiment --all) -->"
+GALLERY_END = "<!-- gallery:end -->"
+
+
+def gallery_lines(results_dir: Path, prefix: str, names: Iterable[str] | None = None) -> list[str]:
+    """Markdown for each study in ``results_dir`` that has a manifest: heading with the
+    verdict, the figure (linked as ``prefix + name/figure.png``), the one-sentence finding."""
     import json
 
     from experiments import STUDY_NAMES
 
     lines = [
-        "## Gallery: the source's claims as studies",
-        "",
         "Each figure is regenerated by `snowball experiment --all` (one study: "
         "`snowball experiment NAME`); the folder holds the report, the tables and the "
         "manifest. Means over seeds with 95% intervals.",
@@ -1088,12 +1189,36 @@ def write_gallery(results_dir: Path = RESULTS_DIR, names: Iterable[str] | None =
         lines += [
             f"### {name} — {man['verdict']}",
             "",
-            f"![{name}](results/{name}/figure.png)",
+            f"![{name}]({prefix}{name}/figure.png)",
             "",
-            f"{man['finding']} ([report](results/{name}/REPORT.md); {man['size']} size, "
+            f"{man['finding']} ([report]({prefix}{name}/REPORT.md); {man['size']} size, "
             f"{man['replicates']} seeds per arm.)",
             "",
         ]
-    path = Path(results_dir) / "GALLERY.md"
-    path.write_text("\n".join(lines))
+    return lines
+
+
+def write_gallery(
+    results_dir: Path = RESULTS_DIR,
+    names: Iterable[str] | None = None,
+    readme: Path | None = None,
+) -> Path:
+    """``results_dir/GALLERY.md``: each study's figure with its one-sentence finding (from the
+    manifests in ``results_dir``). With ``readme``, the same gallery also replaces the block
+    between :data:`GALLERY_START` and :data:`GALLERY_END` in that file (links relative to
+    the readme's folder), so the README never shows findings other than the results'."""
+    results_dir = Path(results_dir)
+    head = ["## Gallery: the source's claims as studies", ""]
+    path = results_dir / "GALLERY.md"
+    path.write_text("\n".join(head + gallery_lines(results_dir, "", names)))
+    if readme is not None and Path(readme).exists():
+        text = Path(readme).read_text()
+        if GALLERY_START in text and GALLERY_END in text:
+            rel = os.path.relpath(results_dir.resolve(), Path(readme).resolve().parent)
+            body = gallery_lines(results_dir, f"{Path(rel).as_posix()}/", names)
+            before, rest = text.split(GALLERY_START, 1)
+            after = rest.split(GALLERY_END, 1)[1]
+            tmp = Path(readme).with_suffix(".md.tmp")
+            tmp.write_text(before + GALLERY_START + "\n\n" + "\n".join(body) + GALLERY_END + after)
+            os.replace(tmp, readme)
     return path

@@ -27,6 +27,7 @@ Predicted pattern (source)
     Daily streams plus warm-up videos stabilise traffic and beat sporadic streaming.
 """
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +42,9 @@ from experiments._common import (
     Plan,
     Test,
     arm_rows,
+    arm_values,
     ci_points,
-    crn_seeds,
+    crn_plan,
     describe_test,
     finish,
     fmt,
@@ -52,7 +54,6 @@ from experiments._common import (
     new_figure,
     paired_test,
     run_sentence,
-    run_study,
     trend,
     verdict_sentence,
 )
@@ -76,7 +77,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 14},
     "quick": {**QUICK_SIZES, "days": 4},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def plan(size: str, replicates: int | None = None) -> Plan:
@@ -92,8 +92,7 @@ def plan(size: str, replicates: int | None = None) -> Plan:
         for s, so in SCHEDULES.items()
         for w, wo in WARMUPS.items()
     )
-    reps = replicates or REPLICATES[size]
-    return Plan(NAME, size, arms, crn_seeds(ROOT_SEED, reps), SIZES[size], ROOT_SEED)
+    return crn_plan(NAME, size, arms, ROOT_SEED, SIZES, replicates)
 
 
 def measure(result: Any, arm: Arm) -> Measurement:
@@ -129,8 +128,7 @@ def analyse(
     }
     rows = arm_rows(runs, metrics, plan.arms)
 
-    def vals(arm: str, col: str) -> np.ndarray:
-        return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
+    vals = partial(arm_values, runs)
 
     best, worst = "daily_warmup", "sporadic_no_warmup"
     tests: list[Test] = [
@@ -294,14 +292,3 @@ def _mechanism(t: dict[str, Test], mean: Any, daily: pd.DataFrame, best: str, wo
     if t["steadier"].outcome != "as predicted":
         text += "; per live hour the daily room's traffic was not steadier"
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

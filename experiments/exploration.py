@@ -43,21 +43,21 @@ from experiments._common import (
     arm_rows,
     band,
     ci_points,
-    crn_seeds,
+    crn_plan,
     daily_matrix,
     describe_test,
     finish,
     judge,
     mean_interval,
     new_figure,
-    one_sample_test,
     per_seed_slopes,
     run_sentence,
-    run_study,
+    slope_test,
+    takeoff_day,
     trend,
     verdict_sentence,
 )
-from simulation.api import TOOK_OFF_MULTIPLE, focal_streams
+from simulation.api import focal_streams
 from simulation.estimates import Estimator
 from simulation.metrics import gini, top_share
 
@@ -71,7 +71,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 7},
     "quick": {**QUICK_SIZES, "days": 3},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def plan(size: str, replicates: int | None = None) -> Plan:
@@ -81,21 +80,7 @@ def plan(size: str, replicates: int | None = None) -> Plan:
         Arm(f"e{e:g}", {"feed.exploration": e}, "default", f"exploration {e:g}", x=e)
         for e in levels
     )
-    reps = replicates or REPLICATES[size]
-    return Plan(NAME, size, arms, crn_seeds(ROOT_SEED, reps), SIZES[size], ROOT_SEED)
-
-
-def takeoff_day(streams: pd.DataFrame, ids: np.ndarray, days: int) -> tuple[float, bool]:
-    """First day the group's free impressions reach TOOK_OFF_MULTIPLE x the median of the
-    streams live that day (the rule of :func:`simulation.api.took_off`, day by day); the run's
-    length and False if never."""
-    live = streams[streams["live_minutes"] > 0]
-    med = live.groupby("day")["free_impressions"].median()
-    mine = live[live["stream"].isin(ids)].groupby("day")["free_impressions"].sum()
-    for day, free in mine.items():
-        if free >= TOOK_OFF_MULTIPLE * max(float(med.get(day, 0.0)), 1.0):
-            return float(day), True
-    return float(days), False
+    return crn_plan(NAME, size, arms, ROOT_SEED, SIZES, replicates)
 
 
 def measured_value_corr(result: Any, quality: np.ndarray) -> np.ndarray:
@@ -177,34 +162,28 @@ def analyse(
     }
     rows = arm_rows(runs, metrics, plan.arms)
     tests: list[Test] = [
-        one_sample_test(
+        slope_test(
             "gini_falls",
             "per-seed slope of the Gini of GMV on the exploration share",
             "Gini per unit exploration",
             per_seed_slopes(runs, "x", "gini_gmv"),
             "<0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
-        one_sample_test(
+        slope_test(
             "quality_found_faster",
             "per-seed slope of the early correlation of the feed's measured value with hidden "
             "quality on the exploration share",
             "correlation per unit exploration",
             per_seed_slopes(runs, "x", "early_estimate_corr"),
             ">0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
-        one_sample_test(
+        slope_test(
             "traffic_follows_quality_sooner",
             "per-seed slope of the early correlation of free traffic per live hour with "
             "hidden quality on the exploration share",
             "correlation per unit exploration",
             per_seed_slopes(runs, "x", "early_quality_corr"),
             ">0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
     ]
     verdict = judge(tests)
@@ -331,14 +310,3 @@ def _mechanism(t: dict[str, Test], m: Any, lo: float, hi: float) -> str:
             f"live hour tracks quality {'less' if less else 'no more'} closely"
         )
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

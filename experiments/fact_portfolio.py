@@ -41,6 +41,7 @@ Predicted pattern (source)
     the new fans.
 """
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -55,20 +56,21 @@ from experiments._common import (
     Plan,
     Test,
     arm_rows,
+    arm_values,
     band,
     ci_points,
-    crn_seeds,
+    crn_plan,
     daily_matrix,
     describe_test,
     finish,
     fmt,
     group_daily,
     judge,
+    log_positive,
     mean_interval,
     new_figure,
     paired_test,
     run_sentence,
-    run_study,
     verdict_sentence,
 )
 from simulation.api import focal_streams
@@ -83,7 +85,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 21},
     "quick": {**QUICK_SIZES, "days": 6},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 ARMS = {
     "field": "own room, B a day",
     "alliance": "4 influencers for the merchant, B/4 each",
@@ -159,22 +160,17 @@ def plan(size: str, replicates: int | None = None) -> Plan:
     arms = tuple(
         Arm(name, {**market, **overrides[name]}, "default", label) for name, label in ARMS.items()
     )
-    reps = replicates or REPLICATES[size]
-    return Plan(
-        NAME,
-        size,
-        arms,
-        crn_seeds(ROOT_SEED, reps),
-        SIZES[size],
-        ROOT_SEED,
-        {"campaign_day": campaign_day(days), "alliance_size": ALLIANCE_SIZE, "base_budget": budget},
-    )
+    notes = {
+        "campaign_day": campaign_day(days),
+        "alliance_size": ALLIANCE_SIZE,
+        "base_budget": budget,
+    }
+    return crn_plan(NAME, size, arms, ROOT_SEED, SIZES, replicates, notes=notes)
 
 
 def volatility(gmv: np.ndarray) -> float:
     """Standard deviation of the daily log changes of GMV (days with GMV > 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.where(gmv > 0, np.log(np.where(gmv > 0, gmv, 1.0)), np.nan)
+    logs = log_positive(gmv)
     change = np.diff(logs)
     change = change[np.isfinite(change)]
     return float(change.std(ddof=1)) if len(change) >= 2 else float("nan")
@@ -251,8 +247,7 @@ def analyse(
     }
     rows = arm_rows(runs, metrics, plan.arms)
 
-    def vals(arm: str, col: str) -> np.ndarray:
-        return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
+    vals = partial(arm_values, runs)
 
     tests: list[Test] = [
         paired_test(
@@ -413,14 +408,3 @@ def _mechanism(t: dict[str, Test], m: Any) -> str:
             "day-to-day swings, so the merchant's volatility did not fall significantly"
         )
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

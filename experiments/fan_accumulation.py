@@ -40,20 +40,20 @@ from experiments._common import (
     arm_rows,
     band,
     ci_points,
-    crn_seeds,
+    crn_plan,
     daily_matrix,
     describe_test,
     finish,
     fmt,
     focal_measurement,
     judge,
+    log_positive,
     mean_interval,
     new_figure,
-    one_sample_test,
     paired_test,
     per_seed_slopes,
     run_sentence,
-    run_study,
+    slope_test,
     verdict_sentence,
 )
 
@@ -64,14 +64,12 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 28},
     "quick": {**QUICK_SIZES, "days": 4},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def plan(size: str, replicates: int | None = None) -> Plan:
     """One arm: the default scenario."""
     arms = (Arm("default", {}, "default", "focal room, scenario as is"),)
-    reps = replicates or REPLICATES[size]
-    return Plan(NAME, size, arms, crn_seeds(ROOT_SEED, reps), SIZES[size], ROOT_SEED)
+    return crn_plan(NAME, size, arms, ROOT_SEED, SIZES, replicates)
 
 
 def measure(result: Any, arm: Arm) -> Measurement:
@@ -102,8 +100,7 @@ def weekly_cv(gmv: np.ndarray, week: int) -> np.ndarray:
 
 def weekly_volatility(gmv: np.ndarray, week: int) -> np.ndarray:
     """(replicates, weeks) sd of the daily log changes of GMV over each week's days."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs = np.where(gmv > 0, np.log(np.where(gmv > 0, gmv, 1.0)), np.nan)
+    logs = log_positive(gmv)
     change = np.diff(logs, axis=1)  # change[:, d - 1] = log g_d - log g_(d-1)
     n = gmv.shape[1] // week
     out = np.full((gmv.shape[0], n), np.nan)
@@ -155,23 +152,19 @@ def analyse(
     }
     rows = arm_rows(runs, metrics, plan.arms)
     tests: list[Test] = [
-        one_sample_test(
+        slope_test(
             "fan_share_rises",
             "per-seed slope of the daily fan share on day",
             "fan share per day",
             per_seed_slopes(daily, "day", "fan_share"),
             ">0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
-        one_sample_test(
+        slope_test(
             "gpm_rises",
             "per-seed slope of daily GPM on day",
             "GPM (yuan per 1000 impressions) per day",
             per_seed_slopes(daily, "day", "gpm"),
             ">0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
         paired_test(
             "variance_falls",
@@ -292,14 +285,3 @@ def _mechanism(
     elif t["variance_falls"].outcome != "as predicted":
         text += ", and GMV still swings with the free traffic the horse race allots each day"
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

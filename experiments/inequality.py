@@ -30,6 +30,7 @@ Predicted pattern (source)
     funnel, and faster take-off for good newcomers.
 """
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ from experiments._common import (
     Plan,
     Test,
     arm_rows,
+    arm_values,
     band,
     base_group,
     ci_points,
@@ -55,11 +57,10 @@ from experiments._common import (
     new_figure,
     paired_test,
     run_sentence,
-    run_study,
+    takeoff_day,
     trend,
     verdict_sentence,
 )
-from experiments.exploration import takeoff_day
 from simulation.api import focal_streams
 from simulation.config import load_scenario
 from simulation.metrics import gini, top_share
@@ -185,8 +186,7 @@ def analyse(
             }
         )
 
-    def vals(arm: str, col: str) -> np.ndarray:
-        return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
+    vals = partial(arm_values, runs)
 
     def uvals(arm: str) -> np.ndarray:
         return u[u["arm"] == arm].sort_values("market")["unpredictability"].to_numpy(float)
@@ -344,14 +344,3 @@ def _mechanism(t: dict[str, Test], groups: pd.Series, streams: pd.DataFrame) -> 
             "rank them (newcomers all start with none), so it differs from world to world"
         )
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

@@ -43,7 +43,7 @@ from experiments._common import (
     Test,
     arm_rows,
     ci_points,
-    crn_seeds,
+    crn_plan,
     describe_test,
     finish,
     fmt,
@@ -54,7 +54,7 @@ from experiments._common import (
     one_sample_test,
     per_seed_slopes,
     run_sentence,
-    run_study,
+    slope_test,
     trend,
     verdict_sentence,
 )
@@ -69,7 +69,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 7},
     "quick": {**QUICK_SIZES, "days": 3},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def plan(size: str, replicates: int | None = None) -> Plan:
@@ -92,15 +91,8 @@ def plan(size: str, replicates: int | None = None) -> Plan:
                     tags={"ads": ads},
                 )
             )
-    reps = replicates or REPLICATES[size]
-    return Plan(
-        NAME,
-        size,
-        tuple(arms),
-        crn_seeds(ROOT_SEED, reps),
-        SIZES[size],
-        ROOT_SEED,
-        {"peer_persuasion": PEER_PERSUASION},
+    return crn_plan(
+        NAME, size, arms, ROOT_SEED, SIZES, replicates, notes={"peer_persuasion": PEER_PERSUASION}
     )
 
 
@@ -202,14 +194,12 @@ def analyse(
     above = lev[lev["x"] > 1].groupby("replicate")["leverage"].mean()
     below = lev[lev["x"] < 1].groupby("replicate")["leverage"].mean()
     tests: list[Test] = [
-        one_sample_test(
+        slope_test(
             "leverage_rises",
             "slope of leverage on relative persuasion (per seed)",
             "leverage per unit of relative persuasion",
             slopes,
             ">0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
         one_sample_test(
             "above_positive",
@@ -349,14 +339,3 @@ def _mechanism(t: dict[str, Test], levels: list[float], lev: pd.DataFrame) -> st
             "the top tier without ads and its cap bounds their free traffic"
         )
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

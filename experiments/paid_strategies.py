@@ -39,22 +39,19 @@ from experiments._common import (
     QUICK_SIZES,
     Analysis,
     Arm,
-    Measurement,
     Plan,
     Test,
     arm_rows,
-    crn_seeds,
+    crn_plan,
     describe_test,
     finish,
     fmt,
-    focal_measurement,
     judge,
     mean_interval,
     new_figure,
     one_sample_test,
     paired_test,
     run_sentence,
-    run_study,
     verdict_sentence,
 )
 from simulation.config import load_scenario
@@ -70,7 +67,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 10},
     "quick": {**QUICK_SIZES, "days": 3},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def plan(size: str, replicates: int | None = None) -> Plan:
@@ -92,21 +88,8 @@ def plan(size: str, replicates: int | None = None) -> Plan:
                     tags={"capacity": cap, "strategy": strategy},
                 )
             )
-    reps = replicates or REPLICATES[size]
-    return Plan(
-        NAME,
-        size,
-        tuple(arms),
-        crn_seeds(ROOT_SEED, reps),
-        SIZES[size],
-        ROOT_SEED,
-        {"peer_persuasion": PEER_PERSUASION, "capacities": caps},
-    )
-
-
-def measure(result: Any, arm: Arm) -> Measurement:
-    """What one run contributes (see the module docstring's metrics)."""
-    return focal_measurement(result, arm)
+    notes = {"peer_persuasion": PEER_PERSUASION, "capacities": caps}
+    return crn_plan(NAME, size, arms, ROOT_SEED, SIZES, replicates, notes=notes)
 
 
 def with_incremental(runs: pd.DataFrame) -> pd.DataFrame:
@@ -333,14 +316,3 @@ def _mechanism(runs: pd.DataFrame, caps: list[str]) -> str:
         "otherwise steps back and holds"
     )
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

@@ -42,7 +42,7 @@ from experiments._common import (
     Test,
     arm_rows,
     ci_points,
-    crn_seeds,
+    crn_plan,
     describe_test,
     finish,
     fmt,
@@ -50,11 +50,10 @@ from experiments._common import (
     judge,
     mean_interval,
     new_figure,
-    one_sample_test,
     paired_test,
     per_seed_slopes,
     run_sentence,
-    run_study,
+    slope_test,
     trend,
     verdict_sentence,
 )
@@ -70,7 +69,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 7},
     "quick": {**QUICK_SIZES, "days": 3},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def mix_of(driver: float) -> list[float]:
@@ -90,15 +88,8 @@ def plan(size: str, replicates: int | None = None) -> Plan:
         )
         for d in shares
     )
-    reps = replicates or REPLICATES[size]
-    return Plan(
-        NAME,
-        size,
-        arms,
-        crn_seeds(ROOT_SEED, reps),
-        SIZES[size],
-        ROOT_SEED,
-        {"welfare_share": WELFARE},
+    return crn_plan(
+        NAME, size, arms, ROOT_SEED, SIZES, replicates, notes={"welfare_share": WELFARE}
     )
 
 
@@ -130,23 +121,19 @@ def analyse(
 
     lo0, lo1, hi1, hi0 = xs[0], xs[1], xs[-2], xs[-1]
     tests: list[Test] = [
-        one_sample_test(
+        slope_test(
             "drivers_lift_traffic",
             "per-seed slope of free impressions on the driver share",
             "free impressions per unit driver share",
             per_seed_slopes(runs, "x", "total_free_impressions"),
             ">0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
-        one_sample_test(
+        slope_test(
             "profit_items_carry_margin",
             "per-seed slope of margin per yuan of GMV on the driver share",
             "margin / GMV per unit driver share",
             per_seed_slopes(runs, "x", "margin_per_gmv"),
             "<0",
-            "per-seed OLS slope vs 0",
-            "one-sample t on slopes",
         ),
         paired_test(
             "margin_rises_low_end",
@@ -291,14 +278,3 @@ def _mechanism(interior: bool, best: float, xs: list[float], ends: dict[str, flo
     else:
         text += ", and the margin curve is too flat at its ends to separate from noise"
     return text + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

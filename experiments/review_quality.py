@@ -27,6 +27,7 @@ Predicted pattern (source)
 """
 
 import math
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +38,19 @@ from experiments._common import (
     QUICK_SIZES,
     Analysis,
     Arm,
-    Measurement,
     Plan,
     Test,
     arm_rows,
+    arm_values,
     band,
-    crn_seeds,
+    crn_plan,
     daily_matrix,
     describe_test,
     finish,
-    focal_measurement,
     judge,
     new_figure,
     paired_test,
     run_sentence,
-    run_study,
     verdict_sentence,
 )
 from simulation.config import load_scenario
@@ -66,7 +65,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 21},
     "quick": {**QUICK_SIZES, "days": 5},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def plan(size: str, replicates: int | None = None) -> Plan:
@@ -81,21 +79,9 @@ def plan(size: str, replicates: int | None = None) -> Plan:
         )
         for q in QUALITIES
     )
-    reps = replicates or REPLICATES[size]
-    return Plan(
-        NAME,
-        size,
-        arms,
-        crn_seeds(ROOT_SEED, reps),
-        SIZES[size],
-        ROOT_SEED,
-        {"review_lag_days": REVIEW_LAG},
+    return crn_plan(
+        NAME, size, arms, ROOT_SEED, SIZES, replicates, notes={"review_lag_days": REVIEW_LAG}
     )
-
-
-def measure(result: Any, arm: Arm) -> Measurement:
-    """What one run contributes (see the module docstring's metrics)."""
-    return focal_measurement(result, arm)
 
 
 def analyse(
@@ -129,8 +115,7 @@ def analyse(
     rows = arm_rows(runs, metrics, plan.arms)
     ref = plan.arms[0].name
 
-    def vals(arm: str, col: str) -> np.ndarray:
-        return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
+    vals = partial(arm_values, runs)
 
     tests: list[Test] = []
     for a in plan.arms[1:]:
@@ -247,14 +232,3 @@ def _mechanism(mean: Any, ref: str, cut: str, lag: int, fell: bool) -> str:
             else ", yet the room's free traffic did not fall measurably over this run."
         )
     )
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

@@ -32,6 +32,7 @@ Predicted pattern (source)
     lift larger under the feed.
 """
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,23 +43,21 @@ from experiments._common import (
     QUICK_SIZES,
     Analysis,
     Arm,
-    Measurement,
     Plan,
     Test,
     arm_rows,
+    arm_values,
     band,
-    crn_seeds,
+    crn_plan,
     daily_matrix,
     describe_test,
     finish,
     fmt,
-    focal_measurement,
     judge,
     new_figure,
     one_sample_test,
     paired_test,
     run_sentence,
-    run_study,
     trend,
     verdict_sentence,
     welch_test,
@@ -78,7 +77,6 @@ SIZES: dict[str, dict[str, Any]] = {
     "moderate": {"population.viewers": 10_000, "days": 28},
     "quick": {**QUICK_SIZES, "days": 4},
 }
-REPLICATES = {"full": 20, "moderate": 6, "quick": 2}
 
 
 def burst_day(days: int) -> int:
@@ -115,21 +113,8 @@ def plan(size: str, replicates: int | None = None) -> Plan:
                 tags=tags,
             ),
         ]
-    reps = replicates or REPLICATES[size]
-    return Plan(
-        NAME,
-        size,
-        tuple(arms),
-        crn_seeds(ROOT_SEED, reps),
-        sizes,
-        ROOT_SEED,
-        {"burst_day": b, "lasting_from_day": lasting_start(sizes["days"])},
-    )
-
-
-def measure(result: Any, arm: Arm) -> Measurement:
-    """What one run contributes (see the module docstring's metrics)."""
-    return focal_measurement(result, arm)
+    notes = {"burst_day": b, "lasting_from_day": lasting_start(sizes["days"])}
+    return crn_plan(NAME, size, arms, ROOT_SEED, SIZES, replicates, notes=notes)
 
 
 def acceleration(gmv: np.ndarray) -> np.ndarray:
@@ -185,8 +170,7 @@ def analyse(
     }
     rows = arm_rows(runs, metrics, plan.arms)
 
-    def vals(arm: str, col: str) -> np.ndarray:
-        return runs[runs["arm"] == arm].sort_values("replicate")[col].to_numpy(float)
+    vals = partial(arm_values, runs)
 
     a_feed, a_funnel = vals("default_no_ads", "acceleration"), vals("funnel_no_ads", "acceleration")
     tests: list[Test] = [
@@ -386,14 +370,3 @@ def _mechanism(
     if not parts:
         parts.append("the feed turns a proven room's conversions into more traffic")
     return "Mechanism: " + "; ".join(parts) + "."
-
-
-def run(
-    replicates: int | None = None,
-    quick: bool = False,
-    jobs: int = 1,
-    out_dir: Path | None = None,
-    size: str | None = None,
-) -> Analysis:
-    """Run the study and write its folder (see :func:`experiments._common.run_study`)."""
-    return run_study(NAME, replicates, quick, jobs, out_dir, size)

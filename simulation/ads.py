@@ -17,7 +17,9 @@ platforms pace the two bidding modes:
 After every tick in which a campaign could bid, ``1 + mu`` is multiplied by
 ``exp(rate * (spend / even_pace - 1))`` (the spend ratio clipped to [0, 3], and taken as 3
 when the guard below stopped the campaign), so spend tracks the even pace
-``budget / live ticks``. A hard guard makes overspending impossible and keeps
+``budget / live ticks`` (the day's last live tick does not update it, and running out of
+budget at the end of the day does not count as running ahead). A hard guard makes
+overspending impossible and keeps
 spend from running ahead: in a tick a campaign may spend at most what keeps its day's spend
 within one tick of the even curve, ``budget x (elapsed live ticks + 2) / live ticks - spent``,
 and never more than it has left.
@@ -53,6 +55,8 @@ class Campaigns:
         self.mu = np.zeros(n)
         self.tick_allowance = np.zeros(n)
         """What each campaign was allowed to spend in the tick just run (pacing feedback)."""
+        self.tick_remaining = np.zeros(n)
+        """Budget left at the start of the tick just run."""
         self.elapsed = np.zeros(n, dtype=np.int64)
         """Live ticks today in which the campaign could bid so far."""
         self.paid_orders_total = np.zeros(n, dtype=np.int64)
@@ -72,7 +76,8 @@ class Campaigns:
         for the pacing update."""
         ticks = np.maximum(live_ticks, 1)
         ahead = self.budget * np.minimum(self.elapsed + 2, ticks) / ticks - self.spent
-        self.tick_allowance = np.clip(ahead, 0.0, np.maximum(self.budget - self.spent, 0.0))
+        self.tick_remaining = np.maximum(self.budget - self.spent, 0.0)
+        self.tick_allowance = np.clip(ahead, 0.0, self.tick_remaining)
         return self.tick_allowance
 
     def participation(self) -> np.ndarray:
@@ -93,11 +98,17 @@ class Campaigns:
         """Dual update after a tick, for campaigns that could bid in it (see module doc)."""
         even = self.budget / np.maximum(live_ticks, 1)
         ratio = np.clip(np.where(even > 0, spend_tick / np.maximum(even, 1e-12), 1.0), 0, 3)
-        # Stopped by the guard: it would have spent more, so it counts as running ahead.
-        limited = (self.tick_allowance > 0) & (spend_tick >= 0.95 * self.tick_allowance)
+        # Stopped by the guard: it would have spent more, so it counts as running ahead —
+        # unless what stopped it was the end of the budget (the day's last ticks, where the
+        # guard allows the whole remainder).
+        guard = self.tick_allowance < self.tick_remaining - 1e-9
+        limited = guard & (self.tick_allowance > 0) & (spend_tick >= 0.95 * self.tick_allowance)
         ratio = np.where(limited, 3.0, ratio)
         one_mu = (1 + self.mu) * np.exp(self.cfg.pacing_rate * (ratio - 1))
-        self.mu = np.where(bidding, np.clip(one_mu, 1, 1000) - 1, self.mu)
+        # The day's last live tick says nothing about pacing (nothing is left to pace): its
+        # catch-up would only carry an end-of-day artefact into tomorrow's multiplier.
+        update = bidding & (self.elapsed + 1 < live_ticks)
+        self.mu = np.where(update, np.clip(one_mu, 1, 1000) - 1, self.mu)
         self.elapsed += bidding
 
 

@@ -27,6 +27,7 @@ TARGETING = ("broad", "interest", "lookalike")
 BIDDING = ("max_delivery", "cost_cap")
 SCHEDULE_PATTERNS = ("fixed", "random")
 URN_EVENTS = ("orders", "entries", "impressions")
+EXPLORATION_SCOPES = ("category", "platform")
 
 
 class ConfigError(ValueError):
@@ -203,6 +204,12 @@ class FeedConfig:
     prior_strength: float = _f(
         200.0, "pseudo-impressions behind a stream's prior estimate", 0, lo_open=True
     )
+    room_memory_days: float = _f(
+        7.0,
+        "half-life of a room's long-run record (its account weight), which is the prior "
+        "of its window estimates; 0 = no memory (the prior is the platform average)",
+        0,
+    )
     value_engagement_weight: float = _f(
         1.0, "weight of engagement (entry x dwell, relative to peers) in predicted value", 0
     )
@@ -213,7 +220,13 @@ class FeedConfig:
         1.0, "exponent on interests when choosing a slot's category (0 = ignore interests)", 0, 10
     )
     exploration: float = _f(
-        0.05, "share of free slots given to a uniformly random live stream", 0, 1
+        0.05, "share of free slots given to a uniformly random live stream (see scope)", 0, 1
+    )
+    exploration_scope: str = _f(
+        "category",
+        "where an exploration slot looks: a live stream of the slot's category "
+        "(any live stream when none is live) or any live stream on the platform",
+        choices=EXPLORATION_SCOPES,
     )
     tier_caps: tuple[float, ...] = _f(
         (0.5, 1.0, 2.0, 4.0, 8.0),
@@ -255,6 +268,14 @@ class FunnelConfig:
     sales_weight: float = _f(0.6, "exponent of (1 + recent daily sales) in ranking", 0, 5)
     review_weight: float = _f(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
     sales_memory_days: float = _f(7.0, "e-folding memory of sales in the ranking", 0, lo_open=True)
+    query_relevance_sd: float = _f(
+        1.0,
+        "spread (log scale) of a listing's relevance to one query: each search ranks its "
+        "category's listings by sales x review x a lognormal relevance drawn per query "
+        "(0 = every query of a category sees the same page)",
+        0,
+        10,
+    )
     store_visit_prob: float = _f(
         0.5,
         "probability a viewer with a need visits a followed store of that category "

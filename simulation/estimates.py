@@ -2,9 +2,13 @@
 
 The platform never sees a stream's hidden traits. It counts what happened to every
 impression — free, paid and follow alike — in exponentially decayed counters, and turns them
-into smoothed rates with priors equal to the platform-wide averages, so that a new stream
-starts at the peer average and can be explored. Nothing here reads where an impression came
-from: paid traffic lifts free traffic only through these measured metrics.
+into smoothed rates. The priors are hierarchical: a room's short window estimate (half-life
+``estimator_half_life_minutes``) shrinks towards the room's own long-run record (half-life
+``room_memory_days``: its "account weight"), which in turn shrinks towards the platform-wide
+averages. A new room therefore starts at the peer average and can be explored, while a room
+with a good record opens each stream where its record stands instead of being forgotten
+overnight. Nothing here reads where an impression came from: paid traffic lifts free traffic
+only through these measured metrics.
 """
 
 import numpy as np
@@ -31,6 +35,12 @@ class Estimator:
         self.cfg = cfg
         self.decay = 0.5 ** (tick_minutes / cfg.estimator_half_life_minutes)
         self.c = {f: np.zeros(n_streams) for f in self.FIELDS}
+        self.memory = cfg.room_memory_days > 0
+        self.long_decay = (
+            0.5 ** (tick_minutes / (cfg.room_memory_days * 1440)) if self.memory else 0.0
+        )
+        self.long = {f: np.zeros(n_streams) for f in self.FIELDS}
+        """A room's long-run record: the same counts with a half-life in days."""
         self.window = {f: np.zeros(n_streams) for f in self.FIELDS}
         # Platform-wide decayed totals: the priors (peer averages).
         self.total = dict.fromkeys(self.FIELDS, 0.0)
@@ -41,6 +51,9 @@ class Estimator:
             x = counts[f]
             self.c[f] *= self.decay
             self.c[f] += x
+            if self.memory:
+                self.long[f] *= self.long_decay
+                self.long[f] += x
             self.window[f] += x
             self.total[f] = self.total[f] * self.decay + float(x.sum())
 
@@ -67,11 +80,20 @@ class Estimator:
 
         entry = (entries + m p_e) / (impressions + m); dwell, cvr per entry and order value
         shrink to their priors with m p_e pseudo-entries and m p_e p_c pseudo-orders.
+        The priors are the platform averages for explicit ``counts`` (a horse-race window is
+        judged on its own) and, for the decayed counters, each room's long-run record (itself
+        shrunk to the platform averages) when ``room_memory_days > 0``.
         Returns entry, dwell (minutes per entry), cvr (orders per entry), aov (yuan), gpm
         (yuan per 1000 impressions) and engagement (dwell minutes per impression).
         """
-        c = self.c if counts is None else counts
-        p = self.priors()
+        if counts is None and self.memory:
+            return self._shrink(self.c, self._shrink(self.long, self.priors()))
+        return self._shrink(self.c if counts is None else counts, self.priors())
+
+    def _shrink(
+        self, c: dict[str, np.ndarray], p: dict[str, float] | dict[str, np.ndarray]
+    ) -> dict[str, np.ndarray]:
+        """Rates from counts ``c`` shrunk towards priors ``p`` (scalars or per stream)."""
         m = self.cfg.prior_strength
         m_e = m * p["entry"]
         m_o = m_e * p["cvr"]

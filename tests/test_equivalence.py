@@ -35,6 +35,10 @@ OVERRIDES = {
     "streams.top_kol.initial_followers": 0.0,
     # the default when the baseline was made (conversion was recalibrated later)
     "behaviour.buy_hazard_per_minute": 0.015,
+    # mechanisms added after the baseline, switched off so that the same model is compared
+    "feed.room_memory_days": 0.0,
+    "feed.exploration_scope": "platform",
+    "funnel.query_relevance_sd": 0.0,
 }
 METRICS = [
     "impressions",

@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from simulation.config import FeedConfig
-from simulation.distribution.interest_feed import audience_precision, waterfill
+from simulation.distribution.interest_feed import (
+    audience_precision,
+    uniform_in_category,
+    waterfill,
+)
 from simulation.estimates import Estimator, TrafficPools
 
 
@@ -139,3 +144,58 @@ def test_alias_tables_sample_in_proportion_to_weight(rows, seed):
         members = g == k
         if members.any() and totals[k] > 0:
             np.testing.assert_allclose(implied[members], w[members] / totals[k], atol=1e-9)
+
+
+def test_room_memory_carries_a_record_overnight():
+    """A room's long-run record is the prior of its window estimate: after a night of no
+    traffic the fast counters are empty, yet a converting room still ranks above a room that
+    did not convert. Without memory both fall back to the platform average."""
+    good = counts([1000, 1000], [200, 200], [600, 600], [40, 2], [4000, 200])
+    night = counts([0, 0], [0, 0], [0, 0], [0, 0], [0, 0])
+    values = {}
+    for days in (7.0, 0.0):
+        cfg = FeedConfig(prior_strength=200, room_memory_days=days)
+        e = Estimator(2, cfg, tick_minutes=10)
+        for _ in range(12):  # two hours live
+            e.update(good)
+        for _ in range(72):  # twelve hours off air
+            e.update(night)
+        if days:
+            assert e.c["impressions"].max() < 1e-3 * e.long["impressions"].max()
+        values[days] = e.value(e.rates())
+    assert values[7.0][0] > 1.2 and values[7.0][1] < 0.9
+    np.testing.assert_allclose(values[0.0], 1.0, rtol=0.01)  # 2^-12 of the counts remain
+
+
+def test_room_memory_is_the_prior_not_the_window():
+    """A horse-race window (explicit counts) is judged against the platform average only."""
+    e = Estimator(2, FeedConfig(room_memory_days=7.0), tick_minutes=10)
+    e.update(counts([1000, 1000], [300, 100], [900, 300], [30, 10], [3000, 1000]))
+    w = counts([0, 0], [0, 0], [0, 0], [0, 0], [0, 0])
+    np.testing.assert_allclose(e.rates(w)["entry"], e.priors()["entry"])
+    assert e.rates()["entry"][0] > e.priors()["entry"] > e.rates()["entry"][1]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+def test_uniform_in_category_stays_in_category(sizes, seed):
+    """Exploration picks a uniformly random live stream of the slot's category, or any live
+    stream when none of that category is live (chi-square over the members)."""
+    if sum(sizes) == 0:
+        return
+    count = np.array(sizes)
+    start = np.concatenate(([0], np.cumsum(count)[:-1]))
+    members = np.arange(100, 100 + count.sum())
+    cat_of = np.repeat(np.arange(len(sizes)), count)
+    rng = np.random.default_rng(seed)
+    cat = rng.integers(0, len(sizes), 4000)
+    pick = uniform_in_category(cat, members, start, count, rng.random(len(cat)))
+    assert np.all(np.isin(pick, members))
+    has = count[cat] > 0
+    assert np.all(cat_of[pick[has] - 100] == cat[has])
+    for g in np.flatnonzero(count > 1):
+        sel = pick[cat == g]
+        if len(sel) < 200:
+            continue
+        obs = np.bincount(sel - 100 - start[g], minlength=count[g])[: count[g]]
+        assert stats.chisquare(obs).pvalue > 1e-4

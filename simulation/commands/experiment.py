@@ -100,8 +100,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     if args.list:
         for name in STUDY_NAMES:
-            doc = (STUDIES[name].__doc__ or "").strip().split("\n\n")[0]
-            print(f"{name:<20} {' '.join(doc.split())}")
+            print(f"{name:<20} {STUDIES[name].question}")
         return 0
     if args.all and args.name:
         raise UsageError("give a study NAME or --all, not both")
@@ -157,7 +156,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             f"  {analysis.finding}"
         )
     if args.out is None:
-        write_gallery(RESULTS_DIR)
+        write_gallery(RESULTS_DIR, readme=PROJECT_ROOT / "README.md")
     elif args.all:
         write_gallery(args.out)
     return 0

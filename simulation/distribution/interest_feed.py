@@ -11,10 +11,11 @@ A session's slots are filled in three steps:
    whose viewer's interest clears a bar that rises with the room's audience precision) and
    the second-price auction decides. Unsold ad slots become free slots.
 3. **Free slots.** A category is drawn from the viewer's interests (``interest_sharpness``);
-   a share ``exploration`` goes to a uniformly random live stream; the rest are allocated
-   among the category's live streams in proportion to predicted value (raised to
-   ``value_exponent``, times the review factor and any campaign-day boost), each capped by
-   its pool tier's quota (a multiple of the fair share of the category's free slots);
+   a share ``exploration`` goes to a uniformly random live stream of that category (any
+   live stream if none is live; ``exploration_scope = "platform"``: any live stream at all);
+   the rest are allocated among the category's live streams in proportion to predicted
+   value (raised to ``value_exponent``, times the review factor and any campaign-day boost),
+   each capped by its pool tier's quota (a multiple of the fair share of the category's free slots);
    the capped allocation is found by water-filling. Quota no live stream can take goes to
    short videos (not a live impression). Within the allocation, viewers with stronger
    interest are routed preferentially to rooms with a precise audience model (many fans).
@@ -103,6 +104,18 @@ def alias_tables(
             alias[start : start + m] = np.asarray(a_g) + start
         start += m
     return prob, alias
+
+
+def uniform_in_category(
+    cat: np.ndarray, members: np.ndarray, start: np.ndarray, count: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """For each draw, a uniformly random member of its category ``cat`` (any member when the
+    category has none). ``members`` is sorted by category; category g occupies
+    ``members[start[g] : start[g] + count[g]]``; ``u`` holds uniforms in [0, 1)."""
+    m = count[cat]
+    pool = np.where(m > 0, m, len(members))
+    j = np.where(m > 0, start[cat], 0) + (u * pool).astype(np.int64)
+    return members[np.minimum(j, len(members) - 1)]
 
 
 def audience_precision(followers: np.ndarray, half: float) -> np.ndarray:
@@ -317,7 +330,9 @@ class InterestFeed:
         k = pop.k
         stream = np.full(n, -1, dtype=np.int64)
         explore = rng.random(n) < cfg.exploration
-        stream[explore] = live_idx[rng.integers(0, len(live_idx), int(explore.sum()))]
+        n_explore = int(explore.sum())
+        if cfg.exploration_scope == "platform":
+            stream[explore] = live_idx[rng.integers(0, len(live_idx), n_explore)]
         rest = np.flatnonzero(~explore)
         c_rest = cat[rest]
         slots_k = np.bincount(c_rest, minlength=k).astype(np.float64)
@@ -326,6 +341,11 @@ class InterestFeed:
         order = np.argsort(cat_l, kind="stable")
         live_idx, cat_l = live_idx[order], cat_l[order]
         n_live_k = np.bincount(cat_l, minlength=k)
+        start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
+        if cfg.exploration_scope == "category" and n_explore:
+            stream[explore] = uniform_in_category(
+                cat[explore], live_idx, start, n_live_k, rng.random(n_explore)
+            )
         fair = slots_k / np.maximum(n_live_k, 1)
         cap = self.caps[m.table.tier[live_idx]] * fair[cat_l]
         alloc = waterfill(self.stream_weights(live_idx), cap, cat_l, slots_k)
@@ -354,7 +374,6 @@ class InterestFeed:
             use_b = rng.random(len(rest)) < p_b
             u = rng.random(len(rest)) * (1 - 1e-9)
             pick = np.full(len(rest), -1, dtype=np.int64)
-            start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
             for comp, mask in ((comp_a, fill & ~use_b), (comp_b, fill & use_b)):
                 if not mask.any():
                     continue

@@ -5,10 +5,12 @@ with probability ``store_visit_prob`` it goes straight to a followed store of th
 (a "follow" impression: the funnel's loyalty stage), otherwise it searches. The results page
 shows ``results_per_page`` listings: the top ``ad_positions`` are sold to paid search ads by
 the generalised second price on bid-per-click x pCTR (cost per click), the rest are organic,
-ranked by relevance (the category) x (1 + recent daily sales)^``sales_weight`` x review
-factor. A viewer examines rank r with probability 1/(1+r)^``position_decay``; an examined
-listing is an impression. Purchase requires the need (content does not create demand), and
-a search ends at its first purchase. The ranking is re-sorted once a day.
+ranked by the category's listings' (1 + recent daily sales)^``sales_weight`` x review factor
+x a per-query relevance (lognormal with spread ``query_relevance_sd``, drawn for each
+search: queries word a need differently, so the page differs from query to query). A viewer
+examines rank r with probability 1/(1+r)^``position_decay``; an examined listing is an
+impression. Purchase requires the need (content does not create demand), and a search ends
+at its first purchase. The daily scores are recomputed once a day.
 
 Shops are always open in the funnel: stream schedules and warm-up videos do not apply.
 Traffic is capped by the needs that arise — the only ceiling on growth here.
@@ -59,6 +61,9 @@ class SearchFunnel:
         ) + self.jitter
         order = np.lexsort((-score, t.category))
         counts = np.bincount(t.category, minlength=k)
+        self.log_score = np.log(score)
+        bounds = np.concatenate(([0], np.cumsum(counts)))
+        self.members = [order[bounds[c] : bounds[c + 1]] for c in range(k)]
         depth = cfg.results_per_page + cfg.ad_positions
         self.ranking = np.full((k, depth), -1, dtype=np.int64)
         start = 0
@@ -151,7 +156,7 @@ class SearchFunnel:
                     ad_camp[shown, j] = ci
                     ad_cpc[shown, j] = price
             m.bidding_now[act] = True
-        organic = self.ranking[cat, :p]
+        organic = self._organic(cat)
         page = np.concatenate([ads, organic], axis=1)
         dup = (organic[:, :, None] == ads[:, None, :]).any(axis=2) & (organic >= 0)
         valid = np.concatenate([ads >= 0, (organic >= 0) & ~dup], axis=1)
@@ -178,6 +183,34 @@ class SearchFunnel:
             np.zeros(k),
         )
         return imp, cpc
+
+    def _organic(self, cat: np.ndarray) -> np.ndarray:
+        """Each query's organic results (n, results_per_page), -1 where the category has
+        fewer listings. With ``query_relevance_sd`` = s > 0 a query ranks its category's
+        listings by log(daily score) + s x N(0, 1): a listing's relevance to this query's
+        wording, drawn per query, so a small shop can top a niche query while the best
+        sellers still lead on average. With s = 0 every query sees the daily ranking."""
+        p, sd = self.cfg.results_per_page, self.cfg.query_relevance_sd
+        if sd == 0:
+            return self.ranking[cat, :p]
+        out = np.full((len(cat), p), -1, dtype=np.int64)
+        for c in np.unique(cat):
+            members = self.members[c]
+            m = len(members)
+            if m == 0:
+                continue
+            q = np.flatnonzero(cat == c)
+            key = self.rng.standard_normal((len(q), m), dtype=np.float32) * np.float32(sd)
+            key += self.log_score[members].astype(np.float32)
+            if m > p:
+                top = np.argpartition(-key, p - 1, axis=1)[:, :p]
+                top = np.take_along_axis(
+                    top, np.argsort(-np.take_along_axis(key, top, axis=1), axis=1), axis=1
+                )
+            else:
+                top = np.argsort(-key, axis=1)
+            out[q, : top.shape[1]] = members[top]
+        return out
 
     def settle(self, imp: Impressions, out: Outcome) -> None:
         """Bill clicks on ads in order, never beyond a campaign's allowance."""
