@@ -53,8 +53,8 @@ def mean_interest_of_free_traffic(scope: str) -> float:
     feed, seen = m.policy, []
     free = feed._free
 
-    def recording(sessions, free_sess, cat, live):
-        imp = free(sessions, free_sess, cat, live)
+    def recording(sessions, free_sess, cat, live, *args):
+        imp = free(sessions, free_sess, cat, live, *args)
         seen.append(sessions.relative_interest(imp.session, m.table.category[imp.stream]))
         assert (imp.source == FREE).all()
         return imp
