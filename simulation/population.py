@@ -128,6 +128,26 @@ def follow_lookup(
     return slot, aff.astype(np.float32)
 
 
+def largest(keys: np.ndarray, m: int) -> np.ndarray:
+    """Indices of the ``m`` largest ``keys``, ascending; the same set as
+    ``argpartition(-keys, m - 1)[:m]`` whenever the m-th largest key is not tied.
+
+    A threshold from a strided sample of the keys keeps the partition to a small candidate
+    set (one comparison pass over all keys instead of a selection over them); if the
+    sample's guess leaves fewer than ``m`` candidates it falls back to the full partition.
+    """
+    n = len(keys)
+    if m * 8 <= n:
+        sample = keys[:: max(1, n // 4096)]
+        above = min(len(sample) - 1, int(np.ceil(1.5 * m / n * len(sample))) + 10)
+        cut = np.partition(sample, len(sample) - 1 - above)[len(sample) - 1 - above]
+        candidates = np.flatnonzero(keys >= cut)
+        if len(candidates) >= m:
+            best = np.argpartition(-keys[candidates], m - 1)[:m]
+            return np.sort(candidates[best])
+    return np.sort(np.argpartition(-keys, m - 1)[:m])
+
+
 class Population:
     """Vectorised viewer state and the operations the model applies to it.
 
@@ -239,19 +259,20 @@ class Population:
             return 0
         viewers, first = np.unique(viewers, return_index=True)
         streams = streams[first].astype(np.int32)
-        rows = self.follow[viewers]
+        rows = self.follow.take(viewers, axis=0)
         new = ~(rows == streams[:, None]).any(axis=1)
         viewers, streams, rows = viewers[new], streams[new], rows[new]
-        aff = np.where(rows >= 0, self.affinity[viewers], -1.0)
+        aff = np.where(rows >= 0, self.affinity.take(viewers, axis=0), -1.0)
         slot = aff.argmin(axis=1)
         ok = aff[np.arange(len(slot)), slot] < affinity
         viewers, streams, slot = viewers[ok], streams[ok], slot[ok]
-        evicted = self.follow[viewers, slot]
+        follow, idx = flat(self.follow, viewers, slot)
+        evicted = follow[idx]
         gone = evicted[evicted >= 0]
         if len(gone):
             self.followers -= np.bincount(gone, minlength=len(self.followers))
-        self.follow[viewers, slot] = streams
-        self.affinity[viewers, slot] = affinity
+        follow[idx] = streams
+        self.affinity.reshape(-1)[idx] = affinity
         self.followers += np.bincount(streams, minlength=len(self.followers))
         return len(viewers)
 
@@ -291,12 +312,14 @@ class Population:
         if m == 0:
             return
         # Weighted sampling without replacement (Efraimidis-Spirakis keys), O(N).
-        keys = np.log(rng.random(self.n)) / np.maximum(self.interests[:, category], 1e-30)
-        viewers = np.sort(np.argpartition(-keys, m - 1)[:m]) if m < self.n else np.arange(self.n)
+        weight = np.ascontiguousarray(self.interests[:, category])  # strided ufuncs are slow
+        keys = np.log(rng.random(self.n)) / np.maximum(weight, 1e-30)
+        viewers = largest(keys, m) if m < self.n else np.arange(self.n)
         self.add_follows(viewers, np.full(len(viewers), stream), 0.2)
         slot, _ = self.lookup(viewers, np.full(len(viewers), stream))
         ok = slot >= 0
-        self.affinity[viewers[ok], slot[ok]] = rng.uniform(0.2, 0.8, int(ok.sum()))
+        view, idx = flat(self.affinity, viewers[ok], slot[ok])
+        view[idx] = rng.uniform(0.2, 0.8, int(ok.sum()))
 
     # ------------------------------------------------------------------ needs & purchases
 

@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from simulation.config import BehaviourConfig, PopulationConfig
-from simulation.population import CHRONOTYPES, Population
+from simulation.population import CHRONOTYPES, Population, largest
 
 
 def make(n=2000, k=4, streams=10, seed=0, **kw):
@@ -24,6 +24,34 @@ def test_shapes_and_narrow_dtypes():
     assert p.follow.dtype == np.int32 and p.affinity.dtype == np.float32
     assert p.last_buy_day.dtype == np.int16 and p.need.dtype == bool
     assert p.nbytes() < 2000 * 200
+
+
+@pytest.mark.parametrize("n", [50, 1000, 100_000])
+@pytest.mark.parametrize("share", [0.0005, 0.01, 0.1, 0.124, 0.5, 0.99])
+def test_largest_is_the_top_m_of_argpartition(n, share):
+    """The sampled-threshold selection returns exactly the full partition's top m (keys
+    shaped like the follower seeding's: log-uniform over interest weights, some huge
+    negatives from zero weights), whichever of its branches runs."""
+    rng = np.random.default_rng(int(n * share * 1000))
+    w = rng.dirichlet(np.full(4, 0.3), size=n)[:, 0].astype(np.float32)
+    keys = np.log(rng.random(n)) / np.maximum(w, 1e-30)
+    m = max(1, round(share * n))
+    reference = np.sort(np.argpartition(-keys, m - 1)[:m])
+    assert np.array_equal(largest(keys, m), reference)
+
+
+def test_largest_falls_back_when_the_sample_misleads(monkeypatch):
+    """Every sampled key (stride 10) is large, so the sample's cut admits too few
+    candidates and the full partition must run; the result is still the exact top m."""
+    n, m = 40_960, 100
+    keys = np.random.default_rng(3).random(n)
+    keys[::10] += 10
+    reference = np.sort(np.argpartition(-keys, m - 1)[:m])
+    sizes = []
+    real = np.argpartition
+    monkeypatch.setattr(np, "argpartition", lambda a, k: sizes.append(len(a)) or real(a, k))
+    assert np.array_equal(largest(keys, m), reference)
+    assert sizes == [n]
 
 
 def test_chronotypes_are_daily_profiles():
