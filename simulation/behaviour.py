@@ -280,16 +280,21 @@ class Behaviour:
         pop.record_purchases(ve[b], cat_e[b], day)
         rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
 
-        dwell = np.zeros(n)
-        dwell[e] = dwell_e
-        interactions = np.zeros(n, dtype=np.int64)
-        interactions[e] = inter_e
-        bought = np.zeros(n, dtype=bool)
-        bought[e[b]] = True
-        price = np.zeros(n)
-        price[e[b]] = price_e[b]
-        margin = np.zeros(n)
-        margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
+        if kernels.use(n, kernel):
+            dwell, interactions, bought, price, margin = kernels.get("outcome_arrays")(
+                n, e, b, dwell_e, inter_e, price_e, se, re, self.margin_share
+            )
+        else:
+            dwell = np.zeros(n)
+            dwell[e] = dwell_e
+            interactions = np.zeros(n, dtype=np.int64)
+            interactions[e] = inter_e
+            bought = np.zeros(n, dtype=bool)
+            bought[e[b]] = True
+            price = np.zeros(n)
+            price[e[b]] = price_e[b]
+            margin = np.zeros(n)
+            margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
         return Outcome(
             entered, dwell, interactions, bought, price, margin, is_fan, se[b], ve[b], rating
         )

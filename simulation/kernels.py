@@ -463,6 +463,28 @@ def _entrants(exp_neg, u, viewer, stream, role, aff, z, slot, cat, retention, pa
     return entered, m
 
 
+def _outcome_arrays(n, e, b, dwell_e, inter_e, price_e, se, re, margin_share):
+    """Behaviour.respond's per-impression results from the entrants' (``e``) and buyers'
+    (``b``, indices into ``e``) values: dwell, interactions, bought, price and margin
+    (``price x margin_share[stream, role]``), zero elsewhere."""
+    dwell = np.zeros(n, dtype=np.float64)
+    interactions = np.zeros(n, dtype=np.int64)
+    bought = np.zeros(n, dtype=np.bool_)
+    price = np.zeros(n, dtype=np.float64)
+    margin = np.zeros(n, dtype=np.float64)
+    for x in range(len(e)):
+        i = e[x]
+        dwell[i] = dwell_e[x]
+        interactions[i] = inter_e[x]
+    for y in range(len(b)):
+        x = b[y]
+        i = e[x]
+        bought[i] = True
+        price[i] = price_e[x]
+        margin[i] = price_e[x] * margin_share[se[x], re[x]]
+    return dwell, interactions, bought, price, margin
+
+
 class Workspace:
     """Scratch arrays reused from call to call (grown when too small). Fresh temporaries of
     several MB are first-touch page faults on every tick; these are touched once. Only for
