@@ -158,7 +158,8 @@ class Behaviour:
         c, t = self.cfg, self.table
         n = len(imp)
         v, s = imp.viewer, imp.stream
-        if kernels.use(n, kernel):
+        compiled = kernels.use(n, kernel)
+        if compiled:
             # The same draws and arithmetic in two compiled passes over reused scratch
             # arrays; the logarithm and the exponential stay numpy's (log z per session and
             # category, exp of the negated logits).
@@ -237,18 +238,28 @@ class Behaviour:
             satiation = pop.satiation(ve, cat_e, day)
         dwell_e = rng.exponential(1.0, len(e)) * mean_dwell
         inter_e = rng.poisson(c.interact_per_minute * dwell_e)
-        price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
-        need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
-        hazard = (
-            h0
-            * price_term
-            * np.maximum(ze, 1e-3) ** c.buy_interest_weight
-            * (1 + c.buy_affinity_weight * ae)
-            * need_term
-            * satiation
-            * intent
-        )
-        bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
+        if compiled:
+            # The powers and the exponential stay numpy's; the products in one pass.
+            x = kernels.get("buy_exponent")(
+                h0, (price_e / c.reference_price) ** (-sens),
+                np.maximum(ze, 1e-3) ** c.buy_interest_weight, ae,
+                np.float32(c.buy_affinity_weight), need, c.need_multiplier,
+                0.0 if requires_need else 1.0, satiation, intent, dwell_e,
+            )  # fmt: skip
+            bought_e = rng.random(len(e)) < 1 - np.exp(x, out=x)
+        else:
+            price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
+            need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
+            hazard = (
+                h0
+                * price_term
+                * np.maximum(ze, 1e-3) ** c.buy_interest_weight
+                * (1 + c.buy_affinity_weight * ae)
+                * need_term
+                * satiation
+                * intent
+            )
+            bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
         if one_order_per_session and bought_e.any():
             b = np.flatnonzero(bought_e)
             _, first = np.unique(imp.session[e[b]], return_index=True)
@@ -280,7 +291,7 @@ class Behaviour:
         pop.record_purchases(ve[b], cat_e[b], day)
         rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
 
-        if kernels.use(n, kernel):
+        if compiled:
             dwell, interactions, bought, price, margin = kernels.get("outcome_arrays")(
                 n, e, b, dwell_e, inter_e, price_e, se, re, self.margin_share
             )

@@ -463,6 +463,25 @@ def _entrants(exp_neg, u, viewer, stream, role, aff, z, slot, cat, retention, pa
     return entered, m
 
 
+def _buy_exponent(h0, price_pow, z_pow, ae, w_b, need, need_yes, need_no, satiation, intent,
+                  dwell):  # fmt: skip
+    """``-hazard x dwell`` of Behaviour.respond's buy draw from the hazard's factors (the
+    powers computed by numpy), multiplied in numpy's order and dtypes: ``h0 x min(4,
+    price_pow) x z_pow x (1 + w_b aff) [float32] x need_term x satiation x intent``."""
+    m = len(h0)
+    out = np.empty(m, dtype=np.float64)
+    one = np.float32(1.0)
+    for x in range(m):
+        h = h0[x] * min(4.0, price_pow[x])
+        h = h * np.float64(z_pow[x])
+        h = h * np.float64(one + w_b * ae[x])
+        h = h * (need_yes if need[x] else need_no)
+        h = h * np.float64(satiation[x])
+        h = h * intent
+        out[x] = -h * dwell[x]
+    return out
+
+
 def _outcome_arrays(n, e, b, dwell_e, inter_e, price_e, se, re, margin_share):
     """Behaviour.respond's per-impression results from the entrants' (``e``) and buyers'
     (``b``, indices into ``e``) values: dwell, interactions, bought, price and margin

@@ -233,3 +233,25 @@ def test_respond_kernels_bitwise(ticking):
     assert_same(bufs[8][:m], mean_dwell)
     assert_same(bufs[9][:m], b.prices[s[e], role[e]])
     assert_same(bufs[11][:m], h0)
+    # the buy draw's exponent from the hazard's factors
+    rng = np.random.default_rng(53)
+    h0, dwell = h0[:m], rng.exponential(2.0, m)
+    price_pow = (bufs[9][:m] / c.reference_price) ** (-pop.price_sensitivity[v[e]])
+    z_pow = np.maximum(k_z[e], 1e-3) ** c.buy_interest_weight
+    need = rng.random(m) < 0.5
+    sat = rng.random(m).astype(np.float32)
+    for need_no in (0.0, 1.0):
+        hazard = (
+            h0
+            * np.minimum(4.0, price_pow)
+            * z_pow
+            * (1 + c.buy_affinity_weight * k_aff[e])
+            * np.where(need, c.need_multiplier, need_no)
+            * sat
+            * 1.7
+        )
+        got = kernels.get("buy_exponent")(
+            h0, price_pow, z_pow, k_aff[e], np.float32(c.buy_affinity_weight), need,
+            c.need_multiplier, need_no, sat, 1.7, dwell,
+        )  # fmt: skip
+        assert_same(got, -hazard * dwell)
