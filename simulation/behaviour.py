@@ -165,7 +165,10 @@ class Behaviour:
             # category, exp of the negated logits).
             k, w = pop.k, self._workspace()
             assert k <= np.iinfo(np.int16).max and sessions.follow.shape[1] <= np.iinfo(np.int8).max
-            log_z = np.log(np.maximum(sessions.interests * np.float32(k), 1e-3))
+            log_z = w.get("log_z", sessions.interests.size, np.float32)
+            log_z = log_z.reshape(sessions.interests.shape)
+            np.multiply(sessions.interests, np.float32(k), out=log_z)
+            np.log(np.maximum(log_z, 1e-3, out=log_z), out=log_z)
             u = rng.random(n)
             # Narrow per-impression intermediates (the passes are memory-bound).
             slot = w.get("slot", n, np.int8)
@@ -288,7 +291,7 @@ class Behaviour:
         pop.add_follows(ve[store], room[store], c.affinity_initial)
 
         b = np.flatnonzero(bought_e)
-        pop.record_purchases(ve[b], cat_e[b], day)
+        pop.record_purchases(ve[b], cat_e[b], day, kernel=compiled)
         rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
 
         if compiled:

@@ -504,6 +504,20 @@ def _outcome_arrays(n, e, b, dwell_e, inter_e, price_e, se, re, margin_share):
     return dwell, interactions, bought, price, margin
 
 
+def _record_purchases(viewers, categories, day, k, need, last_buy_day, adopted, adopters):
+    """Population.record_purchases on the flat (viewer, category) arrays: need cleared, last
+    purchase day set, each pair adopted (and counted) once."""
+    d = np.int16(day)
+    for i in range(len(viewers)):
+        c = categories[i]
+        j = viewers[i] * k + c
+        need[j] = False
+        last_buy_day[j] = d
+        if not adopted[j]:
+            adopted[j] = True
+            adopters[c] += 1
+
+
 class Workspace:
     """Scratch arrays reused from call to call (grown when too small). Fresh temporaries of
     several MB are first-touch page faults on every tick; these are touched once. Only for

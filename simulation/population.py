@@ -338,8 +338,17 @@ class Population:
         view, idx = flat(self.last_buy_day, viewers, categories)
         return satiation_factor(view[idx].astype(np.float32), day, self.behaviour.satiation_days)
 
-    def record_purchases(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> None:
-        """Purchases satisfy the need, start satiation and mark adoption."""
+    def record_purchases(
+        self, viewers: np.ndarray, categories: np.ndarray, day: int, kernel: bool | None = None
+    ) -> None:
+        """Purchases satisfy the need, start satiation and mark adoption. ``kernel``: see
+        :func:`simulation.kernels.use` (same result)."""
+        if kernels.use(len(viewers), kernel):
+            kernels.get("record_purchases")(
+                viewers, categories, day, self.k, self.need.reshape(-1),
+                self.last_buy_day.reshape(-1), self.adopted.reshape(-1), self.adopters,
+            )  # fmt: skip
+            return
         view, idx = flat(self.need, viewers, categories)
         view[idx] = False
         view, idx = flat(self.last_buy_day, viewers, categories)

@@ -255,3 +255,21 @@ def test_respond_kernels_bitwise(ticking):
             c.need_multiplier, need_no, sat, 1.7, dwell,
         )  # fmt: skip
         assert_same(got, -hazard * dwell)
+
+
+def test_record_purchases(ticking):
+    """Repeated (viewer, category) pairs adopt and count once, like np.unique."""
+    import copy
+
+    model = ticking[0]
+    rng = np.random.default_rng(61)
+    viewers = rng.integers(0, 50, 400)  # many repeats
+    cats = rng.integers(0, model.population.k, 400)
+    out = []
+    for kernel in (False, True):
+        pop = copy.deepcopy(model.population)
+        pop.adopted[:10] = True
+        pop.record_purchases(viewers, cats, 9, kernel=kernel)
+        out.append(pop)
+    for f in ("need", "last_buy_day", "adopted", "adopters"):
+        assert_same(getattr(out[1], f), getattr(out[0], f))
