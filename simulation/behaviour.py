@@ -165,10 +165,7 @@ class Behaviour:
             # category, exp of the negated logits).
             k, w = pop.k, self._workspace()
             assert k <= np.iinfo(np.int16).max and sessions.follow.shape[1] <= np.iinfo(np.int8).max
-            log_z = w.get("log_z", sessions.interests.size, np.float32)
-            log_z = log_z.reshape(sessions.interests.shape)
-            np.multiply(sessions.interests, np.float32(k), out=log_z)
-            np.log(np.maximum(log_z, 1e-3, out=log_z), out=log_z)
+            log_z = np.log(np.maximum(sessions.interests * np.float32(k), 1e-3))
             u = rng.random(n)
             # Narrow per-impression intermediates (the passes are memory-bound).
             slot = w.get("slot", n, np.int8)
