@@ -1,6 +1,7 @@
 """Optional compiled kernels (numba) for the per-slot passes of a large tick.
 
-The numpy code in :mod:`simulation.population`, :mod:`simulation.auction` and
+The numpy code in :mod:`simulation.population`, :mod:`simulation.behaviour`,
+:mod:`simulation.auction` and
 :mod:`simulation.distribution.interest_feed` is the reference implementation; each kernel
 here fuses one of its sequences of array passes into a single loop over the slots, consuming
 the *same* numpy-drawn uniform arrays in the same order, so a run takes the same random draws
