@@ -139,3 +139,137 @@ def test_serve(ticking):
     for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge"):
         assert_same(getattr(got, f), getattr(ref, f))
     assert_same(got_res, ref_res)
+
+
+@pytest.mark.parametrize("funnel", [False, True])
+def test_respond(ticking, funnel):
+    """Behaviour.respond: every outcome and every population update the same."""
+    import copy
+
+    model, sessions, live = ticking
+    feed = model.policy
+    feed.rng = np.random.default_rng(41)
+    imp = feed.serve(sessions, live)
+    # Some searches (boosted entries) and some viewers with needs and past purchases.
+    imp.boost[::7] += np.float32(1.5)
+    out = []
+    for kernel in (False, True):
+        pop = copy.deepcopy(model.population)
+        rng = np.random.default_rng(42)
+        pop.need |= rng.random(pop.need.shape) < 0.3
+        pop.last_buy_day[rng.random(pop.last_buy_day.shape) < 0.2] = model.day
+        res = model.behaviour.respond(
+            imp, sessions, pop, model.day + 1, 1.7, funnel, funnel, rng, kernel=kernel
+        )
+        out.append((res, pop))
+    (ref, ref_pop), (got, got_pop) = out
+    assert ref.entered.sum() > 100 and ref.bought.any() and ref.is_fan.any()
+    for f in ref.__dataclass_fields__:
+        assert_same(getattr(got, f), getattr(ref, f))
+    for f in ("follow", "affinity", "need", "last_buy_day", "adopted", "adopters", "followers"):
+        assert_same(getattr(got_pop, f), getattr(ref_pop, f))
+
+
+def test_respond_kernels_bitwise(ticking):
+    """The kernels' intermediate values (entry logit, mean dwell, hazard factors) bit for bit
+    against numpy's expressions in Behaviour.respond (outcomes alone would hide a last-bit
+    difference)."""
+    model, sessions, live = ticking
+    feed, pop, b, t = model.policy, model.population, model.behaviour, model.table
+    c = b.cfg
+    feed.rng = np.random.default_rng(51)
+    imp = feed.serve(sessions, live)
+    imp.boost[::5] += np.float32(1.3)
+    n, k, s, v = len(imp), pop.k, imp.stream, imp.viewer
+    rng = np.random.default_rng(52)
+    u, u2 = rng.random(n), rng.random(n)
+    # numpy reference (the expressions of Behaviour.respond's numpy path)
+    cat = t.category[s]
+    z = sessions.relative_interest(imp.session, cat)
+    slot, aff = sessions.lookup(imp.session, s)
+    role = (u > b.mix_cum[s, 0]).astype(np.int64) + (u > b.mix_cum[s, 1])
+    logit = (
+        b.logit_hook[s]
+        + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
+        + c.entry_affinity_weight * aff
+        + b.role_entry[role]
+        + imp.boost
+    )
+    entered = u2 < 1 / (1 + np.exp(-logit))
+    e = np.flatnonzero(entered)
+    mean_dwell = (
+        c.dwell_mean_minutes
+        * t.retention[s[e]]
+        * pop.patience[v[e]]
+        * b.role_dwell[role[e]]
+        * (1 + c.dwell_affinity_lift * aff[e])
+    )
+    h0 = c.buy_hazard_per_minute * (t.persuasion[s[e]] / 0.05) * b.role_appeal[role[e]]
+    # kernels
+    log_z = np.log(np.maximum(sessions.interests * np.float32(k), 1e-3))
+    out = [np.empty(n, d) for d in (np.int16, np.float32, np.int8, np.float32, np.int8, float)]
+    kernels.get("entry")(
+        s, imp.session, imp.boost, u, t.category, sessions.interests, np.float32(k), log_z,
+        sessions.follow, sessions.affinity, b.mix_cum, b.logit_hook, b.role_entry,
+        np.float32(c.entry_interest_weight), np.float32(c.entry_affinity_weight), *out,
+    )  # fmt: skip
+    k_cat, k_z, k_slot, k_aff, k_role, neg = out
+    np.testing.assert_array_equal(k_cat, cat)
+    assert_same(k_z, z)
+    np.testing.assert_array_equal(k_slot, slot)
+    assert_same(k_aff, aff)
+    np.testing.assert_array_equal(k_role, role)
+    assert_same(-neg, logit)
+    dtypes = (np.int64,) * 4 + (np.float32,) * 2 + (np.int64,) * 2 + (float,) * 2
+    bufs = [np.empty(n, d) for d in (*dtypes, np.float32, float, bool, np.float32)]
+    got_entered, m = kernels.get("entrants")(
+        np.exp(neg), u2, v, s, k_role, k_aff, k_z, k_slot, k_cat, t.retention, pop.patience,
+        b.role_dwell, c.dwell_mean_minutes, np.float32(c.dwell_affinity_lift), b.prices,
+        pop.price_sensitivity, t.persuasion, b.role_appeal, pop.need.reshape(-1),
+        pop.last_buy_day.reshape(-1), k, *bufs, c.buy_hazard_per_minute,
+    )  # fmt: skip
+    assert_same(got_entered, entered)
+    assert_same(bufs[0][:m], e)
+    assert_same(bufs[8][:m], mean_dwell)
+    assert_same(bufs[9][:m], b.prices[s[e], role[e]])
+    assert_same(bufs[11][:m], h0)
+    # the buy draw's exponent from the hazard's factors
+    rng = np.random.default_rng(53)
+    h0, dwell = h0[:m], rng.exponential(2.0, m)
+    price_pow = (bufs[9][:m] / c.reference_price) ** (-pop.price_sensitivity[v[e]])
+    z_pow = np.maximum(k_z[e], 1e-3) ** c.buy_interest_weight
+    need = rng.random(m) < 0.5
+    sat = rng.random(m).astype(np.float32)
+    for need_no in (0.0, 1.0):
+        hazard = (
+            h0
+            * np.minimum(4.0, price_pow)
+            * z_pow
+            * (1 + c.buy_affinity_weight * k_aff[e])
+            * np.where(need, c.need_multiplier, need_no)
+            * sat
+            * 1.7
+        )
+        got = kernels.get("buy_exponent")(
+            h0, price_pow, z_pow, k_aff[e], np.float32(c.buy_affinity_weight), need,
+            c.need_multiplier, need_no, sat, 1.7, dwell,
+        )  # fmt: skip
+        assert_same(got, -hazard * dwell)
+
+
+def test_record_purchases(ticking):
+    """Repeated (viewer, category) pairs adopt and count once, like np.unique."""
+    import copy
+
+    model = ticking[0]
+    rng = np.random.default_rng(61)
+    viewers = rng.integers(0, 50, 400)  # many repeats
+    cats = rng.integers(0, model.population.k, 400)
+    out = []
+    for kernel in (False, True):
+        pop = copy.deepcopy(model.population)
+        pop.adopted[:10] = True
+        pop.record_purchases(viewers, cats, 9, kernel=kernel)
+        out.append(pop)
+    for f in ("need", "last_buy_day", "adopted", "adopters"):
+        assert_same(getattr(out[1], f), getattr(out[0], f))
