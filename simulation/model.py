@@ -26,6 +26,7 @@ from collections import defaultdict
 import numpy as np
 from mesa import DataCollector, Model
 
+from simulation import kernels
 from simulation.ads import AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, FREE, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario
@@ -260,41 +261,73 @@ class SnowballModel(Model):
 
     # ------------------------------------------------------------------ accounting
 
-    def _account(self, imp: Impressions, out: Outcome, n_sessions: int, live: np.ndarray) -> None:
-        n = self.table.n
+    def _tally(
+        self, imp: Impressions, out: Outcome, kernel: bool | None = None
+    ) -> dict[str, np.ndarray]:
+        """Per-stream sums of the tick's impressions and outcomes (``bincount``s; above the
+        kernel threshold one compiled pass in the same order, identical sums) and, under
+        ``camp_*``, per-campaign sums over the paid impressions. ``kernel``: see
+        :func:`simulation.kernels.use`."""
+        n, n_c = self.table.n, self.campaigns.n
         s, src = imp.stream, imp.source
-        dc = self.day_counts
-        per_source = [np.bincount(s[src == code], minlength=n) for code in (FREE, PAID, FOLLOW)]
-        impressions = per_source[0] + per_source[1] + per_source[2]
-        entries = np.bincount(s, out.entered, minlength=n)
-        dwell = np.bincount(s, out.dwell, minlength=n)
-        orders = np.bincount(s, out.bought, minlength=n)
-        gmv = np.bincount(s, out.price, minlength=n)
-        spend = np.bincount(s, imp.charge, minlength=n)
+        if kernels.use(len(s), kernel):
+            per, paid_s, camp = kernels.get("tally")(
+                s, src, imp.campaign, imp.charge, out.entered, out.dwell, out.bought,
+                out.price, out.margin, out.is_fan, out.interactions, n, n_c,
+            )  # fmt: skip
+            names = (*(f"{x}_impressions" for x in SOURCES), "fan_impressions", "entries")
+            names += ("dwell_minutes", "interactions", "orders", "gmv", "margin", "ad_spend")
+            sums = dict(zip(names, per, strict=True))
+            for x in SOURCES:
+                sums[f"{x}_impressions"] = sums[f"{x}_impressions"].astype(np.int64)
+            sums["paid_orders"], sums["paid_gmv"] = paid_s
+            sums["camp_spend"], sums["camp_gmv"] = camp[0], camp[3]
+            sums["camp_impressions"] = camp[1].astype(np.int64)
+            sums["camp_orders"] = camp[2].astype(np.int64)
+            return sums
+        sums = {
+            f"{x}_impressions": np.bincount(s[src == code], minlength=n)
+            for x, code in zip(SOURCES, (FREE, PAID, FOLLOW), strict=True)
+        }
+        weights = {
+            "fan_impressions": out.is_fan,
+            "entries": out.entered,
+            "dwell_minutes": out.dwell,
+            "interactions": out.interactions,
+            "orders": out.bought,
+            "gmv": out.price,
+            "margin": out.margin,
+            "ad_spend": imp.charge,
+        }
+        sums.update({k: np.bincount(s, w, minlength=n) for k, w in weights.items()})
         paid = src == PAID
-        for name, x in zip(SOURCES, per_source, strict=True):
-            dc[f"{name}_impressions"] += x
-        dc["fan_impressions"] += np.bincount(s, out.is_fan, minlength=n)
-        dc["entries"] += entries
-        dc["dwell_minutes"] += dwell
-        dc["interactions"] += np.bincount(s, out.interactions, minlength=n)
-        dc["orders"] += orders
-        dc["gmv"] += gmv
-        dc["margin"] += np.bincount(s, out.margin, minlength=n)
-        dc["ad_spend"] += spend
-        dc["paid_orders"] += np.bincount(s[paid], out.bought[paid], minlength=n)
-        dc["paid_gmv"] += np.bincount(s[paid], out.price[paid], minlength=n)
+        sums["paid_orders"] = np.bincount(s[paid], out.bought[paid], minlength=n)
+        sums["paid_gmv"] = np.bincount(s[paid], out.price[paid], minlength=n)
+        camp = imp.campaign[paid]
+        sums["camp_spend"] = np.bincount(camp, imp.charge[paid], minlength=n_c)
+        sums["camp_impressions"] = np.bincount(camp, minlength=n_c)
+        sums["camp_orders"] = np.bincount(camp, out.bought[paid], minlength=n_c).astype(np.int64)
+        sums["camp_gmv"] = np.bincount(camp, out.price[paid], minlength=n_c)
+        return sums
+
+    def _account(self, imp: Impressions, out: Outcome, n_sessions: int, live: np.ndarray) -> None:
+        dc = self.day_counts
+        sums = self._tally(imp, out)
+        per_source = [sums[f"{x}_impressions"] for x in SOURCES]
+        impressions = per_source[0] + per_source[1] + per_source[2]
+        entries, dwell = sums["entries"], sums["dwell_minutes"]
+        orders, gmv, spend = sums["orders"], sums["gmv"], sums["ad_spend"]
+        for k in DAY_FIELDS[:-2]:  # all but warm-up views and live ticks
+            dc[k] += sums[k]
         dc["live_ticks"] += live
         c = self.campaigns
         if c.n:
-            camp = imp.campaign[paid]
-            spend_c = np.bincount(camp, imp.charge[paid], minlength=c.n)
+            spend_c, orders_c = sums["camp_spend"], sums["camp_orders"]
             c.spent += spend_c
-            c.day_impressions += np.bincount(camp, minlength=c.n)
-            orders_c = np.bincount(camp, out.bought[paid], minlength=c.n).astype(np.int64)
+            c.day_impressions += sums["camp_impressions"]
             c.day_orders += orders_c
             c.paid_orders_total += orders_c
-            c.day_gmv += np.bincount(camp, out.price[paid], minlength=c.n)
+            c.day_gmv += sums["camp_gmv"]
             c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now)
         self.estimator.update(
             {

@@ -273,3 +273,25 @@ def test_record_purchases(ticking):
         out.append(pop)
     for f in ("need", "last_buy_day", "adopted", "adopters"):
         assert_same(getattr(out[1], f), getattr(out[0], f))
+
+
+def test_tally(ticking):
+    """Model._tally: the per-stream and per-campaign sums of a served and answered tick,
+    identical with the compiled pass (dtypes included)."""
+    import copy
+
+    model, sessions, live = ticking
+    feed = model.policy
+    feed.rng = np.random.default_rng(51)
+    imp = feed.serve(sessions, live)
+    pop = copy.deepcopy(model.population)
+    out = model.behaviour.respond(
+        imp, sessions, pop, model.day, 1.0, False, False, np.random.default_rng(52)
+    )
+    assert (imp.source == 1).any() and out.bought.any() and out.is_fan.any()
+    ref = model._tally(imp, out, kernel=False)
+    got = model._tally(imp, out, kernel=True)
+    assert got.keys() == ref.keys()
+    for k in ref:
+        assert_same(got[k], ref[k])
+    assert ref["paid_impressions"].sum() == (imp.source == 1).sum()
