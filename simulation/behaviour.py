@@ -25,9 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simulation import kernels
 from simulation.config import BehaviourConfig
-from simulation.population import Population, Sessions, flat, satiation_factor
+from simulation.population import Population, Sessions, flat
 from simulation.streams import StreamTable
 
 FREE, PAID, FOLLOW = 0, 1, 2
@@ -115,13 +114,6 @@ class Behaviour:
         self.prices = t.role_prices(self.cfg.role_price)
         self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
 
-    def _workspace(self) -> kernels.Workspace:
-        """Scratch arrays of the kernel path (created on first use)."""
-        w = self.__dict__.get("_work")
-        if w is None:
-            w = self._work = kernels.Workspace()
-        return w
-
     def respond(
         self,
         imp: Impressions,
@@ -132,7 +124,6 @@ class Behaviour:
         requires_need: bool,
         one_order_per_session: bool,
         rng: np.random.Generator,
-        kernel: bool | None = None,
     ) -> Outcome:
         """Draw every impression's outcome and apply the viewers' state changes.
 
@@ -152,114 +143,60 @@ class Behaviour:
             Search funnel: no purchase without a need in the category.
         one_order_per_session
             Search funnel: a search ends at its first purchase (positions in order).
-        kernel
-            Use the compiled kernels (see :func:`simulation.kernels.use`; same results).
         """
         c, t = self.cfg, self.table
         n = len(imp)
         v, s = imp.viewer, imp.stream
-        compiled = kernels.use(n, kernel)
-        if compiled:
-            # The same draws and arithmetic in two compiled passes over reused scratch
-            # arrays; the logarithm and the exponential stay numpy's (log z per session and
-            # category, exp of the negated logits).
-            k, w = pop.k, self._workspace()
-            assert k <= np.iinfo(np.int16).max and sessions.follow.shape[1] <= np.iinfo(np.int8).max
-            log_z = np.log(np.maximum(sessions.interests * np.float32(k), 1e-3))
-            u = rng.random(n)
-            # Narrow per-impression intermediates (the passes are memory-bound).
-            slot = w.get("slot", n, np.int8)
-            aff = w.get("aff", n, np.float32)
-            z = w.get("z", n, np.float32)
-            cat = w.get("cat", n, np.int16)
-            role = w.get("role", n, np.int8)
-            neg_logit = w.get("neg_logit", n, np.float64)
-            kernels.get("entry")(
-                s, imp.session, imp.boost, u, t.category, sessions.interests, np.float32(k),
-                log_z, sessions.follow, sessions.affinity, self.mix_cum, self.logit_hook,
-                self.role_entry, np.float32(c.entry_interest_weight),
-                np.float32(c.entry_affinity_weight), cat, z, slot, aff, role, neg_logit,
-            )  # fmt: skip
-            np.exp(neg_logit, out=neg_logit)
-            is_fan = slot >= 0
-            names = ("e", "ve", "se", "re", "ae", "ze", "slot_e", "cat_e", "mean_dwell",
-                     "price_e", "sens", "h0", "need", "last")  # fmt: skip
-            dtypes = (np.int64, np.int64, np.int64, np.int64, np.float32, np.float32, np.int64,
-                      np.int64, np.float64, np.float64, np.float32, np.float64, np.bool_,
-                      np.float32)  # fmt: skip
-            bufs = [w.get(x, n, d) for x, d in zip(names, dtypes, strict=True)]
-            entered, m = kernels.get("entrants")(
-                neg_logit, rng.random(n), v, s, role, aff, z, slot, cat, t.retention,
-                pop.patience, self.role_dwell, c.dwell_mean_minutes,
-                np.float32(c.dwell_affinity_lift), self.prices, pop.price_sensitivity,
-                t.persuasion, self.role_appeal, pop.need.reshape(-1),
-                pop.last_buy_day.reshape(-1), k, *bufs, c.buy_hazard_per_minute,
-            )  # fmt: skip
-            e, ve, se, re, ae, ze, slot_e, cat_e, mean_dwell, price_e, sens, h0, need, last = (
-                x[:m] for x in bufs
-            )
-            satiation = satiation_factor(last, day, pop.behaviour.satiation_days)
-        else:
-            cat = t.category[s]
-            z = sessions.relative_interest(imp.session, cat)
-            slot, aff = sessions.lookup(imp.session, s)
-            is_fan = slot >= 0
-            u = rng.random(n)
-            role = (u > self.mix_cum[s, 0]).astype(np.int64) + (u > self.mix_cum[s, 1])
-            logit = (
-                self.logit_hook[s]
-                + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
-                + c.entry_affinity_weight * aff
-                + self.role_entry[role]
-                + imp.boost
-            )
-            # 1 / (1 + exp(-logit)) computed in place (the same values, no temporaries).
-            p_enter = np.negative(logit, out=logit)
-            np.exp(p_enter, out=p_enter)
-            p_enter += 1
-            np.divide(1, p_enter, out=p_enter)
-            entered = rng.random(n) < p_enter
+        cat = t.category[s]
+        z = sessions.relative_interest(imp.session, cat)
+        slot, aff = sessions.lookup(imp.session, s)
+        is_fan = slot >= 0
+        u = rng.random(n)
+        role = (u > self.mix_cum[s, 0]).astype(np.int64) + (u > self.mix_cum[s, 1])
+        logit = (
+            self.logit_hook[s]
+            + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
+            + c.entry_affinity_weight * aff
+            + self.role_entry[role]
+            + imp.boost
+        )
+        # 1 / (1 + exp(-logit)) computed in place (the same values, no temporaries).
+        p_enter = np.negative(logit, out=logit)
+        np.exp(p_enter, out=p_enter)
+        p_enter += 1
+        np.divide(1, p_enter, out=p_enter)
+        entered = rng.random(n) < p_enter
 
-            e = np.flatnonzero(entered)
-            ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
-            slot_e, cat_e = slot[e], cat[e]
-            mean_dwell = (
-                c.dwell_mean_minutes
-                * t.retention[se]
-                * pop.patience[ve]
-                * self.role_dwell[re]
-                * (1 + c.dwell_affinity_lift * ae)
-            )
-            price_e = self.prices[se, re]
-            sens = pop.price_sensitivity[ve]
-            h0 = c.buy_hazard_per_minute * (t.persuasion[se] / 0.05) * self.role_appeal[re]
-            view, idx = flat(pop.need, ve, cat_e)
-            need = view[idx]
-            satiation = pop.satiation(ve, cat_e, day)
+        e = np.flatnonzero(entered)
+        ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
+        mean_dwell = (
+            c.dwell_mean_minutes
+            * t.retention[se]
+            * pop.patience[ve]
+            * self.role_dwell[re]
+            * (1 + c.dwell_affinity_lift * ae)
+        )
         dwell_e = rng.exponential(1.0, len(e)) * mean_dwell
         inter_e = rng.poisson(c.interact_per_minute * dwell_e)
-        if compiled:
-            # The powers and the exponential stay numpy's; the products in one pass.
-            x = kernels.get("buy_exponent")(
-                h0, (price_e / c.reference_price) ** (-sens),
-                np.maximum(ze, 1e-3) ** c.buy_interest_weight, ae,
-                np.float32(c.buy_affinity_weight), need, c.need_multiplier,
-                0.0 if requires_need else 1.0, satiation, intent, dwell_e,
-            )  # fmt: skip
-            bought_e = rng.random(len(e)) < 1 - np.exp(x, out=x)
-        else:
-            price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
-            need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
-            hazard = (
-                h0
-                * price_term
-                * np.maximum(ze, 1e-3) ** c.buy_interest_weight
-                * (1 + c.buy_affinity_weight * ae)
-                * need_term
-                * satiation
-                * intent
-            )
-            bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
+        price_e = self.prices[se, re]
+        sens = pop.price_sensitivity[ve]
+        price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
+        cat_e = cat[e]
+        view, idx = flat(pop.need, ve, cat_e)
+        need = view[idx]
+        need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
+        hazard = (
+            c.buy_hazard_per_minute
+            * (t.persuasion[se] / 0.05)
+            * self.role_appeal[re]
+            * price_term
+            * np.maximum(ze, 1e-3) ** c.buy_interest_weight
+            * (1 + c.buy_affinity_weight * ae)
+            * need_term
+            * pop.satiation(ve, cat_e, day)
+            * intent
+        )
+        bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
         if one_order_per_session and bought_e.any():
             b = np.flatnonzero(bought_e)
             _, first = np.unique(imp.session[e[b]], return_index=True)
@@ -277,9 +214,9 @@ class Behaviour:
         # Follows: entrants who are not fans yet; buyers may also follow the merchant's room.
         p_follow = 1 - np.exp(-c.follow_per_minute * dwell_e)
         p_follow = np.where(bought_e, 1 - (1 - p_follow) * (1 - c.follow_after_buy), p_follow)
-        new_follow = (slot_e < 0) & (rng.random(len(e)) < p_follow)
+        new_follow = (slot[e] < 0) & (rng.random(len(e)) < p_follow)
         # Fans who entered grow closer.
-        pop.change_affinity(ve, slot_e, np.float32(c.affinity_gain_entry), towards_one=True)
+        pop.change_affinity(ve, slot[e], np.float32(c.affinity_gain_entry), towards_one=True)
         pop.add_follows(ve[new_follow], se[new_follow], c.affinity_initial)
         room = t.merchant_room[se]
         store = (
@@ -288,24 +225,19 @@ class Behaviour:
         pop.add_follows(ve[store], room[store], c.affinity_initial)
 
         b = np.flatnonzero(bought_e)
-        pop.record_purchases(ve[b], cat_e[b], day, kernel=compiled)
+        pop.record_purchases(ve[b], cat_e[b], day)
         rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
 
-        if compiled:
-            dwell, interactions, bought, price, margin = kernels.get("outcome_arrays")(
-                n, e, b, dwell_e, inter_e, price_e, se, re, self.margin_share
-            )
-        else:
-            dwell = np.zeros(n)
-            dwell[e] = dwell_e
-            interactions = np.zeros(n, dtype=np.int64)
-            interactions[e] = inter_e
-            bought = np.zeros(n, dtype=bool)
-            bought[e[b]] = True
-            price = np.zeros(n)
-            price[e[b]] = price_e[b]
-            margin = np.zeros(n)
-            margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
+        dwell = np.zeros(n)
+        dwell[e] = dwell_e
+        interactions = np.zeros(n, dtype=np.int64)
+        interactions[e] = inter_e
+        bought = np.zeros(n, dtype=bool)
+        bought[e[b]] = True
+        price = np.zeros(n)
+        price[e[b]] = price_e[b]
+        margin = np.zeros(n)
+        margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
         return Outcome(
             entered, dwell, interactions, bought, price, margin, is_fan, se[b], ve[b], rating
         )

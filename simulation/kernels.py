@@ -1,7 +1,6 @@
 """Optional compiled kernels (numba) for the per-slot passes of a large tick.
 
-The numpy code in :mod:`simulation.population`, :mod:`simulation.behaviour`,
-:mod:`simulation.auction` and
+The numpy code in :mod:`simulation.population`, :mod:`simulation.auction` and
 :mod:`simulation.distribution.interest_feed` is the reference implementation; each kernel
 here fuses one of its sequences of array passes into a single loop over the slots, consuming
 the *same* numpy-drawn uniform arrays in the same order, so a run takes the same random draws
@@ -380,145 +379,6 @@ def _split_slots(cum, remaining, n_ad, u):
     return ad_sess, ad_cat, rest_sess, rest_cat
 
 
-def _entry(stream, session, boost, u, category, interests, kf, log_z, follow, affinity,
-           mix_cum, logit_hook, role_entry, w_i, w_a, cat, z, slot, aff, role, neg):  # fmt: skip
-    """Behaviour.respond's per-impression pass up to the entry logit, into the given arrays:
-    the stream's category, relative interest, follow slot and affinity (as
-    ``follow_lookup``), the item's role from ``u`` and ``mix_cum``, and the negated entry
-    logit (float64, summed in numpy's order; the float32 terms ``w_i log z`` and ``w_a aff``
-    rounded to float32 first). ``log_z`` holds numpy's ``log(max(z, 1e-3))`` per (session,
-    category), so no transcendental function is computed here."""
-    n = len(stream)
-    f = follow.shape[1]
-    for i in range(n):
-        s = stream[i]
-        row = session[i]
-        c = category[s]
-        cat[i] = c
-        z[i] = interests[row, c] * kf
-        sl = -1
-        for j in range(f):
-            if follow[row, j] == s:
-                sl = j
-                break
-        a = affinity[row, sl] if sl >= 0 else np.float32(0.0)
-        slot[i] = sl
-        aff[i] = a
-        ui = u[i]
-        r = np.int64(ui > mix_cum[s, 0]) + np.int64(ui > mix_cum[s, 1])
-        role[i] = r
-        x = logit_hook[s] + np.float64(w_i * log_z[row, c])
-        x = x + np.float64(w_a * a)
-        x = x + role_entry[r]
-        x = x + np.float64(boost[i])
-        neg[i] = -x
-
-
-def _entrants(exp_neg, u, viewer, stream, role, aff, z, slot, cat, retention, patience,
-              role_dwell, dwell_mean, dwell_lift, prices, sensitivity, persuasion, role_appeal,
-              need, last_buy_day, k, e, ve, se, re, ae, ze, slot_e, cat_e, mean_dwell, price_e,
-              sens, h0, need_e, last, h_scale):  # fmt: skip
-    """Entry draws (``u < 1 / (1 + exp(-logit))``, ``exp_neg`` from numpy) and the entrants'
-    gathers for Behaviour.respond into the given arrays (first m entries): indices, viewer,
-    stream, role, affinity, interest, slot, category, mean dwell (numpy's operation order
-    and dtypes), price, price sensitivity, the hazard's first factors ``h_scale x
-    (persuasion / 0.05) x appeal``, need flag and last purchase day (float32). Returns the
-    entry flags and m."""
-    n = len(u)
-    entered = np.empty(n, dtype=np.bool_)
-    m = 0
-    for i in range(n):
-        ok = u[i] < 1.0 / (exp_neg[i] + 1.0)
-        entered[i] = ok
-        e[m] = i
-        m += np.int64(ok)
-    one = np.float32(1.0)
-    # Separate tight loops: the per-impression and per-stream gathers, then the random
-    # reads of the 1M-row viewer arrays (many misses in flight at once).
-    for x in range(m):
-        i = e[x]
-        s = stream[i]
-        r = role[i]
-        se[x] = s
-        re[x] = r
-        ve[x] = viewer[i]
-        ae[x] = aff[i]
-        ze[x] = z[i]
-        slot_e[x] = slot[i]
-        cat_e[x] = cat[i]
-        price_e[x] = prices[s, r]
-        h0[x] = h_scale * (persuasion[s] / 0.05) * role_appeal[r]
-    for x in range(m):
-        v = ve[x]
-        sens[x] = sensitivity[v]
-        mean_dwell[x] = np.float64(patience[v])
-    for x in range(m):
-        j = ve[x] * k + cat_e[x]
-        need_e[x] = need[j]
-        last[x] = np.float32(last_buy_day[j])
-    for x in range(m):
-        md = dwell_mean * retention[se[x]]
-        md = md * mean_dwell[x]
-        md = md * role_dwell[re[x]]
-        mean_dwell[x] = md * np.float64(one + dwell_lift * ae[x])
-    return entered, m
-
-
-def _buy_exponent(h0, price_pow, z_pow, ae, w_b, need, need_yes, need_no, satiation, intent,
-                  dwell):  # fmt: skip
-    """``-hazard x dwell`` of Behaviour.respond's buy draw from the hazard's factors (the
-    powers computed by numpy), multiplied in numpy's order and dtypes: ``h0 x min(4,
-    price_pow) x z_pow x (1 + w_b aff) [float32] x need_term x satiation x intent``."""
-    m = len(h0)
-    out = np.empty(m, dtype=np.float64)
-    one = np.float32(1.0)
-    for x in range(m):
-        h = h0[x] * min(4.0, price_pow[x])
-        h = h * np.float64(z_pow[x])
-        h = h * np.float64(one + w_b * ae[x])
-        h = h * (need_yes if need[x] else need_no)
-        h = h * np.float64(satiation[x])
-        h = h * intent
-        out[x] = -h * dwell[x]
-    return out
-
-
-def _outcome_arrays(n, e, b, dwell_e, inter_e, price_e, se, re, margin_share):
-    """Behaviour.respond's per-impression results from the entrants' (``e``) and buyers'
-    (``b``, indices into ``e``) values: dwell, interactions, bought, price and margin
-    (``price x margin_share[stream, role]``), zero elsewhere."""
-    dwell = np.zeros(n, dtype=np.float64)
-    interactions = np.zeros(n, dtype=np.int64)
-    bought = np.zeros(n, dtype=np.bool_)
-    price = np.zeros(n, dtype=np.float64)
-    margin = np.zeros(n, dtype=np.float64)
-    for x in range(len(e)):
-        i = e[x]
-        dwell[i] = dwell_e[x]
-        interactions[i] = inter_e[x]
-    for y in range(len(b)):
-        x = b[y]
-        i = e[x]
-        bought[i] = True
-        price[i] = price_e[x]
-        margin[i] = price_e[x] * margin_share[se[x], re[x]]
-    return dwell, interactions, bought, price, margin
-
-
-def _record_purchases(viewers, categories, day, k, need, last_buy_day, adopted, adopters):
-    """Population.record_purchases on the flat (viewer, category) arrays: need cleared, last
-    purchase day set, each pair adopted (and counted) once."""
-    d = np.int16(day)
-    for i in range(len(viewers)):
-        c = categories[i]
-        j = viewers[i] * k + c
-        need[j] = False
-        last_buy_day[j] = d
-        if not adopted[j]:
-            adopted[j] = True
-            adopters[c] += 1
-
-
 def _tally(stream, source, campaign, charge, entered, dwell, bought, price, margin, is_fan,
            interactions, n_streams, n_campaigns):  # fmt: skip
     """Model._account's per-stream and per-campaign sums in one pass over the impressions,
@@ -557,28 +417,6 @@ def _tally(stream, source, campaign, charge, entered, dwell, bought, price, marg
                 camp[2, c] += 1.0
             camp[3, c] += price[i]
     return per, paid, camp
-
-
-class Workspace:
-    """Scratch arrays reused from call to call (grown when too small). Fresh temporaries of
-    several MB are first-touch page faults on every tick; these are touched once. Only for
-    intermediates that do not outlive the call. Not pickled (empty after unpickling)."""
-
-    def __init__(self) -> None:
-        self._arrays: dict[str, np.ndarray] = {}
-
-    def __getstate__(self) -> dict:
-        return {}
-
-    def __setstate__(self, state: dict) -> None:
-        self._arrays = {}
-
-    def get(self, name: str, n: int, dtype) -> np.ndarray:
-        """An uninitialised array of ``n`` elements of ``dtype`` (a view of the buffer)."""
-        a = self._arrays.get(name)
-        if a is None or len(a) < n or a.dtype != dtype:
-            a = self._arrays[name] = np.empty(n + n // 4, dtype=dtype)
-        return a[:n]
 
 
 # ----------------------------------------------------------------------------- drivers

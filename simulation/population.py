@@ -54,16 +54,6 @@ def flat(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray,
     return a.reshape(-1), np.asarray(rows, dtype=np.int64) * a.shape[1] + cols
 
 
-def satiation_factor(last: np.ndarray, day: int, satiation_days: float) -> np.ndarray:
-    """Buy-hazard factor ``1 - exp(-(day - last + 0.5) / tau)`` given the last purchase day
-    (float32, negative = never: factor 1), float32 (n,)."""
-    tau = np.float32(max(satiation_days, 1e-9))
-    since = np.float32(day) - last
-    return np.where(last < 0, np.float32(1), 1 - np.exp(-(since + np.float32(0.5)) / tau)).astype(
-        np.float32
-    )
-
-
 @dataclass
 class Sessions:
     """A tick's sessions with a snapshot of their viewers' rows, gathered once per tick.
@@ -359,19 +349,15 @@ class Population:
     def satiation(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> np.ndarray:
         """Buy-hazard factor after a recent purchase in the category, float32 (n,)."""
         view, idx = flat(self.last_buy_day, viewers, categories)
-        return satiation_factor(view[idx].astype(np.float32), day, self.behaviour.satiation_days)
+        last = view[idx].astype(np.float32)
+        tau = np.float32(max(self.behaviour.satiation_days, 1e-9))
+        since = np.float32(day) - last
+        return np.where(
+            last < 0, np.float32(1), 1 - np.exp(-(since + np.float32(0.5)) / tau)
+        ).astype(np.float32)
 
-    def record_purchases(
-        self, viewers: np.ndarray, categories: np.ndarray, day: int, kernel: bool | None = None
-    ) -> None:
-        """Purchases satisfy the need, start satiation and mark adoption. ``kernel``: see
-        :func:`simulation.kernels.use` (same result)."""
-        if kernels.use(len(viewers), kernel):
-            kernels.get("record_purchases")(
-                viewers, categories, day, self.k, self.need.reshape(-1),
-                self.last_buy_day.reshape(-1), self.adopted.reshape(-1), self.adopters,
-            )  # fmt: skip
-            return
+    def record_purchases(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> None:
+        """Purchases satisfy the need, start satiation and mark adoption."""
         view, idx = flat(self.need, viewers, categories)
         view[idx] = False
         view, idx = flat(self.last_buy_day, viewers, categories)
