@@ -379,46 +379,6 @@ def _split_slots(cum, remaining, n_ad, u):
     return ad_sess, ad_cat, rest_sess, rest_cat
 
 
-def _tally(stream, source, campaign, charge, entered, dwell, bought, price, margin, is_fan,
-           interactions, n_streams, n_campaigns):  # fmt: skip
-    """Model._account's per-stream and per-campaign sums in one pass over the impressions,
-    in impression order (the order ``bincount`` adds in, so the float sums are identical).
-    Source codes as in :mod:`simulation.behaviour`: FREE 0, PAID 1, FOLLOW 2.
-
-    Returns per-stream rows (float64, (11, S)): free, paid and follow impressions, fan
-    impressions, entries, dwell, interactions, orders, gmv, margin, spend; then paid orders
-    and paid gmv (2, S); then per-campaign spend, impressions, orders, gmv (4, C)."""
-    per = np.zeros((11, n_streams))
-    paid = np.zeros((2, n_streams))
-    camp = np.zeros((4, n_campaigns))
-    for i in range(len(stream)):
-        s = stream[i]
-        src = source[i]
-        per[src, s] += 1.0
-        if is_fan[i]:
-            per[3, s] += 1.0
-        if entered[i]:
-            per[4, s] += 1.0
-        per[5, s] += dwell[i]
-        per[6, s] += interactions[i]
-        if bought[i]:
-            per[7, s] += 1.0
-        per[8, s] += price[i]
-        per[9, s] += margin[i]
-        per[10, s] += charge[i]
-        if src == 1:
-            if bought[i]:
-                paid[0, s] += 1.0
-            paid[1, s] += price[i]
-            c = campaign[i]
-            camp[0, c] += charge[i]
-            camp[1, c] += 1.0
-            if bought[i]:
-                camp[2, c] += 1.0
-            camp[3, c] += price[i]
-    return per, paid, camp
-
-
 # ----------------------------------------------------------------------------- drivers
 
 

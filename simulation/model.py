@@ -26,7 +26,6 @@ from collections import defaultdict
 import numpy as np
 from mesa import DataCollector, Model
 
-from simulation import kernels
 from simulation.ads import AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, FREE, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario
@@ -261,53 +260,46 @@ class SnowballModel(Model):
 
     # ------------------------------------------------------------------ accounting
 
-    def _tally(
-        self, imp: Impressions, out: Outcome, kernel: bool | None = None
-    ) -> dict[str, np.ndarray]:
-        """Per-stream sums of the tick's impressions and outcomes (``bincount``s; above the
-        kernel threshold one compiled pass in the same order, identical sums) and, under
-        ``camp_*``, per-campaign sums over the paid impressions. ``kernel``: see
-        :func:`simulation.kernels.use`."""
+    def _tally(self, imp: Impressions, out: Outcome) -> dict[str, np.ndarray]:
+        """Per-stream sums of the tick's impressions and outcomes and, under ``camp_*``,
+        per-campaign sums over the paid impressions: impression counts by source and campaign
+        and campaign orders int64, everything else float64."""
         n, n_c = self.table.n, self.campaigns.n
         s, src = imp.stream, imp.source
-        if kernels.use(len(s), kernel):
-            per, paid_s, camp = kernels.get("tally")(
-                s, src, imp.campaign, imp.charge, out.entered, out.dwell, out.bought,
-                out.price, out.margin, out.is_fan, out.interactions, n, n_c,
-            )  # fmt: skip
-            names = (*(f"{x}_impressions" for x in SOURCES), "fan_impressions", "entries")
-            names += ("dwell_minutes", "interactions", "orders", "gmv", "margin", "ad_spend")
-            sums = dict(zip(names, per, strict=True))
-            for x in SOURCES:
-                sums[f"{x}_impressions"] = sums[f"{x}_impressions"].astype(np.int64)
-            sums["paid_orders"], sums["paid_gmv"] = paid_s
-            sums["camp_spend"], sums["camp_gmv"] = camp[0], camp[3]
-            sums["camp_impressions"] = camp[1].astype(np.int64)
-            sums["camp_orders"] = camp[2].astype(np.int64)
-            return sums
+        # One pass over all impressions for the three sources; the weighted sums only over
+        # the impressions where the weight can be non-zero (entrants, buyers, paid slots):
+        # dropping zero terms leaves every float sum, in its order, exactly the same.
+
+        def total(index, weights=None, length=n):  # float64 even when index is empty
+            return np.bincount(index, weights, minlength=length).astype(np.float64, copy=False)
+
+        by_source = np.bincount(s * 3 + src, minlength=3 * n).reshape(n, 3)
         sums = {
-            f"{x}_impressions": np.bincount(s[src == code], minlength=n)
+            f"{x}_impressions": np.ascontiguousarray(by_source[:, code])
             for x, code in zip(SOURCES, (FREE, PAID, FOLLOW), strict=True)
         }
-        weights = {
-            "fan_impressions": out.is_fan,
-            "entries": out.entered,
-            "dwell_minutes": out.dwell,
-            "interactions": out.interactions,
-            "orders": out.bought,
-            "gmv": out.price,
-            "margin": out.margin,
-            "ad_spend": imp.charge,
-        }
-        sums.update({k: np.bincount(s, w, minlength=n) for k, w in weights.items()})
-        paid = src == PAID
-        sums["paid_orders"] = np.bincount(s[paid], out.bought[paid], minlength=n)
-        sums["paid_gmv"] = np.bincount(s[paid], out.price[paid], minlength=n)
+        sums["fan_impressions"] = total(s[out.is_fan])
+        e = np.flatnonzero(out.entered)
+        s_e = s[e]
+        sums["entries"] = total(s_e)
+        sums["dwell_minutes"] = total(s_e, out.dwell[e])
+        sums["interactions"] = total(s_e, out.interactions[e])
+        b = np.flatnonzero(out.bought)
+        s_b, price_b = s[b], out.price[b]
+        sums["orders"] = total(s_b)
+        sums["gmv"] = total(s_b, price_b)
+        sums["margin"] = total(s_b, out.margin[b])
+        paid = np.flatnonzero(src == PAID)
+        s_p, charge_p = s[paid], imp.charge[paid]
+        sums["ad_spend"] = total(s_p, charge_p)
+        bought_p, price_p = out.bought[paid], out.price[paid]
+        sums["paid_orders"] = total(s_p, bought_p)
+        sums["paid_gmv"] = total(s_p, price_p)
         camp = imp.campaign[paid]
-        sums["camp_spend"] = np.bincount(camp, imp.charge[paid], minlength=n_c)
+        sums["camp_spend"] = total(camp, charge_p, n_c)
         sums["camp_impressions"] = np.bincount(camp, minlength=n_c)
-        sums["camp_orders"] = np.bincount(camp, out.bought[paid], minlength=n_c).astype(np.int64)
-        sums["camp_gmv"] = np.bincount(camp, out.price[paid], minlength=n_c)
+        sums["camp_orders"] = np.bincount(camp, bought_p, minlength=n_c).astype(np.int64)
+        sums["camp_gmv"] = total(camp, price_p, n_c)
         return sums
 
     def _account(self, imp: Impressions, out: Outcome, n_sessions: int, live: np.ndarray) -> None:

@@ -139,25 +139,3 @@ def test_serve(ticking):
     for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge"):
         assert_same(getattr(got, f), getattr(ref, f))
     assert_same(got_res, ref_res)
-
-
-def test_tally(ticking):
-    """Model._tally: the per-stream and per-campaign sums of a served and answered tick,
-    identical with the compiled pass (dtypes included)."""
-    import copy
-
-    model, sessions, live = ticking
-    feed = model.policy
-    feed.rng = np.random.default_rng(51)
-    imp = feed.serve(sessions, live)
-    pop = copy.deepcopy(model.population)
-    out = model.behaviour.respond(
-        imp, sessions, pop, model.day, 1.0, False, False, np.random.default_rng(52)
-    )
-    assert (imp.source == 1).any() and out.bought.any() and out.is_fan.any()
-    ref = model._tally(imp, out, kernel=False)
-    got = model._tally(imp, out, kernel=True)
-    assert got.keys() == ref.keys()
-    for k in ref:
-        assert_same(got[k], ref[k])
-    assert ref["paid_impressions"].sum() == (imp.source == 1).sum()
