@@ -118,14 +118,26 @@ def follow_lookup(
     follow: np.ndarray, affinity: np.ndarray, rows: np.ndarray, streams: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Slot of ``streams[i]`` in follow list ``follow[rows[i]]`` (-1 if absent) and its
-    affinity (0 if absent); (m,) int64 and float32."""
-    if len(rows) == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
-    match = follow.take(rows, axis=0) == streams[:, None].astype(np.int32)
-    has = match.any(axis=1)
-    slot = np.where(has, match.argmax(axis=1), -1)
-    aff = np.where(has, affinity[rows, np.maximum(slot, 0)], np.float32(0))
-    return slot, aff.astype(np.float32)
+    affinity (0 if absent); (m,) int64 and float32.
+
+    Most pairs are not follows: the match matrix is reduced to one word per row (a row of
+    up to 8 bools viewed as an unsigned integer) and only the matching rows get their slot
+    and affinity gathered."""
+    m, f = len(rows), follow.shape[1]
+    slot = np.full(m, -1, dtype=np.int64)
+    aff = np.zeros(m, dtype=np.float32)
+    if m == 0 or f == 0:
+        return slot, aff
+    match = follow.take(rows, axis=0) == streams.astype(np.int32)[:, None]
+    if f in (1, 2, 4, 8):
+        has = match.view(np.dtype(f"u{f}")).reshape(-1) != 0
+    else:
+        has = match.any(axis=1)
+    hit = np.flatnonzero(has)
+    s_hit = match[hit].argmax(axis=1)
+    slot[hit] = s_hit
+    aff[hit] = affinity.reshape(-1)[rows[hit].astype(np.int64) * f + s_hit]
+    return slot, aff
 
 
 def largest(keys: np.ndarray, m: int) -> np.ndarray:

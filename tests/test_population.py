@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from simulation.config import BehaviourConfig, PopulationConfig
-from simulation.population import CHRONOTYPES, Population, largest
+from simulation.population import CHRONOTYPES, Population, follow_lookup, largest
 
 
 def make(n=2000, k=4, streams=10, seed=0, **kw):
@@ -52,6 +52,28 @@ def test_largest_falls_back_when_the_sample_misleads(monkeypatch):
     monkeypatch.setattr(np, "argpartition", lambda a, k: sizes.append(len(a)) or real(a, k))
     assert np.array_equal(largest(keys, m), reference)
     assert sizes == [n]
+
+
+@pytest.mark.parametrize("slots", [1, 3, 4, 5, 8])
+def test_follow_lookup_matches_a_plain_scan(slots):
+    """Slot and affinity of (row, stream) pairs against a per-pair scan of the row, for list
+    widths on and off the one-word fast path; a stream listed twice reports its first
+    slot."""
+    rng = np.random.default_rng(slots)
+    rows_n, m = 300, 5000
+    follow = np.where(rng.random((rows_n, slots)) < 0.5, rng.integers(0, 20, (rows_n, slots)), -1)
+    follow = follow.astype(np.int32)
+    affinity = rng.random((rows_n, slots)).astype(np.float32)
+    rows = rng.integers(0, rows_n, m)
+    streams = rng.integers(0, 20, m)
+    slot, aff = follow_lookup(follow, affinity, rows, streams)
+    assert slot.dtype == np.int64 and aff.dtype == np.float32
+    for i in range(m):
+        hits = np.flatnonzero(follow[rows[i]] == streams[i])
+        want = hits[0] if len(hits) else -1
+        assert slot[i] == want
+        assert aff[i] == (affinity[rows[i], want] if want >= 0 else 0)
+    assert (slot >= 0).mean() > 0.01  # the fast path sees hits (1 slot: ~2.5%)
 
 
 def test_chronotypes_are_daily_profiles():
