@@ -111,6 +111,7 @@ class Behaviour:
         t = self.table
         self.logit_hook = _logit(t.hook)
         self.mix_cum = np.cumsum(t.mix, axis=1)[:, :2]
+        self._mix_cols = [np.ascontiguousarray(self.mix_cum[:, j]) for j in (0, 1)]
         self.prices = t.role_prices(self.cfg.role_price)
         self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
 
@@ -152,7 +153,8 @@ class Behaviour:
         slot, aff = sessions.lookup(imp.session, s)
         is_fan = slot >= 0
         u = rng.random(n)
-        role = (u > self.mix_cum[s, 0]).astype(np.int64) + (u > self.mix_cum[s, 1])
+        role = (u > self._mix_cols[0].take(s)).astype(np.int64)
+        role += u > self._mix_cols[1].take(s)
         logit = (
             self.logit_hook[s]
             + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
