@@ -335,28 +335,35 @@ class Population:
 
     # ------------------------------------------------------------------ needs & purchases
 
-    def arrive_needs(self, rng: np.random.Generator, lift: float = 1.0) -> None:
+    def arrive_needs(self, rng: np.random.Generator, lift: float = 1.0, rows: int = 32768) -> None:
         """One day of need arrivals and expiries, vectorised over (N, K).
 
         Hazard per viewer and category: ``need_rate * relative interest * lift +
         need_word_of_mouth * adopters_k / N`` (Bass: external p, imitation q); with
         ``repeat_needs`` off, adopters get no further needs in that category.
+
+        Worked in blocks of ``rows`` viewers so the temporaries stay in cache: all the expiry
+        draws first, then all the arrival draws, so the generator yields the same numbers
+        in the same places as drawing each (N, K) array at once.
         """
         c = self.cfg
-        expire = rng.random(self.need.shape, dtype=np.float32) < np.float32(
-            1 - np.exp(-1 / c.need_lifetime_days)
-        )
-        self.need &= ~expire
-        rate = (
-            np.float32(c.need_rate * lift * self.k) * self.interests
-            + np.float32(c.need_word_of_mouth)
-            * (self.adopters / self.n).astype(np.float32)[None, :]
-        )
-        p = 1 - np.exp(-rate)
-        arrive = rng.random(self.need.shape, dtype=np.float32) < p
-        if not c.repeat_needs:
-            arrive &= ~self.adopted
-        self.need |= arrive
+        expiry = np.float32(1 - np.exp(-1 / c.need_lifetime_days))
+        scale = np.float32(c.need_rate * lift * self.k)
+        word = np.float32(c.need_word_of_mouth) * (self.adopters / self.n).astype(np.float32)
+        for lo in range(0, self.n, rows):
+            block = self.need[lo : lo + rows]
+            block &= rng.random(block.shape, dtype=np.float32) >= expiry  # not expired
+        for lo in range(0, self.n, rows):
+            block = self.need[lo : lo + rows]
+            p = scale * self.interests[lo : lo + rows]
+            p += word
+            np.negative(p, out=p)
+            np.exp(p, out=p)
+            np.subtract(1, p, out=p)  # 1 - exp(-rate)
+            arrive = rng.random(block.shape, dtype=np.float32) < p
+            if not c.repeat_needs:
+                arrive &= ~self.adopted[lo : lo + rows]
+            block |= arrive
 
     def satiation(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> np.ndarray:
         """Buy-hazard factor after a recent purchase in the category, float32 (n,)."""

@@ -182,6 +182,34 @@ def test_needs_arrive_at_the_configured_rate_and_expire():
     assert p2.need.mean() == pytest.approx(np.exp(-1), abs=0.03)
 
 
+@pytest.mark.parametrize("repeat", [True, False])
+def test_needs_in_blocks_equal_the_whole_array_draws(repeat):
+    """arrive_needs works in row blocks; with blocks that do not divide N it must leave the
+    same needs and the same generator state as drawing each (N, K) array at once."""
+    p = make(n=1003, k=5, need_rate=0.05, need_lifetime_days=3.0, repeat_needs=repeat)
+    rng = np.random.default_rng(4)
+    p.need[:] = rng.random(p.need.shape) < 0.3
+    p.adopted[:] = rng.random(p.adopted.shape) < 0.2
+    p.adopters[:] = p.adopted.sum(axis=0)
+    need, c = p.need.copy(), p.cfg
+    ref_rng, rng = np.random.default_rng(5), np.random.default_rng(5)
+    expire = ref_rng.random(need.shape, dtype=np.float32) < np.float32(
+        1 - np.exp(-1 / c.need_lifetime_days)
+    )
+    need &= ~expire
+    rate = (
+        np.float32(c.need_rate * 1.5 * p.k) * p.interests
+        + np.float32(c.need_word_of_mouth) * (p.adopters / p.n).astype(np.float32)[None, :]
+    )
+    arrive = ref_rng.random(need.shape, dtype=np.float32) < 1 - np.exp(-rate)
+    if not repeat:
+        arrive &= ~p.adopted
+    need |= arrive
+    p.arrive_needs(rng, lift=1.5, rows=64)
+    assert np.array_equal(p.need, need)
+    assert rng.random() == ref_rng.random()
+
+
 def test_purchases_satisfy_needs_and_satiate():
     p = make(n=5, k=2, repeat_needs=False, need_rate=1.0)
     p.need[:] = True
