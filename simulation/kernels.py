@@ -12,8 +12,10 @@ summation order as ``bincount``/``cumsum``) and uses only correctly rounded oper
 
 Dispatch: :func:`use` is true only when numba is importable and the work is at least
 :data:`MIN_SIZE` elements (or when a caller forces it), so the test suite and small runs never
-import numba or compile anything. Kernels are compiled on first use with ``cache=True``
-(later processes load them from ``__pycache__``). Measurements: docs/PERFORMANCE.md.
+import numba or compile anything; once a call of that size has happened in the process (a
+large run), calls of :data:`MIN_SIZE_WARM` elements on use the kernels too. Kernels are
+compiled on first use with ``cache=True`` (later processes load them from ``__pycache__``).
+Measurements: docs/PERFORMANCE.md.
 """
 
 import os
@@ -21,9 +23,13 @@ import platform
 
 import numpy as np
 
-MIN_SIZE = 200_000
+MIN_SIZE = 50_000
 """Slots or impressions in one call (for the auction: slots x categories) from which the
 compiled kernel is used."""
+
+MIN_SIZE_WARM = 2_000
+"""Once a call of MIN_SIZE has loaded numba in this process (a large run), calls from this
+size on use the kernels too: the import is paid, and the kernels win from here on."""
 
 FORCE: bool | None = {"0": False, "1": True}.get(os.environ.get("SNOWBALL_KERNELS", ""))
 """Process-wide override of the size rule (None: by size). Set from the environment variable
@@ -32,6 +38,8 @@ FORCE: bool | None = {"0": False, "1": True}.get(os.environ.get("SNOWBALL_KERNEL
 _jit: dict[str, object] = {}
 _available: bool | None = None
 _options_set = False
+_warm = False
+"""Set by the first call that met MIN_SIZE by the size rule (forced calls do not count)."""
 
 
 def available() -> bool:
@@ -55,7 +63,10 @@ def use(n: int, force: bool | None = None) -> bool:
         if force and not available():
             raise RuntimeError("numba is not installed; the compiled kernels are unavailable")
         return force
-    return n >= MIN_SIZE and available()
+    global _warm
+    if n >= MIN_SIZE and available():
+        _warm = True
+    return n >= (MIN_SIZE_WARM if _warm else MIN_SIZE) and available()
 
 
 def _codegen_options() -> None:

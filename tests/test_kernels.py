@@ -23,10 +23,16 @@ def assert_same(a, b):
     np.testing.assert_array_equal(a, b)
 
 
-def test_size_rule_and_force():
+def test_size_rule_and_force(monkeypatch):
+    monkeypatch.setattr(kernels, "_warm", False)
     assert not kernels.use(kernels.MIN_SIZE - 1)
+    assert not kernels.use(10, force=False) and not kernels._warm  # forced: no warm-up
+    assert kernels.use(10, force=True) and not kernels._warm
+    assert not kernels.use(kernels.MIN_SIZE_WARM)
     assert kernels.use(kernels.MIN_SIZE) == kernels.available()
-    assert kernels.use(10, force=True)
+    # After one large call (numba loaded by the size rule), smaller calls use the kernels.
+    assert kernels.use(kernels.MIN_SIZE_WARM)
+    assert not kernels.use(kernels.MIN_SIZE_WARM - 1)
     assert not kernels.use(10**9, force=False)
 
 
