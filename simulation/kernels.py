@@ -175,17 +175,17 @@ def _round_bids(factor, open_slots, batch, b1, b2, i1, p_start, p_bid, p_val, ac
         a = open_slots[i]
         row = batch[a]
         # Broad: one pass keeping the best (first maximum) and the best of the others.
+        # Branch-free (selects): which category wins is random across slots, so branches
+        # would mispredict. Values are >= 0, so min/max reproduce the branches exactly:
+        # ``other`` never exceeds v1, and a tie keeps the first maximum.
         v1 = np.float64(factor[a, 0]) * b1[row, 0]
         k1 = 0
         other = -1.0
         for j in range(1, k):
             v = np.float64(factor[a, j]) * b1[row, j]
-            if v > v1:
-                other = v1
-                v1 = v
-                k1 = j
-            elif v > other:
-                other = v
+            other = max(other, min(v, v1))
+            k1 = j if v > v1 else k1
+            v1 = max(v1, v)
         v2 = np.float64(factor[a, k1]) * b2[row, k1]
         if k >= 2 and other > v2:
             v2 = other
