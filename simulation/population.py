@@ -47,6 +47,18 @@ CHRONOTYPES = np.stack(
 CHRONOTYPE_SHARES = np.array([0.4, 0.25, 0.2, 0.15])
 
 
+def row_cumsum(a: np.ndarray) -> np.ndarray:
+    """``np.cumsum(a, axis=1)`` of a 2-D array with few columns, the same values (the same
+    additions in the same dtype) column by column: numpy's accumulate along short rows pays
+    its per-row overhead (≈ 4x slower for 12 columns)."""
+    out = np.empty_like(a)
+    if a.shape[1]:
+        out[:, 0] = a[:, 0]
+    for j in range(1, a.shape[1]):
+        np.add(out[:, j - 1], a[:, j], out=out[:, j])
+    return out
+
+
 def flat(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A flat view of the C-contiguous 2-D array ``a`` and the flat indices of
     ``(rows[i], cols[i])``: indexing ``view[idx]`` reads or writes the same elements as
@@ -84,7 +96,7 @@ class Sessions:
         cum = self._cum.get(sharpness)
         if cum is None:
             w = self.interests if sharpness == 1.0 else self.interests ** np.float32(sharpness)
-            cum = self._cum[sharpness] = np.cumsum(w, axis=1)
+            cum = self._cum[sharpness] = row_cumsum(w)
         return cum
 
     def sample_categories(

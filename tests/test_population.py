@@ -5,7 +5,7 @@ import pytest
 from scipy import stats
 
 from simulation.config import BehaviourConfig, PopulationConfig
-from simulation.population import CHRONOTYPES, Population, follow_lookup, largest
+from simulation.population import CHRONOTYPES, Population, follow_lookup, largest, row_cumsum
 
 
 def make(n=2000, k=4, streams=10, seed=0, **kw):
@@ -74,6 +74,15 @@ def test_follow_lookup_matches_a_plain_scan(slots):
         assert slot[i] == want
         assert aff[i] == (affinity[rows[i], want] if want >= 0 else 0)
     assert (slot >= 0).mean() > 0.01  # the fast path sees hits (1 slot: ~2.5%)
+
+
+@pytest.mark.parametrize("shape", [(0, 4), (5, 0), (7, 1), (300, 12)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_row_cumsum_is_numpys(shape, dtype):
+    a = np.random.default_rng(shape[0]).random(shape).astype(dtype)
+    got = row_cumsum(a)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, np.cumsum(a, axis=1))
 
 
 def test_chronotypes_are_daily_profiles():
