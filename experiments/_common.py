@@ -453,10 +453,14 @@ def _execute(
 
 
 def _init_worker(parent_pid: int) -> None:
-    """Workers ignore Ctrl-C (the driver stops them) and exit if the driver dies."""
+    """Workers ignore Ctrl-C (the driver stops them) and exit if the driver dies; they use
+    the command's allocator settings (:mod:`simulation.allocator`)."""
     import signal
     import threading
 
+    from simulation import allocator
+
+    allocator.tune()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:

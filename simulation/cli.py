@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from simulation import allocator
+
+    allocator.tune()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

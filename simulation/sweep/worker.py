@@ -98,9 +98,13 @@ def init_worker(parent_pid: int) -> None:
 
     Workers ignore Ctrl-C (the driver handles it and stops them), and exit on their own
     within a second if the driver dies (e.g. ``kill -9``), so no orphan keeps computing.
+    They use the command's allocator settings (:mod:`simulation.allocator`).
     """
     import signal
 
+    from simulation import allocator
+
+    allocator.tune()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
