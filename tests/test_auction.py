@@ -108,8 +108,18 @@ def test_grouped_auction_equals_dense_reference(a, c, k, seed, reserve, with_ext
     )
     w_ref, p_ref = second_price(ecpm, reserve, allowance)
     w, p = second_price_grouped(
-        value, category, broad, bar, segment, interest, factor, allowance, reserve, extra,
-        batch, participate,
+        value,
+        category,
+        broad,
+        bar,
+        segment,
+        interest,
+        factor,
+        allowance,
+        reserve,
+        extra,
+        batch,
+        participate,
     )
     np.testing.assert_array_equal(w, w_ref)
     np.testing.assert_allclose(p, p_ref, rtol=1e-12, atol=1e-15)
