@@ -395,8 +395,9 @@ class Population:
         view[idx] = day
         first = ~self.adopted.reshape(-1)[idx]
         if first.any():
-            pairs = np.unique(viewers[first] * self.k + categories[first])
-            self.adopted[pairs // self.k, pairs % self.k] = True
+            pairs = np.sort(viewers[first] * self.k + categories[first])
+            pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # np.unique, without its hashing
+            self.adopted.reshape(-1)[pairs] = True  # pairs are flat (viewer, category) indices
             self.adopters += np.bincount(pairs % self.k, minlength=self.k)
 
     # ------------------------------------------------------------------ memory
