@@ -46,11 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also time the scale_1m scenario itself (1M viewers, 30 days) once",
     )
+    p.add_argument("--out", type=Path, default=OUT, help=f"output folder (default: {OUT})")
     args = p.parse_args(argv)
+    out_dir = args.out
     sizes = [int(s) for s in args.sizes.split(",")]
     import pandas as pd
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for n in sizes:
         for r in range(args.repeats):
@@ -82,23 +84,25 @@ def main(argv: list[str] | None = None) -> int:
                 "viewer_ticks_per_s": n * ticks / med,
                 "ticks_per_s": ticks / med,
                 "ns_per_impression": med / imp * 1e9,
+                "build_median_s": statistics.median(r["build_seconds"] for r in rs),
                 "peak_rss_mb": max(r["peak_rss_bytes"] for r in rs) / 2**20,
                 "viewer_state_bytes_per_viewer": rs[0]["viewer_state_bytes"] / n,
+                **per_viewer_day(rs, n, args.days),
             }
         )
     df = pd.DataFrame(table)
     df["idle_tick_ms_at_largest"] = idle["wall_seconds"] / idle["ticks"] * 1000
-    df.to_csv(OUT / "bench.csv", index=False)
+    df.to_csv(out_dir / "bench.csv", index=False)
     big = [r for r in rows if r["viewers"] == sizes[-1]]
     phases = pd.DataFrame([r["phases"] for r in big]).median().rename("seconds")
     phases = phases.to_frame()
     phases["share"] = phases["seconds"] / phases["seconds"].sum()
-    phases.to_csv(OUT / "phases.csv", index_label="phase")
+    phases.to_csv(out_dir / "phases.csv", index_label="phase")
     full = None
     if args.full:
         full = run_worker(1_000_000, 30, seed=0)
-        (OUT / "scale_1m.json").write_text(json.dumps(full, indent=2) + "\n")
-    plot(df, OUT / "scaling.png")
+        (out_dir / "scale_1m.json").write_text(json.dumps(full, indent=2) + "\n")
+    plot(df, out_dir / "scaling.png")
     pd.set_option("display.width", 160)
     print(df.drop(columns=["idle_tick_ms_at_largest"]).round(2).to_string(index=False))
     print(
@@ -110,11 +114,22 @@ def main(argv: list[str] | None = None) -> int:
     if full:
         print(
             f"\nscale_1m (1M viewers, {full['streams']:,} streams, 30 days): "
-            f"{full['wall_seconds']:.1f} s, {full['impressions'] / full['wall_seconds']:,.0f} "
-            f"impressions/s, peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB"
+            f"{full['wall_seconds']:.1f} s running + {full['build_seconds']:.1f} s building, "
+            f"{full['impressions'] / full['wall_seconds']:,.0f} impressions/s, "
+            f"peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB"
         )
-    print(f"\nwrote {OUT}/bench.csv, phases.csv, scaling.png")
+        rates = per_viewer_day([full], 1_000_000, 30)
+        print("  per viewer-day: " + ", ".join(f"{k} {v:.3g}" for k, v in rates.items()))
+    print(f"\nwrote {out_dir}/bench.csv, phases.csv, scaling.png")
     return 0
+
+
+def per_viewer_day(runs: list[dict], viewers: int, days: int) -> dict[str, float]:
+    """Median per-viewer daily rates of the runs: a larger market should show the same."""
+    out = {}
+    for key in ("impressions", "entries", "orders", "gmv"):
+        out[f"{key}_per_viewer_day"] = statistics.median(r[key] for r in runs) / viewers / days
+    return out
 
 
 def plot(df, path: Path) -> None:

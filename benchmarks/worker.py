@@ -1,7 +1,8 @@
 """One benchmark run in its own process, so that its peak resident memory is its own.
 
-Prints one JSON line: wall time, ticks, impressions, per-phase seconds, peak RSS (bytes),
-bytes of per-viewer state.
+Prints one JSON line: wall time of the run (and of building the model), ticks, impressions,
+sessions, entries, orders and GMV, per-phase seconds, peak RSS (bytes), bytes of per-viewer
+state.
 """
 
 import json
@@ -35,6 +36,7 @@ def main(argv: list[str]) -> None:
 
     viewers, days, seed = int(argv[0]), int(argv[1]), int(argv[2])
     spd = float(argv[3]) if len(argv) > 3 and argv[3] != "-" else None
+    t0 = time.perf_counter()
     model = api.build_model("scale_1m", seed=seed, overrides=scaled_overrides(viewers, days, spd))
     start = time.perf_counter()
     model.run_days(days)
@@ -49,9 +51,13 @@ def main(argv: list[str]) -> None:
                 "days": days,
                 "seed": seed,
                 "wall_seconds": wall,
+                "build_seconds": start - t0,
                 "ticks": len(ticks),
                 "impressions": int(ticks["impressions"].sum()),
                 "sessions": int(ticks["sessions"].sum()),
+                "entries": int(ticks["entries"].sum()),
+                "orders": int(ticks["orders"].sum()),
+                "gmv": float(ticks["gmv"].sum()),
                 "phases": dict(model.timer.seconds),
                 "peak_rss_bytes": int(rss),
                 "viewer_state_bytes": int(model.population.nbytes()),
