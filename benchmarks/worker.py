@@ -31,7 +31,7 @@ def scaled_overrides(viewers: int, days: int, sessions_per_day: float | None = N
 def main(argv: list[str]) -> None:
     from simulation import allocator
 
-    allocator.tune()  # as the snowball command does, before anything is allocated
+    allocator.tune()  # as the snowball command does, before the model is built
     from simulation import api
 
     viewers, days, seed = int(argv[0]), int(argv[1]), int(argv[2])

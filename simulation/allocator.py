@@ -7,13 +7,15 @@ fault their pages in again. Keeping arrays up to 32 MiB on the heap, never trimm
 growing it in 256 MiB steps lets the ticks reuse warm pages: a simulated day at 1M viewers
 ran ≈ 7 % faster (docs/PERFORMANCE.md). Results are unchanged (allocation only).
 
-The settings are process-wide, so the package never applies them on import: the ``snowball``
-command, its worker processes and the benchmark worker call :func:`tune` at start-up; a
-library user may call it too. Elsewhere than glibc (macOS, musl, Windows) it does nothing.
+The settings are process-wide and keep a process at its peak heap (freed memory is reused, not
+returned), so the package never applies them on import: the ``snowball`` commands that run
+the model (not the long-lived dashboard server), their worker processes and the benchmark
+worker call :func:`tune` at start-up; a library user may call it too. Elsewhere than glibc
+(macOS, musl, Windows) it does nothing.
 """
 
 import ctypes
-import ctypes.util
+import platform
 import sys
 
 M_TRIM_THRESHOLD = -1
@@ -29,19 +31,24 @@ SETTINGS = (
 _applied: bool | None = None
 
 
+def glibc() -> bool:
+    """Whether this process runs on Linux with glibc (the only allocator tuned here)."""
+    return sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+
+
 def tune() -> bool:
-    """Apply :data:`SETTINGS` with ``mallopt`` (once per process). Returns whether glibc
-    accepted all of them."""
+    """Apply :data:`SETTINGS` with ``mallopt`` (once per process; each setting on its own).
+    Returns whether glibc accepted all of them."""
     global _applied
     if _applied is None:
         _applied = False
-        if sys.platform.startswith("linux"):
+        if glibc():
             try:
-                libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-                mallopt = libc.mallopt
-            except (OSError, AttributeError):  # not glibc
+                mallopt = ctypes.CDLL(None).mallopt  # the C library the process runs on
+            except (OSError, AttributeError):  # pragma: no cover - depends on the system
                 return False
             mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
             mallopt.restype = ctypes.c_int
-            _applied = all(mallopt(param, value) == 1 for param, value in SETTINGS)
+            accepted = [mallopt(param, value) == 1 for param, value in SETTINGS]
+            _applied = all(accepted)
     return _applied

@@ -40,14 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from simulation import allocator
-
-    allocator.tune()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if args.command != "dashboard":  # a long-lived server keeps glibc's defaults
+        from simulation import allocator
+
+        allocator.tune()
     try:
         return int(args.func(args) or 0)
     except (ConfigError, UsageError) as exc:

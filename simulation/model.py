@@ -309,8 +309,9 @@ class SnowballModel(Model):
         impressions = per_source[0] + per_source[1] + per_source[2]
         entries, dwell = sums["entries"], sums["dwell_minutes"]
         orders, gmv, spend = sums["orders"], sums["gmv"], sums["ad_spend"]
-        for k in DAY_FIELDS[:-2]:  # all but warm-up views and live ticks
-            dc[k] += sums[k]
+        for k in DAY_FIELDS:
+            if k not in ("warmup_views", "live_ticks"):  # counted elsewhere
+                dc[k] += sums[k]
         dc["live_ticks"] += live
         c = self.campaigns
         if c.n:

@@ -48,9 +48,9 @@ CHRONOTYPE_SHARES = np.array([0.4, 0.25, 0.2, 0.15])
 
 
 def row_cumsum(a: np.ndarray) -> np.ndarray:
-    """``np.cumsum(a, axis=1)`` of a 2-D array with few columns, the same values (the same
-    additions in the same dtype) column by column: numpy's accumulate along short rows pays
-    its per-row overhead (≈ 4x slower for 12 columns)."""
+    """``np.cumsum(a, axis=1)`` of a 2-D floating-point array with few columns, the same
+    values (the same additions in the same dtype) column by column: numpy's accumulate along
+    short rows pays its per-row overhead (≈ 4x slower for 12 columns)."""
     out = np.empty_like(a)
     if a.shape[1]:
         out[:, 0] = a[:, 0]
@@ -358,6 +358,8 @@ class Population:
         draws first, then all the arrival draws, so the generator yields the same numbers
         in the same places as drawing each (N, K) array at once.
         """
+        if rows < 1:
+            raise ValueError(f"rows must be at least 1, got {rows}")
         c = self.cfg
         expiry = np.float32(1 - np.exp(-1 / c.need_lifetime_days))
         scale = np.float32(c.need_rate * lift * self.k)

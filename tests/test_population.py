@@ -230,3 +230,8 @@ def test_purchases_satisfy_needs_and_satiate():
     p.need[:] = False
     p.arrive_needs(np.random.default_rng(0))
     assert not p.need[0, 1] and not p.need[1, 0]  # adopters get no new needs
+
+
+def test_needs_block_size_must_be_positive():
+    with pytest.raises(ValueError, match="rows must be at least 1"):
+        make(n=10).arrive_needs(np.random.default_rng(0), rows=0)
