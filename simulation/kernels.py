@@ -85,14 +85,45 @@ def _codegen_options() -> None:
 
 
 def get(name: str):
-    """The compiled version of the kernel ``name`` (compiled, or loaded from cache, once)."""
+    """The compiled version of the kernel ``name`` (compiled, or loaded from cache, once).
+
+    The first call compiles (or loads from the cache) with Ctrl-C deferred: numba and llvmlite
+    run Python callbacks from C during compilation, and a KeyboardInterrupt raised in one is
+    printed and dropped, so an interrupt would be lost and the run would go on. The interrupt
+    is re-delivered when the call returns."""
     f = _jit.get(name)
     if f is None:
         from numba import njit
 
         _codegen_options()
-        f = _jit[name] = njit(cache=True, nogil=True)(globals()[f"_{name}"])
+        dispatcher = njit(cache=True, nogil=True)(globals()[f"_{name}"])
+
+        def first_call(*args):
+            _jit[name] = dispatcher
+            return deferring_interrupts(dispatcher, *args)
+
+        f = _jit[name] = first_call
     return f
+
+
+def deferring_interrupts(fn, *args):
+    """``fn(*args)`` with SIGINT held back until it returns, then handled as the process's
+    handler would have (KeyboardInterrupt by default; nothing if it was ignored). Only in the
+    main thread (elsewhere Python delivers no signals)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return fn(*args)
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
+    try:
+        result = fn(*args)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(signal.SIGINT, caught[0])  # default_int_handler raises KeyboardInterrupt
+    return result
 
 
 # ----------------------------------------------------------------------------- kernels

@@ -145,3 +145,28 @@ def test_serve(ticking):
     for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge"):
         assert_same(getattr(got, f), getattr(ref, f))
     assert_same(got_res, ref_res)
+
+
+def test_interrupts_during_compilation_are_delivered_afterwards():
+    """A Ctrl-C while a kernel compiles would be dropped inside numba's C callbacks; it is
+    held back and raised when the first call returns, and not raised if SIGINT is ignored."""
+    import os
+    import signal
+
+    done = []
+
+    def compiling():
+        os.kill(os.getpid(), signal.SIGINT)  # arrives mid-call
+        done.append(1)
+        return 7
+
+    with pytest.raises(KeyboardInterrupt):
+        kernels.deferring_interrupts(compiling)
+    assert done == [1]  # the call ran to its end first
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        assert kernels.deferring_interrupts(compiling) == 7
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert kernels.deferring_interrupts(lambda x: x + 1, 1) == 2
