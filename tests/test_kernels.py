@@ -160,12 +160,13 @@ def test_interrupts_during_compilation_are_delivered_afterwards():
         done.append(1)
         return 7
 
-    with pytest.raises(KeyboardInterrupt):
-        kernels.deferring_interrupts(compiling)
-    assert done == [1]  # the call ran to its end first
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
     try:
+        with pytest.raises(KeyboardInterrupt):
+            kernels.deferring_interrupts(compiling)
+        assert done == [1]  # the call ran to its end first
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         assert kernels.deferring_interrupts(compiling) == 7
     finally:
         signal.signal(signal.SIGINT, previous)
