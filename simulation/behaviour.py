@@ -110,8 +110,9 @@ class Behaviour:
         """Recompute per-stream constants (after a trait or mix changes)."""
         t = self.table
         self.logit_hook = _logit(t.hook)
-        self.mix_cum = np.cumsum(t.mix, axis=1)[:, :2]
-        self._mix_cols = [np.ascontiguousarray(self.mix_cum[:, j]) for j in (0, 1)]
+        # Cumulative item-role shares, one contiguous row per edge (2, S): role = number of
+        # edges below the uniform draw.
+        self.mix_edges = np.ascontiguousarray(np.cumsum(t.mix, axis=1)[:, :2].T)
         self.prices = t.role_prices(self.cfg.role_price)
         self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
 
@@ -153,8 +154,8 @@ class Behaviour:
         slot, aff = sessions.lookup(imp.session, s)
         is_fan = slot >= 0
         u = rng.random(n)
-        role = (u > self._mix_cols[0].take(s)).astype(np.int64)
-        role += u > self._mix_cols[1].take(s)
+        role = (u > self.mix_edges[0].take(s)).astype(np.int64)
+        role += u > self.mix_edges[1].take(s)
         logit = (
             self.logit_hook[s]
             + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
