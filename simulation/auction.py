@@ -140,6 +140,61 @@ def dense_ecpm(
     return np.where(elig, value[None, :] * factor[:, category], 0.0)
 
 
+def _run_heads(keys: np.ndarray) -> np.ndarray:
+    """Whether each position starts a run of equal (sorted) keys, bool (n,)."""
+    head = np.empty(len(keys), dtype=bool)
+    head[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=head[1:])
+    return head
+
+
+def _continues(keys: np.ndarray, nxt: np.ndarray) -> np.ndarray:
+    """Whether position ``nxt`` (one past a run start) is still inside that run."""
+    inside = nxt < len(keys)
+    same = np.zeros(len(nxt), dtype=bool)
+    same[inside] = keys[nxt[inside]] == keys[nxt[inside] - 1]
+    return same
+
+
+class _BroadBests:
+    """Best and runner-up broad bidder per (batch, category) among the active bidders.
+
+    ``b_idx`` lists the broad bidders sorted by (category, value descending). A bidder is
+    live in a batch when it is active and takes part in that batch; its rank is its
+    position among the live bidders of its category run. One pass over (batches x broad
+    bidders) per round instead of a Python loop over batches.
+    """
+
+    def __init__(self, b_idx, category, value, participate, k):
+        self.b_idx = b_idx
+        self.cat = category[b_idx]
+        self.val = value[b_idx]
+        self.part = participate[:, b_idx]
+        self.k = k
+        head = _run_heads(self.cat)
+        self.starts = np.flatnonzero(head)
+        self.run = np.cumsum(head) - 1
+
+    def __call__(self, active):
+        n_batch = self.part.shape[0]
+        b1 = np.zeros((n_batch, self.k))
+        b2 = np.zeros((n_batch, self.k))
+        i1 = np.full((n_batch, self.k), -1, dtype=np.int64)
+        if len(self.b_idx) == 0:
+            return b1, b2, i1
+        live = self.part & active[self.b_idx]
+        rank = np.cumsum(live, axis=1)
+        # Live bidders before each category run's start, subtracted within the run.
+        before = rank[:, self.starts] - live[:, self.starts]
+        rank -= before[:, self.run]
+        rows, cols = np.nonzero(live & (rank == 1))
+        i1[rows, self.cat[cols]] = self.b_idx[cols]
+        b1[rows, self.cat[cols]] = self.val[cols]
+        rows, cols = np.nonzero(live & (rank == 2))
+        b2[rows, self.cat[cols]] = self.val[cols]
+        return b1, b2, i1
+
+
 def second_price_grouped(
     value: np.ndarray,
     category: np.ndarray,
@@ -185,7 +240,6 @@ def second_price_grouped(
     if participate is None:
         batch = np.zeros(a, dtype=np.int64)
         participate = np.ones((1, c), dtype=bool)
-    n_batch = participate.shape[0]
     winner = np.full(a, -1, dtype=np.int64)
     price = np.zeros(a)
     if a == 0 or c == 0:
@@ -229,27 +283,13 @@ def second_price_grouped(
         np.cumsum(np.bincount(p_slot, minlength=a), out=p_start[1:])
     is_open = np.ones(a, dtype=bool)
     open_slots = np.arange(a)
+    broad_bests = _BroadBests(b_idx, category, value, participate, k)
     for _ in range(max_rounds):
         if len(open_slots) == 0 or not active.any():
             break
         n = len(open_slots)
         # Broad: best and runner-up value per batch and category among active bidders.
-        b1 = np.zeros((n_batch, k))
-        b2 = np.zeros((n_batch, k))
-        i1 = np.full((n_batch, k), -1, dtype=np.int64)
-        for b in range(n_batch):
-            live_b = b_idx[active[b_idx] & participate[b, b_idx]]
-            if len(live_b) == 0:
-                continue
-            cats = category[live_b]
-            first = np.flatnonzero(np.r_[True, cats[1:] != cats[:-1]])
-            i1[b, cats[first]] = live_b[first]
-            b1[b, cats[first]] = value[live_b[first]]
-            second = first + 1
-            has2 = (second < len(live_b)) & (
-                np.r_[cats, -1][np.minimum(second, len(live_b))] == cats[first]
-            )
-            b2[b, cats[first][has2]] = value[live_b[second[has2]]]
+        b1, b2, i1 = broad_bests(active)
         if compiled:  # the same round in one pass over the open slots
             best, best_v, second_v = kernels.get("round_bids")(
                 factor, open_slots, batch, b1, b2, i1, p_start, p_bid, p_val, active, participate
@@ -276,12 +316,11 @@ def second_price_grouped(
                 sel = active[p_bid] & is_open[p_slot] & participate[batch[p_slot], p_bid]
                 ss, bb, vv_ = p_slot[sel], p_bid[sel], p_val[sel]
                 if len(ss):
-                    head = np.r_[True, ss[1:] != ss[:-1]]
-                    h = np.flatnonzero(head)
+                    h = np.flatnonzero(_run_heads(ss))
                     pb_v[pos[ss[h]]] = vv_[h]
                     pb_i[pos[ss[h]]] = bb[h]
                     nxt = h + 1
-                    two = (nxt < len(ss)) & (np.r_[ss, -1][np.minimum(nxt, len(ss))] == ss[h])
+                    two = _continues(ss, nxt)
                     ps_v[pos[ss[h][two]]] = vv_[nxt[two]]
             take_broad = v1 >= pb_v
             best = np.where(take_broad, broad_bidder, pb_i)
