@@ -1050,9 +1050,12 @@ def write_outputs(
     """Write the study's folder atomically."""
     with atomic_dir(out) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
-        daily.to_csv(tmp / "daily.csv.gz", index=False)
+        # gzip without a timestamp: the same table gives the same bytes (a --reanalyse
+        # leaves the raw outputs untouched in git).
+        gz = {"method": "gzip", "mtime": 0}
+        daily.to_csv(tmp / "daily.csv.gz", index=False, compression=gz)
         if streams is not None:
-            streams.to_csv(tmp / "streams.csv.gz", index=False)
+            streams.to_csv(tmp / "streams.csv.gz", index=False, compression=gz)
         analysis.summary().to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
         analysis.draw(tmp / "figure.png")
         bases = sorted({a.base for a in plan.arms})

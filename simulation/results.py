@@ -38,7 +38,8 @@ def versions() -> dict[str, str]:
 
 
 def git_commit() -> str | None:
-    """The project's git commit (with ``-dirty`` if the tree has changes), or None."""
+    """The project's git commit (with ``-dirty`` if a tracked file outside ``results/`` has
+    changes), or None. Changes under ``results/`` are the outputs being written, not code."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -49,7 +50,7 @@ def git_commit() -> str | None:
             check=True,
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,

@@ -1,0 +1,35 @@
+"""Run metadata: the commit recorded in manifests."""
+
+import subprocess
+
+import pytest
+
+from simulation import results
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "model.py").write_text("x = 1\n")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "REPORT.md").write_text("old\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "init")
+    monkeypatch.setattr(results, "PROJECT_ROOT", tmp_path)
+    return tmp_path
+
+
+def test_commit_is_clean_while_outputs_under_results_change(repo):
+    (repo / "results" / "REPORT.md").write_text("new\n")
+    commit = results.git_commit()
+    assert commit is not None and len(commit) == 40
+
+
+def test_commit_is_dirty_when_code_changes(repo):
+    (repo / "model.py").write_text("x = 2\n")
+    assert results.git_commit().endswith("-dirty")
