@@ -4,8 +4,9 @@ the feed find quality faster?
 Scenario
     ``default`` (interest feed), unchanged except for the variable.
 Variable under study
-    ``feed.exploration``, the share of free slots given to a uniformly random live stream:
-    0, 0.05 (the scenario's), 0.1, 0.2, 0.4.
+    ``feed.exploration``, the share of free slots given to a uniformly random live stream of
+    the slot's category (``feed.exploration_scope = "category"``, the scenario's): 0, 0.05
+    (the scenario's), 0.1, 0.2, 0.4.
 Sizes
     full: 15,000 viewers, the default 209 streams, 10 days, 20 seeds per arm (5 arms);
     moderate: 10,000 viewers, 7 days, 6 seeds; quick: 3,000 viewers, ~40 streams, 3 days,
@@ -15,13 +16,17 @@ Metrics
     stream's hidden quality q = hook x retention x persuasion (entry x dwell x conversion for
     an average viewer; never seen by the platform); on each day, the Spearman correlation
     across the streams that have been live so far between q and their cumulative free
-    impressions per live hour. Speed = the mean of that correlation over the first three
-    days. Also the day the focal good newcomer takes off (free impressions >= 3 x the median
-    of live streams; runs where it never does count as the run's length).
+    impressions per live hour ("traffic follows quality"), and between q and the value the
+    feed itself measures from the day's counts ("the feed's read of quality": its own
+    estimator and value formula applied to each stream's daily counts). Speed = the mean of
+    each correlation over the first three days. Also the day the focal good newcomer takes
+    off (free impressions >= 3 x the median of live streams; runs where it never does count
+    as the run's length).
 Tests
     Per-seed OLS slopes on the exploration share (common random numbers), one-sample t on
-    the slopes, Wilcoxon reported, Holm over the two claims: (1) Gini of GMV falls (< 0);
-    (2) the early quality correlation rises (> 0).
+    the slopes, Wilcoxon reported, Holm over the three claims: (1) Gini of GMV falls (< 0);
+    (2) the early correlation of the feed's measured value with quality rises (> 0); (3) the
+    early correlation of free traffic per live hour with quality rises (> 0).
 Predicted pattern (source)
     More exploration / cold-start traffic lowers Gini and finds quality faster.
 """
@@ -57,7 +62,7 @@ from experiments._common import (
     trend,
     verdict_sentence,
 )
-from simulation.api import focal_streams
+from simulation.api import focal_streams, scenario_of
 from simulation.estimates import Estimator
 from simulation.metrics import gini, top_share
 
@@ -226,7 +231,8 @@ def analyse(
     finding = (
         f"Raising exploration from {lo:g} to {hi:g} {gini_word} the Gini of GMV "
         f"({m(lo, 'gini_gmv'):.2f} → {m(hi, 'gini_gmv'):.2f}), {found} the feed's early read "
-        f"of quality, and early traffic followed quality {follows} closely "
+        f"of quality ({m(lo, 'early_estimate_corr'):.3f} → {m(hi, 'early_estimate_corr'):.3f}), "
+        f"and early free traffic followed quality {follows} closely "
         f"({m(lo, 'early_quality_corr'):.2f} → {m(hi, 'early_quality_corr'):.2f}) — verdict "
         f"{verdict}."
     )
@@ -288,21 +294,33 @@ def analyse(
 
 
 def _mechanism(t: dict[str, Test], m: Any, lo: float, hi: float) -> str:
-    text = (
-        "Mechanism: exploration slots go to a uniformly random live stream of any category — "
-        "outside the value ranking, the tier caps and the viewer's interests — so they spread "
-        "traffic and give every live stream measured impressions"
-    )
-    if t["quality_found_faster"].outcome == "as predicted":
-        text += ", which sharpens the feed's measured value of each room"
-    else:
-        a, b = m(lo, "early_estimate_corr"), m(hi, "early_estimate_corr")
-        text += (
-            ", but from viewers who mostly do not care for the room's category (entry and "
-            "buying fall with the viewer's relative interest), and the feed's measured value "
-            f"ranked rooms by hidden quality {'no better' if b <= a else 'hardly better'} "
-            f"({a:.2f} → {b:.2f})"
+    scope = scenario_of("default").feed.exploration_scope
+    if scope == "category":
+        text = (
+            "Mechanism: an exploration slot goes to a uniformly random live stream of the "
+            "slot's category (the category is drawn from the viewer's interests, as for every "
+            "free slot) — outside the value ranking and the tier caps — so it spreads traffic "
+            "within each category and gives every live stream measured impressions"
         )
+    else:
+        text = (
+            "Mechanism: an exploration slot goes to a uniformly random live stream of any "
+            "category — outside the value ranking, the tier caps and the viewer's interests — "
+            "so it spreads traffic and gives every live stream measured impressions"
+        )
+    a, b = m(lo, "early_estimate_corr"), m(hi, "early_estimate_corr")
+    if t["quality_found_faster"].outcome == "as predicted":
+        text += f", which sharpens the feed's measured value of each room ({a:.3f} → {b:.3f})"
+    else:
+        text += (
+            f", yet the feed's measured value ranked rooms by hidden quality "
+            f"{'no better' if b <= a else 'hardly better'} ({a:.3f} → {b:.3f})"
+        )
+        if scope != "category":
+            text += (
+                ": the extra impressions come from viewers who mostly do not care for the "
+                "room's category (entry and buying fall with the viewer's relative interest)"
+            )
     if t["traffic_follows_quality_sooner"].outcome != "as predicted":
         less = m(hi, "early_quality_corr") < m(lo, "early_quality_corr")
         text += (
