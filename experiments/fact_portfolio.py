@@ -12,7 +12,7 @@ Scenario
     that exactly one stream falls in the run; the day is drawn per seed and shared by the
     arms).
 Variable under study
-    Where the merchant (the focal field room) puts the same ad budget B (the focal
+    Where the merchant (the focal field room) allots the same ad budget B (the focal
     campaign's 800 yuan a day, fixed strategy; budgets are scaled to the population) and
     whom the influencers sell for. Arms: ``field`` (B a day on its own room; the influencers
     sell their own selection); ``alliance`` (the four influencers sell for the merchant,
@@ -290,16 +290,20 @@ def analyse(
         f"{a} {fmt(m(a, 'merchant_gmv') / 1000)}k (volatility {m(a, 'merchant_volatility'):.2f})"
         for a in portfolio
     )
+    spent = ", ".join(f"{a} {fmt(m(a, 'ad_spend'))}" for a in portfolio)
     fol = {a: m(a, "own_followers_end") for a in ("field", "kol")}
     report = [
         run_sentence(
             plan,
             "the default market with a merchant's own room, an influencer "
             "matrix, a platform campaign day and a top KOL combined into six "
-            "portfolios at the same ad budget",
+            "portfolios with the same ad budget allotted",
         ),
         f"Merchant GMV over the run (and the sd of its daily log changes) by portfolio: "
-        f"{levels}; the alliance matrix changed the volatility by "
+        f"{levels}. The budget allotted was the same, the spend was not (yuan over the run: "
+        f"{spent}): a campaign spends only while its room is live and wins slots, so the "
+        "influencers' rooms left part of theirs unspent and the campaign day could not place "
+        "the whole run's budget in one day. The alliance matrix changed the volatility by "
         f"{describe_test(t['alliance_lowers_variance'])}.",
         f"After the KOL's stream the merchant's GMV per day changed by "
         f"{describe_test(t['kol_lasts_with_room'], 'yuan')} with its own room (own-room "
@@ -320,7 +324,8 @@ def analyse(
         return "significant" if x.p_adjusted < 0.05 else "not significant"
 
     finding = (
-        f"At the same ad budget {which}; after a KOL's stream the merchant sold "
+        f"With the same ad budget allotted (spent: {spent} yuan) {which}; after a KOL's "
+        "stream the merchant sold "
         f"{fmt(t['kol_lasts_with_room'].effect)} yuan a day more with its own room "
         f"({sig(t['kol_lasts_with_room'])}) and {fmt(t['kol_fades_without_room'].effect)} more "
         f"without it ({sig(t['kol_fades_without_room'])}) — verdict {verdict}."
@@ -367,7 +372,7 @@ def analyse(
         finish(
             fig,
             path,
-            "FACT portfolio at the same ad budget (mean and 95% interval over "
+            "FACT portfolio, same ad budget allotted (mean and 95% interval over "
             f"{plan.replicates} paired seeds)",
         )
 
