@@ -154,6 +154,8 @@ def leverage_table(runs: pd.DataFrame) -> pd.DataFrame:
             "relative_value": none["relative_value"],
             "relative_engagement": none["relative_engagement"],
             "top_tier_days": none["top_tier_days"],
+            "relative_value_with": ads["relative_value"],
+            "top_tier_days_with": ads["top_tier_days"],
             "paid_relative_orders": ads["paid_relative_orders"],
             "gmv_with": ads["total_gmv"],
             "gmv_without": none["total_gmv"],
@@ -239,11 +241,14 @@ def analyse(
     peak = max(levels, key=lambda x: lev_means[x])
     above = trend(t["above_positive"], "positive", "negative", "not significantly positive")
     rises = trend(t["leverage_rises"], "rose", "fell", "did not rise significantly")
+    below = trend(t["below_not_positive"], "positive", "negative", "not significantly positive")
     finding = (
         f"Free-traffic leverage was {fmt(lev_means[levels[0]], 2)} at {levels[0]:g} x the "
         f"peers' conversion, {fmt(lev_means[peak], 2)} at {peak:g} x (its peak) and "
         f"{fmt(lev_means[levels[-1]], 2)} at {levels[-1]:g} x: {above} above the peer "
-        f"average, but it {rises} with conversion — verdict {verdict}."
+        f"average and {below} below it ({fmt(t['above_positive'].effect, 2)} vs "
+        f"{fmt(t['below_not_positive'].effect, 2)}), and it {rises} with conversion — verdict "
+        f"{verdict}."
     )
 
     def draw(path: Path) -> None:
@@ -328,10 +333,18 @@ def _mechanism(t: dict[str, Test], levels: list[float], lev: pd.DataFrame) -> st
     )
     below = [x for x in levels if x < 1]
     if below and t["below_not_positive"].outcome == "opposite":
+        lifted = "; ".join(
+            f"{x:g} x: value {mean(x, 'relative_value'):.2f} → "
+            f"{mean(x, 'relative_value_with'):.2f}, top tier on "
+            f"{mean(x, 'top_tier_days'):.0%} → {mean(x, 'top_tier_days_with'):.0%} of days, "
+            f"paid impressions ordering at {mean(x, 'paid_relative_orders'):.2f} x the "
+            "platform's rate"
+            for x in below
+        )
         text += (
-            " — the focal room's hook and retention beat the peers', so even at low "
-            "persuasion its measured value is near the average and paid traffic still earns "
-            "free traffic"
+            " — below the peer average paid traffic still earned free traffic: the campaign's "
+            "viewers raised the room's measured value and with it the room's tier (without → "
+            f"with ads, {lifted})"
         )
     if t["leverage_rises"].outcome != "as predicted":
         text += (
