@@ -192,9 +192,19 @@ def analyse(
     nc = "did not significantly change"
     traffic = trend(t["drivers_lift_traffic"], "raised", "lowered", nc)
     per_gmv = trend(t["profit_items_carry_margin"], "raised", "lowered", nc)
+    if interior:
+        optimum = "an interior optimum"
+    elif t["margin_falls_high_end"].outcome == "opposite":
+        optimum = (
+            f"no interior optimum: margin still rose at the high end, "
+            f"{fmt(t['margin_falls_high_end'].effect)} yuan from d = {hi1:g} to {hi0:g}, "
+            "significantly"
+        )
+    else:
+        optimum = "no significant interior optimum"
     finding = (
         f"The focal room's margin was highest at {best:.0%} traffic-driver time "
-        f"({'an interior optimum' if interior else 'no significant interior optimum'}); more "
+        f"({optimum}); more "
         f"driver time {traffic} free traffic and {per_gmv} margin per yuan of GMV — verdict "
         f"{verdict}."
     )
