@@ -208,13 +208,24 @@ def analyse(
         _mechanism(t, mean, daily, best, worst),
     ]
     gained = trend(t["more_traffic"], "gained", "lost", "did not significantly change")
+
+    def sig(x: Test) -> str:
+        return "significant" if x.outcome != "no significant difference" else "not significant"
+
     finding = (
         f"Daily streams with warm-up videos {gained} traffic "
         f"({rel('more_traffic', 'total_impressions', worst):+.0%}) and GMV "
-        f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming at equal hours "
-        f"but {'were' if t['steadier'].outcome == 'as predicted' else 'were not'} steadier (CV "
+        f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming (planned hours "
+        f"equal; streamed {fmt(mean(best, 'live_hours'))} h vs "
+        f"{fmt(mean(worst, 'live_hours'))} h) but "
+        f"{'were' if t['steadier'].outcome == 'as predicted' else 'were not'} steadier (CV "
         f"of traffic per live hour {mean(best, 'cv_per_live_hour'):.2f} vs "
-        f"{mean(worst, 'cv_per_live_hour'):.2f}) — verdict {verdict}."
+        f"{mean(worst, 'cv_per_live_hour'):.2f}); of the parts, the daily schedule changed "
+        f"impressions by {rel('daily_helps', 'total_impressions', 'sporadic_warmup'):+.0%} "
+        f"({sig(t['daily_helps'])}) and the warm-ups by "
+        f"{rel('warmups_help', 'total_impressions', 'daily_no_warmup'):+.0%} "
+        f"({sig(t['warmups_help'])}) "
+        f"— verdict {verdict}."
     )
 
     def draw(path: Path) -> None:
