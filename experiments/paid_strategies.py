@@ -7,13 +7,18 @@ Scenario
     step, budget ceiling, ROI floor) except for the variables.
 Variables under study
     The focal campaign's strategy — every strategy registered in
-    :data:`simulation.strategies.STRATEGIES` — crossed with the room's capacity: persuasion
+    :data:`simulation.strategies.STRATEGIES` except ``max_delivery`` while the campaign's
+    own bidding mode is max_delivery (then ``fixed`` makes exactly the same decisions: the
+    same budget every day, bid by max delivery) — crossed with the room's capacity:
+    persuasion
     0.6, 1.0 and 1.6 x the peer average of 0.05 (low, average, high). The ``none`` arm of
     each capacity is the common-random-numbers baseline for the incremental measures.
 Sizes
     full: 15,000 viewers, the default 209 streams, 14 days (long enough for always-scale to
-    reach the budget ceiling), 20 seeds per arm (21 arms); moderate: 10,000 viewers, 10 days,
-    6 seeds; quick: 3,000 viewers, ~40 streams, 3 days, 2 seeds, average capacity only.
+    reach the budget ceiling), 20 seeds per arm (18 arms); budgets are scaled with the
+    viewers (``scale_budgets``: x 0.15 at 15,000), so the report's yuan are at that size;
+    moderate: 10,000 viewers, 10 days, 6 seeds; quick: 3,000 viewers, ~40 streams, 3 days,
+    2 seeds, average capacity only.
 Metrics
     Focal GMV, margin, ad spend, paid ROI (paid GMV / spend), leverage ((free impressions -
     free impressions of the none arm) / paid impressions), incremental ROI ((GMV - GMV of
@@ -69,12 +74,19 @@ SIZES: dict[str, dict[str, Any]] = {
 }
 
 
+def strategies_run() -> list[str]:
+    """The registered strategies the study runs: all but ``max_delivery`` when the
+    campaign's own bidding mode is max delivery (``fixed`` then decides identically)."""
+    same = SCENARIO_CAMPAIGN.bidding == "max_delivery"
+    return [s for s in STRATEGIES if not (same and s == "max_delivery")]
+
+
 def plan(size: str, replicates: int | None = None) -> Plan:
-    """Arms: every registered strategy x capacity."""
+    """Arms: every registered strategy (see :func:`strategies_run`) x capacity."""
     caps = {"average": 1.0} if size == "quick" else CAPACITIES
     arms = []
     for cap, rel in caps.items():
-        for strategy in STRATEGIES:
+        for strategy in strategies_run():
             arms.append(
                 Arm(
                     f"{cap}_{strategy}",
@@ -187,7 +199,7 @@ def analyse(
     )
     verdict = judge(tests)
     t = {x.claim: x for x in tests}
-    strategies = list(STRATEGIES)
+    strategies = strategies_run()
 
     def m(cap: str, s: str, col: str) -> float:
         return mean_interval(vals(cap, s, col))[0]
@@ -215,6 +227,16 @@ def analyse(
         if top_profit < 0
         else ""
     )
+    shown = [x for x in ("fixed", g, a) if x in strategies]
+    profit_text = "; ".join(
+        f"{cap}: "
+        + ", ".join(f"{x} {fmt(m(cap, x, 'incremental_profit'))}" for x in shown)
+        + (f", best {best[cap]} {fmt(m(cap, best[cap], 'incremental_profit'))}")
+        for cap in caps
+    )
+    gated_loses = [c for c in caps if m(c, g, "incremental_profit") < 0]
+    fixed_roi = {c: m(c, "fixed", "paid_roi") for c in caps} if "fixed" in strategies else {}
+    fixed_beats = [c for c in fixed_roi if fixed_roi[c] > m(c, g, "paid_roi")]
     report = [
         run_sentence(
             plan,
@@ -223,7 +245,15 @@ def analyse(
             + ", ".join(f"{c} ({CAPACITIES.get(c, 1.0):g} x peers)" for c in caps)
             + " conversion capacity",
         ),
-        f"Paid ROI — {roi_text}.",
+        f"Paid ROI — {roi_text}"
+        + (
+            "; a fixed budget: " + ", ".join(f"{fmt(fixed_roi[c])} ({c})" for c in caps)
+            if fixed_roi
+            else ""
+        )
+        + ".",
+        f"Incremental profit against no ads (margin minus spend minus the none arm's margin, "
+        f"yuan) — {profit_text}.",
         f"Always-scale minus fixed at {low} capacity: "
         f"{describe_test(t['scaling_lowers_roi'])}; incremental profit of feedback_gated "
         f"minus always_scale: {describe_test(t['gated_profit_beats_scale'], 'yuan')}.",
@@ -235,12 +265,28 @@ def analyse(
         + _mechanism(runs, caps),
     ]
     ok = sum(x.outcome == "as predicted" for x in tests)
+    caveats = []
+    if fixed_beats:
+        which = "every capacity" if len(fixed_beats) == len(caps) else " and ".join(fixed_beats)
+        caveats.append(
+            f"a fixed budget had the higher paid ROI at {which} ("
+            + ", ".join(f"{fmt(fixed_roi[c])}" for c in caps)
+            + ")"
+        )
+    if gated_loses:
+        which = "every capacity" if len(gated_loses) == len(caps) else " and ".join(gated_loses)
+        caveats.append(
+            f"feedback-gated spent more than it earned in margin against no ads at {which} ("
+            + ", ".join(f"{fmt(m(c, g, 'incremental_profit'))}" for c in caps)
+            + " yuan)"
+        )
     finding = (
-        f"Feedback-gated kept paid ROI at {fmt(m(caps[0], 'feedback_gated', 'paid_roi'))}–"
-        f"{fmt(m(caps[-1], 'feedback_gated', 'paid_roi'))} while always-scale fell to "
+        f"Feedback-gated's paid ROI was {fmt(m(caps[0], 'feedback_gated', 'paid_roi'))}–"
+        f"{fmt(m(caps[-1], 'feedback_gated', 'paid_roi'))} against always-scale's "
         f"{fmt(m(caps[0], 'always_scale', 'paid_roi'))}–"
         f"{fmt(m(caps[-1], 'always_scale', 'paid_roi'))} ({ok}/{len(tests)} claims as "
-        f"predicted) — verdict {verdict}."
+        f"predicted)" + ("; but " + " and ".join(caveats) if caveats else "") + f" — verdict "
+        f"{verdict}."
     )
 
     def draw(path: Path) -> None:
@@ -300,7 +346,8 @@ def _mechanism(runs: pd.DataFrame, caps: list[str]) -> str:
     text = (
         f"Mechanism ({cap} capacity): always-scale raises the budget "
         f"{SCENARIO_CAMPAIGN.scale_step:.0%} a day whatever happens (to "
-        f"{fmt(budget[a])} yuan a day by the end, vs {fmt(budget[g])} for feedback-gated); "
+        f"{fmt(budget[a])} yuan a day by the end, vs {fmt(budget[g])} for feedback-gated; "
+        "yuan at the study's size, budgets being scaled with the viewers); "
         f"pacing spends it by bidding up, so it paid {fmt(cpm[a])} yuan per 1000 paid "
         f"impressions vs {fmt(cpm[g])}"
     )
