@@ -1104,6 +1104,12 @@ def write_outputs(
         (tmp / "REPORT.md").write_text("\n".join(text) + "\n")
 
 
+def study_dir(name: str, size: str = "full") -> Path:
+    """A study's default output folder: ``results/<name>/`` at full size (the published
+    results), ``results/<size>/<name>/`` at the other sizes."""
+    return RESULTS_DIR / name if size == "full" else RESULTS_DIR / size / name
+
+
 def run_study(
     name: str,
     replicates: int | None = None,
@@ -1119,7 +1125,7 @@ def run_study(
     start = time.perf_counter()
     runs, daily, streams = execute_plan(plan, jobs, progress)
     analysis = study.analyse(runs, daily, plan, streams)
-    out = Path(out_dir) if out_dir is not None else RESULTS_DIR / name
+    out = Path(out_dir) if out_dir is not None else study_dir(name, plan.size)
     write_outputs(out, plan, runs, daily, streams, analysis, time.perf_counter() - start, jobs)
     return analysis
 

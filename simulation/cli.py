@@ -10,6 +10,9 @@ import importlib
 import sys
 
 from simulation.config import ConfigError
+from simulation.errors import UsageError
+
+__all__ = ["UsageError", "build_parser", "main"]
 
 COMMAND_MODULES = [
     "simulation.commands.run",
@@ -18,10 +21,6 @@ COMMAND_MODULES = [
     "simulation.commands.dashboard",
     "simulation.commands.validate",
 ]
-
-
-class UsageError(Exception):
-    """Bad input that is not a scenario value: a path, a flag combination, an address."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -814,6 +814,10 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
     except IsADirectoryError:
         raise ConfigError(str(path), "(file)", str(path), "is a folder, not a TOML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(
+            str(path), "(file)", str(path), "is not UTF-8 text (a TOML file must be UTF-8)"
+        ) from None
 
 
 def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -828,6 +832,11 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     base_path = resolve_path(base)
     if not base_path.is_absolute() and not base_path.exists():
         base_path = path.parent / base_path
+    if not base_path.exists():
+        names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+        raise ConfigError(
+            str(path), "base", base, f"no such scenario file or name; named scenarios: {names}"
+        )
     if base_path.resolve() in _seen:
         raise ConfigError(str(path), "base", base, "scenarios inherit from each other in a loop")
     parent = read_raw(base_path, (*_seen, path.resolve()))
@@ -844,9 +853,15 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_scenario(
-    scenario: str | Path | None = None, overrides: dict[str, Any] | None = None
+    scenario: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    new_groups: bool = True,
 ) -> Scenario:
     """Load a scenario file (or a named scenario) with optional dotted-key overrides.
+
+    ``new_groups=False`` refuses an override of a stream group the scenario does not have
+    (the command line's ``--set``: a mistyped group name would otherwise add a new group of
+    default rooms); programs that add groups on purpose keep the default.
 
     Examples
     --------
@@ -855,7 +870,21 @@ def load_scenario(
     path = resolve_path(scenario)
     raw = read_raw(path)
     raw.setdefault("name", path.stem)
-    source = str(path) if not overrides else f"{path} (with --set)"
+    source = str(path) if not overrides else f"{path} (with {', '.join(overrides)} set)"
+    if not new_groups:
+        groups = list(raw.get("streams", {}))
+        for key, value in (overrides or {}).items():
+            parts = key.split(".")
+            if parts[0] == "streams" and len(parts) > 2 and parts[1] not in groups:
+                near = difflib.get_close_matches(parts[1], groups, n=1, cutoff=0.5)
+                hint = f" (did you mean '{near[0]}'?)" if near else ""
+                raise ConfigError(
+                    source,
+                    key,
+                    value,
+                    f"stream group '{parts[1]}' is not in the scenario{hint}; groups: "
+                    f"{', '.join(groups)} (add a new group in a scenario file)",
+                )
     return build(Scenario, apply_overrides(raw, overrides), source)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from simulation.config import SCHEMA_VERSION
+from simulation.errors import OutputFolderError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib")
@@ -97,25 +98,83 @@ def _json_default(x: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
+def output_kind(folder: Path) -> str | None:
+    """The ``kind`` in a folder's snowball manifest (run, experiment, validation), or None."""
+    try:
+        man = json.loads((Path(folder) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return man.get("kind") if isinstance(man, dict) and "schema_version" in man else None
+
+
+def check_output_folder(target: Path, kind: str, flag: str = "--out") -> Path:
+    """Check an output folder before any work is done and return it, resolved.
+
+    The folder may be new, empty, or an earlier output of the same ``kind`` (its
+    manifest.json says so), which a successful run then replaces. Refused, with an
+    :class:`OutputFolderError`: a file; a non-empty folder holding anything else (it would
+    be deleted); the current folder or one containing it; a place that cannot be written
+    (checked by creating and removing a probe folder in the nearest existing ancestor).
+    """
+    path = Path(target).expanduser()
+    full = path.resolve()
+    where = f"{flag} {path}"
+    if full.exists() and not full.is_dir():
+        raise OutputFolderError(f"{where}: is a file; give a folder")
+    cwd = Path.cwd().resolve()
+    if full == cwd or full in cwd.parents:
+        raise OutputFolderError(f"{where}: is the current folder or contains it; give a new folder")
+    if full.is_dir() and any(full.iterdir()) and output_kind(full) != kind:
+        raise OutputFolderError(
+            f"{where}: the folder is not empty and holds no snowball {kind} output (a run "
+            "replaces its folder); choose an empty or new folder"
+        )
+    base = full.parent
+    while not base.exists():
+        base = base.parent
+    if not base.is_dir():
+        raise OutputFolderError(f"{where}: {base} is a file, not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f".{full.name}.", suffix=".probe", dir=base))
+    except OSError as exc:
+        raise OutputFolderError(
+            f"{where}: cannot write in {base} ({exc.strerror or exc})"
+        ) from None
+    return full
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a temporary folder; on success it replaces ``target`` in one rename, on any
-    error or interruption it is removed and ``target`` is left as it was."""
+    error or interruption it is removed and ``target`` is left as it was. A failure to write
+    (no permission, no space, a busy folder) becomes an :class:`OutputFolderError`."""
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    except OSError as exc:
+        raise OutputFolderError(f"{target}: cannot write there ({exc.strerror or exc})") from None
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)
     try:
         yield tmp
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputFolderError(f"{target}: writing failed ({exc.strerror or exc})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-    os.replace(tmp, target)
+    try:
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+    except OSError as exc:
+        if old is not None and not target.exists():
+            os.replace(old, target)  # put the earlier output back
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputFolderError(f"{target}: could not replace it ({exc.strerror or exc})") from None
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

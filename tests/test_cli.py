@@ -203,3 +203,86 @@ def test_interrupted_run_writes_nothing(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     assert list(Path(tmp_path).iterdir()) == []
+
+
+def one_line_exit_2(r):
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    return r.stderr
+
+
+def test_out_refuses_a_non_empty_folder_that_holds_no_earlier_run(tmp_path):
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("code")
+    err = one_line_exit_2(snowball("run", *TINY, "--out", str(project)))
+    assert "not empty" in err
+    assert (project / "src" / "main.py").read_text() == "code"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
+
+
+def test_out_replaces_an_earlier_run_of_the_same_kind(tmp_path):
+    out = tmp_path / "out"
+    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
+    (out / "stale.txt").write_text("from before")
+    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
+    assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("where", ["inside_a_file", "cwd"])
+def test_out_that_cannot_be_written_is_one_line_before_any_run(tmp_path, where):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    out = str(blocker / "sub") if where == "inside_a_file" else "."
+    work = tmp_path / "work"
+    work.mkdir()
+    err = one_line_exit_2(snowball("run", *TINY, "--out", out, cwd=work))
+    assert "--out" in err
+    assert list(work.iterdir()) == [] and blocker.read_text() == "x"
+
+
+def test_experiment_out_refuses_a_foreign_folder_before_running(tmp_path):
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "thesis.tex").write_text("draft")
+    err = one_line_exit_2(
+        snowball("experiment", "review_quality", "--quick", "--quiet", "--out", str(keep))
+    )
+    assert "not empty" in err and (keep / "thesis.tex").read_text() == "draft"
+
+
+def test_quick_studies_default_to_their_own_folder():
+    from experiments._common import RESULTS_DIR, study_dir
+
+    assert study_dir("paid_leverage") == RESULTS_DIR / "paid_leverage"
+    assert study_dir("paid_leverage", "quick") == RESULTS_DIR / "quick" / "paid_leverage"
+
+
+def test_set_on_a_mistyped_stream_group_is_refused(tmp_path):
+    err = one_line_exit_2(
+        snowball("run", "--set", "streams.focl.persuasion=0.1", "--out", str(tmp_path / "o"))
+    )
+    assert "did you mean 'focal'" in err and not (tmp_path / "o").exists()
+
+
+def test_a_scenario_that_is_not_utf8_is_one_line(tmp_path):
+    bad = tmp_path / "binary.toml"
+    bad.write_bytes(b"\xff\xfe bad")
+    err = one_line_exit_2(snowball("run", str(bad), "--out", str(tmp_path / "o")))
+    assert "UTF-8" in err and str(bad) in err
+
+
+def test_a_missing_base_names_the_file_and_key(tmp_path):
+    child = tmp_path / "child.toml"
+    child.write_text('base = "nonexistent"\n')
+    err = one_line_exit_2(snowball("run", str(child), "--out", str(tmp_path / "o")))
+    assert str(child) in err and "base" in err and "nonexistent" in err
+
+
+def test_sweep_out_that_cannot_be_written_is_one_line(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    spec = Path(__file__).resolve().parents[1] / "experiments/sweeps/phase_quality_budget.toml"
+    err = one_line_exit_2(snowball("sweep", str(spec), "--out", str(blocker / "sub")))
+    assert "--out" in err and blocker.read_text() == "x"

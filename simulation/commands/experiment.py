@@ -68,7 +68,9 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default results/<study>/; with --all, DIR/<study>/)",
+        help="output folder (default results/<study>/ at full size, results/<size>/<study>/ "
+        "at the others, so a --quick run never replaces the published results; with --all, "
+        "DIR/<study>/)",
     )
     p.add_argument(
         "--plan",
@@ -95,8 +97,10 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         pick_size,
         refresh_outputs,
         run_study,
+        study_dir,
         write_gallery,
     )
+    from simulation.results import check_output_folder
 
     if args.list:
         for name in STUDY_NAMES:
@@ -130,16 +134,21 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         if len(names) > 1:
             print(f"{'total':<20} ~{total / 60:.1f} CPU minutes")
         return 0
+    outs = {}
     for name in names:
-        out = None
         if args.out is not None:
-            out = args.out / name if args.all else args.out
+            outs[name] = args.out / name if args.all else args.out
+        else:
+            outs[name] = study_dir(name, size)
+        if not args.reanalyse:  # before any run: a folder that would be lost is refused
+            check_output_folder(outs[name], "experiment")
+    for name in names:
+        out = outs[name]
         if args.reanalyse:
-            folder = out or RESULTS_DIR / name
-            if not (folder / "manifest.json").exists():
-                raise UsageError(f"{folder}: no study outputs to reanalyse")
-            analysis = refresh_outputs(folder)
-            print(f"{name}: {analysis.verdict} (reanalysed) -> {folder}/\n  {analysis.finding}")
+            if not (out / "manifest.json").exists():
+                raise UsageError(f"{out}: no study outputs to reanalyse")
+            analysis = refresh_outputs(out)
+            print(f"{name}: {analysis.verdict} (reanalysed) -> {out}/\n  {analysis.finding}")
             continue
         start = time.perf_counter()
         analysis = run_study(
@@ -150,13 +159,14 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             size=size,
             progress=not args.quiet,
         )
-        where = out or RESULTS_DIR / name
         print(
-            f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {where}/\n"
+            f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {out}/\n"
             f"  {analysis.finding}"
         )
-    if args.out is None:
+    if args.out is None and size == "full":
         write_gallery(RESULTS_DIR, readme=PROJECT_ROOT / "README.md")
+    elif args.out is None and args.all:
+        write_gallery(study_dir(names[0], size).parent)
     elif args.all:
         write_gallery(args.out)
     return 0

@@ -71,15 +71,18 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.api import run, summarize
-    from simulation.cli import UsageError
     from simulation.config import to_dict
     from simulation.plots import overview
-    from simulation.results import atomic_dir, manifest, write_json, write_parquet
+    from simulation.results import (
+        atomic_dir,
+        check_output_folder,
+        manifest,
+        write_json,
+        write_parquet,
+    )
 
-    scenario = load_scenario(args.scenario, overrides_from(args))
-    out = args.out or RUNS_DIR / f"{scenario.name}-seed{scenario.seed}"
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file; give a folder")
+    scenario = load_scenario(args.scenario, overrides_from(args), new_groups=False)
+    out = check_output_folder(args.out or RUNS_DIR / f"{scenario.name}-seed{scenario.seed}", "run")
     result = run(scenario, progress=not args.quiet)
     with atomic_dir(out) as tmp:
         write_parquet(result.ticks, tmp / "ticks.parquet")

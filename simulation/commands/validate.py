@@ -74,9 +74,8 @@ def default_out(quick: bool, cases: list[str]) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simulation.cli import UsageError
     from simulation.config import ConfigError, parse_override
-    from simulation.results import atomic_dir, manifest, write_json
+    from simulation.results import atomic_dir, check_output_folder, manifest, write_json
     from simulation.validation import CASES, validate
     from simulation.validation_plots import case_figure
 
@@ -88,9 +87,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if name not in CASES:
             raise ConfigError("--case", "case", name, f"must be one of {', '.join(CASES)}")
     overrides = dict(parse_override(text) for text in args.overrides)
-    out = args.out or default_out(args.quick, args.cases)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: is a file; give a folder")
+    out = check_output_folder(args.out or default_out(args.quick, args.cases), "validation")
     start = time.perf_counter()
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     report = validate(args.cases or None, args.quick, args.seed, overrides, args.alpha, log)

@@ -281,9 +281,17 @@ class SweepStore:
         return np.column_stack([table.column(c).to_numpy() for c in cols])
 
     def prepare_session(self) -> None:
-        """Create the folder layout (idempotent)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.rows.mkdir(exist_ok=True)
+        """Create the folder layout (idempotent); a place that cannot be written is an
+        :class:`~simulation.errors.OutputFolderError`."""
+        from simulation.errors import OutputFolderError
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.rows.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputFolderError(
+                f"--out {self.root}: cannot write there ({exc.strerror or exc})"
+            ) from None
 
     def discard_outputs(self) -> None:
         """Remove the consolidated files of an earlier session before runs change."""
