@@ -132,7 +132,17 @@ def table(number: int) -> str:
 
 
 def main(argv: list[str]) -> None:
-    wanted = [int(a) for a in argv] or sorted(LESSONS)
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        description="Measure the lessons of docs/TEACHING.md (seeds 1-3) and print one "
+        "Markdown table per lesson on stdout (progress rows go to stderr: redirect only "
+        "stdout into docs/LESSONS_MEASURED.md)."
+    )
+    parser.add_argument(
+        "lessons", nargs="*", type=int, choices=sorted(LESSONS), metavar="N", help="lessons"
+    )
+    wanted = parser.parse_args(argv).lessons or sorted(LESSONS)
     for number in wanted:
         print(table(number), flush=True)
 
