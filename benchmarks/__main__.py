@@ -49,7 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=OUT, help=f"output folder (default: {OUT})")
     args = p.parse_args(argv)
     out_dir = args.out
-    sizes = [int(s) for s in args.sizes.split(",")]
+    try:
+        sizes = [int(s.replace("_", "")) for s in args.sizes.split(",")]
+    except ValueError:
+        p.error(f"--sizes {args.sizes!r}: give comma-separated viewer counts, e.g. 10000,100000")
+    if min(sizes) < 1000:
+        p.error(f"--sizes {args.sizes!r}: each size must be at least 1000 viewers")
+    if args.days < 1 or args.repeats < 1:
+        p.error("--days and --repeats must be at least 1")
     import pandas as pd
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -191,8 +191,9 @@ class Plan:
         sc = self.scenario(self.arms[0])
         n_streams = sum(g.count for g in sc.streams.values())
         return (
-            f"{len(self.arms)} arms x {len(self.seeds)} seeds = {self.n_runs} runs of "
-            f"{sc.population.viewers:,} viewers, {n_streams} streams, {sc.days} days"
+            f"{count(len(self.arms), 'arm')} x {count(len(self.seeds), 'seed')} = "
+            f"{count(self.n_runs, 'run')} of {sc.population.viewers:,} viewers, "
+            f"{count(n_streams, 'stream')}, {count(sc.days, 'day')}"
         )
 
 
@@ -867,6 +868,11 @@ class Analysis:
             if c not in df.columns:
                 df[c] = math.nan if c not in ("kind", "arm", "label", "metric") else ""
         return df[cols]
+
+
+def count(n: int, noun: str) -> str:
+    """``3 days``, ``1 day``: a count with its noun in the right number."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
 
 def fmt(x: float, digits: int = 3) -> str:

@@ -323,12 +323,18 @@ def analyse(
     def sig(x: Test) -> str:
         return "significant" if x.p_adjusted < 0.05 else "not significant"
 
+    with_room, without = t["kol_lasts_with_room"], t["kol_fades_without_room"]
+    if np.isfinite(with_room.effect) and np.isfinite(without.effect):
+        after = (
+            f"after a KOL's stream the merchant sold {fmt(with_room.effect)} yuan a day more "
+            f"with its own room ({sig(with_room)}) and {fmt(without.effect)} more without it "
+            f"({sig(without)})"
+        )
+    else:
+        after = "the days after the KOL's stream were too few to measure its after-effect"
     finding = (
-        f"With the same ad budget allotted (spent: {spent} yuan) {which}; after a KOL's "
-        "stream the merchant sold "
-        f"{fmt(t['kol_lasts_with_room'].effect)} yuan a day more with its own room "
-        f"({sig(t['kol_lasts_with_room'])}) and {fmt(t['kol_fades_without_room'].effect)} more "
-        f"without it ({sig(t['kol_fades_without_room'])}) — verdict {verdict}."
+        f"With the same ad budget allotted (spent: {spent} yuan) {which}; {after} — verdict "
+        f"{verdict}."
     )
 
     def draw(path: Path) -> None:

@@ -242,9 +242,14 @@ def analyse(
     above = trend(t["above_positive"], "positive", "negative", "not significantly positive")
     rises = trend(t["leverage_rises"], "rose", "fell", "did not rise significantly")
     below = trend(t["below_not_positive"], "positive", "negative", "not significantly positive")
+    at_peak = (
+        f", {fmt(lev_means[peak], 2)} at {peak:g} x (its peak)"
+        if peak not in (levels[0], levels[-1])
+        else ""
+    )
     finding = (
         f"Free-traffic leverage was {fmt(lev_means[levels[0]], 2)} at {levels[0]:g} x the "
-        f"peers' conversion, {fmt(lev_means[peak], 2)} at {peak:g} x (its peak) and "
+        f"peers' conversion{at_peak} and "
         f"{fmt(lev_means[levels[-1]], 2)} at {levels[-1]:g} x: {above} above the peer "
         f"average and {below} below it ({fmt(t['above_positive'].effect, 2)} vs "
         f"{fmt(t['below_not_positive'].effect, 2)}), and it {rises} with conversion — verdict "

@@ -271,10 +271,13 @@ def analyse(
         _mechanism(t, runs, vals, mean, lift, tier_last, growth),
     ]
     shape = trend(
-        t["feed_shape_steeper"], "bent upward more", "bent upward less", "had about the same shape"
+        t["feed_shape_steeper"],
+        "bent upward more under the feed than under the funnel",
+        "bent upward less under the feed than under the funnel",
+        "had about the same shape under the feed as under the funnel",
     )
     finding = (
-        f"Without ads the good room's growth {shape} under the feed than under the funnel; a "
+        f"Without ads the good room's growth {shape}; a "
         f"one-off burst left "
         f"{lift('default', 'lasting_gmv'):+.0%} lasting GMV under the feed and "
         f"{lift('funnel', 'lasting_gmv'):+.0%} under the funnel — verdict {verdict}."

@@ -115,7 +115,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     total = max(int(imp.sum()), 1)
     print(
         f"{scenario.name}: {scenario.population.viewers:,} viewers, "
-        f"{result.model.table.n} streams, {scenario.days} days, policy {scenario.policy}, "
+        f"{result.model.table.n} streams, {scenario.days} day{'' if scenario.days == 1 else 's'}, "
+        f"policy {scenario.policy}, "
         f"seed {scenario.seed} ({result.wall_seconds:.1f} s)"
     )
     print(

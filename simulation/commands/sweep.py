@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
     a = subparsers.add_parser(
         "analyze",
         help="summarise a sweep: intervals per point, sensitivity, phase diagram",
-        description="Write DIR/analysis/: summary.csv (mean and 95%% interval per point and "
+        description="Write DIR/analysis/: summary.csv (mean and 95% interval per point and "
         "metric), sensitivity.csv/.png (Sobol or Morris designs) and phase.png (two varied "
         "parameters).",
     )

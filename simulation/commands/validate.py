@@ -60,7 +60,14 @@ def register(subparsers: Any) -> None:
         default=FAMILY_ALPHA,
         help=f"family-wise error rate over all checks (Bonferroni; default {FAMILY_ALPHA})",
     )
-    p.add_argument("--out", type=Path, default=None, help="output folder (see above)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="output folder (default results/validation/, results/validation-quick/ with "
+        "--quick, results/validation[-quick]-<cases>/ for --case)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_validate)
 
