@@ -215,8 +215,8 @@ def analyse(
     finding = (
         f"Daily streams with warm-up videos {gained} traffic "
         f"({rel('more_traffic', 'total_impressions', worst):+.0%}) and GMV "
-        f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming (planned hours "
-        f"equal; streamed {fmt(mean(best, 'live_hours'))} h vs "
+        f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming (hours equal in "
+        f"expectation; streamed {fmt(mean(best, 'live_hours'))} h vs "
         f"{fmt(mean(worst, 'live_hours'))} h) but "
         f"{'were' if t['steadier'].outcome == 'as predicted' else 'were not'} steadier (CV "
         f"of traffic per live hour {mean(best, 'cv_per_live_hour'):.2f} vs "

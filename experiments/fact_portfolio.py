@@ -300,10 +300,7 @@ def analyse(
             "portfolios with the same ad budget allotted",
         ),
         f"Merchant GMV over the run (and the sd of its daily log changes) by portfolio: "
-        f"{levels}. The budget allotted was the same, the spend was not (yuan over the run: "
-        f"{spent}): a campaign spends only while its room is live and wins slots, so the "
-        "influencers' rooms left part of theirs unspent and the campaign day could not place "
-        "the whole run's budget in one day. The alliance matrix changed the volatility by "
+        f"{levels}. {_spend_sentence(m, spent)} The alliance matrix changed the volatility by "
         f"{describe_test(t['alliance_lowers_variance'])}.",
         f"After the KOL's stream the merchant's GMV per day changed by "
         f"{describe_test(t['kol_lasts_with_room'], 'yuan')} with its own room (own-room "
@@ -326,9 +323,9 @@ def analyse(
     with_room, without = t["kol_lasts_with_room"], t["kol_fades_without_room"]
     if np.isfinite(with_room.effect) and np.isfinite(without.effect):
         after = (
-            f"after a KOL's stream the merchant sold {fmt(with_room.effect)} yuan a day more "
-            f"with its own room ({sig(with_room)}) and {fmt(without.effect)} more without it "
-            f"({sig(without)})"
+            f"after a KOL's stream the merchant's GMV per day changed by "
+            f"{fmt(with_room.effect)} yuan with its own room ({sig(with_room)}) and by "
+            f"{fmt(without.effect)} without it ({sig(without)})"
         )
     else:
         after = "the days after the KOL's stream were too few to measure its after-effect"
@@ -399,6 +396,24 @@ def _relative_to_kol(
         s = g.set_index("day")["merchant_gmv"]
         out[rep] = {r: s.get(k + r, np.nan) for r in range(-before, after + 1)}
     return pd.DataFrame(out).T.sort_index()
+
+
+def _spend_sentence(m: Any, spent: str) -> str:
+    """What the portfolios spent, and why spend fell short of the allotted budget where it
+    did (a campaign spends only while its room is live and wins slots)."""
+    field = m("field", "ad_spend")
+    short = {a: m(a, "ad_spend") < 0.95 * field for a in ("alliance", "campaign")}
+    if not any(short.values()):
+        return f"The budget allotted was the same; the spend, yuan over the run: {spent}."
+    why = []
+    if short["alliance"]:
+        why.append("the influencers' rooms left part of theirs unspent")
+    if short["campaign"]:
+        why.append("the campaign day could not place the whole run's budget in one day")
+    return (
+        f"The budget allotted was the same, the spend was not (yuan over the run: {spent}): a "
+        f"campaign spends only while its room is live and wins slots, so {' and '.join(why)}."
+    )
 
 
 def _mechanism(t: dict[str, Test], m: Any) -> str:

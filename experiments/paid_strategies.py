@@ -265,28 +265,42 @@ def analyse(
         + _mechanism(runs, caps),
     ]
     ok = sum(x.outcome == "as predicted" for x in tests)
+
+    def across(values: dict[str, float]) -> str:
+        """One value, or the low-to-high range over the capacities."""
+        v = [values[c] for c in caps]
+        return fmt(v[0]) if len(v) == 1 else f"{fmt(v[0])}–{fmt(v[-1])}"
+
+    def where(subset: list[str], col: str, strategy: str, unit: str = "") -> str:
+        """'at every capacity (a, b, c)' or 'at low and high (a, b)'."""
+        which = (
+            ("every capacity" if len(caps) > 1 else f"{caps[0]} capacity")
+            if len(subset) == len(caps)
+            else " and ".join(subset)
+        )
+        if strategy == "fixed":
+            vals_ = [fixed_roi[c] for c in subset]
+        else:
+            vals_ = [m(c, strategy, col) for c in subset]
+        return f"at {which} ({', '.join(fmt(x) for x in vals_)}{unit})"
+
     caveats = []
     if fixed_beats:
-        which = "every capacity" if len(fixed_beats) == len(caps) else " and ".join(fixed_beats)
         caveats.append(
-            f"a fixed budget had the higher paid ROI at {which} ("
-            + ", ".join(f"{fmt(fixed_roi[c])}" for c in caps)
-            + ")"
+            f"a fixed budget had the higher paid ROI {where(fixed_beats, 'paid_roi', 'fixed')}"
         )
     if gated_loses:
-        which = "every capacity" if len(gated_loses) == len(caps) else " and ".join(gated_loses)
         caveats.append(
-            f"feedback-gated spent more than it earned in margin against no ads at {which} ("
-            + ", ".join(f"{fmt(m(c, g, 'incremental_profit'))}" for c in caps)
-            + " yuan)"
+            "feedback-gated spent more than it earned in margin against no ads "
+            f"{where(gated_loses, 'incremental_profit', g, ' yuan')}"
         )
+    roi_g = {c: m(c, g, "paid_roi") for c in caps}
+    roi_a = {c: m(c, a, "paid_roi") for c in caps}
     finding = (
-        f"Feedback-gated's paid ROI was {fmt(m(caps[0], 'feedback_gated', 'paid_roi'))}–"
-        f"{fmt(m(caps[-1], 'feedback_gated', 'paid_roi'))} against always-scale's "
-        f"{fmt(m(caps[0], 'always_scale', 'paid_roi'))}–"
-        f"{fmt(m(caps[-1], 'always_scale', 'paid_roi'))} ({ok}/{len(tests)} claims as "
-        f"predicted)" + ("; but " + " and ".join(caveats) if caveats else "") + f" — verdict "
-        f"{verdict}."
+        f"Feedback-gated's paid ROI was {across(roi_g)} against always-scale's "
+        f"{across(roi_a)} ({ok}/{len(tests)} claims as predicted)"
+        + ("; but " + " and ".join(caveats) if caveats else "")
+        + f" — verdict {verdict}."
     )
 
     def draw(path: Path) -> None:

@@ -185,6 +185,7 @@ def analyse(
             + ", ".join(f"{q:g}" for q in QUALITIES),
         ),
         _short_sentence(
+            plan.arms[0].x,
             plan.arms[-1].x,
             lag,
             rel["short_margin"],
@@ -202,7 +203,7 @@ def analyse(
     total = "higher" if rel["total_margin"] > 0 else "lower"
     by_construction = " (by construction: same sales, lower unit cost)" if cut in identity else ""
     finding = (
-        f"Cutting quality 0.9 → {plan.arms[-1].x:g} raised the first days' margin "
+        f"Cutting quality {plan.arms[0].x:g} → {plan.arms[-1].x:g} raised the first days' margin "
         f"{rel['short_margin']:+.0%}{by_construction} but, after the {lag}-day review lag, "
         f"changed free traffic {rel['long_free']:+.0%} and GMV {rel['long_gmv']:+.0%} in the "
         f"second half (margin over the run still {abs(rel['total_margin']):.0%} {total}) — "
@@ -237,7 +238,9 @@ def analyse(
     return Analysis(tests, rows, verdict, report, finding, draw)
 
 
-def _short_sentence(q: float, lag: int, rel: float, test: Test, identity: bool) -> str:
+def _short_sentence(
+    q_ref: float, q: float, lag: int, rel: float, test: Test, identity: bool
+) -> str:
     head = f"Cutting quality to {q:g} raised the margin per day before the first ratings "
     if not identity:
         return f"{head}(days 0-{lag - 1}) by {describe_test(test, 'yuan')} ({rel:+.0%})."
@@ -247,7 +250,7 @@ def _short_sentence(q: float, lag: int, rel: float, test: Test, identity: bool) 
         f"{fmt(test.low)}, {fmt(test.high)}] ({rel:+.0%}) — by construction, not "
         "counted as a tested claim: until a rating arrives quality changes only the unit "
         "cost, so with common random numbers the orders and GMV of those days were identical "
-        f"in every seed and the margin differs by exactly {c:g} x (0.9 - {q:g}) x GMV."
+        f"in every seed and the margin differs by exactly {c:g} x ({q_ref:g} - {q:g}) x GMV."
     )
 
 

@@ -875,7 +875,7 @@ def load_scenario(
         groups = list(raw.get("streams", {}))
         for key, value in (overrides or {}).items():
             parts = key.split(".")
-            if parts[0] == "streams" and len(parts) > 2 and parts[1] not in groups:
+            if parts[0] == "streams" and len(parts) >= 2 and parts[1] not in groups:
                 near = difflib.get_close_matches(parts[1], groups, n=1, cutoff=0.5)
                 hint = f" (did you mean '{near[0]}'?)" if near else ""
                 raise ConfigError(

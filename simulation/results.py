@@ -38,9 +38,14 @@ def versions() -> dict[str, str]:
     return out
 
 
+CODE_PATHS = ("--", ".", ":!results", ":!README.md", ":!docs")
+"""git pathspec of what can change a result: everything but the outputs (``results/``, the
+README's gallery, which the experiment command rewrites) and the prose (``docs/``)."""
+
+
 def git_commit() -> str | None:
-    """The project's git commit (with ``-dirty`` if a tracked file outside ``results/`` has
-    changes), or None. Changes under ``results/`` are the outputs being written, not code."""
+    """The project's git commit (with ``-dirty`` if a tracked file in :data:`CODE_PATHS`
+    has changes), or None."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"],
@@ -51,7 +56,7 @@ def git_commit() -> str | None:
             check=True,
         )
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!results"],
+            ["git", "status", "--porcelain", "--untracked-files=no", *CODE_PATHS],
             cwd=PROJECT_ROOT,
             capture_output=True,
             text=True,
@@ -107,39 +112,54 @@ def output_kind(folder: Path) -> str | None:
     return man.get("kind") if isinstance(man, dict) and "schema_version" in man else None
 
 
+def check_parent_folder(target: Path, flag: str = "--out") -> Path:
+    """A folder that outputs go *into* (``--all --out DIR``): resolved; refused when it is a
+    file or the current folder or one containing it."""
+    path = Path(target).expanduser()
+    full = path.resolve()
+    cwd = Path.cwd().resolve()
+    try:
+        if full.exists() and not full.is_dir():
+            raise OutputFolderError(f"{flag} {path}: is a file; give a folder")
+    except OSError as exc:
+        raise OutputFolderError(f"{flag} {path}: cannot read it ({exc.strerror or exc})") from None
+    if full == cwd or full in cwd.parents:
+        raise OutputFolderError(
+            f"{flag} {path}: is the current folder or contains it; give a new folder"
+        )
+    return full
+
+
 def check_output_folder(target: Path, kind: str, flag: str = "--out") -> Path:
-    """Check an output folder before any work is done and return it, resolved.
+    """Check an output folder before any work is done and return it, resolved (``~``
+    expanded, symbolic links followed: write to the returned path).
 
     The folder may be new, empty, or an earlier output of the same ``kind`` (its
     manifest.json says so), which a successful run then replaces. Refused, with an
     :class:`OutputFolderError`: a file; a non-empty folder holding anything else (it would
-    be deleted); the current folder or one containing it; a place that cannot be written
-    (checked by creating and removing a probe folder in the nearest existing ancestor).
+    be deleted); the current folder or one containing it; a place that cannot be read or
+    written (checked by creating and removing a probe folder in the nearest existing
+    ancestor). The check is made once, before the work: files put into the folder while a
+    long run goes on are replaced with it.
     """
     path = Path(target).expanduser()
-    full = path.resolve()
     where = f"{flag} {path}"
-    if full.exists() and not full.is_dir():
-        raise OutputFolderError(f"{where}: is a file; give a folder")
-    cwd = Path.cwd().resolve()
-    if full == cwd or full in cwd.parents:
-        raise OutputFolderError(f"{where}: is the current folder or contains it; give a new folder")
-    if full.is_dir() and any(full.iterdir()) and output_kind(full) != kind:
-        raise OutputFolderError(
-            f"{where}: the folder is not empty and holds no snowball {kind} output (a run "
-            "replaces its folder); choose an empty or new folder"
-        )
-    base = full.parent
-    while not base.exists():
-        base = base.parent
-    if not base.is_dir():
-        raise OutputFolderError(f"{where}: {base} is a file, not a folder")
+    full = check_parent_folder(path, flag)
     try:
+        if full.is_dir() and any(full.iterdir()) and output_kind(full) != kind:
+            raise OutputFolderError(
+                f"{where}: the folder is not empty and holds no snowball {kind} output (a "
+                "run replaces its folder); choose an empty or new folder"
+            )
+        base = full.parent
+        while not base.exists():
+            base = base.parent
+        if not base.is_dir():
+            raise OutputFolderError(f"{where}: {base} is a file, not a folder")
         os.rmdir(tempfile.mkdtemp(prefix=f".{full.name}.", suffix=".probe", dir=base))
     except OSError as exc:
-        raise OutputFolderError(
-            f"{where}: cannot write in {base} ({exc.strerror or exc})"
-        ) from None
+        reason = exc.strerror or exc
+        raise OutputFolderError(f"{where}: cannot use this folder ({reason})") from None
     return full
 
 

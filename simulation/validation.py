@@ -1208,7 +1208,7 @@ def validate(
     figures, seeds, scenarios, walls = {}, {}, {}, {}
     for name in names:
         case = CASES[name]
-        scs = [load_scenario(p, overrides) for p in case.scenario_paths()]
+        scs = [load_scenario(p, overrides, new_groups=False) for p in case.scenario_paths()]
         if progress:
             progress(f"{name}: {case.title} ({', '.join(s.name for s in scs)}) ...")
         start = time.perf_counter()

@@ -1,6 +1,7 @@
 """The command line, run as a user would: real subprocesses, real files."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,13 +25,14 @@ TINY = [
 ]
 
 
-def snowball(*args, cwd=None):
+def snowball(*args, cwd=None, env=None):
     return subprocess.run(
         [sys.executable, "-m", "simulation", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=300,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -286,3 +288,33 @@ def test_sweep_out_that_cannot_be_written_is_one_line(tmp_path):
     spec = Path(__file__).resolve().parents[1] / "experiments/sweeps/phase_quality_budget.toml"
     err = one_line_exit_2(snowball("sweep", str(spec), "--out", str(blocker / "sub")))
     assert "--out" in err and blocker.read_text() == "x"
+
+
+def test_experiment_out_with_a_tilde_writes_under_home(tmp_path):
+    r = snowball(
+        "experiment", "review_quality", "--quick", "--quiet", "--out", "~/study",
+        cwd=tmp_path, env={"HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "home" / "study" / "manifest.json").exists()
+    assert not (tmp_path / "~").exists()
+
+
+def test_reanalyse_refuses_a_folder_of_another_kind_or_study(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "manifest.json").write_text(json.dumps({"schema_version": 1, "kind": "run"}))
+    err = one_line_exit_2(snowball("experiment", "inequality", "--reanalyse", "--out", str(run)))
+    assert "inequality" in err
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "manifest.json").write_text(
+        json.dumps({"schema_version": 1, "kind": "experiment", "study": "paid_strategies"})
+    )
+    one_line_exit_2(snowball("experiment", "inequality", "--reanalyse", "--out", str(other)))
+
+
+def test_validate_set_on_a_mistyped_stream_group_is_refused(tmp_path):
+    args = ["validate", "--quick", "--case", "gamma_urn", "--set", "streams.nogroup.hook=0.1"]
+    err = one_line_exit_2(snowball(*args, "--out", str(tmp_path / "v")))
+    assert "nogroup" in err and not (tmp_path / "v").exists()

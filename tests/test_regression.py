@@ -35,6 +35,10 @@ def digest(scenario: str) -> str:
     return h.hexdigest()[:16]
 
 
+@pytest.mark.skipif(
+    int(np.__version__.split(".")[0]) != 2,
+    reason="digests recorded with numpy 2 (numpy 1 casts Python scalars differently)",
+)
 @pytest.mark.parametrize("scenario", sorted(PINNED))
 def test_small_run_matches_its_pinned_digest(scenario):
     assert digest(scenario) == PINNED[scenario]

@@ -1,10 +1,13 @@
 """Run metadata: the commit recorded in manifests."""
 
+import shutil
 import subprocess
 
 import pytest
 
 from simulation import results
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 
 @pytest.fixture
@@ -15,9 +18,11 @@ def repo(tmp_path, monkeypatch):
     git("init", "-q")
     git("config", "user.email", "t@example.org")
     git("config", "user.name", "t")
+    git("config", "commit.gpgsign", "false")
     (tmp_path / "model.py").write_text("x = 1\n")
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "REPORT.md").write_text("old\n")
+    (tmp_path / "README.md").write_text("gallery\n")
     git("add", ".")
     git("commit", "-q", "-m", "init")
     monkeypatch.setattr(results, "PROJECT_ROOT", tmp_path)
@@ -26,6 +31,7 @@ def repo(tmp_path, monkeypatch):
 
 def test_commit_is_clean_while_outputs_under_results_change(repo):
     (repo / "results" / "REPORT.md").write_text("new\n")
+    (repo / "README.md").write_text("new gallery\n")
     commit = results.git_commit()
     assert commit is not None and len(commit) == 40
 

@@ -9,6 +9,7 @@ They read the stored raw outputs only: no simulation runs.
 
 import io
 import json
+from importlib.metadata import version
 
 import pandas as pd
 import pytest
@@ -50,8 +51,12 @@ def test_stored_summary_report_and_finding_match_a_reanalysis(name):
     analysis = reanalyse(folder)
     fresh = pd.read_csv(io.StringIO(analysis.summary().to_csv(index=False, float_format="%.6g")))
     stored = pd.read_csv(folder / "summary.csv")
-    pd.testing.assert_frame_equal(fresh, stored)
     man = manifest(name)
+    if man["versions"].get("scipy") != version("scipy"):
+        # scipy has changed how wilcoxon picks its method between releases; the t-tests,
+        # intervals and verdicts must still agree.
+        fresh, stored = (f.filter(regex="^(?!wilcoxon)") for f in (fresh, stored))
+    pd.testing.assert_frame_equal(fresh, stored)
     assert (man["verdict"], man["finding"]) == (analysis.verdict, analysis.finding)
     assert " ".join(analysis.report) in (folder / "REPORT.md").read_text()
 

@@ -87,6 +87,16 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_experiment)
 
 
+def study_of(folder: Path) -> str | None:
+    """The study named in a study folder's manifest, or None."""
+    import json
+
+    try:
+        return json.loads((folder / "manifest.json").read_text()).get("study")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def cmd_experiment(args: argparse.Namespace) -> int:
     from simulation.cli import UsageError
 
@@ -100,7 +110,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         study_dir,
         write_gallery,
     )
-    from simulation.results import check_output_folder
+    from simulation.results import check_output_folder, check_parent_folder, output_kind
 
     if args.list:
         for name in STUDY_NAMES:
@@ -134,19 +144,24 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         if len(names) > 1:
             print(f"{'total':<20} ~{total / 60:.1f} CPU minutes")
         return 0
+    if args.out is not None and args.all:
+        check_parent_folder(args.out)
     outs = {}
     for name in names:
         if args.out is not None:
-            outs[name] = args.out / name if args.all else args.out
+            out = args.out / name if args.all else args.out
         else:
-            outs[name] = study_dir(name, size)
-        if not args.reanalyse:  # before any run: a folder that would be lost is refused
-            check_output_folder(outs[name], "experiment")
+            out = study_dir(name, size)
+        if args.reanalyse:
+            out = out.expanduser().resolve()
+            if output_kind(out) != "experiment" or study_of(out) != name:
+                raise UsageError(f"--out {out}: holds no outputs of the study {name} to reanalyse")
+        else:  # before any run: a folder that would be lost is refused
+            out = check_output_folder(out, "experiment")
+        outs[name] = out
     for name in names:
         out = outs[name]
         if args.reanalyse:
-            if not (out / "manifest.json").exists():
-                raise UsageError(f"{out}: no study outputs to reanalyse")
             analysis = refresh_outputs(out)
             print(f"{name}: {analysis.verdict} (reanalysed) -> {out}/\n  {analysis.finding}")
             continue
@@ -168,5 +183,5 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     elif args.out is None and args.all:
         write_gallery(study_dir(names[0], size).parent)
     elif args.all:
-        write_gallery(args.out)
+        write_gallery(args.out.expanduser().resolve())
     return 0

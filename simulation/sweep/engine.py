@@ -160,7 +160,9 @@ def versions() -> dict[str, str | None]:
 
 
 def git_info() -> dict[str, Any]:
-    """Commit of the working tree (and whether it has uncommitted changes)."""
+    """Commit of the working tree (and whether it has uncommitted changes to what can change
+    a result: see :data:`simulation.results.CODE_PATHS`)."""
+    from simulation.results import CODE_PATHS
 
     def git(*args: str) -> str | None:
         try:
@@ -176,10 +178,10 @@ def git_info() -> dict[str, Any]:
         return res.stdout.strip() if res.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git("status", "--porcelain", "--untracked-files=no", *CODE_PATHS)
     out: dict[str, Any] = {"commit": commit, "dirty": None if status is None else bool(status)}
     if status:
-        diff = git("diff", "HEAD")
+        diff = git("diff", "HEAD", *CODE_PATHS)
         if diff is not None:
             out["diff_sha256"] = hashlib.sha256(diff.encode()).hexdigest()
     return out
