@@ -278,11 +278,8 @@ def analyse(
             if len(subset) == len(caps)
             else " and ".join(subset)
         )
-        if strategy == "fixed":
-            vals_ = [fixed_roi[c] for c in subset]
-        else:
-            vals_ = [m(c, strategy, col) for c in subset]
-        return f"at {which} ({', '.join(fmt(x) for x in vals_)}{unit})"
+        values = ", ".join(fmt(m(c, strategy, col)) for c in subset)
+        return f"at {which} ({values}{unit})"
 
     caveats = []
     if fixed_beats:

@@ -798,18 +798,18 @@ def resolve_path(scenario: str | Path | None) -> Path:
     return p
 
 
+def no_such_scenario() -> str:
+    """What is allowed where a scenario file or name was not found."""
+    names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+    return f"no such scenario file or name; named scenarios: {names}"
+
+
 def read_toml(path: Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-        raise ConfigError(
-            str(path),
-            "(file)",
-            str(path),
-            f"no such scenario file or name; named scenarios: {names}",
-        ) from None
+        raise ConfigError(str(path), "(file)", str(path), no_such_scenario()) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
     except IsADirectoryError:
@@ -833,10 +833,7 @@ def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if not base_path.is_absolute() and not base_path.exists():
         base_path = path.parent / base_path
     if not base_path.exists():
-        names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
-        raise ConfigError(
-            str(path), "base", base, f"no such scenario file or name; named scenarios: {names}"
-        )
+        raise ConfigError(str(path), "base", base, no_such_scenario())
     if base_path.resolve() in _seen:
         raise ConfigError(str(path), "base", base, "scenarios inherit from each other in a loop")
     parent = read_raw(base_path, (*_seen, path.resolve()))

@@ -103,13 +103,18 @@ def _json_default(x: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
-def output_kind(folder: Path) -> str | None:
-    """The ``kind`` in a folder's snowball manifest (run, experiment, validation), or None."""
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """A folder's snowball manifest (a mapping with ``schema_version``), or None."""
     try:
         man = json.loads((Path(folder) / "manifest.json").read_text())
     except (OSError, ValueError):
         return None
-    return man.get("kind") if isinstance(man, dict) and "schema_version" in man else None
+    return man if isinstance(man, dict) and "schema_version" in man else None
+
+
+def output_kind(folder: Path) -> str | None:
+    """The ``kind`` in a folder's snowball manifest (run, experiment, validation), or None."""
+    return (read_manifest(folder) or {}).get("kind")
 
 
 def check_parent_folder(target: Path, flag: str = "--out") -> Path:

@@ -87,16 +87,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_experiment)
 
 
-def study_of(folder: Path) -> str | None:
-    """The study named in a study folder's manifest, or None."""
-    import json
-
-    try:
-        return json.loads((folder / "manifest.json").read_text()).get("study")
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
 def cmd_experiment(args: argparse.Namespace) -> int:
     from simulation.cli import UsageError
 
@@ -110,7 +100,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         study_dir,
         write_gallery,
     )
-    from simulation.results import check_output_folder, check_parent_folder, output_kind
+    from simulation.results import check_output_folder, check_parent_folder, read_manifest
 
     if args.list:
         for name in STUDY_NAMES:
@@ -130,8 +120,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         raise UsageError("--replicates must be at least 2 (the tests pair replicates)")
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: is a file; give a folder")
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
     if args.plan:
@@ -154,7 +142,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             out = study_dir(name, size)
         if args.reanalyse:
             out = out.expanduser().resolve()
-            if output_kind(out) != "experiment" or study_of(out) != name:
+            man = read_manifest(out) or {}
+            if (man.get("kind"), man.get("study")) != ("experiment", name):
                 raise UsageError(f"--out {out}: holds no outputs of the study {name} to reanalyse")
         else:  # before any run: a folder that would be lost is refused
             out = check_output_folder(out, "experiment")
