@@ -5,6 +5,9 @@ fresh processes several times and reports the median and range of wall time, imp
 second, viewer-ticks per second, ticks per second and peak RSS; then the cost of a tick with
 no viewer active (O(streams) work only), the per-phase profile at the largest size, and the
 bytes of per-viewer state. Writes results/benchmarks/bench.csv, phases.csv and scaling.png.
+``--full`` also runs ``scale_1m`` itself (1M viewers, 30 days) and the same market at 100k
+viewers for the same 30 days, and compares their per-viewer rates (scale_1m.json,
+scale_check.csv).
 """
 
 import argparse
@@ -44,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--full",
         action="store_true",
-        help="also time the scale_1m scenario itself (1M viewers, 30 days) once",
+        help="also time the scale_1m scenario itself (1M viewers, 30 days) once and compare its "
+        "per-viewer rates with the same market at 100k viewers over the same days",
     )
     p.add_argument("--out", type=Path, default=OUT, help=f"output folder (default: {OUT})")
     args = p.parse_args(argv)
@@ -107,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     phases.to_csv(out_dir / "phases.csv", index_label="phase")
     full = None
     if args.full:
-        full = run_worker(1_000_000, 30, seed=0)
-        (out_dir / "scale_1m.json").write_text(json.dumps(full, indent=2) + "\n")
+        full, check = scale_check(out_dir, FULL_VIEWERS, REFERENCE_VIEWERS, FULL_DAYS)
     plot(df, out_dir / "scaling.png")
     pd.set_option("display.width", 160)
     print(df.drop(columns=["idle_tick_ms_at_largest"]).round(2).to_string(index=False))
@@ -125,10 +128,49 @@ def main(argv: list[str] | None = None) -> int:
             f"{full['impressions'] / full['wall_seconds']:,.0f} impressions/s, "
             f"peak RSS {full['peak_rss_bytes'] / 2**30:.2f} GiB"
         )
-        rates = per_viewer_day([full], 1_000_000, 30)
-        print("  per viewer-day: " + ", ".join(f"{k} {v:.3g}" for k, v in rates.items()))
+        print(
+            f"\nper-viewer rates against a {REFERENCE_VIEWERS:,}-viewer market "
+            f"({full['reference_streams']:,} streams, the same {FULL_DAYS} days):"
+        )
+        print(check.round(4).to_string(index=False))
     print(f"\nwrote {out_dir}/bench.csv, phases.csv, scaling.png")
     return 0
+
+
+FULL_VIEWERS, FULL_DAYS, REFERENCE_VIEWERS = 1_000_000, 30, 100_000
+
+
+def scale_check(out_dir: Path, viewers: int, reference: int, days: int):
+    """Run the ``scale_1m`` market at ``viewers`` and at ``reference`` viewers (streams
+    scaled along) for the same ``days``, seed 0, and compare their per-viewer rates: a
+    larger market should reproduce them, apart from the parameters that are absolute rather
+    than per viewer (docs/MODEL.md, "Absolute"). Writes ``scale_1m.json`` (the large run, with
+    its reference) and ``scale_check.csv``; returns both."""
+    import pandas as pd
+
+    full = run_worker(viewers, days, seed=0)
+    ref = run_worker(reference, days, seed=0)
+    check = pd.DataFrame(
+        {"reference": rates(ref, reference, days), "scale": rates(full, viewers, days)}
+    )
+    check = check.rename_axis("rate").reset_index()
+    check["ratio"] = check["scale"] / check["reference"]
+    full = {**full, "reference_viewers": reference, "reference_streams": ref["streams"]}
+    full["reference"] = ref
+    (out_dir / "scale_1m.json").write_text(json.dumps(full, indent=2) + "\n")
+    check.to_csv(out_dir / "scale_check.csv", index=False)
+    return full, check
+
+
+def rates(run: dict, viewers: int, days: int) -> dict[str, float]:
+    """Per-viewer daily rates of one run and the funnel ratios between them."""
+    out = {"sessions_per_viewer_day": run["sessions"] / viewers / days}
+    out.update(per_viewer_day([run], viewers, days))
+    out["slots_filled"] = run["impressions"] / max(run["slots"], 1)
+    out["entries_per_impression"] = run["entries"] / max(run["impressions"], 1)
+    out["orders_per_entry"] = run["orders"] / max(run["entries"], 1)
+    out["gmv_per_order"] = run["gmv"] / max(run["orders"], 1)
+    return out
 
 
 def per_viewer_day(runs: list[dict], viewers: int, days: int) -> dict[str, float]:

@@ -1,8 +1,8 @@
 """One benchmark run in its own process, so that its peak resident memory is its own.
 
 Prints one JSON line: wall time of the run (and of building the model), ticks, impressions,
-sessions, entries, orders and GMV, per-phase seconds, peak RSS (bytes), bytes of per-viewer
-state.
+sessions, slots (sessions x slots per session), entries, orders and GMV, per-phase seconds,
+peak RSS (bytes), bytes of per-viewer state.
 """
 
 import json
@@ -55,6 +55,7 @@ def main(argv: list[str]) -> None:
                 "ticks": len(ticks),
                 "impressions": int(ticks["impressions"].sum()),
                 "sessions": int(ticks["sessions"].sum()),
+                "slots": int(ticks["sessions"].sum()) * model.population.cfg.slots_per_session,
                 "entries": int(ticks["entries"].sum()),
                 "orders": int(ticks["orders"].sum()),
                 "gmv": float(ticks["gmv"].sum()),
