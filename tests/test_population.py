@@ -2,10 +2,19 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from simulation.config import BehaviourConfig, PopulationConfig
-from simulation.population import CHRONOTYPES, Population, follow_lookup, largest, row_cumsum
+from simulation.population import (
+    CHRONOTYPES,
+    BucketSearch,
+    Population,
+    follow_lookup,
+    largest,
+    row_cumsum,
+)
 
 
 def make(n=2000, k=4, streams=10, seed=0, **kw):
@@ -74,6 +83,46 @@ def test_follow_lookup_matches_a_plain_scan(slots):
         assert slot[i] == want
         assert aff[i] == (affinity[rows[i], want] if want >= 0 else 0)
     assert (slot >= 0).mean() > 0.01  # the fast path sees hits (1 slot: ~2.5%)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 400),
+    sigma=st.sampled_from([0.0, 0.8, 3.0]),
+    zeros=st.floats(0, 0.5),
+    max_walk=st.sampled_from([1, 4, 32]),
+)
+def test_bucket_search_is_searchsorted(seed, n, sigma, zeros, max_walk):
+    """Same indices as ``searchsorted(side="right")`` for uneven and tied cumulative sums
+    (zero activities), for keys at 0, at the total, on every entry, just beside them and out
+    of range, on the bucket path and on the fallback."""
+    rng = np.random.default_rng(seed)
+    act = rng.lognormal(0, sigma, n).astype(np.float32)
+    act[rng.random(n) < zeros] = 0
+    act[0] = max(act[0], np.float32(1e-3))  # a positive total
+    cum = np.cumsum(act, dtype=np.float64)
+    total = cum[-1]
+    keys = np.concatenate(
+        [
+            np.sort(rng.random(3 * n) * total),
+            cum,
+            np.nextafter(cum, -np.inf),
+            np.nextafter(cum, np.inf),
+            [0.0, total, -1.0, 2 * total, np.nextafter(total, np.inf)],
+            np.arange(n + 1) * (total / n),
+        ]
+    )
+    search = BucketSearch(cum, max_walk=max_walk)
+    got = search(keys)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.searchsorted(cum, keys, side="right"))
+
+
+def test_bucket_search_uses_its_table_for_even_activities():
+    cum = np.cumsum(np.random.default_rng(0).lognormal(-0.32, 0.8, 10_000))
+    assert BucketSearch(cum).start is not None  # the bucket path, not the fallback
+    assert BucketSearch(cum, max_walk=1).start is None
 
 
 @pytest.mark.parametrize("shape", [(0, 4), (5, 0), (7, 1), (300, 12)])
