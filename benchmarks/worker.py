@@ -12,17 +12,22 @@ import time
 
 
 def scaled_overrides(viewers: int, days: int, sessions_per_day: float | None = None) -> dict:
-    """The ``scale_1m`` market scaled to ``viewers`` (streams in proportion: 2,000 per
-    million viewers, at least one of each group)."""
+    """The ``scale_1m`` market scaled to ``viewers``: each group's stream count in proportion
+    (2,000 streams per million viewers, at least one stream per group), and its per-stream
+    shares of viewers (initial followers, warm-up reach) divided by the same factor the count
+    changed by, so that follows and warm-up views per viewer stay those of ``scale_1m``."""
+    from simulation.config import load_scenario
+
     f = viewers / 1_000_000
-    out = {
-        "population.viewers": viewers,
-        "days": days,
-        "streams.field.count": max(1, round(1300 * f)),
-        "streams.field_ads.count": max(1, round(400 * f)),
-        "streams.alliance.count": max(1, round(240 * f)),
-        "streams.top_kol.count": max(1, round(59 * f)),
-    }
+    out = {"population.viewers": viewers, "days": days}
+    for name, g in load_scenario("scale_1m").streams.items():
+        count = max(1, round(g.count * f))
+        out[f"streams.{name}.count"] = count
+        ratio = g.count / count
+        if g.initial_followers > 0:
+            out[f"streams.{name}.initial_followers"] = min(1.0, g.initial_followers * ratio)
+        if g.warmup_videos > 0:
+            out[f"streams.{name}.warmup_reach"] = min(1.0, g.warmup_reach * ratio)
     if sessions_per_day is not None:
         out["population.sessions_per_day"] = sessions_per_day
     return out

@@ -1,8 +1,12 @@
 """The benchmark suite runs end to end on tiny markets (speed itself is never asserted)."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from benchmarks.__main__ import main, scale_check
+from benchmarks.worker import scaled_overrides
+from simulation.config import load_scenario
 
 
 def test_suite_writes_its_table_phases_and_plot(tmp_path, capsys):
@@ -33,3 +37,31 @@ def test_scale_check_compares_per_viewer_rates_at_two_sizes(tmp_path):
     assert row["reference"] == ref["entries"] / ref["impressions"]
     assert row["ratio"] == row["scale"] / row["reference"]
     assert (tmp_path / "scale_1m.json").stat().st_size > 0
+
+
+def _per_viewer_seeding(scenario) -> tuple[float, float]:
+    """Expected seeded follows per viewer and warm-up views per viewer per day-on-air."""
+    groups = scenario.streams.values()
+    follows = sum(g.count * g.initial_followers for g in groups)
+    warmups = sum(g.count * g.warmup_videos * g.warmup_reach for g in groups)
+    return follows, warmups
+
+
+def test_scale_1m_seeds_each_viewer_like_the_default_market():
+    """Per-stream shares of viewers are divided by how much each group's count grew, so a
+    viewer of scale_1m starts with the default market's follows and warm-up exposure (the
+    shares once gave 6.5 follows per viewer against 0.8)."""
+    default, scale = load_scenario("default"), load_scenario("scale_1m")
+    assert sum(g.count for g in scale.streams.values()) == 2000
+    assert scale.population.viewers == 1_000_000 and scale.days == 30
+    np.testing.assert_allclose(_per_viewer_seeding(scale), _per_viewer_seeding(default), rtol=1e-6)
+
+
+@pytest.mark.parametrize("viewers", [1000, 10_000, 100_000, 1_000_000])
+def test_scaled_markets_keep_per_viewer_seeding(viewers):
+    scaled = load_scenario("scale_1m", overrides=scaled_overrides(viewers, 2))
+    counts = sum(g.count for g in scaled.streams.values())
+    assert abs(counts - 2000 * viewers / 1_000_000) <= len(scaled.streams)
+    np.testing.assert_allclose(
+        _per_viewer_seeding(scaled), _per_viewer_seeding(load_scenario("scale_1m")), rtol=1e-6
+    )
