@@ -112,11 +112,6 @@ def read_manifest(folder: Path) -> dict[str, Any] | None:
     return man if isinstance(man, dict) and "schema_version" in man else None
 
 
-def output_kind(folder: Path) -> str | None:
-    """The ``kind`` in a folder's snowball manifest (run, experiment, validation), or None."""
-    return (read_manifest(folder) or {}).get("kind")
-
-
 def check_parent_folder(target: Path, flag: str = "--out") -> Path:
     """A folder that outputs go *into* (``--all --out DIR``): resolved; refused when it is a
     file or the current folder or one containing it."""
@@ -135,27 +130,78 @@ def check_parent_folder(target: Path, flag: str = "--out") -> Path:
     return full
 
 
-def check_output_folder(target: Path, kind: str, flag: str = "--out") -> Path:
+OUTPUT_FILES = {
+    "run": {"ticks.parquet", "streams.parquet", "overview.png", "manifest.json"},
+    "experiment": {
+        "runs.csv",
+        "daily.csv.gz",
+        "streams.csv.gz",
+        "summary.csv",
+        "figure.png",
+        "REPORT.md",
+        "manifest.json",
+    },
+    "validation": {"validation.csv", "validation.md", "manifest.json"},
+}
+"""The files each kind of output folder holds (a validation folder also holds the figures its
+manifest lists): anything else in a folder that a command would replace was put there by
+someone else, and the folder is refused rather than deleted."""
+
+
+def own_files(man: dict[str, Any]) -> set[str]:
+    """The names an output folder with this manifest may hold."""
+    names = set(OUTPUT_FILES.get(man.get("kind"), ()))
+    figures = man.get("figures") if man.get("kind") == "validation" else None
+    if isinstance(figures, list):
+        names |= {f for f in figures if isinstance(f, str)}
+    return names
+
+
+def _listing(names: list[str], most: int = 3) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def check_output_folder(
+    target: Path, kind: str, flag: str = "--out", same: dict[str, Any] | None = None
+) -> Path:
     """Check an output folder before any work is done and return it, resolved (``~``
     expanded, symbolic links followed: write to the returned path).
 
     The folder may be new, empty, or an earlier output of the same ``kind`` (its
-    manifest.json says so), which a successful run then replaces. Refused, with an
-    :class:`OutputFolderError`: a file; a non-empty folder holding anything else (it would
-    be deleted); the current folder or one containing it; a place that cannot be read or
-    written (checked by creating and removing a probe folder in the nearest existing
-    ancestor). The check is made once, before the work: files put into the folder while a
-    long run goes on are replaced with it.
+    manifest.json says so) holding only that output's own files (:data:`OUTPUT_FILES`), and
+    for which the manifest's fields in ``same`` match (an experiment folder belongs to one
+    study); a successful run then replaces it. Refused, with an :class:`OutputFolderError`:
+    a file; a non-empty folder holding anything else, or another study's outputs, or files
+    someone added (they would be deleted); the current folder or one containing it; a place
+    that cannot be read or written (checked by creating and removing a probe folder in the
+    nearest existing ancestor). The check is made once, before the work: files put into
+    the folder while a long run goes on are replaced with it.
     """
     path = Path(target).expanduser()
     where = f"{flag} {path}"
     full = check_parent_folder(path, flag)
     try:
-        if full.is_dir() and any(full.iterdir()) and output_kind(full) != kind:
-            raise OutputFolderError(
-                f"{where}: the folder is not empty and holds no snowball {kind} output (a "
-                "run replaces its folder); choose an empty or new folder"
-            )
+        if full.is_dir() and any(full.iterdir()):
+            man = read_manifest(full) or {}
+            if man.get("kind") != kind:
+                raise OutputFolderError(
+                    f"{where}: the folder is not empty and holds no snowball {kind} output "
+                    "(a run replaces its folder); choose an empty or new folder"
+                )
+            for key, value in (same or {}).items():
+                if man.get(key) != value:
+                    raise OutputFolderError(
+                        f"{where}: holds the outputs of {key} {man.get(key)!r}, which "
+                        f"{key} {value!r} would replace; choose another folder"
+                    )
+            foreign = sorted(e.name for e in full.iterdir() if e.name not in own_files(man))
+            if foreign:
+                raise OutputFolderError(
+                    f"{where}: also holds {_listing(foreign)}, which a snowball {kind} did "
+                    "not write and replacing the folder would delete; move them out or "
+                    "choose another folder"
+                )
         base = full.parent
         while not base.exists():
             base = base.parent

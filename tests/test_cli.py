@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.results import atomic_dir
+from simulation.results import OUTPUT_FILES, atomic_dir
 
 TINY = [
     "--set",
@@ -224,12 +224,17 @@ def test_out_refuses_a_non_empty_folder_that_holds_no_earlier_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]
 
 
-def test_out_replaces_an_earlier_run_of_the_same_kind(tmp_path):
+def test_out_replaces_an_earlier_run_but_not_files_someone_added(tmp_path):
     out = tmp_path / "out"
     assert snowball("run", *TINY, "--out", str(out)).returncode == 0
-    (out / "stale.txt").write_text("from before")
-    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
-    assert not (out / "stale.txt").exists() and (out / "manifest.json").exists()
+    assert {p.name for p in out.iterdir()} == OUTPUT_FILES["run"]
+    first = (out / "manifest.json").stat().st_mtime_ns
+    assert snowball("run", *TINY, "--seed", "2", "--out", str(out)).returncode == 0
+    assert (out / "manifest.json").stat().st_mtime_ns != first  # replaced
+    (out / "notes.txt").write_text("my notes")
+    err = one_line_exit_2(snowball("run", *TINY, "--out", str(out)))
+    assert "notes.txt" in err and (out / "notes.txt").read_text() == "my notes"
+    assert {p.name for p in out.iterdir()} == OUTPUT_FILES["run"] | {"notes.txt"}
 
 
 @pytest.mark.parametrize("where", ["inside_a_file", "cwd"])
@@ -252,6 +257,19 @@ def test_experiment_out_refuses_a_foreign_folder_before_running(tmp_path):
         snowball("experiment", "review_quality", "--quick", "--quiet", "--out", str(keep))
     )
     assert "not empty" in err and (keep / "thesis.tex").read_text() == "draft"
+
+
+def test_experiment_out_refuses_another_studys_folder(tmp_path):
+    other = tmp_path / "exploration"
+    other.mkdir()
+    man = {"schema_version": 1, "kind": "experiment", "study": "exploration"}
+    (other / "manifest.json").write_text(json.dumps(man))
+    (other / "REPORT.md").write_text("# exploration")
+    err = one_line_exit_2(
+        snowball("experiment", "review_quality", "--quick", "--quiet", "--out", str(other))
+    )
+    assert "'exploration'" in err and "'review_quality'" in err
+    assert (other / "REPORT.md").read_text() == "# exploration"
 
 
 def test_quick_studies_default_to_their_own_folder():
@@ -296,8 +314,9 @@ def test_experiment_out_with_a_tilde_writes_under_home(tmp_path):
         cwd=tmp_path, env={"HOME": str(tmp_path / "home")},
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "home" / "study" / "manifest.json").exists()
-    assert not (tmp_path / "~").exists()
+    study = tmp_path / "home" / "study"
+    assert (study / "manifest.json").exists() and not (tmp_path / "~").exists()
+    assert {p.name for p in study.iterdir()} <= OUTPUT_FILES["experiment"]
 
 
 def test_reanalyse_refuses_a_folder_of_another_kind_or_study(tmp_path):

@@ -15,6 +15,7 @@ from simulation.cli import main
 from simulation.config import ConfigError, load_scenario
 from simulation.distribution.urn import choose_in_cells, rank_in_group
 from simulation.model import SnowballModel
+from simulation.results import own_files
 from simulation.validation import CASES, VALIDATION_DIR, Measurement, evaluate
 
 # --------------------------------------------------------------------------------------------
@@ -35,6 +36,9 @@ def test_quick_validation_passes_every_case(quick_run):
     failed = table[table["verdict"] != "pass"]
     assert code == 0, f"failed checks:\n{failed[['case', 'variant', 'quantity']]}"
     assert set(table["case"]) == set(CASES)
+    # Only its own files, so that a later run may replace the folder (results.own_files).
+    man = json.loads((out / "manifest.json").read_text())
+    assert {p.name for p in out.iterdir()} == own_files(man) and len(man["figures"]) > 1
     # Every case of the issue is there, with the quantities it names.
     text = " ".join(table["quantity"])
     for phrase in ("E[Gini]", "Beta(", "unpredictability", "drift of the leader", "slope",

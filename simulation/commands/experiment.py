@@ -146,7 +146,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             if (man.get("kind"), man.get("study")) != ("experiment", name):
                 raise UsageError(f"--out {out}: holds no outputs of the study {name} to reanalyse")
         else:  # before any run: a folder that would be lost is refused
-            out = check_output_folder(out, "experiment")
+            out = check_output_folder(out, "experiment", same={"study": name})
         outs[name] = out
     for name in names:
         out = outs[name]
