@@ -6,7 +6,9 @@ file, a flag) ends in one line on stderr and exit status 2, never a traceback.
 """
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 
 from simulation.config import ConfigError
@@ -39,6 +41,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (``snowball scenarios | head -1``): stop quietly, like other
+        # command-line tools, and keep Python from reporting the pipe again at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports a tool the signal ended
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

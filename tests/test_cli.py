@@ -337,3 +337,36 @@ def test_validate_set_on_a_mistyped_stream_group_is_refused(tmp_path):
     args = ["validate", "--quick", "--case", "gamma_urn", "--set", "streams.nogroup.hook=0.1"]
     err = one_line_exit_2(snowball(*args, "--out", str(tmp_path / "v")))
     assert "nogroup" in err and not (tmp_path / "v").exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "corrupt_gzip"])
+def test_reanalyse_of_damaged_outputs_is_one_line(tmp_path, damage):
+    import shutil
+
+    study = tmp_path / "review_quality"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "results" / "review_quality", study)
+    if damage == "missing":
+        (study / "runs.csv").unlink()
+    elif damage == "truncated":
+        (study / "runs.csv").write_text((study / "runs.csv").read_text().splitlines()[0][:40])
+    else:
+        (study / "daily.csv.gz").write_bytes(b"\x1f\x8b not really gzip")
+    before = sorted(p.name for p in study.iterdir())
+    err = one_line_exit_2(
+        snowball("experiment", "review_quality", "--reanalyse", "--out", str(study))
+    )
+    assert "cannot be reanalysed" in err and "without --reanalyse" in err
+    assert sorted(p.name for p in study.iterdir()) == before  # nothing rewritten
+
+
+def test_a_closed_pipe_ends_quietly():
+    """``snowball experiment --list | head -1``: the reader leaves early; no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "simulation", "experiment", "--list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # before the command starts writing
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141
+    assert "Traceback" not in err and "BrokenPipe" not in err, err

@@ -200,3 +200,27 @@ def test_analyze_bad_flags(tmp_path, capsys):
         assert cli.main(argv) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and needle in err, err
+
+
+def test_a_damaged_runs_table_is_read_from_the_row_files(tmp_path, capsys):
+    """A truncated runs.parquet (a disk that filled, a bad copy) is not a traceback: the runs
+    come from their row files, with a note; a damaged design is one line naming the file."""
+    out = sweep(tmp_path, GRID, failing_runner)
+    whole = load_sweep(out).runs
+    data = (out / "runs.parquet").read_bytes()
+    (out / "runs.parquet").write_bytes(data[: len(data) // 3])
+    again = load_sweep(out)
+    assert len(again.runs) == len(whole) and any("runs.parquet" in n for n in again.notes)
+    assert cli.main(["analyze", str(out)]) == 0
+    assert "runs.parquet cannot be read" in capsys.readouterr().err
+    (out / "design.parquet").write_bytes(b"not parquet")
+    assert cli.main(["analyze", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "design.parquet" in err and "--resume" in err
+    (out / "design.parquet").unlink()  # as the message says: delete it and resume
+    run_sweep(
+        tmp_path / "spec.toml", out, runner=failing_runner, executor=ExecutorChoice(jobs=1),
+        resume=True, progress=False,
+    )  # fmt: skip
+    assert cli.main(["analyze", str(out)]) == 0
+    pd.testing.assert_frame_equal(load_sweep(out).runs, whole)

@@ -145,13 +145,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             man = read_manifest(out) or {}
             if (man.get("kind"), man.get("study")) != ("experiment", name):
                 raise UsageError(f"--out {out}: holds no outputs of the study {name} to reanalyse")
-        else:  # before any run: a folder that would be lost is refused
-            out = check_output_folder(out, "experiment", same={"study": name})
+        # Before any run: a folder that would be lost (or files in it) is refused.
+        out = check_output_folder(out, "experiment", same={"study": name})
         outs[name] = out
     for name in names:
         out = outs[name]
         if args.reanalyse:
-            analysis = refresh_outputs(out)
+            analysis = _reanalyse(name, out, refresh_outputs)
             print(f"{name}: {analysis.verdict} (reanalysed) -> {out}/\n  {analysis.finding}")
             continue
         start = time.perf_counter()
@@ -174,3 +174,22 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     elif args.all:
         write_gallery(args.out.expanduser().resolve())
     return 0
+
+
+def _reanalyse(name: str, out: Path, refresh_outputs) -> object:
+    """``refresh_outputs(out)``, with stored outputs that are missing, truncated or damaged
+    reported in one line (they are files on disk, not code: rerunning the study mends them)."""
+    import zlib
+
+    from simulation.errors import UsageError
+
+    try:
+        return refresh_outputs(out)
+    except (OSError, EOFError, zlib.error, KeyError, ValueError, IndexError) as exc:
+        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if isinstance(exc, KeyError):
+            what = f"no {what} in the stored tables"
+        raise UsageError(
+            f"--out {out}: the stored outputs of {name} cannot be reanalysed ({what}); "
+            "run the study again without --reanalyse"
+        ) from None

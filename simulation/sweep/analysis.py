@@ -109,6 +109,7 @@ class SweepData:
     metrics: list[str]
     complete: bool
     n_runs_expected: int
+    notes: list[str] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -158,16 +159,30 @@ def load_sweep(root: str | Path) -> SweepData:
         with contextlib.suppress(ValueError, OSError):
             manifest = json.loads(manifest_path.read_text())
     runs_path = root / RUNS_FILE
+    runs, notes = None, []
     if runs_path.is_file() and manifest is not None:
-        runs = pd.read_parquet(runs_path)
-        complete = bool(manifest.get("complete", True))
-        expected = int(manifest["counts"]["runs"])
-    else:
+        try:
+            runs = pd.read_parquet(runs_path)
+        except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+            notes.append(
+                f"{runs_path} cannot be read ({_first_line(exc)}); the runs were read from "
+                f"their row files in {ROWS_DIR}/ instead"
+            )
+        else:
+            complete = bool(manifest.get("complete", True))
+            expected = int(manifest["counts"]["runs"])
+    if runs is None:
         runs = _runs_from_rows(root / ROWS_DIR, [p["key"] for p in params])
         expected = int(record.get("points", 0)) * replicates
         complete = len(runs) >= expected
     design_path = root / DESIGN_FILE
-    design = pd.read_parquet(design_path) if design_path.is_file() else pd.DataFrame()
+    try:
+        design = pd.read_parquet(design_path) if design_path.is_file() else pd.DataFrame()
+    except (OSError, ValueError) as exc:
+        raise UsageError(
+            f"{design_path}: cannot be read ({_first_line(exc)}); delete it and run the "
+            "sweep again with --resume, which writes it anew from the spec"
+        ) from None
     base = {
         "point",
         "replicate",
@@ -193,7 +208,13 @@ def load_sweep(root: str | Path) -> SweepData:
         metrics=metrics,
         complete=complete,
         n_runs_expected=expected,
+        notes=notes,
     )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _runs_from_rows(rows_dir: Path, names: list[str]) -> pd.DataFrame:
@@ -713,7 +734,7 @@ def analyze_sweep(
 
     data = load_sweep(root)
     out = data.root / "analysis"
-    notes: list[str] = []
+    notes: list[str] = list(data.notes)
     if data.runs.empty:
         raise UsageError(f"{data.root}: no completed runs to analyse")
     if not data.complete:
