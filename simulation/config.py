@@ -791,8 +791,9 @@ def resolve_path(scenario: str | Path | None) -> Path:
     if scenario is None:
         return SCENARIO_DIR / "default.toml"
     p = Path(scenario)
-    if p.suffix != ".toml" and not p.exists():
-        named = SCENARIO_DIR / f"{scenario}.toml"
+    if not p.exists() and p.parent == Path("."):
+        # A name ("default"), or a named scenario's file name ("default.toml").
+        named = SCENARIO_DIR / (p.name if p.suffix == ".toml" else f"{scenario}.toml")
         if named.exists():
             return named
     return p

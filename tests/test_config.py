@@ -26,6 +26,17 @@ def test_named_scenarios_load():
     assert f.name == "funnel" and f.description != d.description
 
 
+def test_a_named_scenario_may_be_given_by_its_file_name(tmp_path, monkeypatch):
+    """``snowball run default.toml`` from anywhere means the named scenario's file, unless a
+    file of that name is where the user is."""
+    monkeypatch.chdir(tmp_path)
+    assert load_scenario("default.toml") == load_scenario("default")
+    (tmp_path / "default.toml").write_text('base = "default"\ndays = 3\n')
+    assert load_scenario("default.toml").days == 3
+    with pytest.raises(ConfigError, match="no such scenario"):
+        load_scenario("defualt.toml")
+
+
 def test_default_market_has_all_kinds_and_ads():
     d = load_scenario("default")
     kinds = {g.kind for g in d.streams.values()}

@@ -68,7 +68,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default results/<study>/ at full size, results/<size>/<study>/ "
+        help="output folder (default: in the project's results/ folder, wherever you run from: "
+        "results/<study>/ at full size, results/<size>/<study>/ "
         "at the others, so a --quick run never replaces the published results; with --all, "
         "DIR/<study>/)",
     )

@@ -44,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="output folder (default: results/runs/<scenario>-seed<N>/)",
+        help="output folder (default: the project's results/runs/<scenario>-seed<N>/, "
+        "wherever you run from)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)

@@ -59,7 +59,9 @@ def register(subparsers: Any) -> None:
         help="with --resume, also run again the runs recorded as failed",
     )
     p.add_argument(
-        "--out", metavar="DIR", help="output folder (default results/sweeps/<spec name>)"
+        "--out",
+        metavar="DIR",
+        help="output folder (default: the project's results/sweeps/<spec name>)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep_command)

@@ -65,8 +65,9 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default results/validation/, results/validation-quick/ with "
-        "--quick, results/validation[-quick]-<cases>/ for --case)",
+        help="output folder (default, in the project's results/: validation/, "
+        "validation-quick/ with "
+        "--quick, validation[-quick]-<cases>/ for --case)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_validate)
