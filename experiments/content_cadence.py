@@ -217,8 +217,7 @@ def analyse(
         f"({rel('more_traffic', 'total_impressions', worst):+.0%}) and GMV "
         f"({rel('more_gmv', 'total_gmv', worst):+.0%}) over sporadic streaming (hours equal in "
         f"expectation; streamed {fmt(mean(best, 'live_hours'))} h vs "
-        f"{fmt(mean(worst, 'live_hours'))} h) but "
-        f"{'were' if t['steadier'].outcome == 'as predicted' else 'were not'} steadier (CV "
+        f"{fmt(mean(worst, 'live_hours'))} h); they were {_steadier(t['steadier'])} (CV "
         f"of traffic per live hour {mean(best, 'cv_per_live_hour'):.2f} vs "
         f"{mean(worst, 'cv_per_live_hour'):.2f}); of the parts, the daily schedule changed "
         f"impressions by {rel('daily_helps', 'total_impressions', 'sporadic_warmup'):+.0%} "
@@ -301,5 +300,14 @@ def _mechanism(t: dict[str, Test], mean: Any, daily: pd.DataFrame, best: str, wo
             f"{SCENARIO.streams['focal'].warmup_reach:.1%} of viewers, added little"
         )
     if t["steadier"].outcome != "as predicted":
-        text += "; per live hour the daily room's traffic was not steadier"
+        text += f"; per live hour the daily room's traffic was {_steadier(t['steadier'])}"
     return text + "."
+
+
+def _steadier(test: Test) -> str:
+    """How the steadiness claim came out (its difference is daily minus sporadic CV)."""
+    if test.outcome == "as predicted":
+        return "steadier"
+    if test.outcome == "no significant difference" and test.effect < 0:
+        return "not significantly steadier"
+    return "not steadier"

@@ -114,6 +114,19 @@ def weekly_volatility(gmv: np.ndarray, week: int) -> np.ndarray:
     return out
 
 
+def _volatility_sentence(early: float, last: float, a: str, b: str, week: int) -> str:
+    if np.isfinite(early):
+        return (
+            f"The day-to-day volatility of GMV (sd of daily log changes) was {early:.2f} in "
+            f"{a} and {last:.2f} in {b}"
+        )
+    return (
+        f"The day-to-day volatility of GMV (sd of daily log changes) could not be measured "
+        f"in {a}: {week} days hold {week - 1} daily change, and an sd needs two (the run is "
+        f"too short for this claim); it was {last:.2f} in {b}"
+    )
+
+
 def analyse(
     runs: pd.DataFrame, daily: pd.DataFrame, plan: Plan, streams: pd.DataFrame | None = None
 ) -> Analysis:
@@ -124,6 +137,11 @@ def analyse(
     cv = weekly_cv(gmv, week)
     vol = weekly_volatility(gmv, week)
     early, last = (1, cv.shape[1] - 1) if cv.shape[1] >= 3 else (0, cv.shape[1] - 1)
+
+    def span(i: int) -> str:  # "week 2" in runs of three weeks or more, else the days
+        return f"week {i + 1}" if week == 7 else f"days {i * week + 1}-{(i + 1) * week}"
+
+    first, final = ("week", "week") if week == 7 else (f"{week} days",) * 2
     runs = runs.assign(
         cv_early=cv[:, early],
         cv_last=cv[:, last],
@@ -139,14 +157,14 @@ def analyse(
         gpm_last_week=np.nanmean(gpm[:, -week:], axis=1),
     )
     metrics = {
-        "fan_share_first_week": "fan share of focal impressions, first week",
-        "fan_share_last_week": "fan share of focal impressions, last week",
-        "gpm_first_week": "focal GPM, first week, yuan per 1000 impressions",
-        "gpm_last_week": "focal GPM, last week, yuan per 1000 impressions",
-        "volatility_early": f"sd of daily log changes of focal GMV in week {early + 1}",
-        "volatility_last": f"sd of daily log changes of focal GMV in week {last + 1} (last)",
-        "cv_early": f"CV of daily focal GMV in week {early + 1}",
-        "cv_last": f"CV of daily focal GMV in week {last + 1} (last)",
+        "fan_share_first_week": f"fan share of focal impressions, first {first}",
+        "fan_share_last_week": f"fan share of focal impressions, last {final}",
+        "gpm_first_week": f"focal GPM, first {first}, yuan per 1000 impressions",
+        "gpm_last_week": f"focal GPM, last {final}, yuan per 1000 impressions",
+        "volatility_early": f"sd of daily log changes of focal GMV in {span(early)}",
+        "volatility_last": f"sd of daily log changes of focal GMV in {span(last)} (last)",
+        "cv_early": f"CV of daily focal GMV in {span(early)}",
+        "cv_last": f"CV of daily focal GMV in {span(last)} (last)",
         "final_followers": "focal followers at the end",
         "total_gmv": "focal GMV over the run, yuan",
     }
@@ -168,12 +186,12 @@ def analyse(
         ),
         paired_test(
             "variance_falls",
-            f"volatility of daily GMV, week {last + 1} minus week {early + 1}",
+            f"volatility of daily GMV, {span(last)} minus {span(early)}",
             "sd of daily log changes of GMV",
             runs["volatility_early"].to_numpy(float),
             runs["volatility_last"].to_numpy(float),
             "<0",
-            (f"week {early + 1}", f"week {last + 1}"),
+            (span(early), span(last)),
         ),
     ]
     verdict = judge(tests)
@@ -194,25 +212,31 @@ def analyse(
             plan, f"the default market unchanged, following the focal room over {days} days"
         ),
         f"The fan share of its impressions went from {mean('fan_share_first_week'):.1%} in "
-        f"the first week to {mean('fan_share_last_week'):.1%} in the last (slope "
+        f"the first {first} to {mean('fan_share_last_week'):.1%} in the last (slope "
         f"{describe_test(t['fan_share_rises'], 'per day', 2)}), and GPM from "
         f"{fmt(mean('gpm_first_week'))} to {fmt(mean('gpm_last_week'))} yuan per 1000 "
         f"impressions (slope {describe_test(t['gpm_rises'], 'yuan per day')}).",
-        f"The day-to-day volatility of GMV (sd of daily log changes) was "
-        f"{mean('volatility_early'):.2f} in week {early + 1} and {mean('volatility_last'):.2f} "
-        f"in week {last + 1} (CV within the week {mean('cv_early'):.2f} and "
+        _volatility_sentence(
+            mean("volatility_early"), mean("volatility_last"), span(early), span(last), week
+        )
+        + f" (CV within the {'week' if week == 7 else 'period'} {mean('cv_early'):.2f} and "
         f"{mean('cv_last'):.2f}) "
         f"({describe_test(t['variance_falls'])}).",
         verdict_sentence(verdict, tests),
-        _mechanism(t, follow_share_last, mean("final_followers"), vol_fan, vol_other),
+        _mechanism(t, follow_share_last, mean("final_followers"), vol_fan, vol_other, final),
     ]
     finding = (
         f"Over {days} days the good room's fan share of traffic rose from "
         f"{mean('fan_share_first_week'):.0%} to {mean('fan_share_last_week'):.0%}, GPM from "
-        f"{fmt(mean('gpm_first_week'))} to {fmt(mean('gpm_last_week'))} yuan, and the weekly "
-        f"day-to-day volatility of GMV went {mean('volatility_early'):.2f} → "
-        f"{mean('volatility_last'):.2f} — verdict "
-        f"{verdict}."
+        f"{fmt(mean('gpm_first_week'))} to {fmt(mean('gpm_last_week'))} yuan, and the "
+        + (
+            f"{'weekly ' if week == 7 else ''}day-to-day volatility of GMV went "
+            f"{mean('volatility_early'):.2f} → "
+            f"{mean('volatility_last'):.2f}"
+            if np.isfinite(mean("volatility_early"))
+            else "run was too short to compare day-to-day volatility"
+        )
+        + f" — verdict {verdict}."
     )
 
     def draw(path: Path) -> None:
@@ -265,18 +289,23 @@ def analyse(
 
 
 def _mechanism(
-    t: dict[str, Test], follow_share: float, followers: float, vol_fan: float, vol_other: float
+    t: dict[str, Test],
+    follow_share: float,
+    followers: float,
+    vol_fan: float,
+    vol_other: float,
+    last: str = "week",
 ) -> str:
     text = (
         f"Mechanism: followers accumulate (about {fmt(followers)} by the end) and reach the "
         f"room through the follow channel ({follow_share:.1%} of its impressions in the last "
-        "week) and as fans inside the free traffic; fans' stored affinity raises their entry, "
+        f"{last}) and as fans inside the free traffic; fans' stored affinity raises their entry, "
         "dwell and buy hazard (the only viewer-level difference a room's history makes), so "
         "a growing fan share lifts GPM"
     )
     steadier = vol_fan < vol_other
     text += (
-        f"; in the last week the room's impressions to fans varied "
+        f"; in the last {last} the room's impressions to fans varied "
         f"{'less' if steadier else 'no less'} from day to day than those to other viewers "
         f"(sd of daily log changes {vol_fan:.2f} vs {vol_other:.2f})"
     )
