@@ -345,3 +345,18 @@ def test_cli_runs_and_refuses_a_different_spec(tmp_path, capsys, monkeypatch):
     err = one_line_error(capsys, ["sweep", str(other), "--out", str(out), "--resume"])
     assert "holds a different sweep" in err and "parameters" in err
     assert sorted(p.name for p in (out / "rows").iterdir()) == before
+
+
+def test_resume_that_adds_runs_says_the_analysis_is_stale(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SNOWBALL_SWEEP_RUNNER", "simulation.sweep.fakes:failing_runner")
+    spec = write(tmp_path, GRID)
+    out = tmp_path / "o"
+    cli.main(["sweep", str(spec), "--out", str(out), "--jobs", "1", "-q"])
+    assert cli.main(["analyze", str(out)]) == 0
+    capsys.readouterr()
+    cli.main(["sweep", str(spec), "--out", str(out), "--jobs", "1", "-q", "--resume"])
+    assert "analyze" not in capsys.readouterr().err  # nothing ran: nothing is stale
+    more = write(tmp_path, GRID.replace("replicates = 3", "replicates = 4"))
+    cli.main(["sweep", str(more), "--out", str(out), "--jobs", "1", "-q", "--resume"])
+    err = capsys.readouterr().err
+    assert "was made before this session's runs" in err and f"analyze {out}" in err

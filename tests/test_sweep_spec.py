@@ -333,3 +333,10 @@ def test_any_parameter_table_is_valid_or_one_config_error(kind, samples, p1, p2)
     for i in range(design.n_points):
         for key, v in design.point(i).items():
             assert isinstance(v, float) and 0 <= v <= 1 and math.isfinite(v), (key, v)
+
+
+def test_counts_in_messages_agree_in_number():
+    from simulation.sweep import plural
+
+    assert plural(1, "replicate") == "1 replicate" and plural(32, "point") == "32 points"
+    assert plural(0, "run") == "0 runs"

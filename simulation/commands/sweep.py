@@ -113,6 +113,7 @@ def _positive_float(flag: str, text: str) -> float:
 
 def sweep_command(args: argparse.Namespace) -> int:
     """Run ``snowball sweep``; exit status 0 (all ok), 1 (failed or missing runs)."""
+    from simulation.sweep import plural
     from simulation.sweep.engine import run_sweep
     from simulation.sweep.executors import ExecutorChoice
 
@@ -134,8 +135,9 @@ def sweep_command(args: argparse.Namespace) -> int:
     m = result.manifest
     session = m["sessions"][-1]
     print(
-        f"sweep {m['name']}: {result.runs} runs ({m['design']['points']} points x "
-        f"{m['replicates']} replicates) in {result.out}"
+        f"sweep {m['name']}: {plural(result.runs, 'run')} "
+        f"({plural(m['design']['points'], 'point')} x {plural(m['replicates'], 'replicate')}) "
+        f"in {result.out}"
     )
     print(
         f"  ok {result.ok}, failed {result.failed}, missing {result.missing}; this "
@@ -146,7 +148,13 @@ def sweep_command(args: argparse.Namespace) -> int:
         f"  wrote {Path(result.out) / 'runs.parquet'} and manifest.json; next: snowball "
         f"analyze {result.out}"
     )
-    for note in result.notes:
+    notes = list(result.notes)
+    if result.ran and (Path(result.out) / "analysis").is_dir():
+        notes.append(
+            f"{Path(result.out) / 'analysis'} was made before this session's runs; run "
+            f"snowball analyze {result.out} again to bring it up to date"
+        )
+    for note in notes:
         print(f"snowball: note: {note}", file=sys.stderr)
     if result.failed:
         print(

@@ -26,7 +26,12 @@ parts are imported by the modules that need them.
 
 from typing import Any
 
-__all__ = ["analyze_sweep", "load_spec", "run_sweep"]
+__all__ = ["analyze_sweep", "load_spec", "plural", "run_sweep"]
+
+
+def plural(n: int, word: str) -> str:
+    """``1 replicate``, ``6 replicates``."""
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def __getattr__(name: str) -> Any:

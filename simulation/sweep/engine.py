@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from simulation.sweep import plural
 from simulation.sweep.design import Design, build_design, design_from_coordinates
 from simulation.sweep.executors import ExecutorChoice, open_executor
 from simulation.sweep.runners import PreparedRunner, Runner, prepare
@@ -413,8 +414,9 @@ def _drive(
     already = counts.done
     if progress:
         print(
-            f"sweep {spec.name}: {design.n_points} points x {spec.replicates} replicates = "
-            f"{total} runs, {already} already done; {opened.description}; out: "
+            f"sweep {spec.name}: {plural(design.n_points, 'point')} x "
+            f"{plural(spec.replicates, 'replicate')} = {plural(total, 'run')}, {already} "
+            f"already done; {opened.description}; out: "
             f"{store.root}",
             file=sys.stderr,
         )

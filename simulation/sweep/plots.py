@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from simulation.sweep import plural
 from simulation.sweep.analysis import (
     METRIC_LABELS,
     PhaseSurface,
@@ -54,10 +55,6 @@ def _axis_label(key: str, doc: str, width: int = 60) -> str:
     if not doc:
         return key
     return key + "\n" + "\n".join(textwrap.wrap(doc, width))
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def _fmt(v: Any) -> str:
@@ -153,13 +150,13 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, 
     if method == "sobol":
         what = (
             f"Sobol indices (Saltelli design, N = {d['samples']} base samples, "
-            f"{len(data.design)} points x {_plural(data.replicates, 'replicate')}); "
+            f"{len(data.design)} points x {plural(data.replicates, 'replicate')}); "
             "error bars: 95% bootstrap intervals"
         )
     else:
         what = (
             f"Morris screening ({d['samples']} trajectories, {d['levels']} levels, "
-            f"{_plural(data.replicates, 'replicate')} per point); error bars: 95% bootstrap "
+            f"{plural(data.replicates, 'replicate')} per point); error bars: 95% bootstrap "
             "intervals of mu*"
         )
     fig.suptitle(f"{data.name}: which parameters matter\n{what}", fontsize=11)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.config import _MISSING, ConfigError
+from simulation.sweep import plural
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")
@@ -894,8 +895,8 @@ def parse_spec(
             source,
             "max_runs",
             max_runs,
-            f"the design needs {spec.n_runs} runs ({spec.n_points} points x "
-            f"{replicates} replicates); raise max_runs or shrink the design",
+            f"the design needs {spec.n_runs} runs ({plural(spec.n_points, 'point')} x "
+            f"{plural(replicates, 'replicate')}); raise max_runs or shrink the design",
         )
     return spec
 
