@@ -370,3 +370,11 @@ def test_a_closed_pipe_ends_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_run_without_a_focal_room_does_not_report_one(tmp_path):
+    r = snowball("run", *TINY, "--set", "streams.focal.count=0", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "focal room" not in r.stdout
+    r = snowball("run", *TINY, "--out", str(tmp_path / "p"))
+    assert "focal room: GMV" in r.stdout

@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{tk['ad_spend'].sum():,.0f} yuan; Gini of GMV across streams "
         f"{s['gini_gmv']:.2f}, top 10% hold {s['top10_share_gmv']:.0%}"
     )
-    if "focal" in scenario.streams:
+    if "focal" in scenario.streams and scenario.streams["focal"].count > 0:
         roi = "n/a" if math.isnan(s["roi"]) else f"{s['roi']:.2f}"
         print(
             f"  focal room: GMV {s['focal_gmv']:,.0f} yuan, followers "
