@@ -68,7 +68,13 @@ from simulation.config import (
     scenario_from_dict,
     to_dict,
 )
-from simulation.results import PROJECT_ROOT, atomic_dir, manifest, write_json
+from simulation.results import (
+    PROJECT_ROOT,
+    atomic_dir,
+    check_output_folder,
+    manifest,
+    write_json,
+)
 
 ALPHA = 0.05
 SIZES = ("quick", "moderate", "full")
@@ -1125,13 +1131,16 @@ def run_study(
     size: str | None = None,
     progress: bool = False,
 ) -> Analysis:
-    """Plan, run, analyse and write one study; returns its analysis."""
+    """Plan, run, analyse and write one study; returns its analysis. The output folder is
+    checked before the runs (:func:`simulation.results.check_output_folder`): one holding
+    anything but this study's earlier outputs is refused, not replaced."""
     study = load_study(name)
     plan = study.plan(pick_size(size, quick), replicates)
+    out = Path(out_dir) if out_dir is not None else study_dir(name, plan.size)
+    out = check_output_folder(out, "experiment", same={"study": name})
     start = time.perf_counter()
     runs, daily, streams = execute_plan(plan, jobs, progress)
     analysis = study.analyse(runs, daily, plan, streams)
-    out = Path(out_dir) if out_dir is not None else study_dir(name, plan.size)
     write_outputs(out, plan, runs, daily, streams, analysis, time.perf_counter() - start, jobs)
     return analysis
 
@@ -1170,6 +1179,7 @@ def refresh_outputs(folder: Path) -> Analysis:
 
     folder = Path(folder)
     man, runs, daily, streams = load_outputs(folder)
+    check_output_folder(folder, "experiment", same={"study": man.get("study")})
     plan = load_study(man["study"]).plan(man["size"], man["replicates"])
     analysis = reanalyse(folder)
     write_outputs(folder, plan, runs, daily, streams, analysis, man["wall_seconds"], man["jobs"])

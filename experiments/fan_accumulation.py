@@ -115,16 +115,20 @@ def weekly_volatility(gmv: np.ndarray, week: int) -> np.ndarray:
 
 
 def _volatility_sentence(early: float, last: float, a: str, b: str, week: int) -> str:
+    def vol(x: float, where: str) -> str:
+        return f"{x:.2f} in {where}" if np.isfinite(x) else f"not measurable in {where}"
+
+    head = "The day-to-day volatility of GMV (sd of daily log changes)"
     if np.isfinite(early):
-        return (
-            f"The day-to-day volatility of GMV (sd of daily log changes) was {early:.2f} in "
-            f"{a} and {last:.2f} in {b}"
+        return f"{head} was {vol(early, a)} and {vol(last, b)}"
+    if week < 3:
+        why = (
+            f"{week} days hold one daily change and an sd needs two (the run is too short "
+            "for this claim)"
         )
-    return (
-        f"The day-to-day volatility of GMV (sd of daily log changes) could not be measured "
-        f"in {a}: {week} days hold {week - 1} daily change, and an sd needs two (the run is "
-        f"too short for this claim); it was {last:.2f} in {b}"
-    )
+    else:
+        why = "fewer than two day-to-day changes between days with sales"
+    return f"{head} could not be measured in {a}: {why}; it was {vol(last, b)}"
 
 
 def analyse(
@@ -235,6 +239,8 @@ def analyse(
             f"{mean('volatility_last'):.2f}"
             if np.isfinite(mean("volatility_early"))
             else "run was too short to compare day-to-day volatility"
+            if week < 3
+            else "day-to-day volatility of GMV could not be compared (too few days with sales)"
         )
         + f" — verdict {verdict}."
     )

@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # a piped stdout is written here, not at exit: inside the try
+        return code
     except BrokenPipeError:
         # The reader went away (``snowball scenarios | head -1``): stop quietly, like other
         # command-line tools, and keep Python from reporting the pipe again at exit.

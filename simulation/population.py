@@ -207,7 +207,7 @@ class BucketSearch:
         return 0 if self.start is None else self.start.nbytes
 
     def __call__(self, keys: np.ndarray) -> np.ndarray:
-        """Indices as ``np.searchsorted(cum, keys, side="right")``, int64."""
+        """Indices as ``np.searchsorted(cum, keys, side="right")``, int64 (keys not NaN)."""
         if self.start is None or len(keys) < self.MIN_KEYS:
             return np.searchsorted(self.cum, keys, side="right")
         n, w = len(self.cum), self.width

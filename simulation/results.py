@@ -148,6 +148,10 @@ manifest lists): anything else in a folder that a command would replace was put 
 someone else, and the folder is refused rather than deleted."""
 
 
+OS_METADATA = {".DS_Store", "Thumbs.db", "desktop.ini"}
+"""Files a file browser leaves in any folder it shows: replaced along with the folder."""
+
+
 def own_files(man: dict[str, Any]) -> set[str]:
     """The names an output folder with this manifest may hold."""
     names = set(OUTPUT_FILES.get(man.get("kind"), ()))
@@ -195,7 +199,8 @@ def check_output_folder(
                         f"{where}: holds the outputs of {key} {man.get(key)!r}, which "
                         f"{key} {value!r} would replace; choose another folder"
                     )
-            foreign = sorted(e.name for e in full.iterdir() if e.name not in own_files(man))
+            mine = own_files(man) | OS_METADATA
+            foreign = sorted(e.name for e in full.iterdir() if e.name not in mine)
             if foreign:
                 raise OutputFolderError(
                     f"{where}: also holds {_listing(foreign)}, which a snowball {kind} did "

@@ -231,6 +231,8 @@ def test_out_replaces_an_earlier_run_but_not_files_someone_added(tmp_path):
     first = (out / "manifest.json").stat().st_mtime_ns
     assert snowball("run", *TINY, "--seed", "2", "--out", str(out)).returncode == 0
     assert (out / "manifest.json").stat().st_mtime_ns != first  # replaced
+    (out / ".DS_Store").write_bytes(b"\0")  # a file browser's metadata does not block it
+    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
     (out / "notes.txt").write_text("my notes")
     err = one_line_exit_2(snowball("run", *TINY, "--out", str(out)))
     assert "notes.txt" in err and (out / "notes.txt").read_text() == "my notes"
@@ -361,10 +363,12 @@ def test_reanalyse_of_damaged_outputs_is_one_line(tmp_path, damage):
 
 def test_a_closed_pipe_ends_quietly():
     """``snowball experiment --list | head -1``: the reader leaves early; no traceback."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered, as usual
     proc = subprocess.Popen(
         [sys.executable, "-m", "simulation", "experiment", "--list"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
     proc.stdout.close()  # before the command starts writing
     err = proc.stderr.read().decode()

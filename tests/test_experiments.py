@@ -340,3 +340,12 @@ def test_gallery_is_written_from_the_manifests_into_the_readme(tmp_path):
     assert "inequality found x." in text
     assert "![exploration](exploration/figure.png)" in path.read_text()
     assert "fan_accumulation" not in text  # only studies with a manifest
+
+
+def test_run_study_refuses_a_folder_with_foreign_files_before_running(tmp_path):
+    from simulation.errors import OutputFolderError
+
+    (tmp_path / "thesis.tex").write_text("draft")
+    with pytest.raises(OutputFolderError, match="not empty"):
+        C.run_study("review_quality", quick=True, out_dir=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]

@@ -99,18 +99,21 @@ def test_bucket_search_is_searchsorted(seed, n, sigma, zeros, max_walk):
     of range, on the bucket path and on the fallback."""
     rng = np.random.default_rng(seed)
     act = rng.lognormal(0, sigma, n).astype(np.float32)
-    act[rng.random(n) < zeros] = 0
-    act[0] = max(act[0], np.float32(1e-3))  # a positive total
+    act[rng.random(n) < zeros] = 0  # ties, and leading zeros (cum[0] = 0)
+    act[-1] = max(act[-1], np.float32(1e-3))  # a positive total
     cum = np.cumsum(act, dtype=np.float64)
     total = cum[-1]
+    edges = np.arange(n + 1) * (total / n)  # the table's bucket edges (sigma 0: on entries)
     keys = np.concatenate(
         [
             np.sort(rng.random(3 * n) * total),
             cum,
             np.nextafter(cum, -np.inf),
             np.nextafter(cum, np.inf),
-            [0.0, total, -1.0, 2 * total, np.nextafter(total, np.inf)],
-            np.arange(n + 1) * (total / n),
+            edges,
+            np.nextafter(edges, -np.inf),
+            np.nextafter(edges, np.inf),
+            [0.0, total, -1.0, -0.0, 2 * total, np.nextafter(total, np.inf)],
         ]
     )
     search = BucketSearch(cum, max_walk=max_walk)
@@ -118,6 +121,21 @@ def test_bucket_search_is_searchsorted(seed, n, sigma, zeros, max_walk):
     got = search(keys)
     assert got.dtype == np.int64
     np.testing.assert_array_equal(got, np.searchsorted(cum, keys, side="right"))
+
+
+@pytest.mark.parametrize("n", [10, 97, 1000, 4099])
+@pytest.mark.parametrize("total", [1.0, 0.3, 7.7, 1e6 / 3])
+def test_bucket_search_at_the_rounded_bucket_edges(n, total):
+    """Entries exactly on the table's edges fl(b x total / n) and keys one ulp below them:
+    where ``key / width`` rounds up into the next bucket (the step down in ``__call__``)."""
+    edges = np.arange(n + 1) * (total / n)
+    cum = np.sort(np.concatenate([edges[1:n], [total]]))
+    search = BucketSearch(cum)
+    search.MIN_KEYS = 0
+    assert search.start is not None
+    keys = np.concatenate([np.nextafter(edges, -np.inf), edges, np.nextafter(edges, np.inf)])
+    keys = keys[keys >= 0]
+    np.testing.assert_array_equal(search(keys), np.searchsorted(cum, keys, side="right"))
 
 
 def test_bucket_search_uses_its_table_for_even_activities():

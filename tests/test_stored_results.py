@@ -65,3 +65,16 @@ def test_readme_gallery_shows_the_stored_findings():
     readme = (RESULTS_DIR.parent / "README.md").read_text()
     block = readme.split(GALLERY_START, 1)[1].split(GALLERY_END, 1)[0]
     assert block.strip() == "\n".join(gallery_lines(RESULTS_DIR, "results/")).strip()
+
+
+def test_committed_output_folders_hold_only_their_own_files():
+    """So that rerunning a study, the validation or the demo run replaces its folder rather
+    than being refused (results.check_output_folder refuses foreign files)."""
+    from simulation.results import PROJECT_ROOT, own_files, read_manifest
+
+    folders = [m.parent for m in (PROJECT_ROOT / "results").rglob("manifest.json")]
+    folders = [f for f in folders if (read_manifest(f) or {}).get("kind")]
+    assert len(folders) >= len(STUDY_NAMES) + 1
+    for folder in folders:
+        extra = {e.name for e in folder.iterdir()} - own_files(read_manifest(folder))
+        assert not extra, (folder, extra)

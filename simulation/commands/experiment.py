@@ -178,19 +178,26 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _reanalyse(name: str, out: Path, refresh_outputs) -> object:
-    """``refresh_outputs(out)``, with stored outputs that are missing, truncated or damaged
-    reported in one line (they are files on disk, not code: rerunning the study mends them)."""
+    """``refresh_outputs(out)``, with stored outputs that are missing, unreadable or lack a
+    column the analysis reads reported in one line (they are files on disk: rerunning the
+    study mends them). Other errors of the analysis are the code's and propagate."""
     import zlib
 
+    from experiments._common import load_outputs
     from simulation.errors import UsageError
 
-    try:
-        return refresh_outputs(out)
-    except (OSError, EOFError, zlib.error, KeyError, ValueError, IndexError) as exc:
-        what = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if isinstance(exc, KeyError):
-            what = f"no {what} in the stored tables"
-        raise UsageError(
+    def damaged(what: str) -> UsageError:
+        return UsageError(
             f"--out {out}: the stored outputs of {name} cannot be reanalysed ({what}); "
             "run the study again without --reanalyse"
-        ) from None
+        )
+
+    try:
+        load_outputs(out)
+    except (OSError, EOFError, zlib.error, ValueError) as exc:  # parse errors are ValueErrors
+        text = str(exc).strip()
+        raise damaged(text.splitlines()[0] if text else type(exc).__name__) from None
+    try:
+        return refresh_outputs(out)
+    except KeyError as exc:
+        raise damaged(f"no {exc} in the stored tables") from None
