@@ -96,7 +96,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from experiments._common import (
         RESULTS_DIR,
         pick_size,
-        refresh_outputs,
         run_study,
         study_dir,
         write_gallery,
@@ -152,7 +151,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     for name in names:
         out = outs[name]
         if args.reanalyse:
-            analysis = _reanalyse(name, out, refresh_outputs)
+            analysis = _reanalyse(name, out)
             print(f"{name}: {analysis.verdict} (reanalysed) -> {out}/\n  {analysis.finding}")
             continue
         start = time.perf_counter()
@@ -177,13 +176,13 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _reanalyse(name: str, out: Path, refresh_outputs) -> object:
+def _reanalyse(name: str, out: Path) -> object:
     """``refresh_outputs(out)``, with stored outputs that are missing, unreadable or lack a
     column the analysis reads reported in one line (they are files on disk: rerunning the
     study mends them). Other errors of the analysis are the code's and propagate."""
     import zlib
 
-    from experiments._common import load_outputs
+    from experiments._common import load_outputs, refresh_outputs
     from simulation.errors import UsageError
 
     def damaged(what: str) -> UsageError:
