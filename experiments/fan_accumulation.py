@@ -229,20 +229,20 @@ def analyse(
         verdict_sentence(verdict, tests),
         _mechanism(t, follow_share_last, mean("final_followers"), vol_fan, vol_other, final),
     ]
+    if np.isfinite(mean("volatility_early")):
+        volatility = (
+            f"{'weekly ' if week == 7 else ''}day-to-day volatility of GMV went "
+            f"{mean('volatility_early'):.2f} → {mean('volatility_last'):.2f}"
+        )
+    elif week < 3:
+        volatility = "run was too short to compare day-to-day volatility"
+    else:
+        volatility = "day-to-day volatility of GMV could not be compared (too few days with sales)"
     finding = (
         f"Over {days} days the good room's fan share of traffic rose from "
         f"{mean('fan_share_first_week'):.0%} to {mean('fan_share_last_week'):.0%}, GPM from "
         f"{fmt(mean('gpm_first_week'))} to {fmt(mean('gpm_last_week'))} yuan, and the "
-        + (
-            f"{'weekly ' if week == 7 else ''}day-to-day volatility of GMV went "
-            f"{mean('volatility_early'):.2f} → "
-            f"{mean('volatility_last'):.2f}"
-            if np.isfinite(mean("volatility_early"))
-            else "run was too short to compare day-to-day volatility"
-            if week < 3
-            else "day-to-day volatility of GMV could not be compared (too few days with sales)"
-        )
-        + f" — verdict {verdict}."
+        f"{volatility} — verdict {verdict}."
     )
 
     def draw(path: Path) -> None:

@@ -7,3 +7,10 @@ class UsageError(Exception):
 
 class OutputFolderError(UsageError):
     """An output folder that cannot, or must not, be written."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to one line (its type's name if it has none), for the
+    one-line errors of the command line."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

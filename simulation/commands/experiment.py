@@ -183,7 +183,7 @@ def _reanalyse(name: str, out: Path) -> object:
     import zlib
 
     from experiments._common import load_outputs, refresh_outputs
-    from simulation.errors import UsageError
+    from simulation.errors import UsageError, first_line
 
     def damaged(what: str) -> UsageError:
         return UsageError(
@@ -194,8 +194,7 @@ def _reanalyse(name: str, out: Path) -> object:
     try:
         load_outputs(out)
     except (OSError, EOFError, zlib.error, ValueError) as exc:  # parse errors are ValueErrors
-        text = str(exc).strip()
-        raise damaged(text.splitlines()[0] if text else type(exc).__name__) from None
+        raise damaged(first_line(exc)) from None
     try:
         return refresh_outputs(out)
     except KeyError as exc:

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.errors import first_line
 from simulation.sweep.store import (
     COORD_PREFIX,
     DESIGN_FILE,
@@ -165,7 +166,7 @@ def load_sweep(root: str | Path) -> SweepData:
             runs = pd.read_parquet(runs_path)
         except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
             notes.append(
-                f"{runs_path} cannot be read ({_first_line(exc)}); the runs were read from "
+                f"{runs_path} cannot be read ({first_line(exc)}); the runs were read from "
                 f"their row files in {ROWS_DIR}/ instead"
             )
         else:
@@ -180,7 +181,7 @@ def load_sweep(root: str | Path) -> SweepData:
         design = pd.read_parquet(design_path) if design_path.is_file() else pd.DataFrame()
     except (OSError, ValueError) as exc:
         raise UsageError(
-            f"{design_path}: cannot be read ({_first_line(exc)}); delete it and run the "
+            f"{design_path}: cannot be read ({first_line(exc)}); delete it and run the "
             "sweep again with --resume, which writes it anew from the spec"
         ) from None
     base = {
@@ -210,11 +211,6 @@ def load_sweep(root: str | Path) -> SweepData:
         n_runs_expected=expected,
         notes=notes,
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _runs_from_rows(rows_dir: Path, names: list[str]) -> pd.DataFrame:
