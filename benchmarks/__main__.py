@@ -7,7 +7,8 @@ no viewer active (O(streams) work only), the per-phase profile at the largest si
 bytes of per-viewer state. Writes results/benchmarks/bench.csv, phases.csv and scaling.png.
 ``--full`` also runs ``scale_1m`` itself (1M viewers, 30 days) and the same market at 100k
 viewers for the same 30 days, and compares their per-viewer rates (scale_1m.json,
-scale_check.csv).
+scale_check.csv); then splits entries and orders by fan status at both sizes over 5 days
+(benchmarks.conversion, conversion.csv).
 """
 
 import argparse
@@ -112,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     full = None
     if args.full:
         full, check = scale_check(out_dir, FULL_VIEWERS, REFERENCE_VIEWERS, FULL_DAYS)
+        conv = conversion_check(out_dir, (REFERENCE_VIEWERS, FULL_VIEWERS), CONVERSION_DAYS)
     plot(df, out_dir / "scaling.png")
     pd.set_option("display.width", 160)
     print(df.drop(columns=["idle_tick_ms_at_largest"]).round(2).to_string(index=False))
@@ -133,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             f"({full['reference_streams']:,} streams, the same {FULL_DAYS} days):"
         )
         print(check.round(4).to_string(index=False))
+        print(f"\nby fan status ({CONVERSION_DAYS} days, conversion.csv):")
+        print(conv.round(4).T.to_string(header=False))
     print(f"\nwrote {out_dir}/bench.csv, phases.csv, scaling.png")
     return 0
 
@@ -162,6 +166,21 @@ def scale_check(out_dir: Path, viewers: int, reference: int, days: int):
     return full, check
 
 
+CONVERSION_DAYS = 5
+
+
+def conversion_check(out_dir: Path, sizes: tuple[int, ...], days: int):
+    """Entries and orders split by fan status and source at each size (benchmarks.conversion),
+    ``days`` days, seed 0: writes ``conversion.csv`` and returns its per-size summary."""
+    import pandas as pd
+
+    from benchmarks import conversion
+
+    df = pd.concat([conversion.decompose(n, days) for n in sizes], ignore_index=True)
+    df.to_csv(out_dir / "conversion.csv", index=False)
+    return conversion.summary(df)
+
+
 def rates(run: dict, viewers: int, days: int) -> dict[str, float]:
     """Per-viewer daily rates of one run and the funnel ratios between them."""
     out = {"sessions_per_viewer_day": run["sessions"] / viewers / days}
@@ -170,6 +189,10 @@ def rates(run: dict, viewers: int, days: int) -> dict[str, float]:
     out["entries_per_impression"] = run["entries"] / max(run["impressions"], 1)
     out["orders_per_entry"] = run["orders"] / max(run["entries"], 1)
     out["gmv_per_order"] = run["gmv"] / max(run["orders"], 1)
+    # Fans (viewers who follow the room they are shown) enter and buy more often; how often
+    # a slot meets one depends on rooms per category, not only on viewers (PERFORMANCE.md).
+    out["fan_share_of_impressions"] = run["fan_impressions"] / max(run["impressions"], 1)
+    out["follows_per_viewer_at_end"] = run["follows"] / viewers
     return out
 
 

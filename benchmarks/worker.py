@@ -47,6 +47,7 @@ def main(argv: list[str]) -> None:
     model.run_days(days)
     wall = time.perf_counter() - start
     ticks = api.ticks_table(model)
+    fan_impressions = sum(int(r["fan_impressions"].sum()) for r in model.daily_records)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(
         json.dumps(
@@ -64,6 +65,8 @@ def main(argv: list[str]) -> None:
                 "entries": int(ticks["entries"].sum()),
                 "orders": int(ticks["orders"].sum()),
                 "gmv": float(ticks["gmv"].sum()),
+                "fan_impressions": fan_impressions,
+                "follows": int((model.population.follow >= 0).sum()),
                 "phases": dict(model.timer.seconds),
                 "peak_rss_bytes": int(rss),
                 "viewer_state_bytes": int(model.population.nbytes()),

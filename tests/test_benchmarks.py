@@ -65,3 +65,24 @@ def test_scaled_markets_keep_per_viewer_seeding(viewers):
     np.testing.assert_allclose(
         _per_viewer_seeding(scaled), _per_viewer_seeding(load_scenario("scale_1m")), rtol=1e-6
     )
+
+
+def test_conversion_split_adds_up_to_the_run_and_fans_follow():
+    """The fan / source split covers every impression, entry and order of the run once, and
+    the wrapped model is the same run as an unwrapped one (the split only counts)."""
+    from benchmarks.conversion import decompose, summary
+    from simulation import api
+
+    df = decompose(3000, 1)
+    assert len(df) == 6 and set(df["source"]) == {"free", "paid", "follow"}
+    assert df[["impressions", "entries", "orders"]].sum().to_dict() == df.attrs["totals"]
+    model = api.build_model("scale_1m", seed=0, overrides=scaled_overrides(3000, 1))
+    model.run_days(1)
+    plain = api.ticks_table(model)
+    assert df.attrs["totals"] == {k: int(plain[k].sum()) for k in df.attrs["totals"]}
+    fan_imp = sum(int(r["fan_impressions"].sum()) for r in model.daily_records)
+    assert int(df.loc[df["fan"], "impressions"].sum()) == fan_imp > 0
+    row = summary(df).iloc[0]
+    fan = df[df["fan"]]
+    assert row["orders_per_entry_fan"] == fan["orders"].sum() / fan["entries"].sum()
+    assert 0 < row["fan_share_of_impressions"] < 1
