@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from simulation.behaviour import FREE, Impressions
 from simulation.model import SnowballModel
@@ -22,9 +23,13 @@ def scripted(viewers, stream, session=None):
     )
 
 
+def fresh_model():
+    return SnowballModel(small(**{"population.viewers": 20_000}), seed=3)
+
+
 @pytest.fixture
 def model():
-    return SnowballModel(small(**{"population.viewers": 20_000}), seed=3)
+    return fresh_model()
 
 
 def respond(model, imp, requires_need=False, one_order=False, seed=0):
@@ -87,13 +92,67 @@ def test_gmv_is_item_price_and_margin_follows_quality(model):
     assert np.allclose(out.margin[out.bought], price * share)
 
 
-def test_one_order_per_session_and_per_category(model):
+def two_streams(model, same_category: bool) -> tuple[int, int]:
+    cat = model.table.category
+    a = 0
+    others = np.flatnonzero((cat == cat[a]) if same_category else (cat != cat[a]))
+    return a, int(others[others != a][0])
+
+
+def respond_in_sessions(model, session_viewer, imp_session, streams, one_order):
+    """Impressions (session, stream) where session i belongs to viewer session_viewer[i];
+    every stream sells eagerly so that most entrants buy."""
+    pop = model.population
     model.table.persuasion[:] = 1.0
     model.behaviour.refresh()
-    v = np.repeat(np.arange(2000), 5)
-    out = respond(model, scripted(v, 0, session=v), one_order=True)
-    per_session = np.bincount(v, out.bought)
-    assert per_session.max() == 1 and per_session.sum() > 100
+    sessions = pop.snapshot(np.asarray(session_viewer, np.int64))
+    imp = scripted(sessions.viewer[imp_session], 0)
+    imp.stream = np.asarray(streams, np.int64)
+    imp.session = np.asarray(imp_session, np.int64)
+    out = model.behaviour.respond(
+        imp, sessions, pop, 0, 1.0, False, one_order, np.random.default_rng(0)
+    )
+    return imp, out
+
+
+def test_feed_viewer_buys_once_per_category_per_tick_across_sessions():
+    """Feed (one_order=False): each viewer has two sessions this tick and each session is
+    shown two rooms. Rooms of one category: at most one order per viewer; rooms of two
+    categories: two orders happen (the rule is per category, not per viewer)."""
+    n = 2000
+    session_viewer = np.concatenate([np.arange(n), np.arange(n)])  # sessions i and n + i
+    imp_session = np.repeat(np.arange(2 * n), 2)
+    for same, check in ((True, lambda per: per.max() == 1), (False, lambda per: per.max() == 2)):
+        model = fresh_model()
+        a, b = two_streams(model, same)
+        imp, out = respond_in_sessions(
+            model, session_viewer, imp_session, np.tile([a, b], 2 * n), one_order=False
+        )
+        per_viewer = np.bincount(imp.viewer, out.bought, minlength=n)
+        assert per_viewer.sum() > 100
+        assert check(per_viewer), (same, np.bincount(per_viewer.astype(int)))
+        per_cat = np.bincount(imp.viewer * 100 + model.table.category[imp.stream], out.bought)
+        assert per_cat.max() == 1
+
+
+def test_funnel_search_ends_at_its_first_purchase():
+    """Funnel (one_order=True): one session shown rooms of two categories buys at most once,
+    and it is the first position bought at; without the rule, some sessions buy twice."""
+    n = 4000
+    a, b = two_streams(fresh_model(), same_category=False)
+    imp_session = np.repeat(np.arange(n), 2)
+    streams = np.tile([a, b], n)
+    args = (np.arange(n), imp_session, streams)
+    imp, out = respond_in_sessions(fresh_model(), *args, one_order=True)
+    per_session = np.bincount(imp.session, out.bought, minlength=n)
+    assert per_session.max() == 1 and per_session.sum() > 200
+    _, free = respond_in_sessions(fresh_model(), *args, one_order=False)
+    assert np.bincount(imp.session, free.bought, minlength=n).max() == 2
+    # The same draws decide who would buy where: the funnel keeps the first of them.
+    would = free.bought.reshape(n, 2)
+    kept = out.bought.reshape(n, 2)
+    assert np.array_equal(kept[:, 0], would[:, 0])
+    assert np.array_equal(kept[:, 1], would[:, 1] & ~would[:, 0])
 
 
 def test_buyers_rate_later_and_ratings_move_the_review_score(model):
@@ -113,6 +172,8 @@ def test_buyers_rate_later_and_ratings_move_the_review_score(model):
 
 
 def test_buyers_follow_more_than_browsers(model):
+    """Buying raises the chance to follow (follow_after_buy): buyers' follow rate against
+    that of entrants who did not buy, one-sided two-proportion z-test, alpha = 0.001."""
     pop = model.population
     pop.follow[:] = -1
     pop.followers[:] = 0
@@ -122,5 +183,11 @@ def test_buyers_follow_more_than_browsers(model):
     out = respond(model, imp)
     slot, _ = pop.lookup(imp.viewer, imp.stream)
     follows = slot >= 0
-    assert follows[out.bought].mean() > 3 * follows[out.entered & ~out.bought].mean()
+    buyers, browsers = follows[out.bought], follows[out.entered & ~out.bought]
+    count, nobs = [buyers.sum(), browsers.sum()], [len(buyers), len(browsers)]
+    pooled = sum(count) / sum(nobs)
+    z = (count[0] / nobs[0] - count[1] / nobs[1]) / np.sqrt(
+        pooled * (1 - pooled) * (1 / nobs[0] + 1 / nobs[1])
+    )
+    assert stats.norm.sf(z) < 1e-3
     assert pop.followers[0] == follows.sum()
