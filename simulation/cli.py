@@ -25,16 +25,24 @@ COMMAND_MODULES = [
 ]
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its errors on one line (the flag, the value, where to look) instead of
+    the usage block and the error: the same form as every other bad input."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from simulation import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="snowball",
         description="Agent-based simulator of the recommendation feedback loop in interest "
         "e-commerce.",
     )
     parser.add_argument("--version", action="version", version=f"snowball {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
     return parser

@@ -651,6 +651,21 @@ def _join(prefix: str, key: str) -> str:
     return f"{prefix}.{key}" if prefix else key
 
 
+def check_merchants(scenario: "Scenario", source: str) -> None:
+    """A group's ``merchant`` names a field group of exactly one room (the merchant's own)."""
+    for name, g in scenario.streams.items():
+        if not g.merchant:
+            continue
+        m = scenario.streams.get(g.merchant)
+        if m is None or m.kind != "field" or m.count != 1:
+            raise ConfigError(
+                source,
+                f"streams.{name}.merchant",
+                g.merchant,
+                "must name a stream group of kind 'field' with count = 1",
+            )
+
+
 def _check_cross(obj: Any, source: str, prefix: str) -> None:
     """Constraints between fields of one section."""
     if isinstance(obj, Scenario):
@@ -683,6 +698,7 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     g.category,
                     f"must be -1 or in 0..{k - 1} (population.categories)",
                 )
+        check_merchants(obj, source)
         for d in obj.calendar.campaign_days:
             if d >= obj.days:
                 raise ConfigError(
@@ -869,7 +885,7 @@ def load_scenario(
     raw = read_raw(path)
     raw.setdefault("name", path.stem)
     source = str(path) if not overrides else f"{path} (with {', '.join(overrides)} set)"
-    if not new_groups:
+    if not new_groups and isinstance(raw.get("streams", {}), dict):  # else build() says why
         groups = list(raw.get("streams", {}))
         for key, value in (overrides or {}).items():
             parts = key.split(".")
@@ -883,7 +899,7 @@ def load_scenario(
                     f"stream group '{parts[1]}' is not in the scenario{hint}; groups: "
                     f"{', '.join(groups)} (add a new group in a scenario file)",
                 )
-    return build(Scenario, apply_overrides(raw, overrides), source)
+    return build(Scenario, apply_overrides(raw, overrides, source), source)
 
 
 def scenario_from_dict(raw: dict[str, Any], source: str = "<dict>") -> Scenario:

@@ -11,7 +11,7 @@ import math
 import mesa
 import numpy as np
 
-from simulation.config import STREAM_KINDS, ConfigError, Scenario, StreamGroupConfig
+from simulation.config import STREAM_KINDS, Scenario, StreamGroupConfig, check_merchants
 
 KIND_CODE = {k: i for i, k in enumerate(STREAM_KINDS)}
 
@@ -114,18 +114,10 @@ class StreamTable:
             name: int(np.flatnonzero(self.group == gi)[0])
             for gi, name in enumerate(self.group_names)
         }
+        check_merchants(scenario, scenario.name)  # checked on loading; scenarios built in code
         for gi, g in enumerate(self.group_configs):
-            if not g.merchant:
-                continue
-            m = scenario.streams.get(g.merchant)
-            if m is None or m.kind != "field" or m.count != 1:
-                raise ConfigError(
-                    "scenario",
-                    f"streams.{self.group_names[gi]}.merchant",
-                    g.merchant,
-                    "must name a stream group of kind 'field' with count = 1",
-                )
-            room[self.group == gi] = first[g.merchant]
+            if g.merchant:
+                room[self.group == gi] = first[g.merchant]
         return room.astype(np.int64)
 
     def live_mask(self, day: int, tod: int, tpd: int) -> np.ndarray:

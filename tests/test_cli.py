@@ -132,6 +132,46 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, args, fr
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "--days", "abc"], "argument --days: invalid int value: 'abc'"),
+        (["run", "--seed", "1.5"], "argument --seed: invalid int value: '1.5'"),
+        (["no_such_command"], "invalid choice: 'no_such_command'"),
+        (["run", "--no-such-flag"], "unrecognized arguments: --no-such-flag"),
+    ],
+)
+def test_bad_flags_are_one_line_exit_2(capsys, args, fragment):
+    """argparse's own errors too: one line naming the flag and value, not the usage block."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and "--help" in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('[streams.alliance]\nmerchant = "nobody"\n', "streams.alliance.merchant = 'nobody'"),
+        ('[streams.alliance]\nmerchant = "field"\n', "with count = 1"),
+        ("streams = 5\n", "streams = 5: must be a table of named groups"),
+        ("population = 3\n", "population = 3: is a value, not a table"),
+    ],
+)
+def test_bad_scenario_files_name_the_file_on_loading(tmp_path, capsys, text, fragment):
+    """Caught when the file is loaded (before any run or sweep), naming the file even when
+    --set values are given: a merchant that is not a one-room field group, a value where a
+    table belongs (the file's value, not the --set key, is at fault)."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text('base = "default"\n' + text)
+    out = tmp_path / "out"
+    assert main(["run", str(bad), "--set", "population.viewers=500", "--out", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and str(bad) in lines[0], lines
+    assert not out.exists()
+
+
 def test_bad_input_from_a_real_process_has_no_traceback(tmp_path):
     r = snowball("run", "--set", "population.viewrs=5", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
