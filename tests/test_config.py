@@ -153,3 +153,15 @@ def test_config_is_frozen():
     sc = load_scenario("default")
     with pytest.raises(dataclasses.FrozenInstanceError):
         sc.days = 3
+
+
+def test_parameter_table_in_model_md_is_current():
+    """docs/MODEL.md's parameter table is generated from the config schema; it is stale, or
+    a parameter is never discussed in the hand-written text, when --check exits 1."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "docs" / "gen_params.py"
+    r = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
