@@ -192,12 +192,16 @@ def summarize(result: RunResult, focal: str = "focal") -> dict[str, Any]:
 
     spend = float(mine["ad_spend"].sum())
     last_day = mine[mine["day"] == mine["day"].max()] if not mine.empty else mine
+    # The tier is the room's pool on a day it is live (0 on a day off air): the final tier
+    # is that of its last live day, the day took_off judges too.
+    on_air = mine[mine["live_minutes"] > 0]
+    last_live = on_air[on_air["day"] == on_air["day"].max()]
     return {
         "total_gmv": float(tk["gmv"].sum()),
         "total_orders": int(tk["orders"].sum()),
         "focal_gmv": float(mine["gmv"].sum()),
         "focal_margin": float(mine["margin"].sum()),
-        "focal_final_tier": int(last_day["pool_tier"].max()) if not mine.empty else 0,
+        "focal_final_tier": int(last_live["pool_tier"].max()) if not on_air.empty else 0,
         "focal_followers": int(last_day["followers"].sum()) if not mine.empty else 0,
         "free_impressions": int(mine["free_impressions"].sum()),
         "paid_impressions": int(mine["paid_impressions"].sum()),

@@ -60,7 +60,7 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "total_orders": ("orders on the platform", "orders"),
     "focal_gmv": ("GMV of the focal stream", "yuan"),
     "focal_margin": ("margin of the focal stream", "yuan"),
-    "focal_final_tier": ("final traffic-pool tier of the focal stream", "tier"),
+    "focal_final_tier": ("traffic-pool tier of the focal stream on its last day on air", "tier"),
     "focal_followers": ("followers of the focal stream at the end", "viewers"),
     "free_impressions": ("free impressions of the focal stream", "impressions"),
     "paid_impressions": ("paid impressions of the focal stream", "impressions"),
