@@ -4,6 +4,7 @@ Each observer has a ``name`` and ``measure(model)`` and is wired into Mesa's Dat
 (see :func:`tick_reporters`). Per-stream daily figures are aggregated by the model itself.
 """
 
+import math
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def top_share(values: np.ndarray, fraction: float = 0.1) -> float:
-    """Share of the total held by the top ``fraction`` of entries (at least one)."""
+    """Share of the total held by the top ``fraction`` of entries: ``fraction * n`` rounded
+    to the nearest whole number, halves up (10 % of 15 entries is 2, of 25 is 3), and at
+    least one."""
     x = np.sort(np.asarray(values, dtype=np.float64).ravel())[::-1]
     total = x.sum()
     if len(x) == 0 or total <= 0:
         return 0.0
-    k = max(1, round(fraction * len(x)))
+    k = max(1, math.floor(fraction * len(x) + 0.5))
     return float(x[:k].sum() / total)
 
 

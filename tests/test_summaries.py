@@ -551,11 +551,11 @@ def test_top_share_of_the_default_market_takes_21_of_209():
     assert top_share(values, 0.1) == pytest.approx(42 / 230, abs=1e-15)
 
 
-@pytest.mark.parametrize(("n", "k"), [(14, 1), (16, 2), (39, 4)])
+@pytest.mark.parametrize(("n", "k"), [(14, 1), (16, 2), (39, 4), (15, 2), (25, 3), (45, 5)])
 def test_top_share_counts_the_nearest_whole_number_of_entries(n, k):
     # 10 % of 14, 16, 39 entries is 1.4, 1.6, 3.9 -> 1, 2, 4 entries (39 streams: the
-    # quick-size market). Values: k + 1 entries of 3, the rest 1, so the share tells the
-    # count: 3k / (3(k + 1) + (n - k - 1)).
+    # quick-size market); 1.5, 2.5, 4.5 -> 2, 3, 5 (halves up). Values: k + 1 entries of 3,
+    # the rest 1, so the share tells the count: 3k / (3(k + 1) + (n - k - 1)).
     values = np.array([3.0] * (k + 1) + [1.0] * (n - k - 1))
     assert top_share(values, 0.1) == pytest.approx(3 * k / (3 * (k + 1) + n - k - 1), abs=1e-15)
 
