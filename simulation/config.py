@@ -244,7 +244,9 @@ class FeedConfig:
         "fair share per live stream per window",
         0,
     )
-    tier_decay_per_day_off: int = _f(1, "tiers lost per day a stream does not go live", 0, 10)
+    tier_decay_per_day_off: int = _f(
+        1, "tiers lost per calendar day without airtime before a stream", 0, 10
+    )
     start_tier_drop: int = _f(1, "tiers lost between one day's stream and the next", 0, 10)
     audience_precision_half: float = _f(
         0.001,

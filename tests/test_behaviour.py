@@ -4,23 +4,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation.behaviour import FREE, Impressions
 from simulation.model import SnowballModel
 
-from conftest import small
-
-
-def scripted(viewers, stream, session=None):
-    n = len(viewers)
-    return Impressions(
-        np.asarray(viewers, np.int64),
-        np.full(n, stream, np.int64),
-        np.full(n, FREE, np.int8),
-        np.arange(n) if session is None else np.asarray(session),
-        np.zeros(n, np.float32),
-        np.full(n, -1, np.int64),
-        np.zeros(n),
-    )
+from conftest import scripted, small
 
 
 def fresh_model():
