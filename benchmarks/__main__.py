@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         print(check.round(4).to_string(index=False))
         print(f"\nby fan status ({CONVERSION_DAYS} days, conversion.csv):")
         print(conv.round(4).T.to_string(header=False))
-    print(f"\nwrote {out_dir}/bench.csv, phases.csv, scaling.png")
+    extra = ", scale_1m.json, scale_check.csv, conversion.csv" if full else ""
+    print(f"\nwrote {out_dir}/bench.csv, phases.csv, scaling.png{extra}")
     return 0
 
 
