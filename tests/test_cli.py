@@ -148,6 +148,8 @@ def test_bad_flags_are_one_line_exit_2(capsys, args, fragment):
     assert exit_.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "--help" in lines[0], lines
+    if args[0] == "run":
+        assert "snowball run --help" in lines[0]  # the command's own help
 
 
 @pytest.mark.parametrize(
