@@ -15,7 +15,12 @@ $(VENV)/.installed-core: $(BIN)/activate pyproject.toml
 
 $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	touch $@ $(VENV)/.installed-core $(VENV)/.installed-dashboard
+	touch $@ $(VENV)/.installed-core $(VENV)/.installed-dashboard $(VENV)/.installed-fast
+
+# The compiled kernels (numba) that large runs use: what the benchmark measures.
+$(VENV)/.installed-fast: $(BIN)/activate pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[fast]"
+	touch $@ $(VENV)/.installed-core
 
 $(VENV)/.installed-dashboard: $(BIN)/activate pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dashboard]"
@@ -31,7 +36,7 @@ demo: $(VENV)/.installed-core
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-bench: $(VENV)/.installed-core
+bench: $(VENV)/.installed-fast
 	$(BIN)/python -m benchmarks
 
 lint: $(VENV)/.installed-dev

@@ -12,7 +12,6 @@ instance to count each tick's outcomes by class, which costs a few bincounts per
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -89,7 +88,9 @@ def summary(df):
 def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
-    p = argparse.ArgumentParser(prog="python -m benchmarks.conversion", description=__doc__)
+    from simulation.cli import OneLineParser
+
+    p = OneLineParser(prog="python -m benchmarks.conversion", description=__doc__)
     p.add_argument("viewers", nargs="*", type=int, default=[100_000, 1_000_000])
     p.add_argument("--days", type=int, default=5)
     p.add_argument("--seed", type=int, default=0)

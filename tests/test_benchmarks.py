@@ -1,5 +1,7 @@
 """The benchmark suite runs end to end on tiny markets (speed itself is never asserted)."""
 
+import importlib.util
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,6 +26,25 @@ def test_suite_writes_its_table_phases_and_plot(tmp_path, capsys):
     assert abs(phases["share"].sum() - 1) < 1e-9
     assert (tmp_path / "scaling.png").stat().st_size > 0
     assert "idle tick" in capsys.readouterr().out
+    assert (bench["compiled_kernels"] == (importlib.util.find_spec("numba") is not None)).all()
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--sizes", "abc"], "--sizes 'abc'"),
+        (["--sizes", "500"], "at least 1000 viewers"),
+        (["--days", "x"], "argument --days: invalid int value"),
+        (["--out", "{file}"], "cannot create the folder (File exists)"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, fragment):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(SystemExit) as exit_:
+        main([a.format(file=tmp_path / "a_file") for a in args])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0] and "--help" in lines[0], lines
 
 
 def test_scale_check_compares_per_viewer_rates_at_two_sizes(tmp_path):
