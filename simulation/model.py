@@ -385,7 +385,7 @@ class SnowballModel(Model):
         if self.always_open:
             self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
         else:
-            self.live_ticks_today = np.where(t.days_on[:, day], t.duration_ticks, 0)
+            self.live_ticks_today = t.live_ticks_on(day, self.tpd)
         self.day_live = np.zeros(t.n, dtype=bool)
         t.tier_max_today = np.zeros(t.n, dtype=np.int64)
 

@@ -129,6 +129,17 @@ class StreamTable:
         on[ok] = self.days_on[np.flatnonzero(ok), start_day[ok]]
         return on
 
+    def live_ticks_on(self, day: int, tpd: int) -> np.ndarray:
+        """Ticks of calendar ``day`` in which each stream is on air: the part of today's slot
+        before midnight (if today is a streaming day) plus the tail of yesterday's slot after
+        midnight (if yesterday was); (S,) int64, the sum of ``live_mask`` over the day."""
+        start, dur = self.start_tick, np.minimum(self.duration_ticks, tpd)
+        head = np.minimum(dur, tpd - start)
+        tail = np.maximum(start + dur - tpd, 0)
+        today = self.days_on[:, day]
+        yesterday = self.days_on[:, day - 1] if day > 0 else np.zeros(self.n, dtype=bool)
+        return np.where(today, head, 0) + np.where(yesterday, tail, 0)
+
     def starting_in(self, day: int, tod: int, ticks_ahead: int, tpd: int) -> np.ndarray:
         """Streams that go live between ``ticks_ahead`` ticks from now and now (exclusive of
         already-live), with the number of ticks until they start; (S,) int64, -1 if not."""
