@@ -88,7 +88,11 @@ def alias_tables(
         if m == 0:
             continue
         if totals[g] > 0 and m > 1:
-            scaled = (weight[start : start + m] * (m / totals[g])).tolist()
+            w_g, total = weight[start : start + m], float(totals[g])
+            if total >= 1e-300:
+                scaled = (w_g * (m / total)).tolist()
+            else:  # a (nearly) subnormal total: m / total could overflow
+                scaled = (w_g / total * m).tolist()
             small = [i for i, x in enumerate(scaled) if x < 1.0]
             large = [i for i, x in enumerate(scaled) if x >= 1.0]
             p_g = [1.0] * m
