@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    parser.set_defaults(commands=sub.choices)  # name -> the command's own parser
     return parser
 
 
@@ -66,8 +67,7 @@ def _main(argv: list[str] | None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra:  # reported by the command's own parser, so its --help is the one named
         command = getattr(args, "command", None)
-        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        where = subparsers.choices.get(command, parser) if command else parser
+        where = args.commands.get(command, parser) if command else parser
         where.error(f"unrecognized arguments: {' '.join(extra)}")
     if not getattr(args, "func", None):
         parser.print_help()
