@@ -12,7 +12,9 @@ Functional forms (docs/MODEL.md gives the reasons):
 - entry: ``logit p = logit(hook) + w_i log z + w_a aff + lift_role + boost``
 - dwell (minutes, given entry): exponential with mean
   ``dwell_mean x retention x patience x dwell_lift_role x (1 + l_a aff)``
-- interactions: Poisson(``interact_per_minute x dwell``)
+- interactions: Poisson(``interact_per_minute x dwell``), drawn once per stream with the
+  summed mean (only per-stream totals are recorded; a sum of independent Poisson counts is
+  Poisson with the summed mean)
 - buy (given entry): ``p = 1 - exp(-h x dwell)``, hazard
   ``h = h0 (persuasion/0.05) appeal_role min(4, (price/ref)^-sensitivity) z^w_z
   (1 + w_b aff) need_term satiation intent``
@@ -75,7 +77,8 @@ class Impressions:
 
 @dataclass
 class Outcome:
-    """Per-impression results (shape (n,) each) plus the ratings bought this tick."""
+    """Per-impression results (shape (n,) each; ``interactions`` is per stream, (S,)) plus
+    the ratings bought this tick."""
 
     entered: np.ndarray
     dwell: np.ndarray
@@ -102,17 +105,17 @@ class Behaviour:
         self.table = table
         self.role_price = np.asarray(cfg.role_price)
         self.role_appeal = np.asarray(cfg.role_appeal)
-        self.role_entry = np.asarray(cfg.role_entry_lift)
+        self.role_entry = np.asarray(cfg.role_entry_lift, dtype=np.float32)
         self.role_dwell = np.asarray(cfg.role_dwell_lift)
         self.refresh()
 
     def refresh(self) -> None:
         """Recompute per-stream constants (after a trait or mix changes)."""
         t = self.table
-        self.logit_hook = _logit(t.hook)
+        self.logit_hook = _logit(t.hook).astype(np.float32)
         # Cumulative item-role shares, one contiguous row per edge (2, S): role = number of
         # edges below the uniform draw.
-        self.mix_edges = np.ascontiguousarray(np.cumsum(t.mix, axis=1)[:, :2].T)
+        self.mix_edges = np.ascontiguousarray(np.cumsum(t.mix, axis=1)[:, :2].T, dtype=np.float32)
         self.prices = t.role_prices(self.cfg.role_price)
         self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
 
@@ -153,7 +156,7 @@ class Behaviour:
         z = sessions.relative_interest(imp.session, cat)
         slot, aff = sessions.lookup(imp.session, s)
         is_fan = slot >= 0
-        u = rng.random(n)
+        u = rng.random(n, dtype=np.float32)
         role = (u > self.mix_edges[0].take(s)).astype(np.int64)
         role += u > self.mix_edges[1].take(s)
         logit = (
@@ -168,7 +171,7 @@ class Behaviour:
         np.exp(p_enter, out=p_enter)
         p_enter += 1
         np.divide(1, p_enter, out=p_enter)
-        entered = rng.random(n) < p_enter
+        entered = rng.random(n, dtype=np.float32) < p_enter
 
         e = np.flatnonzero(entered)
         ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
@@ -180,7 +183,9 @@ class Behaviour:
             * (1 + c.dwell_affinity_lift * ae)
         )
         dwell_e = rng.exponential(1.0, len(e)) * mean_dwell
-        inter_e = rng.poisson(c.interact_per_minute * dwell_e)
+        # Interactions are only ever summed per stream: one Poisson draw per stream with the
+        # summed mean has the same distribution as the per-entrant counts' total.
+        inter_s = rng.poisson(np.bincount(se, c.interact_per_minute * dwell_e, minlength=t.n))
         price_e = self.prices[se, re]
         sens = pop.price_sensitivity[ve]
         price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
@@ -233,8 +238,7 @@ class Behaviour:
 
         dwell = np.zeros(n)
         dwell[e] = dwell_e
-        interactions = np.zeros(n, dtype=np.int64)
-        interactions[e] = inter_e
+        interactions = inter_s
         bought = np.zeros(n, dtype=bool)
         bought[e[b]] = True
         price = np.zeros(n)

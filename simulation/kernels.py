@@ -443,8 +443,8 @@ def free_pick(
     z, z_sum, _ = get("free_interest")(interests, sess, cat, len(slots_k))
     z_mean = z_sum / np.maximum(slots_k, 1)
     n = len(sess)
-    u_fill = rng.random(n)
-    u_b = rng.random(n)
+    u_fill = rng.random(n, dtype=np.float32)
+    u_b = rng.random(n, dtype=np.float32)
     u = rng.random(n)  # scaled by (1 - 1e-9) in the kernel, as numpy does
     start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
     prob = np.concatenate((tables_a[0], tables_b[0]))

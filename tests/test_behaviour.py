@@ -177,3 +177,34 @@ def test_buyers_follow_more_than_browsers(model):
     )
     assert stats.norm.sf(z) < 1e-3
     assert pop.followers[0] == follows.sum()
+
+
+def test_interactions_are_poisson_in_the_streams_dwell(model):
+    """MODEL.md 7.6: a stream's interactions in a tick are Poisson with mean
+    ``interact_per_minute`` x its dwell minutes (drawn once per stream: the sum of the visits'
+    Poisson counts). 300 ticks of 2,000 impressions on each of three streams (seeds 0-299);
+    with mu = rate x the stream's dwell that tick, the total over ticks passes an exact
+    two-sided Poisson test against the summed mu, and the dispersion statistic
+    sum((k - mu)^2 / mu) a two-sided chi-square test with one degree of freedom per draw
+    (alpha = 0.001 each). Streams without dwell get no interactions."""
+    rate = model.scenario.behaviour.interact_per_minute
+    streams = np.array([0, 1, 2])
+    k_all, mu_all = [], []
+    for seed in range(300):
+        viewers = np.arange(6000)
+        imp = scripted(viewers, 0)
+        imp.stream = np.repeat(streams, 2000)
+        out = respond(model, imp, seed=seed)
+        dwell_s = np.bincount(imp.stream, out.dwell, minlength=model.table.n)
+        assert out.interactions.shape == (model.table.n,)
+        assert (out.interactions[dwell_s == 0] == 0).all()
+        k_all.append(out.interactions[streams])
+        mu_all.append(rate * dwell_s[streams])
+    k, mu = np.concatenate(k_all), np.concatenate(mu_all)
+    assert mu.min() > 5
+    total = stats.poisson(mu.sum())
+    p_total = 2 * min(total.cdf(k.sum()), total.sf(k.sum() - 1))
+    assert p_total > 0.001
+    chi2 = float(((k - mu) ** 2 / mu).sum())
+    dist = stats.chi2(len(k))
+    assert 2 * min(dist.cdf(chi2), dist.sf(chi2)) > 0.001

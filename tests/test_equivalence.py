@@ -4,9 +4,11 @@
 no seeded followers) produced by the model before the performance work, with
 ``tests/data/gen_baseline.py`` run in a checkout of that commit (fee93ae). The optimisations
 since then change the order of random draws (categories sampled per session snapshot, shuffled
-session order, sorted session keys), so results are not identical but must be drawn from the
-same distribution: for every metric and both policies, a Welch t-test and a two-sample
-Kolmogorov-Smirnov test, Bonferroni-corrected to a family-wise alpha of 0.01. The auction's
+session order, sorted session keys; later float32 uniforms for the per-slot and per-impression
+Bernoulli draws and one Poisson draw per stream for interactions, docs/PERFORMANCE.md), so
+results are not identical but must be drawn from the same distribution: for every metric and
+both policies, a Welch t-test and a two-sample Kolmogorov-Smirnov test, Bonferroni-corrected
+to a family-wise alpha of 0.01. The auction's
 optimisation is exact and tested against the dense reference in test_auction.py.
 """
 

@@ -124,13 +124,13 @@ def reference_tally(model, imp, out):
         "fan_impressions": out.is_fan,
         "entries": out.entered,
         "dwell_minutes": out.dwell,
-        "interactions": out.interactions,
         "orders": out.bought,
         "gmv": out.price,
         "margin": out.margin,
         "ad_spend": imp.charge,
     }
     ref.update({k: np.bincount(s, w, minlength=n) for k, w in weights.items()})
+    ref["interactions"] = out.interactions  # drawn per stream
     ref["paid_orders"] = np.bincount(s[paid], out.bought[paid], minlength=n)
     ref["paid_gmv"] = np.bincount(s[paid], out.price[paid], minlength=n)
     camp = imp.campaign[paid]

@@ -19,8 +19,8 @@ from simulation import api
 from conftest import small
 
 PINNED = {
-    "default": "4f8c577471144ff3",
-    "funnel": "ddcd195d37a097de",
+    "default": "93e832f5955b85ee",
+    "funnel": "61b60538c03b5b90",
 }
 
 

@@ -333,7 +333,7 @@ class InterestFeed:
             return Impressions.empty()
         k = pop.k
         stream = np.full(n, -1, dtype=np.int64)
-        explore = rng.random(n) < cfg.exploration
+        explore = rng.random(n, dtype=np.float32) < cfg.exploration
         n_explore = int(explore.sum())
         if cfg.exploration_scope == "platform":
             stream[explore] = live_idx[rng.integers(0, len(live_idx), n_explore)]
@@ -373,9 +373,9 @@ class InterestFeed:
             z = sessions.relative_interest(free_sess[rest], c_rest).astype(np.float64)
             z_mean = np.bincount(c_rest, z, minlength=k) / np.maximum(slots_k, 1)
             r = z / np.maximum(z_mean[c_rest], 1e-12)
-            fill = rng.random(len(rest)) < filled_k[c_rest]
+            fill = rng.random(len(rest), dtype=np.float32) < filled_k[c_rest]
             p_b = r * b_k[c_rest] / np.maximum(a_k[c_rest] + r * b_k[c_rest], 1e-300)
-            use_b = rng.random(len(rest)) < p_b
+            use_b = rng.random(len(rest), dtype=np.float32) < p_b
             u = rng.random(len(rest)) * (1 - 1e-9)
             pick = np.full(len(rest), -1, dtype=np.int64)
             for comp, mask in ((comp_a, fill & ~use_b), (comp_b, fill & use_b)):
