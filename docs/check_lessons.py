@@ -139,10 +139,13 @@ def main(argv: list[str]) -> None:
         "Markdown table per lesson on stdout (progress rows go to stderr: redirect only "
         "stdout into docs/LESSONS_MEASURED.md)."
     )
-    parser.add_argument(
-        "lessons", nargs="*", type=int, choices=sorted(LESSONS), metavar="N", help="lessons"
-    )
+    # No ``choices=`` here: Python 3.11's argparse checks an empty ``nargs="*"`` list against
+    # them and refuses the no-argument form (every lesson).
+    parser.add_argument("lessons", nargs="*", type=int, metavar="N", help="lessons (default: all)")
     wanted = parser.parse_args(argv).lessons or sorted(LESSONS)
+    unknown = sorted(set(wanted) - set(LESSONS))
+    if unknown:
+        parser.error(f"no lesson {unknown[0]}; lessons are {', '.join(map(str, sorted(LESSONS)))}")
     for number in wanted:
         print(table(number), flush=True)
 
