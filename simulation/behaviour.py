@@ -77,12 +77,12 @@ class Impressions:
 
 @dataclass
 class Outcome:
-    """Per-impression results (shape (n,) each; ``interactions`` is per stream, (S,)) plus
-    the ratings bought this tick."""
+    """Per-impression results (shape (n,) each) plus the per-stream interaction counts (S,)
+    and the ratings bought this tick."""
 
     entered: np.ndarray
     dwell: np.ndarray
-    interactions: np.ndarray
+    stream_interactions: np.ndarray
     bought: np.ndarray
     price: np.ndarray
     margin: np.ndarray
@@ -238,16 +238,13 @@ class Behaviour:
 
         dwell = np.zeros(n)
         dwell[e] = dwell_e
-        interactions = inter_s
         bought = np.zeros(n, dtype=bool)
         bought[e[b]] = True
         price = np.zeros(n)
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
         margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
-        return Outcome(
-            entered, dwell, interactions, bought, price, margin, is_fan, se[b], ve[b], rating
-        )
+        return Outcome(entered, dwell, inter_s, bought, price, margin, is_fan, se[b], ve[b], rating)
 
     def apply_ratings(
         self, pop: Population, viewers: np.ndarray, streams: np.ndarray, rating: np.ndarray

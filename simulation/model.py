@@ -283,7 +283,7 @@ class SnowballModel(Model):
         s_e = s[e]
         sums["entries"] = total(s_e)
         sums["dwell_minutes"] = total(s_e, out.dwell[e])
-        sums["interactions"] = out.interactions.astype(np.float64)
+        sums["interactions"] = out.stream_interactions.astype(np.float64)
         b = np.flatnonzero(out.bought)
         s_b, price_b = s[b], out.price[b]
         sums["orders"] = total(s_b)

@@ -196,9 +196,9 @@ def test_interactions_are_poisson_in_the_streams_dwell(model):
         imp.stream = np.repeat(streams, 2000)
         out = respond(model, imp, seed=seed)
         dwell_s = np.bincount(imp.stream, out.dwell, minlength=model.table.n)
-        assert out.interactions.shape == (model.table.n,)
-        assert (out.interactions[dwell_s == 0] == 0).all()
-        k_all.append(out.interactions[streams])
+        assert out.stream_interactions.shape == (model.table.n,)
+        assert (out.stream_interactions[dwell_s == 0] == 0).all()
+        k_all.append(out.stream_interactions[streams])
         mu_all.append(rate * dwell_s[streams])
     k, mu = np.concatenate(k_all), np.concatenate(mu_all)
     assert mu.min() > 5

@@ -368,9 +368,13 @@ def test_pacing_spreads_the_budget_over_the_calendar_days_live_ticks():
     m = SnowballModel(sc, seed=5)
     c, t = m.campaigns, m.table
     checked = tails = 0
+    true_ticks_by_day = [
+        sum(t.live_mask(d, tod, m.tpd).astype(np.int64) for tod in range(m.tpd))[c.stream]
+        for d in range(sc.days)
+    ]
     for step in range(sc.days * m.tpd):
         day = step // m.tpd
-        true_ticks = sum(t.live_mask(day, tod, m.tpd) for tod in range(m.tpd))[c.stream]
+        true_ticks = true_ticks_by_day[day]
         elapsed = c.elapsed.copy()
         m.step()
         bid = np.flatnonzero(m.bidding_now)

@@ -130,7 +130,7 @@ def reference_tally(model, imp, out):
         "ad_spend": imp.charge,
     }
     ref.update({k: np.bincount(s, w, minlength=n) for k, w in weights.items()})
-    ref["interactions"] = out.interactions  # drawn per stream
+    ref["interactions"] = out.stream_interactions
     ref["paid_orders"] = np.bincount(s[paid], out.bought[paid], minlength=n)
     ref["paid_gmv"] = np.bincount(s[paid], out.price[paid], minlength=n)
     camp = imp.campaign[paid]
