@@ -42,7 +42,10 @@ class Impressions:
     ``source`` is FREE, PAID or FOLLOW; ``session`` indexes the tick's sessions;
     ``boost`` is an entry-logit lift (warm-up reservation, search intent); ``campaign`` is
     the paying campaign or -1; ``charge`` is yuan charged at serving (CPM) — per-click
-    charges are settled by the policy after behaviour.
+    charges are settled by the policy after behaviour. ``fan_slot`` and ``affinity``, when a
+    policy fills them in, are the viewer's follow slot of the stream (-1 if none) and its
+    affinity as the tick began (``Sessions.lookup``); the interest feed finds them where it
+    picks the stream, and behaviour looks them up itself when they are None.
     """
 
     viewer: np.ndarray
@@ -52,6 +55,10 @@ class Impressions:
     boost: np.ndarray
     campaign: np.ndarray
     charge: np.ndarray
+    fan_slot: np.ndarray | None = None
+    affinity: np.ndarray | None = None
+
+    FIELDS = ("viewer", "stream", "source", "session", "boost", "campaign", "charge")
 
     def __len__(self) -> int:
         return len(self.viewer)
@@ -67,12 +74,10 @@ class Impressions:
         parts = [p for p in parts if len(p)]
         if not parts:
             return Impressions.empty()
-        return Impressions(
-            *(
-                np.concatenate([getattr(p, f) for p in parts])
-                for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge")
-            )
-        )
+        fields = Impressions.FIELDS
+        if all(p.fan_slot is not None and p.affinity is not None for p in parts):
+            fields += ("fan_slot", "affinity")
+        return Impressions(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
 
 
 @dataclass
@@ -154,7 +159,10 @@ class Behaviour:
         v, s = imp.viewer, imp.stream
         cat = t.category[s]
         z = sessions.relative_interest(imp.session, cat)
-        slot, aff = sessions.lookup(imp.session, s)
+        if imp.fan_slot is None or imp.affinity is None:
+            slot, aff = sessions.lookup(imp.session, s)
+        else:
+            slot, aff = imp.fan_slot, imp.affinity
         is_fan = slot >= 0
         u = rng.random(n, dtype=np.float32)
         role = (u > self.mix_edges[0].take(s)).astype(np.int64)

@@ -147,16 +147,19 @@ def _sample_categories(cum, session, u):
     return out
 
 
-def _free_interest(interests, sess, cat, k_out):
-    """Relative interest (float64) of each free slot's viewer in its category and its
-    per-category sum and count (bincount order, so sums match numpy's)."""
+def _free_interest(interests, sess, cat, u, eps, k_out):
+    """For the free slots that do not explore (``u >= eps``): the relative interest
+    (float64) of the slot's viewer in its category, and per category the sum of these and
+    the number of such slots (bincount order, so the sums match numpy's)."""
     n = len(sess)
     k = interests.shape[1]
     kf = np.float32(k)
-    z = np.empty(n, dtype=np.float64)
+    z = np.zeros(n, dtype=np.float64)
     z_sum = np.zeros(k_out, dtype=np.float64)
     count = np.zeros(k_out, dtype=np.float64)
     for i in range(n):
+        if u[i] < eps:
+            continue
         c = cat[i]
         zi = np.float64(interests[sess[i], c] * kf)
         z[i] = zi
@@ -165,30 +168,122 @@ def _free_interest(interests, sess, cat, k_out):
     return z, z_sum, count
 
 
-def _free_route(z, cat, z_mean, filled_k, a_k, b_k, u_fill, u_b, u_pick, start, n_live_k,
-                prob, alias, live_idx):  # fmt: skip
-    """Fill draw, routing to precise rooms and the alias draw for each non-exploration free
-    slot; -1 where the slot goes unfilled. ``prob``/``alias`` hold the alias tables of the
-    imprecise component (first L entries) and of the precise one (next L), alias indices
-    relative to their own table. Branch-free on the random outcomes."""
-    n = len(z)
+def _free_route(u, eps, platform, z, sess, viewer, follow, affinity, cat, z_mean, filled_k,
+                a_k, b_k, start, n_live_k, prob, alias, live_idx):  # fmt: skip
+    """Every free slot from its one uniform ``u``: exploration (``u < eps``; a uniform live
+    stream of the category, of any category when none is live, or of the whole platform),
+    else fill, routing to precise rooms and the alias draw, each decision passing on the
+    rescaled uniform it leaves. Returns the viewer, stream, session, follow slot (-1 if
+    none) and affinity of the filled slots, in slot order (the follow slot and affinity
+    found in the session's ``follow``/``affinity`` row, as ``follow_lookup`` finds them).
+    ``prob``/``alias`` hold the alias tables of the imprecise component (first L entries)
+    and of the precise one (next L), alias indices relative to their own table.
+    Branch-free on the routing outcomes: every slot computes both routes and selects, with
+    an unfilled slot's values clamped so that its indices stay in range (a filled slot's are
+    unchanged: its w, x <= 1 already)."""
+    n = len(u)
     n_l = len(live_idx)
-    pick = np.empty(n, dtype=np.int64)
+    out_v = np.empty(n, dtype=np.int64)
+    out_s = np.empty(n, dtype=np.int64)
+    out_q = np.empty(n, dtype=np.int64)
+    out_f = np.empty(n, dtype=np.int64)
+    out_a = np.empty(n, dtype=np.float32)
+    n_f = follow.shape[1]
+    q = 0
     for i in range(n):
         c = cat[i]
-        r = z[i] / max(z_mean[c], 1e-12)
-        rb = r * b_k[c]
-        p_b = rb / max(a_k[c] + rb, 1e-300)
-        x = (u_pick[i] * (1 - 1e-9)) * n_live_k[c]
-        j = start[c] + np.int64(x)
-        jj = j + n_l * np.int64(u_b[i] < p_b)
-        frac = x - np.floor(x)
-        # Selects, not branches, on the random outcomes (see _codegen_options).
-        keep = np.int64(frac < prob[jj])
-        chosen = keep * j + (1 - keep) * alias[jj]
-        fill = np.int64(u_fill[i] < filled_k[c])
-        pick[i] = fill * live_idx[chosen] - (1 - fill)
-    return pick
+        if u[i] < eps:
+            w = u[i] / eps * (1 - 1e-9)
+            if platform:
+                pick = live_idx[np.int64(w * n_l)]
+            else:
+                m = n_live_k[c]
+                pool = m if m > 0 else n_l
+                j = (start[c] if m > 0 else 0) + np.int64(w * pool)
+                pick = live_idx[min(j, n_l - 1)]
+        else:
+            v = (u[i] - eps) / (1 - eps)
+            f = filled_k[c]
+            fill = np.int64(v < f)
+            w = min(v / max(f, 1e-300), 1.0)
+            r = z[i] / max(z_mean[c], 1e-12)
+            rb = r * b_k[c]
+            p_b = rb / max(a_k[c] + rb, 1e-300)
+            use_b = np.int64(w < p_b)
+            x_b = w / max(p_b, 1e-300)
+            x_a = (w - p_b) / max(1 - p_b, 1e-300)
+            # Selects, not branches, on the random outcomes (see _codegen_options).
+            x = x_b if use_b else x_a
+            y = (x * (1 - 1e-9)) * n_live_k[c]
+            j = min(start[c] + np.int64(y), n_l - 1)
+            jj = j + n_l * use_b
+            frac = y - np.floor(y)
+            keep = np.int64(frac < prob[jj])
+            chosen = keep * j + (1 - keep) * alias[jj]
+            pick = fill * live_idx[chosen] - (1 - fill)
+        row = sess[i]
+        slot = -1
+        aff = np.float32(0)
+        for col in range(n_f):  # an unfilled slot may match an empty entry: not kept
+            if follow[row, col] == pick:
+                slot = col
+                aff = affinity[row, col]
+                break
+        out_v[q] = viewer[row]
+        out_s[q] = pick
+        out_q[q] = row
+        out_f[q] = slot
+        out_a[q] = aff
+        q += np.int64(pick >= 0)
+    return out_v[:q], out_s[:q], out_q[:q], out_f[:q], out_a[:q]
+
+
+def _alias_tables(weight, counts, totals):
+    """``interest_feed.alias_tables`` compiled: the same Vose construction step for step
+    (the same float64 operations in the same order, the same stack discipline), so the same
+    tables."""
+    n = len(weight)
+    prob = np.ones(n)
+    alias = np.arange(n)
+    scaled = np.empty(n)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    start = 0
+    for g in range(len(counts)):
+        m = counts[g]
+        if m == 0:
+            continue
+        total = totals[g]
+        if total > 0 and m > 1:
+            if total >= 1e-300:
+                f = m / total
+                for i in range(m):
+                    scaled[i] = weight[start + i] * f
+            else:  # a (nearly) subnormal total: m / total could overflow
+                for i in range(m):
+                    scaled[i] = weight[start + i] / total * m
+            ns = 0
+            nl = 0
+            for i in range(m):
+                if scaled[i] < 1.0:
+                    small[ns] = i
+                    ns += 1
+                if scaled[i] >= 1.0:
+                    large[nl] = i
+                    nl += 1
+            while ns > 0 and nl > 0:
+                ns -= 1
+                s_i = small[ns]
+                l_i = large[nl - 1]
+                prob[start + s_i] = scaled[s_i]
+                alias[start + s_i] = l_i + start
+                scaled[l_i] -= 1.0 - scaled[s_i]
+                if scaled[l_i] < 1.0:
+                    nl -= 1
+                    small[ns] = large[nl]
+                    ns += 1
+        start += m
+    return prob, alias
 
 
 def _round_bids(factor, open_slots, batch, b1, b2, i1, p_start, p_bid, p_val, active, participate):
@@ -419,37 +514,3 @@ def _split_slots(cum, remaining, n_ad, u):
                 q += 1
             x += 1
     return ad_sess, ad_cat, rest_sess, rest_cat
-
-
-# ----------------------------------------------------------------------------- drivers
-
-
-def free_pick(
-    rng,
-    interests,
-    sess,
-    cat,
-    slots_k,
-    filled_k,
-    a_k,
-    b_k,
-    tables_a,
-    tables_b,
-    n_live_k,
-    live_idx,
-):
-    """InterestFeed._free's routing of the non-exploration free slots with the compiled
-    kernels: the stream picked for each slot, or -1 (same draws as the numpy path)."""
-    z, z_sum, _ = get("free_interest")(interests, sess, cat, len(slots_k))
-    z_mean = z_sum / np.maximum(slots_k, 1)
-    n = len(sess)
-    u_fill = rng.random(n, dtype=np.float32)
-    u_b = rng.random(n, dtype=np.float32)
-    u = rng.random(n)  # scaled by (1 - 1e-9) in the kernel, as numpy does
-    start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
-    prob = np.concatenate((tables_a[0], tables_b[0]))
-    alias = np.concatenate((tables_a[1], tables_b[1]))
-    return get("free_route")(
-        z, cat, z_mean, filled_k, a_k, b_k, u_fill, u_b, u, start, n_live_k, prob, alias,
-        live_idx,
-    )  # fmt: skip

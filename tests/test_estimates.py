@@ -9,6 +9,7 @@ from scipy import stats
 from simulation.config import FeedConfig
 from simulation.distribution.interest_feed import (
     audience_precision,
+    binomial_inverse,
     uniform_in_category,
     waterfill,
 )
@@ -216,3 +217,48 @@ def test_uniform_in_category_is_uniform(seed):
         assert len(obs) == count[g] and stats.chisquare(obs).pvalue > 1e-3 / 4
     fallback = np.bincount(pos[cat == 1], minlength=count.sum())
     assert stats.chisquare(fallback).pvalue > 1e-3 / 4
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), min_size=1, max_size=30),
+    st.sampled_from([0.0, 1e-9, 0.15, 0.5, 1.0]),
+    st.integers(0, 2**32 - 1),
+)
+def test_binomial_inverse_stays_in_range(n, p, seed):
+    """Counts lie in [0, n]; p = 0 gives none and p = 1 all, whatever the uniforms."""
+    n = np.array(n)
+    u = np.random.default_rng(seed).random(len(n))
+    u[::3] = np.nextafter(1.0, 0.0)  # the largest uniform
+    u[1::3] = 0.0
+    k = binomial_inverse(n, p, u)
+    assert k.dtype == np.int64 and np.all((k >= 0) & (k <= n))
+    if p == 0.0:
+        assert not k.any()
+    if p == 1.0:
+        assert np.array_equal(k, n)
+
+
+def _binomial_gof(trials, p_true, p_drawn, seed, size=20_000):
+    """Chi-square p-value of Binomial(trials, p_true) counts drawn by inversion with p_drawn
+    (cells with expected count below 5 pooled into the last one)."""
+    u = np.random.default_rng(seed).random(size)
+    k = binomial_inverse(np.full(size, trials), p_drawn, u)
+    expected = stats.binom.pmf(np.arange(trials + 1), trials, p_true) * size
+    observed = np.bincount(k, minlength=trials + 1).astype(float)
+    keep = expected >= 5
+    e = np.append(expected[keep], expected[~keep].sum())
+    o = np.append(observed[keep], observed[~keep].sum())
+    if e[-1] == 0:
+        e, o = e[:-1], o[:-1]
+    return stats.chisquare(o, e).pvalue
+
+
+@pytest.mark.parametrize("trials", [1, 5, 8, 20])
+def test_binomial_inverse_is_binomial(trials):
+    """Chi-square goodness of fit to Binomial(trials, 0.15) over seeds 0-4, 20,000 counts
+    each, alpha = 0.001 per test; the same test rejects counts drawn at p = 0.16 (power)."""
+    for seed in range(5):
+        assert _binomial_gof(trials, 0.15, 0.15, seed) > 0.001
+    if trials >= 5:
+        assert _binomial_gof(trials, 0.15, 0.16, 0) < 0.001

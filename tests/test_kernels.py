@@ -5,11 +5,17 @@ threshold) on small inputs and requires the same results as the numpy path given
 random draws: identical arrays (and identical bookings left in the population).
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from simulation import kernels
 from simulation.auction import second_price_grouped
+from simulation.behaviour import Impressions
+from simulation.distribution.interest_feed import alias_tables
 from simulation.model import SnowballModel
 from simulation.population import Sessions
 
@@ -21,6 +27,15 @@ pytest.importorskip("numba")
 def assert_same(a, b):
     assert a.dtype == b.dtype
     np.testing.assert_array_equal(a, b)
+
+
+def assert_looked_up(imp, sessions):
+    """The follow slot and affinity an impression carries are the session's look-up, and
+    some impressions reach fans."""
+    slot, aff = sessions.lookup(imp.session, imp.stream)
+    assert_same(imp.fan_slot, slot)
+    assert_same(imp.affinity, aff)
+    assert (slot >= 0).any()
 
 
 def test_size_rule_and_force(monkeypatch):
@@ -47,6 +62,27 @@ def test_sample_categories(sharpness):
     ref = sessions.sample_categories(slots, sharpness, np.random.default_rng(5), kernel=False)
     got = sessions.sample_categories(slots, sharpness, np.random.default_rng(5), kernel=True)
     assert_same(got, ref)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 10) | st.sampled_from([0.0, 1.0, 5e-324]), st.integers(0, 5)),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example(rows=[(5e-324, 0), (1e-323, 0)])  # subnormal total
+@example(rows=[(1.0, 2), (1.0, 2), (3.0, 2), (0.0, 4)])  # exact ones, an empty group between
+def test_alias_tables_kernel(rows):
+    """The compiled alias-table construction gives the same tables as the Python one."""
+    rows = sorted(rows, key=lambda r: r[1])
+    w = np.array([r[0] for r in rows])
+    g = np.array([r[1] for r in rows])
+    ref = alias_tables(w, g, 6)
+    got = alias_tables(w, g, 6, kernel=True)
+    assert_same(got[0], ref[0])
+    assert_same(got[1], ref[1])
 
 
 @pytest.mark.parametrize("with_extra", [False, True])
@@ -89,9 +125,14 @@ def ticking():
     return model, pop.snapshot(viewers), live
 
 
-def test_free_slots(ticking):
+@pytest.mark.parametrize(
+    "feed_cfg",
+    [{}, {"exploration_scope": "platform"}, {"exploration": 0.4}, {"exploration": 0.0}],
+)
+def test_free_slots(ticking, feed_cfg, monkeypatch):
     model, sessions, live = ticking
     feed = model.policy
+    monkeypatch.setattr(feed, "cfg", dataclasses.replace(feed.cfg, **feed_cfg))
     n = len(sessions) * 6
     slot_sess = np.repeat(np.arange(len(sessions)), 6)
     cat = np.random.default_rng(3).integers(0, model.population.k, n)
@@ -101,8 +142,9 @@ def test_free_slots(ticking):
         out.append(feed._free(sessions, slot_sess, cat, live, kernel=kernel))
     ref, got = out
     assert len(ref) > 0
-    for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge"):
+    for f in (*Impressions.FIELDS, "fan_slot", "affinity"):
         assert_same(getattr(got, f), getattr(ref, f))
+    assert_looked_up(ref, sessions)
 
 
 def test_follow_channel(ticking):
@@ -124,7 +166,7 @@ def test_follow_channel(ticking):
     pop.reserved[:] = -1
     (ref, ref_n, ref_res), (got, got_n, got_res) = out
     assert len(ref) > 0 and (ref.boost > 0).any()
-    for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge"):
+    for f in Impressions.FIELDS:
         assert_same(getattr(got, f), getattr(ref, f))
     assert_same(got_n, ref_n)
     assert_same(got_res, ref_res)
@@ -142,8 +184,9 @@ def test_serve(ticking):
         out.append((feed.serve(sessions, live, kernel=kernel), pop.reserved.copy()))
     (ref, ref_res), (got, got_res) = out
     assert (ref.source == 1).any() and (ref.source == 2).any()  # paid and follow slots
-    for f in ("viewer", "stream", "source", "session", "boost", "campaign", "charge"):
+    for f in (*Impressions.FIELDS, "fan_slot", "affinity"):
         assert_same(getattr(got, f), getattr(ref, f))
+    assert_looked_up(ref, sessions)
     assert_same(got_res, ref_res)
 
 

@@ -14,6 +14,7 @@ from simulation.population import (
     follow_lookup,
     largest,
     row_cumsum,
+    sorted_uniforms,
 )
 
 
@@ -305,3 +306,25 @@ def test_purchases_satisfy_needs_and_satiate():
 def test_needs_block_size_must_be_positive():
     with pytest.raises(ValueError, match="rows must be at least 1"):
         make(n=10).arrive_needs(np.random.default_rng(0), rows=0)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 1000])
+def test_sorted_uniforms_ascend_within_the_unit_interval(n):
+    x = sorted_uniforms(n, np.random.default_rng(n))
+    assert x.shape == (n,) and x.dtype == np.float64
+    assert np.all(np.diff(x) >= 0) and np.all((x >= 0) & (x <= 1))
+
+
+@pytest.mark.parametrize("n", [1, 7, 200])
+def test_sorted_uniforms_are_uniform_order_statistics(n):
+    """400 draws from one fixed seed: the pooled values are uniform, and the j-th smallest
+    is Beta(j, n + 1 - j) for the smallest, middle and largest j (Kolmogorov-Smirnov, alpha =
+    0.001 per test); the first of n unsorted uniforms fails the smallest's test (power)."""
+    rng = np.random.default_rng(12345)
+    draws = np.array([sorted_uniforms(n, rng) for _ in range(400)])
+    assert stats.kstest(draws.ravel(), "uniform").pvalue > 0.001
+    for j in sorted({1, (n + 1) // 2, n}):
+        assert stats.kstest(draws[:, j - 1], stats.beta(j, n + 1 - j).cdf).pvalue > 0.001
+    if n > 1:
+        plain = rng.random((400, n))
+        assert stats.kstest(plain[:, 0], stats.beta(1, n).cdf).pvalue < 0.001

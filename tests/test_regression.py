@@ -19,8 +19,8 @@ from simulation import api
 from conftest import small
 
 PINNED = {
-    "default": "93e832f5955b85ee",
-    "funnel": "61b60538c03b5b90",
+    "default": "a5780c4cd96decde",
+    "funnel": "8d747004d7df528d",
 }
 
 

@@ -23,9 +23,11 @@ A session's slots are filled in three steps:
 Predicted value and tiers come from :mod:`simulation.estimates`, fed by all traffic.
 """
 
+from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+from scipy import stats
 
 from simulation import kernels
 from simulation.ads import AUCTION_BATCHES, AUCTION_ROUNDS
@@ -38,6 +40,32 @@ if TYPE_CHECKING:  # pragma: no cover
 
 PCTR_INTEREST_EXPONENT = 0.5
 """The platform's CTR model: stream entry estimate x (relative interest)^0.5."""
+
+
+@lru_cache(maxsize=32)
+def _binomial_cdf(n_max: int, p: float) -> np.ndarray:
+    """(n_max, n_max + 1) table, entry [j, r] = P(Binomial(r, p) <= j) (1 from j = r on)."""
+    j = np.arange(n_max)[:, None]
+    cdf = stats.binom.cdf(j, np.arange(n_max + 1)[None, :], p)
+    cdf[j >= np.arange(n_max + 1)[None, :]] = 1.0
+    cdf.setflags(write=False)
+    return cdf
+
+
+def binomial_inverse(n: np.ndarray, p: float, u: np.ndarray) -> np.ndarray:
+    """Binomial(n[i], p) counts by inverting the CDF at uniforms u[i] in [0, 1): the number
+    of j < n[i] with P(Binomial(n[i], p) <= j) <= u[i], int64. One uniform per count and one
+    pass per possible value over a small table, several times faster than numpy's
+    ``binomial`` with an array of trial counts (which sets up each draw anew)."""
+    n = np.asarray(n, dtype=np.int64)
+    out = np.zeros(len(n), dtype=np.int64)
+    n_max = int(n.max(initial=0))
+    if n_max == 0:
+        return out
+    cdf = _binomial_cdf(n_max, float(p))
+    for j in range(n_max):
+        out += cdf[j].take(n) <= u
+    return out
 
 
 def waterfill(
@@ -66,7 +94,7 @@ def waterfill(
 
 
 def alias_tables(
-    weight: np.ndarray, group: np.ndarray, n_groups: int
+    weight: np.ndarray, group: np.ndarray, n_groups: int, kernel: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Walker/Vose alias tables for sampling within each group in proportion to ``weight``.
 
@@ -76,12 +104,16 @@ def alias_tables(
     with probability weight[j] / group total, in O(1) per draw. Built in O(n) Python work
     per call (n = live streams), never per viewer. Groups with zero total weight get
     prob 1 (never sampled by callers, which only draw where the group's mass is positive).
+    ``kernel``: build them with the compiled kernel (the same tables; for callers on their
+    compiled path, where the ≈ 0.5 ms of Python per call at 2,000 streams shows).
     """
     n = len(weight)
-    prob = np.ones(n)
-    alias = np.arange(n)
     counts = np.bincount(group, minlength=n_groups)
     totals = np.bincount(group, weight, minlength=n_groups)
+    if kernel:
+        return kernels.get("alias_tables")(np.asarray(weight, dtype=np.float64), counts, totals)
+    prob = np.ones(n)
+    alias = np.arange(n)
     start = 0
     for g in range(n_groups):
         m = int(counts[g])
@@ -127,6 +159,27 @@ def audience_precision(followers: np.ndarray, half: float) -> np.ndarray:
     return followers / (followers + half)
 
 
+def _free_impressions(
+    viewer: np.ndarray,
+    stream: np.ndarray,
+    session: np.ndarray,
+    fan_slot: np.ndarray,
+    affinity: np.ndarray,
+) -> Impressions:
+    n = len(stream)
+    return Impressions(
+        viewer,
+        stream,
+        np.full(n, FREE, np.int8),
+        session,
+        np.zeros(n, np.float32),
+        np.full(n, -1, np.int64),
+        np.zeros(n),
+        fan_slot,
+        affinity,
+    )
+
+
 class InterestFeed:
     """The snowball policy. See the module docstring for the mechanics."""
 
@@ -166,7 +219,7 @@ class InterestFeed:
             return Impressions.empty()
         follow_imp, n_follow = self._follow_channel(sessions, live, kernel)
         remaining = pop.cfg.slots_per_session - n_follow
-        n_ad = rng.binomial(remaining, cfg.ad_load)
+        n_ad = binomial_inverse(remaining, cfg.ad_load, rng.random(n_sess))
         # The first n_ad of each session's remaining slots are ad slots.
         if kernels.use(int(remaining.sum()), kernel):  # the same draws, fused
             cum = sessions.category_cdf(cfg.interest_sharpness)
@@ -186,6 +239,10 @@ class InterestFeed:
         free_sess = np.concatenate([rest_sess, ad_sess[unsold]])
         free_cat = np.concatenate([rest_cat, ad_cat[unsold]])
         free_imp = self._free(sessions, free_sess, free_cat, live, kernel)
+        # The free slots come with the viewer's follow slot and affinity of their stream
+        # (found where the stream is picked); the few follow and paid slots look them up.
+        for part in (follow_imp, paid_imp):
+            part.fan_slot, part.affinity = sessions.lookup(part.session, part.stream)
         return Impressions.concat([follow_imp, paid_imp, free_imp])
 
     def _follow_channel(
@@ -332,24 +389,27 @@ class InterestFeed:
         if n == 0 or len(live_idx) == 0:
             return Impressions.empty()
         k = pop.k
-        stream = np.full(n, -1, dtype=np.int64)
-        explore = rng.random(n, dtype=np.float32) < cfg.exploration
-        n_explore = int(explore.sum())
-        if cfg.exploration_scope == "platform":
-            stream[explore] = live_idx[rng.integers(0, len(live_idx), n_explore)]
-        rest = np.flatnonzero(~explore)
-        c_rest = cat[rest]
-        slots_k = np.bincount(c_rest, minlength=k).astype(np.float64)
+        # One uniform per slot decides exploration, fill, routing and the member drawn in
+        # turn: each step compares it with a probability and passes on the uniform it leaves,
+        # rescaled to [0, 1] (docs/MODEL.md, section 10).
+        u = rng.random(n)
+        eps = cfg.exploration
+        compiled = kernels.use(n, kernel)  # the same arithmetic, fused (simulation.kernels)
+        if compiled:
+            z, z_sum, slots_k = kernels.get("free_interest")(
+                sessions.interests, free_sess, cat, u, eps, k
+            )
+        else:
+            explore = u < eps
+            rest = np.flatnonzero(~explore)
+            c_rest = cat[rest]
+            slots_k = np.bincount(c_rest, minlength=k).astype(np.float64)
         # Live streams sorted by category.
         cat_l = m.table.category[live_idx]
         order = np.argsort(cat_l, kind="stable")
         live_idx, cat_l = live_idx[order], cat_l[order]
         n_live_k = np.bincount(cat_l, minlength=k)
         start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
-        if cfg.exploration_scope == "category" and n_explore:
-            stream[explore] = uniform_in_category(
-                cat[explore], live_idx, start, n_live_k, rng.random(n_explore)
-            )
         fair = slots_k / np.maximum(n_live_k, 1)
         cap = self.caps[m.table.tier[live_idx]] * fair[cat_l]
         alloc = waterfill(self.stream_weights(live_idx), cap, cat_l, slots_k)
@@ -362,42 +422,53 @@ class InterestFeed:
         comp_b = share * prec
         a_k = np.bincount(cat_l, comp_a, minlength=k)
         b_k = np.bincount(cat_l, comp_b, minlength=k)
-        if kernels.use(len(rest), kernel):  # the same draws, fused (simulation.kernels)
-            pick = kernels.free_pick(
-                rng, sessions.interests, free_sess[rest], c_rest, slots_k, filled_k, a_k, b_k,
-                alias_tables(comp_a, cat_l, k), alias_tables(comp_b, cat_l, k), n_live_k, live_idx,
+        platform = cfg.exploration_scope == "platform"
+        if compiled:
+            prob_a, alias_a = alias_tables(comp_a, cat_l, k, kernel=True)
+            prob_b, alias_b = alias_tables(comp_b, cat_l, k, kernel=True)
+            return _free_impressions(
+                *kernels.get("free_route")(
+                    u, eps, platform, z, free_sess, sessions.viewer, sessions.follow,
+                    sessions.affinity, cat, z_sum / np.maximum(slots_k, 1), filled_k, a_k, b_k,
+                    start, n_live_k, np.concatenate((prob_a, prob_b)),
+                    np.concatenate((alias_a, alias_b)), live_idx,
+                )
             )  # fmt: skip
-        else:
-            # Relative interest of each slot's viewer in the slot's category, against the mean
-            # over the category's slots, decides how strongly it is routed to precise rooms.
-            z = sessions.relative_interest(free_sess[rest], c_rest).astype(np.float64)
-            z_mean = np.bincount(c_rest, z, minlength=k) / np.maximum(slots_k, 1)
-            r = z / np.maximum(z_mean[c_rest], 1e-12)
-            fill = rng.random(len(rest), dtype=np.float32) < filled_k[c_rest]
-            p_b = r * b_k[c_rest] / np.maximum(a_k[c_rest] + r * b_k[c_rest], 1e-300)
-            use_b = rng.random(len(rest), dtype=np.float32) < p_b
-            u = rng.random(len(rest)) * (1 - 1e-9)
-            pick = np.full(len(rest), -1, dtype=np.int64)
-            for comp, mask in ((comp_a, fill & ~use_b), (comp_b, fill & use_b)):
-                if not mask.any():
-                    continue
-                prob, alias = alias_tables(comp, cat_l, k)
-                cm = c_rest[mask]
-                x = u[mask] * n_live_k[cm]
-                j = start[cm] + x.astype(np.int64)
-                keep = (x - np.floor(x)) < prob[j]
-                pick[mask] = live_idx[np.where(keep, j, alias[j])]
-        stream[rest] = pick
-        ok = stream >= 0
-        n_ok = int(ok.sum())
-        return Impressions(
-            sessions.viewer[free_sess[ok]],
-            stream[ok],
-            np.full(n_ok, FREE, np.int8),
-            free_sess[ok],
-            np.zeros(n_ok, np.float32),
-            np.full(n_ok, -1, np.int64),
-            np.zeros(n_ok),
+        stream = np.full(n, -1, dtype=np.int64)
+        if len(rest) < n:
+            ex = np.flatnonzero(explore)
+            w = u[ex] / eps * (1 - 1e-9)
+            if platform:
+                stream[ex] = live_idx[(w * len(live_idx)).astype(np.int64)]
+            else:
+                stream[ex] = uniform_in_category(cat[ex], live_idx, start, n_live_k, w)
+        # Relative interest of each slot's viewer in the slot's category, against the mean
+        # over the category's slots, decides how strongly it is routed to precise rooms.
+        v = (u[rest] - eps) / (1 - eps)
+        z = sessions.relative_interest(free_sess[rest], c_rest).astype(np.float64)
+        z_mean = np.bincount(c_rest, z, minlength=k) / np.maximum(slots_k, 1)
+        r = z / np.maximum(z_mean[c_rest], 1e-12)
+        f = filled_k[c_rest]
+        fill = np.flatnonzero(v < f)
+        c_f, r_f = c_rest[fill], r[fill]
+        w = v[fill] / np.maximum(f[fill], 1e-300)
+        rb = r_f * b_k[c_f]
+        p_b = rb / np.maximum(a_k[c_f] + rb, 1e-300)
+        use_b = w < p_b
+        x = np.where(use_b, w / np.maximum(p_b, 1e-300), (w - p_b) / np.maximum(1 - p_b, 1e-300))
+        for comp, mask in ((comp_a, ~use_b), (comp_b, use_b)):
+            if not mask.any():
+                continue
+            prob, alias = alias_tables(comp, cat_l, k)
+            cm = c_f[mask]
+            y = x[mask] * (1 - 1e-9) * n_live_k[cm]
+            j = start[cm] + y.astype(np.int64)
+            keep = (y - np.floor(y)) < prob[j]
+            stream[rest[fill[mask]]] = live_idx[np.where(keep, j, alias[j])]
+        ok = np.flatnonzero(stream >= 0)
+        sess, stream = free_sess[ok], stream[ok]
+        return _free_impressions(
+            sessions.viewer[sess], stream, sess, *sessions.lookup(sess, stream)
         )
 
     def settle(self, imp: Impressions, out: Outcome) -> None:
