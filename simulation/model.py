@@ -101,13 +101,13 @@ class SnowballModel(Model):
         self.table = StreamTable(sc, self.rngs["streams"])
         n = self.table.n
         self.population = Population(sc.population, sc.behaviour, n, self.rngs["population"])
-        for s in np.flatnonzero(self.table.initial_followers > 0):
-            self.population.seed_followers(
-                int(s),
-                int(self.table.category[s]),
-                float(self.table.initial_followers[s]),
-                self.rngs["population"],
-            )
+        seeded = np.flatnonzero(self.table.initial_followers > 0)
+        self.population.seed_followers(
+            seeded,
+            self.table.category[seeded],
+            self.table.initial_followers[seeded],
+            self.rngs["population"],
+        )
         self.stream_agents = [Stream(self, i) for i in range(n)]
         configs = build_campaigns(sc, self.table.group, self.table.group_names)
         self.campaigns = Campaigns(configs, sc.auction)

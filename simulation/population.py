@@ -394,22 +394,38 @@ class Population:
             self.affinity[weak] = 0
 
     def seed_followers(
-        self, stream: int, category: int, share: float, rng: np.random.Generator
+        self,
+        streams: np.ndarray,
+        categories: np.ndarray,
+        shares: np.ndarray,
+        rng: np.random.Generator,
     ) -> None:
-        """Give a stream ``share`` of viewers as initial followers, drawn in proportion to
-        interest in its category, with affinities spread over [0.2, 0.8]."""
-        m = round(share * self.n)
-        if m == 0:
+        """Give each stream in turn ``shares[i]`` of the viewers as initial followers, drawn
+        in proportion to interest in its category ``categories[i]``, with affinities spread
+        over [0.2, 0.8]."""
+        todo = [
+            (int(s), int(c), round(float(f) * self.n))
+            for s, c, f in zip(streams, categories, shares, strict=True)
+        ]
+        todo = [t for t in todo if t[2] > 0]
+        if not todo:
             return
-        # Weighted sampling without replacement (Efraimidis-Spirakis keys), O(N).
-        weight = np.ascontiguousarray(self.interests[:, category])  # strided ufuncs are slow
-        keys = np.log(rng.random(self.n)) / np.maximum(weight, 1e-30)
-        viewers = largest(keys, m) if m < self.n else np.arange(self.n)
-        self.add_follows(viewers, np.full(len(viewers), stream), 0.2)
-        slot, _ = self.lookup(viewers, np.full(len(viewers), stream))
-        ok = slot >= 0
-        view, idx = flat(self.affinity, viewers[ok], slot[ok])
-        view[idx] = rng.uniform(0.2, 0.8, int(ok.sum()))
+        # Weighted sampling without replacement (Efraimidis-Spirakis keys), O(N) per stream.
+        # One (K, N) copy of the weights serves every stream: an interests column is strided,
+        # and copying it out for each stream cost more than drawing the stream's keys. The
+        # keys are written into one reused buffer.
+        weight = np.maximum(np.ascontiguousarray(self.interests.T), 1e-30)
+        keys = np.empty(self.n)
+        for stream, category, m in todo:
+            rng.random(out=keys)
+            np.log(keys, out=keys)
+            keys /= weight[category]
+            viewers = largest(keys, m) if m < self.n else np.arange(self.n)
+            self.add_follows(viewers, np.full(len(viewers), stream), 0.2)
+            slot, _ = self.lookup(viewers, np.full(len(viewers), stream))
+            ok = slot >= 0
+            view, idx = flat(self.affinity, viewers[ok], slot[ok])
+            view[idx] = rng.uniform(0.2, 0.8, int(ok.sum()))
 
     # ------------------------------------------------------------------ needs & purchases
 
