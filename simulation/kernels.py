@@ -169,7 +169,7 @@ def _free_interest(interests, sess, cat, u, eps, k_out):
 
 
 def _free_route(u, eps, platform, z, sess, viewer, follow, affinity, cat, z_mean, filled_k,
-                a_k, b_k, start, n_live_k, prob, alias, live_idx):  # fmt: skip
+                a_k, b_k, start, n_live_k, prob, alias, live_idx, head):  # fmt: skip
     """Every free slot from its one uniform ``u``: exploration (``u < eps``; a uniform live
     stream of the category, of any category when none is live, or of the whole platform),
     else fill, routing to precise rooms and the alias draw, each decision passing on the
@@ -177,19 +177,21 @@ def _free_route(u, eps, platform, z, sess, viewer, follow, affinity, cat, z_mean
     none) and affinity of the filled slots, in slot order (the follow slot and affinity
     found in the session's ``follow``/``affinity`` row, as ``follow_lookup`` finds them).
     ``prob``/``alias`` hold the alias tables of the imprecise component (first L entries)
-    and of the precise one (next L), alias indices relative to their own table.
+    and of the precise one (next L), alias indices relative to their own table. The
+    returned arrays start with ``head`` unwritten rows, room for the tick's other
+    impressions (so that they need not be concatenated with the free ones).
     Branch-free on the routing outcomes: every slot computes both routes and selects, with
     an unfilled slot's values clamped so that its indices stay in range (a filled slot's are
     unchanged: its w, x <= 1 already)."""
     n = len(u)
     n_l = len(live_idx)
-    out_v = np.empty(n, dtype=np.int64)
-    out_s = np.empty(n, dtype=np.int64)
-    out_q = np.empty(n, dtype=np.int64)
-    out_f = np.empty(n, dtype=np.int64)
-    out_a = np.empty(n, dtype=np.float32)
+    out_v = np.empty(head + n, dtype=np.int64)
+    out_s = np.empty(head + n, dtype=np.int64)
+    out_q = np.empty(head + n, dtype=np.int64)
+    out_f = np.empty(head + n, dtype=np.int64)
+    out_a = np.empty(head + n, dtype=np.float32)
     n_f = follow.shape[1]
-    q = 0
+    q = head
     for i in range(n):
         c = cat[i]
         if u[i] < eps:

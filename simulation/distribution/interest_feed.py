@@ -23,6 +23,7 @@ A session's slots are filled in three steps:
 Predicted value and tiers come from :mod:`simulation.estimates`, fed by all traffic.
 """
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, ClassVar
 
@@ -165,9 +166,14 @@ def _free_impressions(
     session: np.ndarray,
     fan_slot: np.ndarray,
     affinity: np.ndarray,
+    before: Sequence[Impressions] = (),
 ) -> Impressions:
+    """The impressions ``before`` (with their ``fan_slot`` and ``affinity``), then the free
+    ones: the arrays given hold the free slots after as many rows as ``before`` has in all,
+    which are written here (one copy of the few follow and paid slots instead of a
+    concatenation of every field of every impression)."""
     n = len(stream)
-    return Impressions(
+    imp = Impressions(
         viewer,
         stream,
         np.full(n, FREE, np.int8),
@@ -178,6 +184,13 @@ def _free_impressions(
         fan_slot,
         affinity,
     )
+    lo = 0
+    for part in before:
+        hi = lo + len(part)
+        for f in (*Impressions.FIELDS, "fan_slot", "affinity"):
+            getattr(imp, f)[lo:hi] = getattr(part, f)
+        lo = hi
+    return imp
 
 
 class InterestFeed:
@@ -238,12 +251,11 @@ class InterestFeed:
         paid_imp, unsold = self._auction(sessions, ad_sess, ad_cat, live, kernel)
         free_sess = np.concatenate([rest_sess, ad_sess[unsold]])
         free_cat = np.concatenate([rest_cat, ad_cat[unsold]])
-        free_imp = self._free(sessions, free_sess, free_cat, live, kernel)
         # The free slots come with the viewer's follow slot and affinity of their stream
         # (found where the stream is picked); the few follow and paid slots look them up.
         for part in (follow_imp, paid_imp):
             part.fan_slot, part.affinity = sessions.lookup(part.session, part.stream)
-        return Impressions.concat([follow_imp, paid_imp, free_imp])
+        return self._free(sessions, free_sess, free_cat, live, kernel, (follow_imp, paid_imp))
 
     def _follow_channel(
         self, sessions: Sessions, live: np.ndarray, kernel: bool | None = None
@@ -380,14 +392,16 @@ class InterestFeed:
         cat: np.ndarray,
         live: np.ndarray,
         kernel: bool | None = None,
+        before: Sequence[Impressions] = (),
     ) -> Impressions:
-        """Exploration plus the capped, value-weighted allocation within categories.
+        """Exploration plus the capped, value-weighted allocation within categories; the
+        impressions ``before`` (with ``fan_slot`` and ``affinity``) come first in the result.
         ``kernel``: see :func:`simulation.kernels.use`."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         live_idx = np.flatnonzero(live)
         n = len(free_sess)
         if n == 0 or len(live_idx) == 0:
-            return Impressions.empty()
+            return Impressions.concat(list(before))
         k = pop.k
         # One uniform per slot decides exploration, fill, routing and the member drawn in
         # turn: each step compares it with a probability and passes on the uniform it leaves,
@@ -431,8 +445,9 @@ class InterestFeed:
                     u, eps, platform, z, free_sess, sessions.viewer, sessions.follow,
                     sessions.affinity, cat, z_sum / np.maximum(slots_k, 1), filled_k, a_k, b_k,
                     start, n_live_k, np.concatenate((prob_a, prob_b)),
-                    np.concatenate((alias_a, alias_b)), live_idx,
-                )
+                    np.concatenate((alias_a, alias_b)), live_idx, sum(len(p) for p in before),
+                ),
+                before,
             )  # fmt: skip
         stream = np.full(n, -1, dtype=np.int64)
         if len(rest) < n:
@@ -467,9 +482,10 @@ class InterestFeed:
             stream[rest[fill[mask]]] = live_idx[np.where(keep, j, alias[j])]
         ok = np.flatnonzero(stream >= 0)
         sess, stream = free_sess[ok], stream[ok]
-        return _free_impressions(
+        free = _free_impressions(
             sessions.viewer[sess], stream, sess, *sessions.lookup(sess, stream)
         )
+        return Impressions.concat([*before, free])
 
     def settle(self, imp: Impressions, out: Outcome) -> None:
         """CPM charges were made at serving; nothing to settle."""
