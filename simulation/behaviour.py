@@ -23,6 +23,7 @@ Functional forms (docs/MODEL.md gives the reasons):
 - rating: the item's quality plus noise, applied ``review_lag_days`` later.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,6 +96,26 @@ class Outcome:
     rating_stream: np.ndarray
     rating_viewer: np.ndarray
     rating_value: np.ndarray
+
+
+def buy_decisions(
+    u: np.ndarray,
+    dwell: np.ndarray,
+    bound: np.ndarray,
+    hazard_of: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """``u < 1 - exp(-hazard * dwell)`` for every entry, bool (n,), where ``hazard_of(i)``
+    gives the hazards of entries ``i`` (costly) and never exceeds ``bound`` (cheap).
+
+    Only the entries whose uniform is below the probability at the bound can buy, so only
+    they are evaluated; every other entry's uniform is above its own probability too. With
+    the hazard a product whose factors are replaced by larger ones in the bound, rounding
+    (monotone) keeps it at or below the bound's; the margin covers exp's error in the last
+    place. The same decisions as evaluating every entry."""
+    may = np.flatnonzero(u < 1 - np.exp(-bound * dwell) + 1e-12)
+    out = np.zeros(len(u), dtype=bool)
+    out[may] = u[may] < 1 - np.exp(-hazard_of(may) * dwell[may])
+    return out
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
@@ -183,10 +204,11 @@ class Behaviour:
 
         e = np.flatnonzero(entered)
         ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
+        patience, sens = pop.traits_of(ve)
         mean_dwell = (
             c.dwell_mean_minutes
             * t.retention[se]
-            * pop.patience[ve]
+            * patience
             * self.role_dwell[re]
             * (1 + c.dwell_affinity_lift * ae)
         )
@@ -195,24 +217,28 @@ class Behaviour:
         # summed mean has the same distribution as the per-entrant counts' total.
         inter_s = rng.poisson(np.bincount(se, c.interact_per_minute * dwell_e, minlength=t.n))
         price_e = self.prices[se, re]
-        sens = pop.price_sensitivity[ve]
         price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
         cat_e = cat[e]
-        view, idx = flat(pop.need, ve, cat_e)
-        need = view[idx]
-        need_term = np.where(need, c.need_multiplier, 0.0 if requires_need else 1.0)
-        hazard = (
+        # hazard = base x need term x satiation x intent, where need and satiation are read
+        # from (N, K) arrays at random (a cache miss each): only the entrants who could buy
+        # at their upper bounds (the largest need term, satiation 1) read them.
+        no_need = 0.0 if requires_need else 1.0
+        base = (
             c.buy_hazard_per_minute
             * (t.persuasion[se] / 0.05)
             * self.role_appeal[re]
             * price_term
             * np.maximum(ze, 1e-3) ** c.buy_interest_weight
             * (1 + c.buy_affinity_weight * ae)
-            * need_term
-            * pop.satiation(ve, cat_e, day)
-            * intent
         )
-        bought_e = rng.random(len(e)) < 1 - np.exp(-hazard * dwell_e)
+
+        def hazard_of(i: np.ndarray) -> np.ndarray:
+            view, idx = flat(pop.need, ve[i], cat_e[i])
+            need_term = np.where(view[idx], c.need_multiplier, no_need)
+            return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * intent
+
+        bound = base * max(c.need_multiplier, no_need) * intent
+        bought_e = buy_decisions(rng.random(len(e)), dwell_e, bound, hazard_of)
         if one_order_per_session and bought_e.any():
             b = np.flatnonzero(bought_e)
             _, first = np.unique(imp.session[e[b]], return_index=True)

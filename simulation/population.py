@@ -8,7 +8,8 @@ category (for the search funnel; a bonus to buying in the interest feed).
 Arrays (N viewers, K categories, F follow slots, S streams):
 
 ``interests`` float32 (N, K), rows sum to 1; ``activity`` float32 (N,), sessions per day;
-``chronotype`` uint8 (N,); ``patience`` float32 (N,); ``price_sensitivity`` float32 (N,);
+``chronotype`` uint8 (N,); ``traits`` float32 (N, 2), patience and price sensitivity (the
+views ``patience`` and ``price_sensitivity``);
 ``follow`` int32 (N, F), stream index or -1; ``affinity`` float32 (N, F) in [0, 1];
 ``need`` bool (N, K); ``last_buy_day`` int16 (N, K), -1 = never; ``adopted`` bool (N, K);
 ``reserved`` int32 (N,), stream a warm-up video booked or -1; ``followers`` int64 (S,).
@@ -267,13 +268,15 @@ class Population:
             * rng.lognormal(-0.5 * cfg.activity_sigma**2, cfg.activity_sigma, n)
         ).astype(np.float32)
         self.chronotype = rng.choice(len(CHRONOTYPES), size=n, p=CHRONOTYPE_SHARES).astype(np.uint8)
-        self.patience = rng.lognormal(-0.5 * cfg.patience_sigma**2, cfg.patience_sigma, n).astype(
-            np.float32
+        patience = rng.lognormal(-0.5 * cfg.patience_sigma**2, cfg.patience_sigma, n)
+        price_sensitivity = cfg.price_sensitivity_mean * rng.lognormal(
+            -0.5 * cfg.price_sensitivity_sigma**2, cfg.price_sensitivity_sigma, n
         )
-        self.price_sensitivity = (
-            cfg.price_sensitivity_mean
-            * rng.lognormal(-0.5 * cfg.price_sensitivity_sigma**2, cfg.price_sensitivity_sigma, n)
-        ).astype(np.float32)
+        # Side by side in one (N, 2) array: behaviour reads both for each entrant, and one
+        # 8-byte row is one cache miss where two separate arrays were two.
+        self.traits = np.stack([patience, price_sensitivity], axis=1).astype(np.float32)
+        self.patience = self.traits[:, 0]
+        self.price_sensitivity = self.traits[:, 1]
         self.follow = np.full((n, cfg.follow_slots), -1, dtype=np.int32)
         self.affinity = np.zeros((n, cfg.follow_slots), dtype=np.float32)
         self.need = np.zeros((n, k), dtype=bool)
@@ -317,6 +320,12 @@ class Population:
             return np.empty(0, dtype=np.int64)
         # Random order: budget-limited ads and searches go to whoever comes first.
         return rng.permutation(np.concatenate(parts).astype(np.int64))
+
+    def traits_of(self, viewers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Patience and price sensitivity of ``viewers``, float32 (n,) each: one gather of
+        the 8-byte rows of ``traits`` (as integers, so that the bits are copied as they are)."""
+        rows = self.traits.view(np.uint64).reshape(-1).take(viewers).view(np.float32)
+        return rows[0::2], rows[1::2]
 
     def snapshot(self, viewers: np.ndarray) -> Sessions:
         """Gather the session-local rows of a tick's session viewers."""
@@ -492,8 +501,7 @@ class Population:
             self.interests,
             self.activity,
             self.chronotype,
-            self.patience,
-            self.price_sensitivity,
+            self.traits,
             self.follow,
             self.affinity,
             self.need,

@@ -2,8 +2,11 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
+from simulation.behaviour import buy_decisions
 from simulation.model import SnowballModel
 
 from conftest import scripted, small
@@ -208,3 +211,44 @@ def test_interactions_are_poisson_in_the_streams_dwell(model):
     chi2 = float(((k - mu) ** 2 / mu).sum())
     dist = stats.chi2(len(k))
     assert 2 * min(dist.cdf(chi2), dist.sf(chi2)) > 0.001
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(0, 400),
+    scale=st.sampled_from([1e-6, 1e-3, 0.05, 1.0, 50.0]),
+    need_multiplier=st.floats(1.0, 100.0),
+    requires_need=st.booleans(),
+    intent=st.floats(0.0, 5.0),
+)
+def test_buy_decisions_equal_evaluating_every_entrant(
+    seed, n, scale, need_multiplier, requires_need, intent
+):
+    """Behaviour's skip of the need and satiation look-ups: the decisions are those of the
+    full hazard, and entrants above the bound's probability are not evaluated. Hazards are
+    built as respond builds them (base x need term x satiation x intent, satiation float32
+    in [0, 1] with exact 1s), with uniforms placed on the decision boundaries too."""
+    rng = np.random.default_rng(seed)
+    base = rng.exponential(scale, n)
+    dwell = rng.exponential(3.0, n)
+    need = rng.random(n) < 0.3
+    sat = np.where(rng.random(n) < 0.5, 1, rng.random(n)).astype(np.float32)
+    no_need = 0.0 if requires_need else 1.0
+    hazard = base * np.where(need, need_multiplier, no_need) * sat * intent
+    p = 1 - np.exp(-hazard * dwell)
+    u = rng.random(n)
+    edge = rng.random(n) < 0.2  # uniforms at and next to the probability
+    u[edge] = np.nextafter(p[edge], rng.choice([-1.0, 0.0, 2.0], int(edge.sum())))
+    seen = []
+
+    def hazard_of(i):
+        seen.append(i)
+        return hazard[i]
+
+    bound = base * max(need_multiplier, no_need) * intent
+    got = buy_decisions(u, dwell, bound, hazard_of)
+    np.testing.assert_array_equal(got, u < p)
+    (evaluated,) = seen
+    assert set(np.flatnonzero(u < p)) <= set(evaluated)
+    assert np.all(u[evaluated] < 1 - np.exp(-bound[evaluated] * dwell[evaluated]) + 1e-12)
