@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from simulation.auction import gsp_positions, second_price
+from simulation.distribution.interest_feed import PCTR_INTEREST_EXPONENT, pctr_factor
 
 
 def test_highest_ecpm_wins_and_pays_second_price():
@@ -123,3 +124,15 @@ def test_grouped_auction_equals_dense_reference(a, c, k, seed, reserve, with_ext
     )
     np.testing.assert_array_equal(w, w_ref)
     np.testing.assert_allclose(p, p_ref, rtol=1e-12, atol=1e-15)
+
+
+def test_pctr_factor_is_the_clipped_power():
+    """The square root stands for the power 0.5 (every 1009th float32 in [0, 100], the clip
+    edges and values beyond them): the same numbers, as the auction's digests rely on."""
+    lo, hi = np.float32(0).view(np.uint32), np.float32(100).view(np.uint32)
+    z = np.arange(lo, hi, 1009, dtype=np.uint32).view(np.float32)
+    z = np.concatenate([z, np.float32([0.05, 20, 1e6, np.nextafter(np.float32(20), 0)])])
+    want = np.clip(z, 0.05, 20) ** np.float32(PCTR_INTEREST_EXPONENT)
+    got = pctr_factor(z.copy())
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_array_equal(got, want)

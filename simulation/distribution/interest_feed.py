@@ -43,6 +43,17 @@ PCTR_INTEREST_EXPONENT = 0.5
 """The platform's CTR model: stream entry estimate x (relative interest)^0.5."""
 
 
+def pctr_factor(z: np.ndarray) -> np.ndarray:
+    """``clip(z, 0.05, 20) ** PCTR_INTEREST_EXPONENT`` for float32 relative interests. At
+    the exponent 0.5 it is a square root, several times faster than the general power and
+    the same numbers: sqrt is correctly rounded, and numpy's float32 power at 0.5 agreed
+    with it on every float32 in [0.05, 20] (an exhaustive check, docs/PERFORMANCE.md)."""
+    c = np.clip(z, 0.05, 20)
+    if PCTR_INTEREST_EXPONENT == 0.5:
+        return np.sqrt(c, out=c)
+    return c ** np.float32(PCTR_INTEREST_EXPONENT)
+
+
 @lru_cache(maxsize=32)
 def _binomial_cdf(n_max: int, p: float) -> np.ndarray:
     """(n_max, n_max + 1) table, entry [j, r] = P(Binomial(r, p) <= j) (1 from j = r on)."""
@@ -330,7 +341,7 @@ class InterestFeed:
         cat_c = m.table.category[s_c]
         # The platform's view of each slot's viewer: relative interest per category.
         z = sessions.interests[ad_sess] * np.float32(pop.k)
-        factor = np.clip(z, 0.05, 20) ** np.float32(PCTR_INTEREST_EXPONENT)
+        factor = pctr_factor(z)
         tgt = camps.targeting[act]
         prec = audience_precision(
             pop.followers[s_c].astype(np.float64), self.cfg.audience_precision_half * pop.n
