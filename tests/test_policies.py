@@ -57,13 +57,16 @@ def interest_in_free_traffic(scope: str) -> tuple[np.ndarray, np.ndarray]:
     free = feed._free
     k = m.population.k
 
-    def recording(sessions, free_sess, cat, live, *args):
-        imp = free(sessions, free_sess, cat, live, *args)
-        seen.append(sessions.relative_interest(imp.session, m.table.category[imp.stream]))
+    def recording(sessions, free_sess, cat, live, kernel=None, before=()):
+        out = free(sessions, free_sess, cat, live, kernel, before)
+        # The tick's follow and paid impressions come first, then the free ones.
+        head = sum(len(p) for p in before)
+        assert (out.source[:head] != FREE).all() and (out.source[head:] == FREE).all()
+        session, stream = out.session[head:], out.stream[head:]
+        seen.append(sessions.relative_interest(session, m.table.category[stream]))
         live_share = np.bincount(m.table.category[live], minlength=k) / live.sum()
-        uniform.append(k * sessions.interests[imp.session] @ live_share)
-        assert (imp.source == FREE).all()
-        return imp
+        uniform.append(k * sessions.interests[session] @ live_share)
+        return out
 
     feed._free = recording
     m.run_days(1)
