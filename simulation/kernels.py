@@ -192,6 +192,17 @@ def _free_route(u, eps, platform, z, sess, viewer, follow, affinity, cat, z_mean
     out_a = np.empty(head + n, dtype=np.float32)
     n_f = follow.shape[1]
     q = head
+    # A 64-bit filter of each session's followed streams (bit ``stream & 63``): most picks
+    # are not follows, and one bit test rules them out without scanning the follow row,
+    # whose data-dependent exit (on a match, or an unfilled slot meeting an empty entry)
+    # cost more than the rest of the slot. No false negatives, so the same slots as a scan.
+    bloom = np.zeros(follow.shape[0], dtype=np.uint64)
+    for r in range(follow.shape[0]):
+        bits = np.uint64(0)
+        for col in range(n_f):
+            if follow[r, col] >= 0:
+                bits |= np.uint64(1) << np.uint64(follow[r, col] & 63)
+        bloom[r] = bits
     for i in range(n):
         c = cat[i]
         if u[i] < eps:
@@ -226,7 +237,8 @@ def _free_route(u, eps, platform, z, sess, viewer, follow, affinity, cat, z_mean
         row = sess[i]
         slot = -1
         aff = np.float32(0)
-        for col in range(n_f):  # an unfilled slot may match an empty entry: not kept
+        maybe = (bloom[row] >> np.uint64(pick & 63)) & np.uint64(1)
+        for col in range(n_f if maybe else 0):  # an unfilled slot may match an empty entry
             if follow[row, col] == pick:
                 slot = col
                 aff = affinity[row, col]

@@ -147,6 +147,35 @@ def test_free_slots(ticking, feed_cfg, monkeypatch):
     assert_looked_up(ref, sessions)
 
 
+def test_free_slots_with_filter_collisions(ticking):
+    """The free-slot kernel rules out follows with a 64-bit filter per session (bit
+    ``stream & 63``). The fixture has fewer than 64 streams, so here every empty follow entry
+    holds a stream id 64 or 128 above a live one: filter hits that the scan must reject, next
+    to the real follows it must find."""
+    model, sessions, live = ticking
+    feed = model.policy
+    rng = np.random.default_rng(5)
+    follow = sessions.follow.copy()
+    empty = follow < 0
+    follow[empty] = rng.choice(np.flatnonzero(live), int(empty.sum())) + rng.choice(
+        [64, 128], int(empty.sum())
+    )
+    sessions = dataclasses.replace(sessions, follow=follow)
+    n = len(sessions) * 6
+    slot_sess = np.repeat(np.arange(len(sessions)), 6)
+    cat = rng.integers(0, model.population.k, n)
+    out = []
+    for kernel in (False, True):
+        feed.rng = np.random.default_rng(12)
+        out.append(feed._free(sessions, slot_sess, cat, live, kernel=kernel))
+    ref, got = out
+    for f in (*Impressions.FIELDS, "fan_slot", "affinity"):
+        assert_same(getattr(got, f), getattr(ref, f))
+    assert_looked_up(ref, sessions)
+    collide = (follow[ref.session] & 63) == (ref.stream[:, None] & 63)
+    assert (collide.any(axis=1) & (ref.fan_slot < 0)).sum() > 100  # filter hits, no follow
+
+
 def test_follow_channel(ticking):
     model, sessions, live = ticking
     feed, pop = model.policy, model.population
