@@ -27,7 +27,7 @@ import numpy as np
 from mesa import DataCollector, Model
 
 from simulation.ads import AdBudget, Campaigns, build_campaigns
-from simulation.behaviour import FOLLOW, FREE, PAID, SOURCES, Behaviour, Impressions, Outcome
+from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario
 from simulation.distribution import POLICIES
 from simulation.estimates import Estimator, TrafficPools
@@ -273,11 +273,16 @@ class SnowballModel(Model):
         def total(index, weights=None, length=n):  # float64 even when index is empty
             return np.bincount(index, weights, minlength=length).astype(np.float64, copy=False)
 
-        by_source = np.bincount(s * 3 + src, minlength=3 * n).reshape(n, 3)
+        # Paid and follow slots are few: count them on their own and the free ones as the rest.
+        paid = np.flatnonzero(src == PAID)
+        follow = np.flatnonzero(src == FOLLOW)
         sums = {
-            f"{x}_impressions": np.ascontiguousarray(by_source[:, code])
-            for x, code in zip(SOURCES, (FREE, PAID, FOLLOW), strict=True)
+            "paid_impressions": np.bincount(s[paid], minlength=n),
+            "follow_impressions": np.bincount(s[follow], minlength=n),
         }
+        sums["free_impressions"] = (
+            np.bincount(s, minlength=n) - sums["paid_impressions"] - sums["follow_impressions"]
+        )
         sums["fan_impressions"] = total(s[out.is_fan])
         e = np.flatnonzero(out.entered)
         s_e = s[e]
@@ -289,7 +294,6 @@ class SnowballModel(Model):
         sums["orders"] = total(s_b)
         sums["gmv"] = total(s_b, price_b)
         sums["margin"] = total(s_b, out.margin[b])
-        paid = np.flatnonzero(src == PAID)
         s_p, charge_p = s[paid], imp.charge[paid]
         sums["ad_spend"] = total(s_p, charge_p)
         bought_p, price_p = out.bought[paid], out.price[paid]
