@@ -243,3 +243,18 @@ def test_interrupts_during_compilation_are_delivered_afterwards():
     finally:
         signal.signal(signal.SIGINT, previous)
     assert kernels.deferring_interrupts(lambda x: x + 1, 1) == 2
+
+
+def test_compile_all_readies_every_kernel(monkeypatch):
+    """What the install step runs: every kernel of the module compiled (or loaded from the
+    cache) by small forced runs under each policy, and the size rule restored after."""
+    import inspect
+
+    monkeypatch.setattr(kernels, "FORCE", None)
+    defined = {
+        name[1:]
+        for name, f in vars(kernels).items()
+        if name.startswith("_") and not name.startswith("__") and inspect.isfunction(f)
+    } - {"codegen_options"}
+    assert kernels.compile_all() == sorted(defined)
+    assert kernels.FORCE is None
