@@ -270,15 +270,18 @@ def analyse(
         verdict_sentence(verdict, tests),
         _mechanism(t, runs, vals, mean, lift, tier_last, growth),
     ]
+    # The comparison is of curvature: "more upward" may mean "less downward", so the two
+    # acceleration indices are quoted with it.
     shape = trend(
         t["feed_shape_steeper"],
-        "bent upward more under the feed than under the funnel",
-        "bent upward less under the feed than under the funnel",
+        "curved more upward under the feed than under the funnel",
+        "curved less upward under the feed than under the funnel",
         "had about the same shape under the feed as under the funnel",
     )
     finding = (
-        f"Without ads the good room's growth {shape}; a "
-        f"one-off burst left "
+        f"Without ads the good room's growth {shape} (acceleration index "
+        f"{fmt(t['feed_accelerates'].effect, 2)} against "
+        f"{fmt(t['funnel_saturates'].effect, 2)}); a one-off burst left "
         f"{lift('default', 'lasting_gmv'):+.0%} lasting GMV under the feed and "
         f"{lift('funnel', 'lasting_gmv'):+.0%} under the funnel — verdict {verdict}."
     )
