@@ -71,6 +71,28 @@ class Impressions:
         return Impressions(i, i, np.empty(0, dtype=np.int8), i, f.astype(np.float32), i, f)
 
     @staticmethod
+    def free(
+        viewer: np.ndarray,
+        stream: np.ndarray,
+        session: np.ndarray,
+        fan_slot: np.ndarray | None = None,
+        affinity: np.ndarray | None = None,
+    ) -> "Impressions":
+        """Free (unpaid, unboosted) impressions: no campaign, no charge."""
+        n = len(stream)
+        return Impressions(
+            viewer,
+            stream,
+            np.full(n, FREE, np.int8),
+            session,
+            np.zeros(n, np.float32),
+            np.full(n, -1, np.int64),
+            np.zeros(n),
+            fan_slot,
+            affinity,
+        )
+
+    @staticmethod
     def concat(parts: list["Impressions"]) -> "Impressions":
         parts = [p for p in parts if len(p)]
         if not parts:

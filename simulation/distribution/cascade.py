@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from simulation.behaviour import FREE, Impressions, Outcome
+from simulation.behaviour import Impressions, Outcome
 from simulation.population import Sessions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,15 +84,7 @@ class Cascade:
         sess = slot // slots
         self.reach[idx] += want
         self.generations[idx] += 1
-        return Impressions(
-            sessions.viewer[sess],
-            stream,
-            np.full(total, FREE, np.int8),
-            sess,
-            np.zeros(total, np.float32),
-            np.full(total, -1, np.int64),
-            np.zeros(total),
-        )
+        return Impressions.free(sessions.viewer[sess], stream, sess)
 
     def settle(self, imp: Impressions, out: Outcome) -> None:
         """Each entry earns Poisson(reward_per_entry) impressions for the next tick."""

@@ -33,7 +33,7 @@ from scipy import stats
 from simulation import kernels
 from simulation.ads import AUCTION_BATCHES, AUCTION_ROUNDS
 from simulation.auction import second_price_grouped
-from simulation.behaviour import FOLLOW, FREE, PAID, Impressions, Outcome
+from simulation.behaviour import FOLLOW, PAID, Impressions, Outcome
 from simulation.population import Sessions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -183,18 +183,7 @@ def _free_impressions(
     ones: the arrays given hold the free slots after as many rows as ``before`` has in all,
     which are written here (one copy of the few follow and paid slots instead of a
     concatenation of every field of every impression)."""
-    n = len(stream)
-    imp = Impressions(
-        viewer,
-        stream,
-        np.full(n, FREE, np.int8),
-        session,
-        np.zeros(n, np.float32),
-        np.full(n, -1, np.int64),
-        np.zeros(n),
-        fan_slot,
-        affinity,
-    )
+    imp = Impressions.free(viewer, stream, session, fan_slot, affinity)
     lo = 0
     for part in before:
         hi = lo + len(part)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
-from simulation.behaviour import FREE, Impressions, Outcome
+from simulation.behaviour import Impressions, Outcome
 from simulation.population import Sessions
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -125,16 +125,7 @@ class Urn:
         w = np.where(live, self.weights() ** self.cfg.exponent, 0.0)[self._order]
         j = choose_in_cells(w, self._cell_sorted, self.n_cells, slot_cell, rng.random(len(sess)))
         ok = j >= 0
-        n = int(ok.sum())
-        return Impressions(
-            viewer[ok],
-            self._order[j[ok]],
-            np.full(n, FREE, np.int8),
-            sess[ok],
-            np.zeros(n, np.float32),
-            np.full(n, -1, np.int64),
-            np.zeros(n),
-        )
+        return Impressions.free(viewer[ok], self._order[j[ok]], sess[ok])
 
     def settle(self, imp: Impressions, out: Outcome) -> None:
         """Add the tick's events to the weights (after behaviour, once per tick)."""
