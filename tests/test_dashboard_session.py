@@ -15,11 +15,12 @@ import pytest
 from simulation import api
 from simulation.cli import main
 from simulation.config import load_scenario
-from simulation.dashboard import charts, server
+from simulation.dashboard import charts, server, session
 from simulation.dashboard.session import (
     Controls,
     DashboardModel,
     controls_from_preset,
+    controls_from_scenario,
     preset_names,
     problems,
     scenario_overrides,
@@ -60,8 +61,8 @@ def test_untouched_controls_run_the_preset_exactly(name):
 def test_a_trait_drawn_from_a_range_stays_a_range_until_moved(tmp_path):
     ranged = tmp_path / "ranged.toml"
     ranged.write_text('base = "default"\n[streams.focal]\npersuasion = [0.04, 0.06]\n')
-    controls, _ = controls_from_preset(str(ranged))
     preset = load_scenario(str(ranged))
+    controls, _ = controls_from_scenario(preset, "default")
     assert controls.persuasion == 0.05
     assert "streams.focal.persuasion" not in scenario_overrides(controls, preset, 3000, 2)
     moved = replace(controls, persuasion=0.055)
@@ -124,10 +125,11 @@ def test_nonsense_combinations_are_messages_and_build_nothing(change, words):
         assert charts.readout(name, m) == ""
 
 
-def test_an_invalid_preset_is_an_error_message_not_a_crash(tmp_path):
+def test_an_invalid_preset_is_an_error_message_not_a_crash(tmp_path, monkeypatch):
     bad = tmp_path / "broken.toml"
     bad.write_text('base = "default"\n[streams.focal]\nhook = 7\n')
-    m = DashboardModel(controls=Controls(scenario=str(bad)), **SMALL)
+    monkeypatch.setattr(session, "preset_path", lambda name: bad)
+    m = DashboardModel(controls=Controls(scenario="default"), **SMALL)
     assert m.sim is None and "streams.focal.hook" in m.error
 
 
@@ -179,14 +181,21 @@ def test_a_run_stops_at_its_last_day_and_charts_render_throughout():
         assert charts.readout(name, m)
 
 
-def test_the_funnel_and_a_preset_without_a_focal_room_draw_explanations(tmp_path):
+def test_the_funnel_and_a_preset_without_a_focal_room_draw_explanations(tmp_path, monkeypatch):
     m = DashboardModel(controls=controls_from_preset("funnel")[0], **SMALL)
     for _ in range(130):
         m.step()
-    assert "No traffic pools" in charts.readout("tier", m)
+    assert "No traffic pools under the search funnel" in charts.readout("tier", m)
+    # issue 19: the status line said "pool tier 0" and the caption spoke of pools
+    assert "pool tier none (no traffic pools under the search funnel)" in status_line(m)
+    assert "has no traffic pools" in charts.caption("tier", m)
+    assert "pool" not in charts.caption("tier", m).split("no traffic pools")[1]
+    interest = DashboardModel(controls=controls_from_preset("default")[0], **SMALL)
+    assert charts.caption("tier", interest) == charts.CAPTIONS["tier"]
     no_focal = tmp_path / "nofocal.toml"
     no_focal.write_text('base = "default"\n[streams.focal]\ncount = 0\n')
-    m = DashboardModel(controls=Controls(scenario=str(no_focal)), **SMALL)
+    monkeypatch.setattr(session, "preset_path", lambda name: no_focal)
+    m = DashboardModel(controls=Controls(scenario="default"), **SMALL)
     for _ in range(10):
         m.step()
     assert not m.has_focal and m.summary()["free"] == 0

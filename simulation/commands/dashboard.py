@@ -2,7 +2,8 @@
 
 Checks, in order and before anything is started: the dashboard's extra packages, the offline
 front-end files, and the address (by binding it). Each failure is one line and exit status 2.
-Then the process becomes the solara web server (Ctrl+C stops it).
+Then this process runs the web server until Ctrl+C or SIGTERM, which stop it within about a
+second (see :mod:`simulation.dashboard.server`).
 """
 
 import argparse
@@ -67,4 +68,4 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             "open it, and there is no login"
         )
     serve(args.host, args.port)
-    return 0  # pragma: no cover - serve() replaces the process
+    return 0

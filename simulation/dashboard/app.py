@@ -1,28 +1,37 @@
-"""The SolaraViz page of ``snowball dashboard``.
+"""The page of ``snowball dashboard``.
 
-Served by ``solara run simulation.dashboard.app`` (see :mod:`simulation.dashboard.server`).
-Mesa's SolaraViz supplies the app bar, the Play / Step / Reset controller, the run-size
-parameters (viewers, days, seed: Mesa's "Model Parameters" card) and the grid of charts. The
-page adds a "Scenario and focal room" card whose controls follow the chosen preset, a status
-line with the focal room's numbers, and a caption under every chart.
+Served by :mod:`simulation.dashboard.server`. It is built from Mesa's visualisation parts:
+Mesa's model controller supplies Reset / Play / Step, and the page adds its own cards around
+it (the controller's intervals, the scenario and focal room, the run size, the tick counter),
+a status line with the focal room's numbers, and the grid of charts with a caption under
+each.
+
+Every control is drawn from :mod:`simulation.dashboard.bounds`, and every value the browser
+sends back goes through :func:`accept`, which refuses what those tables do not allow (the
+page then says so) before anything else sees it. Mesa's own parameter and interval sliders
+are not used, because they pass the browser's value on unchecked.
 
 Every session (browser tab) gets its own controls and its own model (built with
 ``solara.use_memo`` inside :func:`Page`, never at module level, so tabs do not share a model).
-Changes apply when Reset is pressed, which rebuilds the model from the controls.
+Changes apply when Reset is pressed, which rebuilds the model from the controls. The model is
+stopped when its page disconnects (:func:`page_connected`).
 """
 
 import io
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 import reacton.ipywidgets as rw
 import solara
-from mesa.visualization import SolaraViz
+from mesa.visualization.solara_viz import ModelController, make_initial_grid_layout
 from mesa.visualization.utils import update_counter
+from solara.server import kernel_context
 
 from simulation.config import ConfigError
-from simulation.dashboard.charts import CAPTIONS, FIGURES, readout, signature
+from simulation.dashboard.bounds import BOUNDS, CHOICES, ControlError, checked
+from simulation.dashboard.charts import FIGURES, caption, readout, signature
 from simulation.dashboard.session import (
     DEFAULT_DAYS,
     DEFAULT_SEED,
@@ -31,45 +40,16 @@ from simulation.dashboard.session import (
     Controls,
     DashboardModel,
     controls_from_preset,
-    preset_names,
     problems,
     status_line,
 )
-from simulation.distribution import POLICIES
 from simulation.strategies import STRATEGIES
 
 TITLE = "snowball: does free traffic follow paid traffic?"
+CHARTS_TAB = "Focal room and platform"
 RENDER_INTERVAL = 9
 """Ticks per frame when playing (and per click of Step) at start: 9 ticks of 10 minutes."""
 PLAY_INTERVAL_MS = 100
-
-RUN_PARAMETERS: dict[str, Any] = {
-    "viewers": {
-        "type": "SliderInt",
-        "value": DEFAULT_VIEWERS,
-        "label": "Viewers",
-        "min": 2_000,
-        "max": 50_000,
-        "step": 1_000,
-    },
-    "days": {
-        "type": "SliderInt",
-        "value": DEFAULT_DAYS,
-        "label": "Days to simulate",
-        "min": 1,
-        "max": 30,
-        "step": 1,
-    },
-    "seed": {
-        "type": "SliderInt",
-        "value": DEFAULT_SEED,
-        "label": "Seed",
-        "min": 0,
-        "max": 100,
-        "step": 1,
-    },
-}
-"""Mesa's "Model Parameters" card: the size of the run, independent of the preset."""
 
 CSS = """
 .snowball-caption { font-size: 13px; line-height: 1.35; color: #333; padding: 0 8px; }
@@ -77,8 +57,7 @@ CSS = """
 .snowball-status { font-family: monospace; font-size: 13px; }
 .snowball-chart img { max-width: 100%; height: auto; }
 .snowball-hint { font-size: 12px; color: #555; }
-/* Mesa's sliders (play/render interval, viewers, days, seed) show their value at all times;
-   the page's own sliders carry their value in the label instead */
+/* the page's sliders show their value at all times */
 .v-slider__thumb-container--show-label .v-slider__thumb-label-container {
   display: block !important;
 }
@@ -88,17 +67,42 @@ CSS = """
   border-radius: 9px !important; font-size: 11px;
 }
 .v-slider__thumb-container--show-label .v-slider__thumb-label > * { transform: none !important; }
-/* room for solara's fixed footer link below the last chart */
-.v-main__wrap { padding-bottom: 48px; }
-/* sidebar order: Mesa's Controls (play, step, reset) first, then the scenario card, then
-   Mesa's run parameters and step counter */
-.v-navigation-drawer__content > div { display: flex; flex-direction: column; }
-.v-navigation-drawer__content > div > .v-sheet.d-flex { display: contents !important; }
-.v-navigation-drawer__content > div > .v-sheet.d-flex > .v-card:nth-child(1) { order: 1; }
-.snowball-scenario-card { order: 2; }
-.v-navigation-drawer__content > div > .v-sheet.d-flex > .v-card:nth-child(2) { order: 3; }
-.v-navigation-drawer__content > div > .v-sheet.d-flex > .v-card:nth-child(3) { order: 4; }
+.v-main__wrap { padding-bottom: 24px; }
 """
+
+
+def accept(name: str, on_value: Callable[[Any], None], refused: solara.Reactive[str]):
+    """A widget's on-change handler for control ``name``: the value goes through
+    :func:`~simulation.dashboard.bounds.checked` and only an allowed value reaches
+    ``on_value``; a refused one leaves the control as it was and its sentence goes to
+    ``refused`` (shown on the page)."""
+
+    def handler(value: Any) -> None:
+        try:
+            value = checked(name, value)
+        except ControlError as exc:
+            refused.set(str(exc))
+            return
+        refused.set("")
+        on_value(value)
+
+    handler.control = name  # which table entry guards it (the tests read this)
+    return handler
+
+
+def page_connected() -> Callable[[], bool]:
+    """A callable that says whether the current page is still connected to the server
+    (False once its websocket has closed or its session has ended); the session's model
+    stops at its next tick when it says no."""
+    context = weakref.ref(kernel_context.get_current_context())
+
+    def connected() -> bool:
+        ctx = context()
+        if ctx is None or ctx.closed_event.is_set():
+            return False
+        return any(s == kernel_context.PageStatus.CONNECTED for s in list(ctx.page_status.values()))
+
+    return connected
 
 
 def initial_controls() -> tuple[Controls, str]:
@@ -132,28 +136,41 @@ def Chart(model: DashboardModel, name: str):
     with solara.Column(gap="2px", classes=["snowball-chart", f"snowball-chart-{name}"]):
         rw.Image(value=png, format="png")
         solara.Text(readout(name, model), classes=["snowball-readout", f"snowball-readout-{name}"])
-        solara.Text(CAPTIONS[name], classes=["snowball-caption"])
-
-
-def chart_component(name: str) -> Callable[[DashboardModel], Any]:
-    """A plain function for Mesa's component list (Mesa re-renders it on every step)."""
-
-    def component(model: DashboardModel):
-        return Chart(model, name)
-
-    component.__name__ = f"{name.title()}Chart"
-    return component
-
-
-COMPONENTS = [(chart_component(name), 0) for name in FIGURES]
+        solara.Text(caption(name, model), classes=["snowball-caption"])
 
 
 @solara.component
-def Status(model: solara.Reactive[DashboardModel], controls: solara.Reactive[Controls]):
+def Charts(model: DashboardModel):
+    """The charts in a grid of two columns that students may drag and resize, under one tab
+    named for what they show."""
+    layout, set_layout = solara.use_state(make_initial_grid_layout(len(FIGURES)))
+    with solara.v.Tabs(v_model=0):
+        solara.v.Tab(children=[CHARTS_TAB])
+    solara.GridDraggable(
+        items=[Chart(model, name) for name in FIGURES],
+        grid_layout=layout,
+        resizable=True,
+        draggable=True,
+        on_grid_layout=set_layout,
+    )
+
+
+@solara.component
+def Status(
+    model: solara.Reactive[DashboardModel],
+    controls: solara.Reactive[Controls],
+    refused: solara.Reactive[str],
+):
     """Top of the page: what is running, the focal room's numbers, and any message."""
     update_counter.get()
     m = model.value
     with solara.Column(gap="6px", style={"padding": "8px 16px 0 16px"}):
+        if refused.value:
+            solara.Error(
+                f"A value sent by the page was refused: {refused.value}",
+                classes=["snowball-refused"],
+                dense=True,
+            )
         if m.sim is not None:
             sc = m.scenario
             solara.Text(
@@ -163,7 +180,12 @@ def Status(model: solara.Reactive[DashboardModel], controls: solara.Reactive[Con
                 classes=["snowball-run"],
             )
             solara.Text(status_line(m), classes=["snowball-status"])
-            if m.finished:
+            if m.stopped is not None:
+                solara.Warning(
+                    f"This run was stopped ({m.stopped}). Press Reset to start again.",
+                    dense=True,
+                )
+            elif m.finished:
                 solara.Success(
                     f"The run has reached its last day ({m.days}). Press Reset to run again, "
                     "or raise Days to simulate and press Reset.",
@@ -185,28 +207,101 @@ def Status(model: solara.Reactive[DashboardModel], controls: solara.Reactive[Con
             )
 
 
+def _slider_int(
+    name: str,
+    label: str,
+    value: int,
+    on_value: Callable[[Any], None],
+    refused: solara.Reactive[str],
+    thumb_label: bool = True,
+) -> None:
+    """A whole-number slider with the bounds of control ``name``."""
+    b = BOUNDS[name]
+    solara.SliderInt(
+        label,
+        value=value,
+        min=int(b.lo),
+        max=int(b.hi),
+        step=int(b.step),
+        on_value=accept(name, on_value, refused),
+        thumb_label=thumb_label,
+    )
+
+
 def _slider_float(
+    name: str,
     label: str,
     value: float,
-    lo: float,
-    hi: float,
-    step: float,
-    on_value: Callable[[float], None],
+    on_value: Callable[[Any], None],
+    refused: solara.Reactive[str],
     fmt: str = "{:.3g}",
 ) -> None:
+    """A slider with the bounds of control ``name``; its value is shown in the label."""
+    b = BOUNDS[name]
     solara.SliderFloat(
         f"{label}: {fmt.format(value)}",
         value=value,
-        min=lo,
-        max=hi,
-        step=step,
-        on_value=lambda v: on_value(round(float(v), 6)),
+        min=b.lo,
+        max=b.hi,
+        step=b.step,
+        on_value=accept(name, lambda v: on_value(round(v, 6)), refused),
         thumb_label=False,
     )
 
 
 @solara.component
-def ScenarioCard(controls: solara.Reactive[Controls], description: solara.Reactive[str]):
+def IntervalsCard(
+    play_interval: solara.Reactive[int],
+    render_interval: solara.Reactive[int],
+    refused: solara.Reactive[str],
+):
+    """Mesa's controller (Reset, Play / Pause, Step) and how fast Play runs."""
+    _slider_int(
+        "play_interval", "Play Interval (ms)", play_interval.value, play_interval.set, refused
+    )
+    _slider_int(
+        "render_interval",
+        "Render Interval (steps)",
+        render_interval.value,
+        render_interval.set,
+        refused,
+    )
+
+
+@solara.component
+def RunCard(parameters: solara.Reactive[dict[str, Any]], refused: solara.Reactive[str]):
+    """The size of the run (Mesa's "Model Parameters"), independent of the preset."""
+
+    def set_(name: str) -> Callable[[Any], None]:
+        return lambda v: parameters.set({**parameters.value, name: v})
+
+    p = parameters.value
+    with solara.Card("Model Parameters"):
+        _slider_int("viewers", "Viewers", p["viewers"], set_("viewers"), refused)
+        _slider_int("days", "Days to simulate", p["days"], set_("days"), refused)
+        _slider_int("seed", "Seed", p["seed"], set_("seed"), refused)
+
+
+@solara.component
+def TickCard(model: DashboardModel):
+    """The model's own tick count, the same number as the status line's."""
+    update_counter.get()
+    total = model.scenario.n_ticks if model.scenario is not None else 0
+    with solara.Card("Information"):
+        solara.Text(f"Tick: {model.ticks} of {total}", classes=["snowball-ticks"])
+        solara.Text(
+            "Ticks the model has run (a tick is 10 minutes in the shipped presets). A Step "
+            "or frame past the last tick runs nothing.",
+            classes=["snowball-hint"],
+        )
+
+
+@solara.component
+def ScenarioCard(
+    controls: solara.Reactive[Controls],
+    description: solara.Reactive[str],
+    refused: solara.Reactive[str],
+):
     """The preset, the policy, the focal room's traits, mix and ads, and promotions."""
     c = controls.value
     load_error = solara.use_reactive("")
@@ -225,49 +320,55 @@ def ScenarioCard(controls: solara.Reactive[Controls], description: solara.Reacti
         description.set(desc)
         controls.set(new)
 
-    labels = {POLICY_LABELS.get(key, key): key for key in POLICIES}
+    def on(name: str, apply: Callable[[Any], None] | None = None) -> Callable[[Any], None]:
+        return accept(name, apply or (lambda v: set_(**{name: v})), refused)
+
+    labels = {POLICY_LABELS.get(key, key): key for key in CHOICES["policy"]}
     with solara.Card("Scenario and focal room", classes=["snowball-scenario-card"]):
         solara.Select(
-            "Scenario preset", values=preset_names(), value=c.scenario, on_value=choose_preset
+            "Scenario preset",
+            values=list(CHOICES["scenario"]),
+            value=c.scenario,
+            on_value=on("scenario", choose_preset),
         )
         if description.value:
             solara.Text(description.value, classes=["snowball-hint"])
         if load_error.value:
             solara.Error(load_error.value, dense=True)
+        policy = on("policy")
         solara.Select(
             "Distribution policy",
             values=list(labels),
             value=POLICY_LABELS.get(c.policy, c.policy),
-            on_value=lambda label: set_(policy=labels[label]),
+            on_value=lambda label: policy(labels.get(label, label)),
         )
         solara.Text("The focal room's hidden traits", classes=["snowball-hint"])
-        _slider_float("Hook (entry rate)", c.hook, 0.02, 0.25, 0.01, lambda v: set_(hook=v))
-        _slider_float("Retention (dwell)", c.retention, 0.3, 2.5, 0.1, lambda v: set_(retention=v))
+        _slider_float("hook", "Hook (entry rate)", c.hook, lambda v: set_(hook=v), refused)
         _slider_float(
+            "retention", "Retention (dwell)", c.retention, lambda v: set_(retention=v), refused
+        )
+        _slider_float(
+            "persuasion",
             "Persuasion (conversion)",
             c.persuasion,
-            0.01,
-            0.15,
-            0.005,
             lambda v: set_(persuasion=v),
+            refused,
         )
         solara.Text("Product mix (share of air time)", classes=["snowball-hint"])
         _slider_float(
+            "driver_share",
             "Traffic drivers",
             c.driver_share,
-            0.0,
-            1.0,
-            0.05,
             lambda v: set_(driver_share=v),
+            refused,
             "{:.0%}",
         )
         _slider_float(
+            "welfare_share",
             "Welfare items",
             c.welfare_share,
-            0.0,
-            1.0,
-            0.05,
             lambda v: set_(welfare_share=v),
+            refused,
             "{:.0%}",
         )
         solara.Text(
@@ -276,33 +377,32 @@ def ScenarioCard(controls: solara.Reactive[Controls], description: solara.Reacti
         )
         solara.Select(
             "Paid-traffic strategy",
-            values=list(STRATEGIES),
+            values=list(CHOICES["strategy"]),
             value=c.strategy,
-            on_value=lambda v: set_(strategy=v),
+            on_value=on("strategy"),
         )
         if c.strategy in STRATEGIES:
             solara.Text(STRATEGIES[c.strategy].description, classes=["snowball-hint"])
-        solara.SliderInt(
+        _slider_int(
+            "daily_budget",
             f"Daily ad budget: {c.daily_budget:,.0f} yuan",
-            value=round(c.daily_budget),
-            min=0,
-            max=5000,
-            step=50,
-            on_value=lambda v: set_(daily_budget=float(v)),
+            round(c.daily_budget),
+            lambda v: set_(daily_budget=float(v)),
+            refused,
             thumb_label=False,
         )
         solara.Checkbox(
             label="Platform promotion (a campaign day)",
             value=c.promotion,
-            on_value=lambda v: set_(promotion=bool(v)),
+            on_value=on("promotion"),
         )
         if c.promotion:
-            solara.SliderInt(
+            _slider_int(
+                "promotion_day",
                 f"Promotion on day {c.promotion_day}",
-                value=c.promotion_day,
-                min=1,
-                max=30,
-                on_value=lambda v: set_(promotion_day=int(v)),
+                c.promotion_day,
+                lambda v: set_(promotion_day=v),
+                refused,
                 thumb_label=False,
             )
         for text in problems(c):
@@ -316,26 +416,51 @@ def ScenarioCard(controls: solara.Reactive[Controls], description: solara.Reacti
 
 @solara.component
 def Page():
-    """One session: its own controls, its own model, Mesa's SolaraViz around them."""
+    """One session: its own controls, its own model, Mesa's controller around them."""
     first, first_description = solara.use_memo(initial_controls, dependencies=[])
     controls = solara.use_reactive(first)
     description = solara.use_reactive(first_description)
+    refused = solara.use_reactive("")
+    connected = solara.use_memo(page_connected, dependencies=[])
+    parameters = solara.use_reactive(
+        {
+            "source": lambda: controls.value,
+            "connected": connected,
+            "viewers": DEFAULT_VIEWERS,
+            "days": DEFAULT_DAYS,
+            "seed": DEFAULT_SEED,
+        }
+    )
     initial = solara.use_memo(
         lambda: DashboardModel(
-            controls=first, viewers=DEFAULT_VIEWERS, days=DEFAULT_DAYS, seed=DEFAULT_SEED
+            controls=first,
+            viewers=DEFAULT_VIEWERS,
+            days=DEFAULT_DAYS,
+            seed=DEFAULT_SEED,
+            connected=connected,
         ),
         dependencies=[],
     )
     model = solara.use_reactive(initial)
+    play_interval = solara.use_reactive(PLAY_INTERVAL_MS)
+    render_interval = solara.use_reactive(RENDER_INTERVAL)
+    use_threads = solara.use_reactive(False)
+    solara.Title(TITLE)
     solara.Style(CSS)
-    with solara.Sidebar():
-        ScenarioCard(controls, description)
-    Status(model, controls)
-    SolaraViz(
-        model,
-        components=COMPONENTS,
-        model_params={"source": lambda: controls.value, **RUN_PARAMETERS},
-        name=TITLE,
-        play_interval=PLAY_INTERVAL_MS,
-        render_interval=RENDER_INTERVAL,
-    )
+    with solara.AppBar():
+        solara.AppBarTitle(TITLE)
+    with solara.Sidebar(), solara.Column():
+        with solara.Card("Controls"):
+            ModelController(
+                model,
+                model_parameters=parameters,
+                play_interval=play_interval,
+                render_interval=render_interval,
+                use_threads=use_threads,
+            )
+            IntervalsCard(play_interval, render_interval, refused)
+        ScenarioCard(controls, description, refused)
+        RunCard(parameters, refused)
+        TickCard(model.value)
+    Status(model, controls, refused)
+    Charts(model.value)

@@ -3,7 +3,8 @@
 Each ``*_figure(model)`` returns a :class:`matplotlib.figure.Figure` (object API, no pyplot
 state, so sessions never share a figure) sized for one cell of the page's grid. The x axis of
 the time charts always spans the whole run, so students watch it fill in. :data:`CAPTIONS`
-holds the sentence printed under each chart: what to look for.
+holds the sentence printed under each chart: what to look for (:func:`caption` adapts it to
+the model, e.g. under a policy without traffic pools).
 """
 
 import numpy as np
@@ -24,6 +25,8 @@ REFRESH_TICKS = 18
 GMV_COLOUR = "#8172B3"
 ROI_COLOUR = "#C44E52"
 TIER_COLOUR = "#4C72B0"
+BUDGET_COLOUR = "#55A868"
+SPEND_COLOUR = "#DD8452"
 
 CAPTIONS = {
     "traffic": "Does free traffic (blue) grow day after day behind paid traffic (orange), or "
@@ -33,6 +36,9 @@ CAPTIONS = {
     "ad spend)?",
     "tier": "A room that climbs above its peers (grey) into a bigger traffic pool, and stays "
     "there through its live hours, is snowballing.",
+    "budget": "The strategy sets each day's budget (green outline); the room spends (orange) "
+    "only what it wins in the auction while it is live. Budget far above the spend is money "
+    "the room could not spend: raising it buys no more traffic.",
     "fans": "A rising follower line and a growing fan share of impressions (dots) mean the "
     "room is building an audience that comes back without any ad spend.",
     "gini": "Does inequality keep climbing as the rooms that got ahead get ever more traffic "
@@ -40,6 +46,29 @@ CAPTIONS = {
     "lorenz": "The further the curve sags below the diagonal, the more of the platform's GMV "
     "a few rooms take (Gini 0 = equal, 1 = one room takes all); the dot is the focal room.",
 }
+
+
+NO_POOLS_CAPTION = (
+    "The {policy} has no traffic pools: every listing is always eligible, ranked by "
+    "relevance, past sales and reviews, so there is no tier to climb (compare the interest "
+    "feed)."
+)
+
+
+def _no_pools(model: DashboardModel) -> str | None:
+    """The policy's name if it has no traffic pools (the search funnel), else None."""
+    if model.sim is None or not model.sim.always_open:
+        return None
+    return POLICY_LABELS.get(model.scenario.policy, model.scenario.policy).split(" (")[0]
+
+
+def caption(name: str, model: DashboardModel) -> str:
+    """The sentence under chart ``name``: :data:`CAPTIONS`, except where the model makes it
+    wrong (the tier chart under a policy without traffic pools)."""
+    policy = _no_pools(model)
+    if name == "tier" and policy is not None:
+        return NO_POOLS_CAPTION.format(policy=policy)
+    return CAPTIONS[name]
 
 
 def _figure(twin: bool = False) -> tuple[Figure, Axes]:
@@ -179,11 +208,11 @@ def tier_figure(model: DashboardModel) -> Figure:
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("pool tier (0 = cold start)")
     ax.grid(alpha=0.25)
-    if model.sim.always_open:
-        label = POLICY_LABELS.get(model.scenario.policy, model.scenario.policy)
+    policy = _no_pools(model)
+    if policy is not None:
         _message(
             ax,
-            f"The {label} has no traffic pools:\nlistings are ranked by relevance, "
+            f"The {policy} has no traffic pools:\nlistings are ranked by relevance, "
             "past sales and reviews.",
         )
         return fig
@@ -208,6 +237,37 @@ def tier_figure(model: DashboardModel) -> Figure:
     ax.stairs(tier, x, color=TIER_COLOUR, lw=2, label="focal room", baseline=None)
     ax.legend(loc="upper left", fontsize=8, ncols=2)
     return fig
+
+
+def budget_figure(model: DashboardModel) -> Figure:
+    """The focal campaign's daily budget (as its strategy set it) against its ad spend per
+    day: how much of what the strategy offered the room could spend."""
+    fig, ax = _figure()
+    ax.set_title("Focal room: daily ad budget and spend")
+    if _unavailable(model, ax):
+        return fig
+    h = model.history
+    budget = daily_budget(model)
+    if not budget.any() and not h["ad_spend"].any():
+        _message(ax, f'The focal room has no ad campaign (strategy "{model.controls.strategy}").')
+        return fig
+    spend = _per_day(model, h["ad_spend"])
+    x = np.arange(1, len(spend) + 1)
+    ax.bar(x, spend, color=SPEND_COLOUR, width=0.6, label="spent")
+    ax.bar(x, budget, width=0.8, fill=False, edgecolor=BUDGET_COLOUR, lw=1.8, label="budget")
+    _day_axis(ax, model)
+    ax.set_ylabel("yuan per day")
+    top = max(float(budget.max(initial=0)), float(spend.max(initial=0)))
+    ax.set_ylim(0, max(10.0, 1.3 * top))
+    ax.legend(loc="upper left", fontsize=8, ncols=2)
+    return fig
+
+
+def daily_budget(model: DashboardModel) -> np.ndarray:
+    """The focal campaigns' budget for each day run so far (the current day included),
+    yuan: the value in force at the day's first tick."""
+    tpd = 1440 // model.tick_minutes
+    return model.history["budget"][::tpd].copy()
 
 
 def fans_figure(model: DashboardModel) -> Figure:
@@ -254,11 +314,14 @@ def lorenz_figure(model: DashboardModel) -> Figure:
         order = np.argsort(gmv, kind="stable")
         rank = int(np.flatnonzero(order == model.focal[0])[0]) + 1
         ax.plot(x[rank], y[rank], "o", color="black", ms=6)
+        # above the curve, unless that is the top of the axes (where the title is): then
+        # below and to the left, inside the axes
+        below = y[rank] > 0.75
         ax.annotate(
             "focal room",
             (x[rank], y[rank]),
             textcoords="offset points",
-            xytext=(-70, 12),
+            xytext=(-80, -28) if below else (-70, 12),
             fontsize=8,
             arrowprops={"arrowstyle": "-", "color": "black", "lw": 0.6},
         )
@@ -307,8 +370,9 @@ def readout(name: str, model: DashboardModel) -> str:
             f"{s['ad_spend']:,.0f} · paid GMV {s['paid_gmv']:,.0f} yuan · ROI {roi}"
         )
     if name == "tier":
-        if model.sim.always_open:
-            return "No traffic pools under the search funnel."
+        policy = _no_pools(model)
+        if policy is not None:
+            return f"No traffic pools under the {policy}."
         h = model.history
         if s["tier"] is not None:
             peer = h["peer_tier"][-1]
@@ -317,6 +381,17 @@ def readout(name: str, model: DashboardModel) -> str:
         live = h["tier"][~np.isnan(h["tier"])]
         last = f" (last live in tier {live[-1]:.0f})" if len(live) else " (not live yet)"
         return f"Now: off air{last}"
+    if name == "budget":
+        budget = daily_budget(model)
+        if len(budget) == 0:
+            return "No day run yet."
+        spend = _per_day(model, model.history["ad_spend"])
+        offered = float(budget.sum())
+        used = f" ({s['ad_spend'] / offered:.0%} of the budgets)" if offered > 0 else ""
+        return (
+            f"Today: budget {budget[-1]:,.0f} · spent {spend[-1]:,.0f} yuan · so far: budgets "
+            f"{offered:,.0f} · spent {s['ad_spend']:,.0f} yuan{used}"
+        )
     if name == "fans":
         total = s["free"] + s["paid"] + s["follow"]
         share = f"{s['follow'] / total:.1%}" if total else "n/a"
@@ -352,6 +427,7 @@ def gini_figure(model: DashboardModel) -> Figure:
 FIGURES = {
     "traffic": traffic_figure,
     "gmv": gmv_figure,
+    "budget": budget_figure,
     "tier": tier_figure,
     "fans": fans_figure,
     "lorenz": lorenz_figure,

@@ -1,22 +1,34 @@
 """Start the dashboard's web server, fully offline, on a host and port that are free.
 
-``solara run`` serves the page's front-end bundles (Vue, Vuetify, require.js, the widget
-managers) from ``/_solara/cdn/...`` on the same server. It reads them from
+Solara's Starlette app serves the page's front-end bundles (Vue, Vuetify, require.js, the
+widget managers) from ``/_solara/cdn/...`` on the same server. It reads them from
 ``<sys.prefix>/share/solara/cdn``, where the ``solara-assets`` package installs them, and
 only if a file is missing there would it fetch it from a public CDN. :data:`OFFLINE_ENV`
 points that fallback at a dead local port and turns off solara's telemetry, so neither the
 server nor the browser ever leaves the machine. docs/DASHBOARD.md explains the details.
 
-Everything here runs before solara is imported: the address is checked by binding it (a
-port in use or not permitted ends in one clear line and exit status 2 instead of a server
-that dies after start-up), then the process becomes ``python -m solara run``.
+The address is checked by binding it before solara is imported (a port in use or not
+permitted ends in one clear line and exit status 2 instead of a server that dies after
+start-up). Then :func:`serve` runs solara's app under uvicorn in this process, as ``solara
+run --production`` would, with two differences:
+
+- :class:`OriginGuard` wraps the app: a websocket or HTTP request whose ``Origin`` is not
+  the dashboard's own address (a page of another site open in the same browser), or, on a
+  loopback address, whose ``Host`` is not this machine's name for it (DNS rebinding), is
+  refused with 403 before solara sees it.
+- SIGTERM and SIGINT first stop every session's model (so no run loop holds the server),
+  then uvicorn closes the connections within :data:`SHUTDOWN_SECONDS`.
 """
 
 import errno
+import ipaddress
 import os
 import socket
 import sys
+import warnings
+from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
+from typing import Any
 
 APP_MODULE = "simulation.dashboard.app"
 DEFAULT_HOST = "127.0.0.1"
@@ -33,10 +45,20 @@ OFFLINE_ENV = {
     "SOLARA_ASSETS_CDN": "http://127.0.0.1:9/npm/",
     # Mesa's ComponentsView trips solara's rules-of-hooks check on every start (harmless)
     "SOLARA_CHECK_HOOKS": "off",
-    # a harmless warning printed when the page is opened via 127.0.0.1 instead of localhost
-    "PYTHONWARNINGS": "ignore:Cookies with samesite",
+    # no "This website runs on Solara" badge fixed over the bottom right of the charts
+    "SOLARA_THEME_SHOW_BANNER": "False",
+    # a page disconnected this long is closed and its memory freed (solara's default: 24 h)
+    "SOLARA_KERNEL_CULL_TIMEOUT": "60s",
 }
-"""Environment for ``solara run``; a variable the user already set is left alone."""
+"""Environment for the solara server; a variable the user already set is left alone."""
+
+SHUTDOWN_SECONDS = 1
+"""How long uvicorn waits for open connections to close after SIGTERM or SIGINT."""
+
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]],
+    Awaitable[None],
+]
 
 
 class AddressError(Exception):
@@ -97,31 +119,122 @@ def check_address(host: str, port: int) -> None:
             raise AddressError(why) from None
 
 
-def solara_command(host: str, port: int) -> list[str]:
-    """The ``solara run`` command line that serves the dashboard in production mode."""
-    return [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        APP_MODULE,
-        "--host",
-        host,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-        "--no-check-version",
-    ]
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is an address (or name) of this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(host: str, port: int) -> frozenset[str] | None:
+    """The ``Host`` headers the server answers when it listens on ``host:port``: for a
+    loopback address, this machine's names for it (``127.0.0.1``, ``localhost``, ``[::1]``)
+    with the port; None (any name) for other addresses, which other machines reach under
+    names the server cannot know."""
+    if not is_loopback(host):
+        return None
+    names = ("127.0.0.1", "localhost", "[::1]")
+    out = {f"{name}:{port}" for name in names}
+    if port == 80:  # a browser leaves out the default port
+        out.update(names)
+    return frozenset(out)
+
+
+class OriginGuard:
+    """ASGI middleware: refuse requests from other sites before the app sees them.
+
+    A browser sends ``Origin`` with every websocket handshake and with cross-site requests;
+    it is ``http://HOST:PORT`` of the page that makes the request. A request is refused with
+    403 (a websocket handshake too, as uvicorn answers a close before accept) when
+
+    - its ``Host`` is not one of :func:`allowed_hosts` (on a loopback address), or
+    - it carries an ``Origin`` other than ``http://`` or ``https://`` followed by its own
+      ``Host``: the page that sent it is not the dashboard's own page.
+
+    Requests without ``Origin`` (a typed address, a link, curl) are served.
+    """
+
+    def __init__(self, app: ASGIApp, host: str, port: int):
+        self.app = app
+        self.hosts = allowed_hosts(host, port)
+
+    def refusal(self, headers: list[tuple[bytes, bytes]]) -> str | None:
+        """Why a request with these headers is refused, or None."""
+        values: dict[bytes, str] = {}
+        for key, value in headers:
+            values.setdefault(key.lower(), value.decode("latin-1"))
+        host = values.get(b"host", "").lower()
+        if self.hosts is not None and host not in self.hosts:
+            return f"Host {host!r} is not this dashboard's address"
+        origin = values.get(b"origin")
+        if origin is not None and origin.lower() not in (f"http://{host}", f"https://{host}"):
+            return f"Origin {origin!r} is not this dashboard's own page"
+        return None
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[Any]],
+        send: Callable[[Any], Awaitable[None]],
+    ) -> None:
+        if scope["type"] in ("http", "websocket"):
+            why = self.refusal(scope.get("headers", []))
+            if why is not None:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008, "reason": why})
+                else:
+                    body = f"403 Forbidden: {why}\n".encode()
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 403,
+                            "headers": [
+                                (b"content-type", b"text/plain; charset=utf-8"),
+                                (b"content-length", str(len(body)).encode()),
+                            ],
+                        }
+                    )
+                    await send({"type": "http.response.body", "body": body})
+                return
+        await self.app(scope, receive, send)
 
 
 def serve(host: str, port: int) -> None:
-    """Replace this process with the solara server (does not return).
+    """Run the dashboard's server in this process until SIGTERM or SIGINT.
 
-    The caller checks the address and the assets first.
+    The caller checks the address and the assets first. The environment is set before
+    solara is imported (its settings are read at import); this is the process's entry point,
+    so it also silences a harmless warning solara prints when the page is opened via
+    127.0.0.1 instead of localhost.
     """
-    os.environ.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
-    cmd = solara_command(host, port)
+    env = {**OFFLINE_ENV, "SOLARA_APP": APP_MODULE, "SOLARA_MODE": "production"}
+    os.environ.update({k: v for k, v in env.items() if k not in os.environ})
+    os.environ["SERVER_NAME"], os.environ["SERVER_PORT"] = host, str(port)
+    warnings.filterwarnings("ignore", message="Cookies with samesite")
+
+    import uvicorn
+    from solara.__main__ import LOGGING_CONFIG
+    from solara.server import settings
+    from solara.server.starlette import app
+
+    from simulation.dashboard.session import stop_all
+
+    settings.main.mode = "production"
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            stop_all("the server is shutting down")
+            super().handle_exit(sig, frame)
+
+    config = uvicorn.Config(
+        OriginGuard(app, host, port),
+        host=host,
+        port=port,
+        log_config=LOGGING_CONFIG,
+        timeout_graceful_shutdown=SHUTDOWN_SECONDS,
+    )
     sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(cmd[0], cmd)
+    Server(config).run()

@@ -8,24 +8,33 @@ loads the preset, applies as overrides only the controls that differ from the pr
 :class:`~simulation.model.SnowballModel` one tick per Mesa step while it records the focal
 room's history for the charts.
 
-A combination of controls that makes no sense (a budget with strategy "none", a product mix
-above 100%, ...) is reported by :func:`problems` as sentences for the page; the model is then
-not built and the page says why. Nothing here imports solara, so it is tested without a
-browser.
+Every value passes :func:`~simulation.dashboard.bounds.checked` before a model is built
+from it (:func:`checked_controls`, and the run size in :class:`DashboardModel`), so a value
+the browser was not offered never reaches the simulation. A combination of controls that
+makes no sense (a budget with strategy "none", a product mix above 100%, ...) is reported by
+:func:`problems` as sentences for the page; the model is then not built and the page says
+why.
+
+A session's model stops for good (:meth:`DashboardModel.stop`) when its page has gone (the
+``connected`` callable the page passes says so) or the server shuts down (:func:`stop_all`),
+so no run loop outlives its page or delays the server's exit. Nothing here imports solara,
+so it is tested without a browser.
 """
 
+import threading
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 import mesa
 import numpy as np
 
 from simulation.config import SCENARIO_DIR, ConfigError, Scenario, load_scenario
-from simulation.distribution import POLICIES
+from simulation.dashboard.bounds import PRESETS, ControlError, checked
 from simulation.metrics import gini
 from simulation.model import SnowballModel
-from simulation.strategies import STRATEGIES
 
 FOCAL = "focal"
 """The stream group the dashboard follows (one room in the shipped presets)."""
@@ -44,9 +53,20 @@ STRATEGY_NONE = "none"
 
 
 def preset_names() -> list[str]:
-    """Scenario presets in experiments/scenarios/, ``default`` first."""
-    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
-    return sorted(names, key=lambda n: n != "default")
+    """Scenario presets (the project's named scenarios), ``default`` first."""
+    return list(PRESETS)
+
+
+def preset_path(name: str) -> Path:
+    """The file of the named preset ``name``.
+
+    Raises
+    ------
+    ControlError
+        If ``name`` is not one of :data:`~simulation.dashboard.bounds.PRESETS` (the path is
+        built from the table's own string, never from the one given).
+    """
+    return SCENARIO_DIR / f"{checked('scenario', name)}.toml"
 
 
 @dataclass(frozen=True)
@@ -98,19 +118,29 @@ def _middle(bounds: tuple[float, float]) -> float:
 
 
 def controls_from_preset(name: str, keep: Controls | None = None) -> tuple[Controls, str]:
-    """The controls a preset implies, and its description line.
-
-    Scenario-independent choices are not part of :class:`Controls`; everything else is set
-    from the preset: its policy, the focal room's traits, mix and ad campaign, and its first
-    promotion day. ``keep`` supplies values the preset does not set (e.g. when it has no
-    focal room).
+    """The controls a named preset implies, and its description line.
 
     Raises
     ------
+    ControlError
+        If ``name`` is not a named preset (nothing is read then).
     ConfigError
         If the preset cannot be loaded.
     """
-    sc = load_scenario(name)
+    path = preset_path(name)
+    return controls_from_scenario(load_scenario(path), path.stem, keep)
+
+
+def controls_from_scenario(
+    sc: Scenario, name: str, keep: Controls | None = None
+) -> tuple[Controls, str]:
+    """The controls scenario ``sc`` implies (as preset ``name``), and its description line.
+
+    Scenario-independent choices are not part of :class:`Controls`; everything else is set
+    from the scenario: its policy, the focal room's traits, mix and ad campaign, and its
+    first promotion day. ``keep`` supplies values the scenario does not set (e.g. when it has
+    no focal room).
+    """
     base = keep or Controls()
     values: dict[str, Any] = {"scenario": name, "policy": sc.policy}
     group = sc.streams.get(FOCAL)
@@ -132,6 +162,20 @@ def controls_from_preset(name: str, keep: Controls | None = None) -> tuple[Contr
     return replace(base, **values), sc.description
 
 
+def checked_controls(controls: Controls) -> Controls:
+    """``controls`` with every value passed through
+    :func:`~simulation.dashboard.bounds.checked`.
+
+    Raises
+    ------
+    ControlError
+        For the first value the tables do not allow.
+    """
+    return Controls(
+        **{f.name: checked(f.name, getattr(controls, f.name)) for f in fields(Controls)}
+    )
+
+
 def problems(controls: Controls, days: int | None = None) -> list[str]:
     """Sentences for every control combination that makes no sense (empty if none).
 
@@ -151,10 +195,6 @@ def problems(controls: Controls, days: int | None = None) -> list[str]:
             f'Strategy "{c.strategy}" buys traffic but the daily budget is 0 yuan: give it a '
             'budget, or choose strategy "none" for a room without ads.'
         )
-    if c.strategy not in STRATEGIES:
-        out.append(f'Unknown strategy "{c.strategy}": choose one of {", ".join(STRATEGIES)}.')
-    if c.policy not in POLICIES:
-        out.append(f'Unknown policy "{c.policy}": choose one of {", ".join(POLICIES)}.')
     if c.driver_share + c.welfare_share > 1 + 1e-9:
         out.append(
             f"The product mix adds up to more than 100%: traffic drivers "
@@ -211,18 +251,43 @@ def scenario_overrides(
 
 
 def build_scenario(controls: Controls, viewers: int, days: int) -> Scenario:
-    """The scenario the controls describe (raises :class:`ConfigError` if invalid)."""
-    preset = load_scenario(controls.scenario)
-    return load_scenario(controls.scenario, scenario_overrides(controls, preset, viewers, days))
+    """The scenario the controls describe.
+
+    Raises
+    ------
+    ControlError
+        If the preset is not a named one.
+    ConfigError
+        If the scenario does not validate.
+    """
+    path = preset_path(controls.scenario)
+    preset = load_scenario(path)
+    return load_scenario(path, scenario_overrides(controls, preset, viewers, days))
+
+
+_LIVE: "weakref.WeakSet[DashboardModel]" = weakref.WeakSet()
+_LIVE_LOCK = threading.Lock()
+
+
+def stop_all(reason: str) -> int:
+    """Stop every session's model (the server is shutting down); returns how many."""
+    with _LIVE_LOCK:
+        models = list(_LIVE)
+    for model in models:
+        model.stop(reason)
+    return len(models)
 
 
 class DashboardModel(mesa.Model):
     """The Mesa model a dashboard session steps: one tick of the snowball model per step.
 
-    Mesa's SolaraViz rebuilds it on Reset as ``DashboardModel(**parameters)``, so every
-    parameter has a default. ``source`` is a callable returning the page's current
+    Mesa's model controller rebuilds it on Reset as ``DashboardModel(**parameters)``, so
+    every parameter has a default. ``source`` is a callable returning the page's current
     :class:`Controls` (the scenario and focal-room card); ``controls`` gives them directly
-    (tests, notebooks).
+    (tests, notebooks). ``connected`` is a callable that says whether the page that owns the
+    model is still connected: once it says no, the model stops (see :meth:`stop`). Every
+    value is checked against :mod:`simulation.dashboard.bounds` first; a value outside the
+    tables builds nothing and becomes one of ``problems``.
 
     Attributes
     ----------
@@ -254,6 +319,7 @@ class DashboardModel(mesa.Model):
         "tier",
         "peer_tier",
         "gini",
+        "budget",
     )
 
     def __init__(
@@ -263,21 +329,36 @@ class DashboardModel(mesa.Model):
         days: int = DEFAULT_DAYS,
         seed: int = DEFAULT_SEED,
         controls: Controls | None = None,
+        connected: Callable[[], bool] | None = None,
     ):
-        super().__init__(seed=int(seed))
         if controls is None:
             controls = source() if source is not None else Controls()
         self.controls = controls
-        self.viewers, self.days, self.run_seed = int(viewers), int(days), int(seed)
-        self.problems = problems(controls, self.days)
         self.error: str | None = None
         self.sim: SnowballModel | None = None
         self.scenario: Scenario | None = None
+        self.stopped: str | None = None
+        self._connected = connected
         self.focal = np.empty(0, dtype=np.int64)
         self._buffers = {name: np.zeros(0) for name in self.SERIES}
+        try:
+            self.viewers = checked("viewers", viewers)
+            self.days = checked("days", days)
+            self.run_seed = checked("seed", seed)
+            self.controls = controls = checked_controls(controls)
+        except ControlError as exc:
+            super().__init__(seed=DEFAULT_SEED)
+            self.viewers, self.days, self.run_seed = DEFAULT_VIEWERS, DEFAULT_DAYS, DEFAULT_SEED
+            self.problems = [str(exc)]
+            self.running = False
+            return
+        super().__init__(seed=self.run_seed)
+        self.problems = problems(controls, self.days)
         if self.problems:
             self.running = False
             return
+        with _LIVE_LOCK:
+            _LIVE.add(self)
         try:
             self.scenario = build_scenario(controls, self.viewers, self.days)
             self.sim = SnowballModel(self.scenario, self.run_seed)
@@ -318,9 +399,19 @@ class DashboardModel(mesa.Model):
     def has_focal(self) -> bool:
         return len(self.focal) > 0
 
+    def stop(self, reason: str) -> None:
+        """Stop for good: from now on :meth:`step` runs nothing and ``running`` is False, so
+        Mesa's play loop ends after the tick in progress. Safe to call from any thread."""
+        if self.stopped is None:
+            self.stopped = reason
+        self.running = False
+
     def step(self) -> None:
-        """One tick of the simulation, then record the focal room."""
-        if self.finished:
+        """One tick of the simulation, then record the focal room (nothing once the run is
+        finished or stopped, or when the page has gone)."""
+        if self.stopped is None and self._connected is not None and not self._connected():
+            self.stop("its page disconnected")
+        if self.finished or self.stopped is not None:
             self.running = False
             return
         sim = self.sim
@@ -329,6 +420,8 @@ class DashboardModel(mesa.Model):
         b, f = self._buffers, self.focal
         b["gini"][i] = gini(sim.cum_gmv)
         if len(f):
+            c = sim.campaigns
+            b["budget"][i] = c.budget[np.isin(c.stream, f)].sum() if c.n else 0.0
             last = sim.last_tick
             b["free"][i] = last["free_impressions"][f].sum()
             b["paid"][i] = last["paid_impressions"][f].sum()
@@ -397,7 +490,11 @@ def status_line(model: DashboardModel) -> str:
     reads this line, so it is one element updated at once)."""
     s = model.summary()
     roi = "n/a" if np.isnan(s["roi"]) else f"{s['roi']:.2f}"
-    tier = "off air" if s["tier"] is None else str(s["tier"])
+    if model.sim is not None and model.sim.always_open:
+        label = POLICY_LABELS.get(model.scenario.policy, model.scenario.policy).split(" (")[0]
+        tier = f"none (no traffic pools under the {label})"
+    else:
+        tier = "off air" if s["tier"] is None else str(s["tier"])
     review = "n/a" if np.isnan(s["review"]) else f"{s['review']:.2f}"
     days = model.days
     return (
