@@ -14,11 +14,13 @@ import pytest
 
 from simulation import api
 from simulation.cli import main
-from simulation.config import load_scenario
-from simulation.dashboard import charts, server, session
+from simulation.config import SCENARIO_DIR, load_scenario
+from simulation.dashboard import bounds, charts, server, session
+from simulation.dashboard.bounds import ControlError
 from simulation.dashboard.session import (
     Controls,
     DashboardModel,
+    checked_controls,
     controls_from_preset,
     controls_from_scenario,
     preset_names,
@@ -281,3 +283,168 @@ def test_the_core_package_does_not_import_the_dashboard_stack():
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
+
+
+# ---------------------------------------------------------------------- bounds (issue 19)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_presets_controls_are_inside_the_bounds(name):
+    controls, _ = controls_from_preset(name)
+    assert checked_controls(controls) == controls
+
+
+def test_presets_are_the_named_scenarios_only():
+    assert bounds.PRESETS == tuple(preset_names())
+    assert set(bounds.PRESETS) == {p.stem for p in SCENARIO_DIR.glob("*.toml")}
+    assert bounds.PRESETS[0] == "default"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/etc/passwd",
+        "default.toml",
+        "./default",
+        "../scenarios/default",
+        str(SCENARIO_DIR / "default.toml"),
+        "DEFAULT",
+        "",
+        None,
+        7,
+    ],
+)
+def test_a_preset_that_is_not_a_name_is_refused_before_anything_is_read(value, monkeypatch):
+    def no_reading(*args, **kwargs):
+        raise AssertionError("a file was read")
+
+    monkeypatch.setattr(session, "load_scenario", no_reading)
+    with pytest.raises(ControlError, match="choose one of default"):
+        controls_from_preset(value)
+    m = DashboardModel(controls=Controls(scenario=value), **SMALL)
+    assert m.sim is None and "scenario" in m.problems[0] and "refused" in m.problems[0]
+
+
+def test_a_preset_name_is_returned_as_the_tables_own_string():
+    sent = "".join(["de", "fault"])  # equal, but not the same object
+    assert bounds.checked("scenario", sent) is bounds.PRESETS[0]
+
+
+@pytest.mark.parametrize("name", sorted(bounds.BOUNDS))
+def test_every_bound_takes_its_ends_and_refuses_beyond_them(name):
+    b = bounds.BOUNDS[name]
+    assert bounds.checked(name, b.lo) == b.lo and bounds.checked(name, b.hi) == b.hi
+    for bad in (b.lo - b.step, b.hi + b.step, b.hi * 1000 + 1, float("nan"), float("inf")):
+        with pytest.raises(ControlError, match=f"{name} = .* refused"):
+            bounds.checked(name, bad)
+    for bad in (True, str(b.lo), None, [b.lo]):
+        with pytest.raises(ControlError, match="refused"):
+            bounds.checked(name, bad)
+    if b.integer:
+        assert isinstance(bounds.checked(name, float(b.lo)), int)
+        with pytest.raises(ControlError, match="whole number"):
+            bounds.checked(name, b.lo + 0.5)
+
+
+@pytest.mark.parametrize(("name", "good"), [("policy", "search_funnel"), ("strategy", "fixed")])
+def test_choices_come_from_their_registries_only(name, good):
+    assert bounds.checked(name, good) == good
+    for bad in (good.upper(), good + " ", "__import__('os')", 1, None):
+        with pytest.raises(ControlError, match="choose one of"):
+            bounds.checked(name, bad)
+    assert bounds.checked("promotion", True) is True
+    with pytest.raises(ControlError, match="true or false"):
+        bounds.checked("promotion", 1)
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [
+        ({"viewers": 1_000_000}, "viewers = 1000000 refused"),
+        ({"viewers": 10**8}, "viewers = 100000000 refused"),
+        ({"days": 3650}, "days = 3650 refused"),
+        ({"seed": -1}, "seed = -1 refused"),
+    ],
+)
+def test_a_run_size_outside_the_bounds_builds_nothing(size, words):
+    m = DashboardModel(controls=controls_from_preset("default")[0], **{**SMALL, **size})
+    assert m.sim is None and not m.running and words in m.problems[0]
+    m.step()
+    assert m.ticks == 0
+
+
+def test_controls_outside_the_bounds_build_nothing():
+    c, _ = controls_from_preset("default")
+    for change in ({"daily_budget": 1e12}, {"hook": float("nan")}, {"strategy": "evil"}):
+        m = DashboardModel(controls=replace(c, **change), **SMALL)
+        assert m.sim is None and "refused" in m.problems[0], change
+
+
+# ---------------------------------------------------------------------- stopping
+
+
+def test_a_model_stops_when_its_page_is_gone_and_on_stop_all():
+    page = {"connected": True}
+    c, _ = controls_from_preset("default")
+    m = DashboardModel(controls=c, connected=lambda: page["connected"], **SMALL)
+    for _ in range(3):
+        m.step()
+    assert m.ticks == 3 and m.running
+    page["connected"] = False
+    m.step()
+    assert m.ticks == 3 and not m.running and m.stopped == "its page disconnected"
+    other = DashboardModel(controls=c, **SMALL)
+    other.step()
+    assert session.stop_all("the server is shutting down") >= 1
+    other.step()
+    assert other.ticks == 1 and not other.running
+    assert other.stopped == "the server is shutting down"
+
+
+# ---------------------------------------------------------------------- issue 19, section 4
+
+
+def test_the_budget_chart_shows_what_the_strategy_set_against_spend():
+    c = replace(controls_from_preset("default")[0], strategy="always_scale")
+    m = DashboardModel(controls=c, **{**SMALL, "days": 3})
+    while m.running:
+        m.step()
+    budget = charts.daily_budget(m)
+    spend = charts._per_day(m, m.history["ad_spend"])
+    assert len(budget) == 3 and budget[0] == c.daily_budget
+    assert np.all(np.diff(budget) > 0)  # always-scale raises the budget every day ...
+    assert spend[-1] < budget[-1]  # ... but the room cannot spend all of it
+    # the model's own daily records hold the same budgets
+    (focal,) = m.focal
+    assert [r["budget"][focal] for r in m.sim.daily_records] == list(budget)
+    text = charts.readout("budget", m)
+    assert f"budget {budget[-1]:,.0f}" in text and "% of the budgets" in text
+    fig = charts.budget_figure(m)
+    assert fig.axes[0].get_title() == "Focal room: daily ad budget and spend"
+    none = DashboardModel(
+        controls=replace(c, strategy="none", daily_budget=0.0), **{**SMALL, "days": 1}
+    )
+    while none.running:
+        none.step()
+    texts = [t.get_text() for t in charts.budget_figure(none).axes[0].texts]
+    assert any("no ad campaign" in t for t in texts)
+
+
+def test_the_lorenz_label_stays_clear_of_the_title_when_the_focal_room_ranks_first():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Annotation
+
+    m = DashboardModel(controls=controls_from_preset("default")[0], **SMALL)
+    for _ in range(150):
+        m.step()
+    (focal,) = m.focal
+    for focal_gmv in (1.0, m.sim.cum_gmv.max() * 10):  # ranks low, ranks first
+        m.sim.cum_gmv[focal] = focal_gmv
+        fig = charts.lorenz_figure(m)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        ax = fig.axes[0]
+        (label,) = [t for t in ax.texts if isinstance(t, Annotation)]
+        box = label.get_window_extent(renderer)
+        assert not box.overlaps(ax.title.get_window_extent(renderer))
+        assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+    assert "ranks 1 of" in charts.readout("lorenz", m)

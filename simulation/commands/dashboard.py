@@ -67,5 +67,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             f"snowball dashboard: listening on {args.host}: other machines on the network can "
             "open it, and there is no login"
         )
-    serve(args.host, args.port)
+    try:
+        serve(args.host, args.port)
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down and re-raised it
+        pass
+    print("snowball dashboard: stopped")
     return 0
