@@ -215,7 +215,8 @@ def test_change_a_control_reset_step_and_read_the_models_numbers(browser, dashbo
     started = time.monotonic()
     context, page, net = open_page(browser, dashboard)
     read_status(page, 0)
-    expect(page.get_by_text("Step: 0", exact=True)).to_be_visible()
+    total = DEFAULT_DAYS * 144
+    expect(page.get_by_text(f"Tick: 0 of {total}", exact=True)).to_be_visible()
     before = chart_src(page, "traffic")
 
     # a student makes the focal room more persuasive: three steps of the slider (0.005 each)
@@ -237,7 +238,7 @@ def test_change_a_control_reset_step_and_read_the_models_numbers(browser, dashbo
         page.get_by_role("button", name="Step", exact=True).click()
         shown = read_status(page, after=int(shown["tick"]))
     ticks = int(shown["tick"])
-    expect(page.get_by_text(f"Step: {ticks}", exact=True)).to_be_visible()
+    expect(page.get_by_text(f"Tick: {ticks} of {total}", exact=True)).to_be_visible()
 
     # the same model built here: same preset, the changed control, the page's run size
     model = api.build_model(
@@ -280,7 +281,7 @@ def test_change_a_control_reset_step_and_read_the_models_numbers(browser, dashbo
         timeout=UI_TIMEOUT,
     )
     assert chart_src(page, "traffic") != before
-    assert page.locator(".snowball-caption").count() == 6
+    assert page.locator(".snowball-caption").count() == 7
     net.check()
     context.close()
     print(f"\nbrowser flow {time.monotonic() - started:.1f} s, {len(net.urls)} requests, local")

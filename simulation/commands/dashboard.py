@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "dashboard",
         help="open the interactive teaching dashboard in the browser",
-        description="Serve the interactive dashboard (Mesa SolaraViz) at http://HOST:PORT/. "
+        description="Serve the interactive dashboard (Solara, Mesa) at http://HOST:PORT/. "
         "It needs no internet access. By default only this machine can open it; see "
         "docs/DASHBOARD.md for other hosts and docs/TEACHING.md for the lessons.",
     )

@@ -1,4 +1,4 @@
-"""The teaching dashboard: ``snowball dashboard`` (a Mesa SolaraViz web app).
+"""The teaching dashboard: ``snowball dashboard``, a Solara page around Mesa's controller.
 
 Layout, as in Mesa's examples (model / agents / app):
 
@@ -7,9 +7,11 @@ Layout, as in Mesa's examples (model / agents / app):
   focal room's history). Needs only the core package.
 - :mod:`simulation.dashboard.charts` -- the matplotlib figures and their captions. Needs only
   matplotlib.
-- :mod:`simulation.dashboard.app` -- the SolaraViz page. Needs the ``dashboard`` extra.
+- :mod:`simulation.dashboard.bounds` -- every control's bounds and choices, and the check
+  every value from the page passes. Needs only the core package.
+- :mod:`simulation.dashboard.app` -- the page. Needs the ``dashboard`` extra.
 - :mod:`simulation.dashboard.server` -- checks the address and the offline front-end files,
-  then starts ``solara run``.
+  then runs solara's app under uvicorn behind an Origin check.
 
 The model never imports this package; importing it does not import solara.
 """

@@ -86,7 +86,6 @@ def accept(name: str, on_value: Callable[[Any], None], refused: solara.Reactive[
         refused.set("")
         on_value(value)
 
-    handler.control = name  # which table entry guards it (the tests read this)
     return handler
 
 
@@ -340,7 +339,9 @@ def ScenarioCard(
             "Distribution policy",
             values=list(labels),
             value=POLICY_LABELS.get(c.policy, c.policy),
-            on_value=lambda label: policy(labels.get(label, label)),
+            on_value=lambda label: policy(
+                labels.get(label, label) if isinstance(label, str) else label
+            ),
         )
         solara.Text("The focal room's hidden traits", classes=["snowball-hint"])
         _slider_float("hook", "Hook (entry rate)", c.hook, lambda v: set_(hook=v), refused)

@@ -49,7 +49,7 @@ BOUNDS: dict[str, Bound] = {
     "days": Bound(1, 30, 1, integer=True),
     "seed": Bound(0, 100, 1, integer=True),
     # the controller: milliseconds between frames of Play, ticks per frame and per Step
-    "play_interval": Bound(1, 500, 10, integer=True),
+    "play_interval": Bound(10, 500, 10, integer=True),
     "render_interval": Bound(1, 100, 1, integer=True),
     # the scenario card: the focal room's traits, product mix, ads and promotion
     "hook": Bound(0.02, 0.25, 0.01),
