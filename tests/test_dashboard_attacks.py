@@ -351,9 +351,9 @@ def test_a_path_as_the_preset_is_refused_and_nothing_of_the_file_reaches_the_pag
 
 
 CRAFTED = [
-    ("Viewers", 1_000_000),
-    ("Viewers", 10**8),
     ("Viewers", -1),
+    ("Viewers", 10**8),
+    ("Viewers", 1_000_000),  # last: a server that took it would build it on Reset
     ("Days to simulate", 3650),
     ("Days to simulate", 0),
     ("Seed", 10**12),

@@ -448,3 +448,34 @@ def test_the_lorenz_label_stays_clear_of_the_title_when_the_focal_room_ranks_fir
         assert not box.overlaps(ax.title.get_window_extent(renderer))
         assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
     assert "ranks 1 of" in charts.readout("lorenz", m)
+
+
+# ---------------------------------------------------------------------- the Origin rule
+
+
+def _headers(**values: str) -> list[tuple[bytes, bytes]]:
+    return [(k.encode(), v.encode()) for k, v in values.items()]
+
+
+def test_on_a_loopback_address_only_this_machines_names_and_own_origin_pass():
+    guard = server.OriginGuard(app=None, host="127.0.0.1", port=8765)
+    for host in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765"):
+        assert guard.refusal(_headers(host=host)) is None
+        assert guard.refusal(_headers(host=host, origin=f"http://{host}")) is None
+    assert "Host" in guard.refusal(_headers(host="evil.example:8765"))
+    assert "Host" in guard.refusal(_headers(host="127.0.0.1:9999"))
+    assert "Host" in guard.refusal([])
+    for origin in ("http://evil.example", "http://localhost:8765", "null", "http://127.0.0.1"):
+        assert "Origin" in guard.refusal(_headers(host="127.0.0.1:8765", origin=origin))
+
+
+def test_on_a_network_address_any_name_passes_but_only_with_its_own_origin():
+    guard = server.OriginGuard(app=None, host="0.0.0.0", port=8765)
+    assert guard.refusal(_headers(host="classroom.lan:8765")) is None
+    for origin in ("http://classroom.lan:8765", "https://classroom.lan:8765"):
+        assert guard.refusal(_headers(host="classroom.lan:8765", origin=origin)) is None
+    assert "Origin" in guard.refusal(
+        _headers(host="classroom.lan:8765", origin="http://evil.example")
+    )
+    assert server.allowed_hosts("192.168.1.5", 8765) is None
+    assert server.allowed_hosts("::1", 80) >= {"[::1]", "localhost", "127.0.0.1:80"}
