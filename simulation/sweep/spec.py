@@ -403,16 +403,20 @@ def read_regular_file(path: Path, what: str) -> bytes:
         raise refuse(
             f"cannot be read ({exc.strerror or exc}); give a readable {what} file"
         ) from None
-    with os.fdopen(fd, "rb") as fh:
+    try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
             raise refuse(f"is a folder, not a {what} file")
         if not stat.S_ISREG(mode):
             raise refuse(f"is not a regular file (a FIFO, socket or device); give a {what} file")
-        try:
-            return fh.read()
-        except OSError as exc:
-            raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
 
 
 def load_spec(path: str | Path) -> SweepSpec:
