@@ -143,10 +143,14 @@ def load_sweep(root: str | Path) -> SweepData:
     root = Path(root)
     store = SweepStore(root)
     record = store.record() if root.is_dir() else None
-    if record is None or record.get("damaged"):
-        raise UsageError(
-            f"{root}: not a sweep folder (no readable sweep.json); run snowball sweep first"
-        )
+    if record is None:
+        raise UsageError(f"{root}: not a sweep folder (no sweep.json); run snowball sweep first")
+    recover = f"rebuild it from the spec: snowball sweep SPEC.toml --out {root} --resume"
+    if record.get("damaged"):
+        raise UsageError(f"{record['damaged']}; {recover}")
+    problem = store.design_problem(record)
+    if problem is not None:
+        raise UsageError(f"{problem}; {recover}")
     identity = record["identity"]
     params = []
     for p in identity["parameters"]:
@@ -178,12 +182,9 @@ def load_sweep(root: str | Path) -> SweepData:
         complete = len(runs) >= expected
     design_path = root / DESIGN_FILE
     try:
-        design = pd.read_parquet(design_path) if design_path.is_file() else pd.DataFrame()
+        design = pd.read_parquet(design_path)
     except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"{design_path}: cannot be read ({first_line(exc)}); delete it and run the "
-            "sweep again with --resume, which writes it anew from the spec"
-        ) from None
+        raise UsageError(f"{design_path}: cannot be read ({first_line(exc)}); {recover}") from None
     base = {
         "point",
         "replicate",

@@ -18,6 +18,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -128,8 +129,13 @@ def _check_folder(
             f"--out {root}: the folder is not empty and holds no sweep; choose "
             "an empty or new folder"
         )
-    if record.get("damaged") or "fingerprint" not in record:
-        raise UsageError(f"--out {root}: {root / 'sweep.json'} is damaged; choose another folder")
+    if record.get("damaged"):
+        if not resume:
+            raise UsageError(
+                f"--out {root}: holds a sweep whose record is damaged ({record['damaged']}); "
+                "pass --resume with the sweep's spec to rebuild it from the spec"
+            )
+        return record
     if record["fingerprint"] != digest:
         diff = _differences(record.get("identity", {}), identity)
         shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
@@ -144,6 +150,75 @@ def _check_folder(
             "it, or choose another folder"
         )
     return record
+
+
+def _resumed_design(
+    store: SweepStore,
+    spec: SweepSpec,
+    design: Design,
+    record: dict[str, Any],
+    rebuild: list[str],
+    notes: list[str],
+) -> Design:
+    """The design a resumed sweep continues: the stored coordinates of a sampled design when
+    design.parquet is intact, else the spec's own. Damaged metadata (a sweep.json or
+    design.parquet that does not parse or does not match its checksum) is listed in
+    ``rebuild`` and written anew from the spec, after the rows on disk have been checked to
+    belong to the spec's design (same seed and values for every run that has a row).
+    """
+    from simulation.cli import UsageError
+
+    damaged = [record["damaged"]] if record.get("damaged") else []
+    problem = store.design_problem(record) if not damaged else None
+    if problem is not None:
+        damaged.append(problem)
+    if not damaged and design.kind != "grid":
+        stored = store.read_coordinates(design.names)
+        if stored is not None:
+            if stored.shape != design.coordinates.shape or not (stored == design.coordinates).all():
+                notes.append(
+                    "the stored design differs from the one this software "
+                    "generates; using the stored design"
+                )
+            design = design_from_coordinates(spec, stored)
+    if not damaged:
+        return design
+    if record.get("damaged"):
+        rebuild.append("record")
+    rebuild.append("design")
+    bad = _foreign_row(store, spec, design)
+    if bad is not None:
+        raise UsageError(
+            f"--out {store.root}: {'; '.join(damaged)}, and the runs on disk do not belong to "
+            f"{spec.source} ({bad}); resume with the spec the sweep was made with"
+        )
+    notes.append(
+        f"{'; '.join(damaged)}: rebuilt from {spec.source} (the rows on disk match it)"
+        + ("; the history of earlier sessions is lost" if "record" in rebuild else "")
+    )
+    return design
+
+
+def _foreign_row(store: SweepStore, spec: SweepSpec, design: Design) -> str | None:
+    """The first row file that is not a run of ``design`` (None if every one is)."""
+    if not store.rows.is_dir():
+        return None
+    for entry in sorted(os.scandir(store.rows), key=lambda e: e.name):
+        stem = entry.name.removesuffix(".json")
+        point_text, _, rep_text = stem.partition("-")
+        if not entry.name.endswith(".json") or not (point_text + rep_text).isdigit():
+            continue
+        point, rep = int(point_text), int(rep_text)
+        try:
+            row = json.loads(Path(entry.path).read_text())
+        except (OSError, ValueError):
+            continue  # a torn row is redone anyway
+        if point >= design.n_points or not isinstance(row, dict):
+            return f"{entry.name}: point {point} is outside the design"
+        seed = run_seed(spec.seed, point, rep, spec.common_random_numbers)
+        if row.get("seed") != seed or row.get("params") != design.point(point):
+            return f"{entry.name} has another seed or other parameter values"
+    return None
 
 
 def versions() -> dict[str, str | None]:
@@ -296,15 +371,6 @@ def run_sweep(
     store = SweepStore(out_dir)
     design = build_design(spec)
     notes: list[str] = []
-    if resume and spec.design.kind != "grid":
-        stored = store.read_coordinates(design.names)
-        if stored is not None:
-            if stored.shape != design.coordinates.shape or not (stored == design.coordinates).all():
-                notes.append(
-                    "the stored design differs from the one this software "
-                    "generates; using the stored design"
-                )
-            design = design_from_coordinates(spec, stored)
     prepared: PreparedRunner = prepare(spec, runner, design.point(0))
     identity = {
         **spec.identity(),
@@ -313,8 +379,16 @@ def run_sweep(
     }
     digest = fingerprint(identity)
     record = _check_folder(store, digest, identity, resume)
+    rebuild: list[str] = []  # damaged metadata to write anew from the spec
     if record is not None:
         store.lock()
+        try:
+            design = _resumed_design(store, spec, design, record, rebuild, notes)
+        except BaseException:
+            store.unlock()
+            raise
+        if record.get("damaged"):
+            record = None
     try:
         opened = open_executor(executor or ExecutorChoice())
     except BaseException:
@@ -331,8 +405,10 @@ def run_sweep(
     try:
         store.prepare_session()
         if record is None:
-            store.lock()
+            if not store.locked:
+                store.lock()
             store.remove_temporaries()
+            store.discard_outputs()
             store.write_design(design)
             record = {
                 "schema": RECORD_SCHEMA,
@@ -346,13 +422,16 @@ def run_sweep(
                 "created": _now(),
                 "points": design.n_points,
                 "replicates": spec.replicates,
+                "design_sha256": store.design_checksum(),
                 "sessions": [],
             }
         else:
             store.remove_temporaries()
             store.discard_outputs()
-            if not (store.root / DESIGN_FILE).is_file():
+            if "design" in rebuild:
                 store.write_design(design)
+            if "design" in rebuild or "design_sha256" not in record:
+                record["design_sha256"] = store.design_checksum()
             if record.get("code_seen") and record["code_seen"] != _code_state(session):
                 notes.append(
                     "the code changed since this sweep's last session (commit or "
