@@ -88,6 +88,12 @@ def register(subparsers: Any) -> None:
         help="level of the phase diagram's contour (default 0.5 for a yes/no "
         "metric such as took_off)",
     )
+    a.add_argument(
+        "--out",
+        metavar="OUT",
+        help="write the analysis to OUT instead of DIR/analysis (e.g. for a sweep folder "
+        "that cannot be written)",
+    )
     a.set_defaults(func=analyze_command)
 
 
@@ -174,14 +180,18 @@ def analyze_command(args: argparse.Namespace) -> int:
         try:
             threshold = float(args.threshold)
         except ValueError:
-            raise UsageError(f"--threshold {args.threshold}: must be a number") from None
+            threshold = math.nan
+        if not math.isfinite(threshold):
+            raise UsageError(f"--threshold {args.threshold}: must be a number (finite)")
     phase = None
     if args.phase is not None:
         parts = [p.strip() for p in args.phase.split(",")]
         if len(parts) != 2 or not all(parts):
             raise UsageError(f"--phase {args.phase}: must name two varied parameters, A,B")
         phase = (parts[0], parts[1])
-    report = analyze_sweep(args.dir, metric=args.metric, phase=phase, threshold=threshold)
+    report = analyze_sweep(
+        args.dir, metric=args.metric, phase=phase, threshold=threshold, out=args.out
+    )
     print(report.text())
     for note in report.notes:
         print(f"snowball: note: {note}", file=sys.stderr)
