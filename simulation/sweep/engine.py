@@ -13,6 +13,7 @@ Order of work (nothing is written until every check has passed):
 6. consolidate the rows into runs.parquet and write manifest.json.
 """
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
@@ -45,9 +46,16 @@ from simulation.sweep.store import (
     SweepStore,
     atomic_write_json,
 )
-from simulation.sweep.worker import Task, execute
+from simulation.sweep.worker import Task, execute, failed_row
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MAX_WORKER_DEATHS = 2
+"""A run whose worker process dies (out of memory, a segfault) is run again alone in a new
+worker; when its worker has died this many times while it ran alone it is recorded as failed
+with the cause, and the sweep goes on."""
+MAX_DEAD_IN_A_ROW = 5
+"""So many runs recorded failed by worker deaths, with no run coming back in between, stop
+the sweep: the workers probably cannot start at all."""
 VERSION_PACKAGES = (
     "snowball-sim",
     "numpy",
@@ -501,45 +509,88 @@ def _drive(
         )
     bar = _progress(spec, total, already, progress)
     failed = counts.failed
-    ran = lost = 0
+    ran = lost = breaks = 0
     first_loss = ""
-    broken = False
     in_flight: dict[cf.Future, Task] = {}
+    suspects: collections.deque[Task] = collections.deque()  # run alone, one at a time
+    deaths: dict[tuple[int, int], int] = {}  # worker deaths of a run while it ran alone
     tasks = _pending(store, design, spec, retry_failed)
     exhausted = False
-    ex = opened.executor
+
+    dead_in_a_row = 0  # runs recorded failed by worker deaths since a run came back
+
+    def record_row(row: dict[str, Any]) -> None:
+        nonlocal ran, failed, dead_in_a_row
+        if not str(row.get("error") or "").startswith("WorkerDied"):
+            dead_in_a_row = 0
+        store.write_row(row)
+        ran += 1
+        failed += row["status"] == "failed"
+        bar.update(1)
+        bar.set_postfix_str(f"failed {failed}" + (f", lost {lost}" if lost else ""), refresh=False)
+
     try:
         while True:
-            while not exhausted and not broken and len(in_flight) < opened.capacity():
-                task = next(tasks, None)
-                if task is None:
-                    exhausted = True
-                    break
-                in_flight[ex.submit(execute, prepared.runner, task)] = task
+            while len(in_flight) < (1 if suspects else opened.capacity()):
+                if suspects:
+                    if in_flight:
+                        break
+                    task = suspects.popleft()
+                else:
+                    task = None if exhausted else next(tasks, None)
+                    if task is None:
+                        exhausted = True
+                        break
+                in_flight[opened.executor.submit(execute, prepared.runner, task)] = task
             if not in_flight:
                 break
             done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
+            crashed: list[Task] = []
             for fut in done:
                 task = in_flight.pop(fut)
                 try:
-                    row = fut.result()
-                except BrokenProcessPool as exc:
-                    broken = True
-                    lost += 1
-                    first_loss = first_loss or f"a worker process died ({exc})"
+                    record_row(fut.result())
+                except BrokenProcessPool:
+                    crashed.append(task)
+                except Exception as exc:
+                    if type(exc).__name__ == "KilledWorker":  # Dask gave up on the run
+                        record_row(failed_row(task, _killed_worker(exc)))
+                    else:  # the run did not come back: a lost worker
+                        lost += 1
+                        first_loss = first_loss or f"{type(exc).__name__}: {exc}"
+            if not crashed:
+                continue
+            # A worker process died and took the pool with it: every run in flight is
+            # lost. Settle them, start a new pool, and run each of them again alone, so
+            # that a run that kills its worker is known by name.
+            for fut in cf.wait(list(in_flight)).done:
+                task = in_flight.pop(fut)
+                try:
+                    record_row(fut.result())
+                except Exception:
+                    crashed.append(task)
+            breaks += 1
+            if opened.rebuild is None:  # pragma: no cover - only local pools break
+                raise RuntimeError("the executor broke and cannot be rebuilt")
+            cause = opened.rebuild()
+            if len(crashed) == 1:  # it ran alone: its death is its own
+                task = crashed[0]
+                key = (task.point, task.replicate)
+                deaths[key] = deaths.get(key, 0) + 1
+                if deaths[key] >= MAX_WORKER_DEATHS:
+                    times = plural(deaths[key], "time")
+                    record_row(failed_row(task, f"WorkerDied: {cause}; {times} running it alone"))
+                    dead_in_a_row += 1  # (after record_row, which leaves it alone)
+                    if dead_in_a_row >= MAX_DEAD_IN_A_ROW:
+                        notes.append(
+                            f"the last {dead_in_a_row} runs all killed their worker process "
+                            f"and no run came back in between ({cause}): the workers may not "
+                            "start at all; the sweep stopped (--resume continues, "
+                            "--retry-failed runs those again)"
+                        )
+                        break
                     continue
-                except Exception as exc:  # the run did not come back: a lost worker
-                    lost += 1
-                    first_loss = first_loss or f"{type(exc).__name__}: {exc}"
-                    continue
-                store.write_row(row)
-                ran += 1
-                if row["status"] == "failed":
-                    failed += 1
-                bar.update(1)
-                bar.set_postfix_str(
-                    f"failed {failed}" + (f", lost {lost}" if lost else ""), refresh=False
-                )
+            suspects.extend(crashed)
     finally:
         bar.close()
     opened.close()
@@ -548,10 +599,11 @@ def _drive(
             f"{lost} runs did not come back from their workers (first: "
             f"{first_loss}); --resume runs them again"
         )
-    if broken:
+    if breaks:
         notes.append(
-            "the process pool broke (a worker died, e.g. out of memory); the sweep "
-            "stopped early; --resume continues it"
+            f"worker processes died {plural(breaks, 'time')}; the pool was rebuilt each time, "
+            "and each run in flight was run again alone, up to "
+            f"{MAX_WORKER_DEATHS} times, before being recorded as failed"
         )
 
     def seed_of(point: int, replicate: int) -> int:
@@ -580,6 +632,15 @@ def _drive(
         wall_seconds=wall,
         manifest=manifest,
         notes=notes,
+    )
+
+
+def _killed_worker(exc: BaseException) -> str:
+    """The failure of a run on whose account Dask's scheduler lost too many workers."""
+    return (
+        "WorkerDied: the Dask workers running it died (KilledWorker: "
+        f"{' '.join(str(exc).split())[:300]}); Dask retries a run up to "
+        "distributed.scheduler.allowed-failures times"
     )
 
 

@@ -99,15 +99,25 @@ def slow_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
 slow_runner.metrics = METRICS  # type: ignore[attr-defined]
 
 
-def dying_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Kills its own worker process for points with a daily budget >= 4000 (a worker lost
-    to the out-of-memory killer or a pre-empted node). Never use it in-process."""
-    if _number(params, BUDGET, 0.0) >= 4000.0:
-        os._exit(13)
+KILL_ENV = "SNOWBALL_SWEEP_KILL_SEEDS"
+
+
+def killing_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """``toy_runner``, but SIGKILLs its own worker process for the runs whose seeds are
+    listed (comma-separated) in ``SNOWBALL_SWEEP_KILL_SEEDS``: what the out-of-memory killer
+    or a segfault does. In the driver's own process (``--jobs 1``) it raises instead."""
+    import multiprocessing
+    import signal
+
+    chosen = {int(s) for s in os.environ.get(KILL_ENV, "").split(",") if s.strip()}
+    if seed in chosen:
+        if multiprocessing.parent_process() is None:
+            raise RuntimeError("killing_runner would kill the driver: use worker processes")
+        os.kill(os.getpid(), signal.SIGKILL)
     return toy_runner(params, seed)
 
 
-dying_runner.metrics = METRICS  # type: ignore[attr-defined]
+killing_runner.metrics = METRICS  # type: ignore[attr-defined]
 
 
 ISHIGAMI_A = 7.0
