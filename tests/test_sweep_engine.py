@@ -14,7 +14,13 @@ from simulation import cli
 from simulation.sweep import engine
 from simulation.sweep.engine import run_sweep
 from simulation.sweep.executors import ExecutorChoice, OpenExecutor
-from simulation.sweep.fakes import KILL_ENV, failing_runner, killing_runner, toy_runner
+from simulation.sweep.fakes import (
+    KILL_ENV,
+    KillingRunner,
+    failing_runner,
+    killing_runner,
+    toy_runner,
+)
 from simulation.sweep.seeds import run_seed
 from simulation.sweep.store import SweepStore
 
@@ -64,11 +70,16 @@ def inline(**kw):
 
 @pytest.fixture(scope="module")
 def dask_cluster():
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    # a run that kills its worker is given up after 2 deaths, not 4 (the scheduler runs here)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
         yield cluster
 
 
@@ -303,6 +314,22 @@ def test_a_run_that_kills_its_worker_is_retried_then_recorded_failed(tmp_path, m
     )  # fmt: skip
     assert again.ran == 0 and again.complete and not again.notes
     assert time.monotonic() - t0 < 30
+
+
+def test_a_run_that_kills_its_dask_worker_is_recorded_failed(tmp_path, dask_cluster):
+    """Dask heals itself (the nanny restarts the worker, the scheduler reschedules the run)
+    and gives up after distributed.scheduler.allowed-failures deaths (KilledWorker): that run
+    is recorded failed and the rest finish."""
+    killer = (2, 0)
+    runner = KillingRunner((run_seed(5, *killer, False),))
+    res = run_sweep(
+        write(tmp_path, KILLED), tmp_path / "o", runner=runner, progress=False,
+        executor=ExecutorChoice(dask=dask_cluster.scheduler_address),
+    )  # fmt: skip
+    assert (res.ok, res.failed, res.missing, res.lost) == (11, 1, 0, 0)
+    dead = table(tmp_path / "o").query("status == 'failed'")
+    assert [tuple(x) for x in dead[["point", "replicate"]].to_numpy()] == [killer]
+    assert "KilledWorker" in dead["error"].iloc[0]
 
 
 def test_workers_that_cannot_start_stop_the_sweep(tmp_path, monkeypatch):

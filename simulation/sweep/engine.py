@@ -546,6 +546,7 @@ def _drive(
                 break
             done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
             crashed: list[Task] = []
+            alone = len(in_flight) == 1
             for fut in done:
                 task = in_flight.pop(fut)
                 try:
@@ -553,8 +554,10 @@ def _drive(
                 except BrokenProcessPool:
                     crashed.append(task)
                 except Exception as exc:
-                    if type(exc).__name__ == "KilledWorker":  # Dask gave up on the run
+                    if type(exc).__name__ == "KilledWorker" and alone:  # Dask gave up on it
                         record_row(failed_row(task, _killed_worker(exc)))
+                    elif type(exc).__name__ == "KilledWorker":  # or on a run beside it
+                        suspects.append(task)
                     else:  # the run did not come back: a lost worker
                         lost += 1
                         first_loss = first_loss or f"{type(exc).__name__}: {exc}"
@@ -636,11 +639,11 @@ def _drive(
 
 
 def _killed_worker(exc: BaseException) -> str:
-    """The failure of a run on whose account Dask's scheduler lost too many workers."""
+    """The failure of a run that Dask's scheduler gave up on while it ran alone (its
+    workers died ``distributed.scheduler.allowed-failures`` + 1 times)."""
     return (
-        "WorkerDied: the Dask workers running it died (KilledWorker: "
-        f"{' '.join(str(exc).split())[:300]}); Dask retries a run up to "
-        "distributed.scheduler.allowed-failures times"
+        "WorkerDied: the Dask workers running it alone died (KilledWorker: "
+        f"{' '.join(str(exc).split())[:300]})"
     )
 
 

@@ -14,6 +14,7 @@ its figures have something shaped like a real sweep to show.
 import math
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -102,19 +103,33 @@ slow_runner.metrics = METRICS  # type: ignore[attr-defined]
 KILL_ENV = "SNOWBALL_SWEEP_KILL_SEEDS"
 
 
-def killing_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KillingRunner:
     """``toy_runner``, but SIGKILLs its own worker process for the runs whose seeds are
-    listed (comma-separated) in ``SNOWBALL_SWEEP_KILL_SEEDS``: what the out-of-memory killer
-    or a segfault does. In the driver's own process (``--jobs 1``) it raises instead."""
-    import multiprocessing
-    import signal
+    listed: what the out-of-memory killer or a segfault does. In the driver's own process
+    (``--jobs 1``) it raises instead of killing the driver."""
 
-    chosen = {int(s) for s in os.environ.get(KILL_ENV, "").split(",") if s.strip()}
-    if seed in chosen:
-        if multiprocessing.parent_process() is None:
-            raise RuntimeError("killing_runner would kill the driver: use worker processes")
-        os.kill(os.getpid(), signal.SIGKILL)
-    return toy_runner(params, seed)
+    seeds: tuple[int, ...]
+    name = "simulation.sweep.fakes:KillingRunner"
+    metrics = METRICS
+
+    def __call__(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
+        """Die for a chosen seed, else return ``toy_runner``'s metrics."""
+        import multiprocessing
+        import signal
+
+        if seed in self.seeds:
+            if multiprocessing.parent_process() is None:
+                raise RuntimeError("KillingRunner would kill the driver: use worker processes")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return toy_runner(params, seed)
+
+
+def killing_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """:class:`KillingRunner` for the seeds listed (comma-separated) in
+    ``SNOWBALL_SWEEP_KILL_SEEDS``, for ``snowball sweep`` subprocesses."""
+    chosen = tuple(int(s) for s in os.environ.get(KILL_ENV, "").split(",") if s.strip())
+    return KillingRunner(chosen)(params, seed)
 
 
 killing_runner.metrics = METRICS  # type: ignore[attr-defined]
