@@ -429,3 +429,38 @@ def test_resume_that_adds_runs_says_the_analysis_is_stale(tmp_path, capsys, monk
     cli.main(["sweep", str(more), "--out", str(out), "--jobs", "1", "-q", "--resume"])
     err = capsys.readouterr().err
     assert "was made before this session's runs" in err and f"analyze {out}" in err
+
+
+def test_a_local_dask_cluster_starts_no_dashboard_and_leaves_port_8787_alone(capfd):
+    """Issue 19: --dask local:N printed a port-8787 warning when another cluster held it."""
+    import socket
+    import warnings
+
+    from simulation.sweep.executors import open_executor
+
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen()
+    except OSError:  # someone else holds it already: just as good for this test
+        holder.close()
+        holder = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            opened = open_executor(ExecutorChoice(dask="local:1"))
+            try:
+                scheduler = opened.executor._client.cluster.scheduler
+                assert "dashboard" not in scheduler.services or not any(
+                    "bokeh" in str(type(h)) for h in scheduler.services.values()
+                )
+                assert scheduler.http_server.port != 8787
+            finally:
+                opened.close()
+    finally:
+        if holder is not None:
+            holder.close()
+    out = capfd.readouterr()
+    text = out.out + out.err + " ".join(str(w.message) for w in caught)
+    assert "8787" not in text and "already in use" not in text, text

@@ -184,7 +184,11 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
                 n_workers=int(n),
                 threads_per_worker=1,
                 processes=True,
+                # No dashboard, and the scheduler's HTTP endpoints (which it starts even
+                # without one, on port 8787 by default) on a free local port: no warning
+                # when another cluster holds 8787.
                 dashboard_address=None,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 scheduler_port=0,
                 silence_logs=logging.ERROR,
             )
