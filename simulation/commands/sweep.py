@@ -6,12 +6,17 @@
 to DIR/analysis/. docs/SWEEPS.md explains the spec format and the output folder.
 
 Exit status: 0 when every run succeeded, 1 when some runs failed or are missing (their rows
-say why; ``--resume`` continues), 2 for bad input (one line on stderr, nothing written).
+say why; ``--resume`` continues), 2 for bad input (one line on stderr, nothing written), 143
+after SIGTERM (workers stopped, completed runs kept; ``--resume`` continues).
 """
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +122,29 @@ def _positive_float(flag: str, text: str) -> float:
     return x
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds the sweep like Ctrl-C, so that its worker processes are
+    stopped and joined (no orphans, no leaked semaphores) and the folder is unlocked."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_sweep() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration of a sweep (main thread only;
+    the previous handler is put back)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     """Run ``snowball sweep``; exit status 0 (all ok), 1 (failed or missing runs)."""
     from simulation.sweep import plural
@@ -130,14 +158,23 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues a sweep: add --resume")
     choice = ExecutorChoice(jobs=jobs, dask=args.dask, dask_timeout=timeout)
-    result = run_sweep(
-        args.spec,
-        args.out,
-        executor=choice,
-        resume=args.resume,
-        retry_failed=args.retry_failed,
-        progress=not args.quiet,
-    )
+    try:
+        with _sigterm_stops_the_sweep():
+            result = run_sweep(
+                args.spec,
+                args.out,
+                executor=choice,
+                resume=args.resume,
+                retry_failed=args.retry_failed,
+                progress=not args.quiet,
+            )
+    except Terminated:
+        print(
+            "snowball: terminated (SIGTERM): the runs completed so far are kept; run the "
+            "same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 128 + signal.SIGTERM
     m = result.manifest
     session = m["sessions"][-1]
     print(
