@@ -388,20 +388,18 @@ def run_sweep(
     digest = fingerprint(identity)
     record = _check_folder(store, digest, identity, resume)
     rebuild: list[str] = []  # damaged metadata to write anew from the spec
+    existing = record is not None
     if record is not None:
-        store.lock()
-        try:
-            design = _resumed_design(store, spec, design, record, rebuild, notes)
-        except BaseException:
-            store.unlock()
-            raise
+        design = _resumed_design(store, spec, design, record, rebuild, notes)
         if record.get("damaged"):
             record = None
-    try:
-        opened = open_executor(executor or ExecutorChoice())
-    except BaseException:
-        store.unlock()
-        raise
+    opened = open_executor(executor or ExecutorChoice())
+    if existing:  # only now: every refusal above leaves the folder exactly as it was
+        try:
+            store.lock()
+        except BaseException:
+            opened.stop()
+            raise
     session = {
         "started": _now(),
         "finished": None,
