@@ -41,7 +41,6 @@ from simulation.sweep import plural
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")
-SENSITIVITY_KINDS = ("sobol", "morris")
 SOBOL_MIN_SAMPLES = 8
 MAX_RUNS = 100_000_000
 MAX_LEVELS = 1_000_000
