@@ -74,8 +74,8 @@ def test_a_corrupt_design_is_rebuilt_on_resume(tmp_path, text, keep_parquet):
     spec, out, reference = half_done(tmp_path, text)
     intact = (out / "design.parquet").read_bytes()
     corrupt_design(out, keep_parquet)
-    with pytest.raises(UsageError, match="design.parquet.*--resume"):
-        cli_analyze_error(out)
+    with pytest.raises(UsageError, match=r"design\.parquet.*--resume"):
+        analyze(out)
     res = run_sweep(spec, out, resume=True, **inline())
     assert res.complete and any("design.parquet" in n and "rebuilt" in n for n in res.notes)
     assert (out / "design.parquet").read_bytes() == intact
@@ -86,10 +86,10 @@ def test_a_corrupt_design_is_rebuilt_on_resume(tmp_path, text, keep_parquet):
     assert len(record["sessions"]) == 2  # the record itself was intact: history kept
 
 
-def cli_analyze_error(out):
+def analyze(out):
     from simulation.sweep.analysis import analyze_sweep
 
-    analyze_sweep(out)
+    return analyze_sweep(out)
 
 
 @pytest.mark.parametrize("damage", ["truncate", "edit"])
@@ -100,21 +100,21 @@ def test_a_damaged_record_is_rebuilt_from_the_spec(tmp_path, damage):
         path.write_text(path.read_text()[:100])
     else:
         path.write_text(path.read_text().replace('"replicates": 2', '"replicates": 7'))
-    with pytest.raises(UsageError, match="sweep.json.*--resume"):
+    with pytest.raises(UsageError, match=r"sweep\.json.*--resume"):
         run_sweep(spec, out, **inline())
-    with pytest.raises(UsageError, match="sweep.json.*--resume"):
-        cli_analyze_error(out)
+    with pytest.raises(UsageError, match=r"sweep\.json.*--resume"):
+        analyze(out)
     res = run_sweep(spec, out, resume=True, **inline())
     assert res.complete and res.ran == 6 and any("history" in n for n in res.notes)
     pd.testing.assert_frame_equal(
         pd.read_parquet(out / "runs.parquet").drop(columns="wall_seconds"), reference
     )
     assert SweepStore(out).record()["fingerprint"]  # intact again, checksum and all
-    cli_analyze_error(out)
+    analyze(out)
 
 
 def test_damage_with_another_spec_is_refused_and_keeps_the_rows(tmp_path, capsys):
-    spec, out, _ = half_done(tmp_path, GRID)
+    _, out, _ = half_done(tmp_path, GRID)
     (out / "sweep.json").write_text("{")
     before = sorted(p.name for p in (out / "rows").iterdir())
     other = tmp_path / "other.toml"
