@@ -125,3 +125,21 @@ def test_damage_with_another_spec_is_refused_and_keeps_the_rows(tmp_path, capsys
     rc = cli.main(["analyze", str(out)])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and len(err.splitlines()) == 1 and "sweep.json" in err and "--resume" in err
+
+
+def test_a_grid_sweep_from_before_checksums_gets_its_design_rewritten(tmp_path):
+    """A record without design_sha256 (written before checksums existed) cannot vouch for its
+    design.parquet: a grid design is written anew from the spec and its checksum recorded."""
+    spec, out, reference = half_done(tmp_path, GRID)
+    store = SweepStore(out)
+    record = store.record()
+    del record["design_sha256"]
+    store.write_record(record)
+    corrupt_design(out, keep_parquet=True)
+    res = run_sweep(spec, out, resume=True, **inline())
+    assert res.complete
+    assert SweepStore(out).record()["design_sha256"] == SweepStore(out).design_checksum()
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(out / "runs.parquet").drop(columns="wall_seconds"), reference
+    )
+    analyze(out)

@@ -190,6 +190,8 @@ def _resumed_design(
                 )
             design = design_from_coordinates(spec, stored)
     if not damaged:
+        if design.kind == "grid" and "design_sha256" not in record:
+            rebuild.append("design")  # a record from before checksums: write it anew, sure
         return design
     if record.get("damaged"):
         rebuild.append("record")
