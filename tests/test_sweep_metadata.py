@@ -143,3 +143,22 @@ def test_a_grid_sweep_from_before_checksums_gets_its_design_rewritten(tmp_path):
         pd.read_parquet(out / "runs.parquet").drop(columns="wall_seconds"), reference
     )
     analyze(out)
+
+
+def test_resuming_in_a_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    """A read-only sweep folder (root ignores permission bits, so the file system's refusal
+    is simulated): one line, not a PermissionError traceback."""
+    import builtins
+    import errno
+
+    spec, out, _ = half_done(tmp_path, GRID)
+    real_open = builtins.open
+
+    def read_only(file, mode="r", *args, **kwargs):
+        if str(file).startswith(str(out)) and any(c in mode for c in "wa+"):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", read_only)
+    with pytest.raises(UsageError, match="cannot write there"):
+        run_sweep(spec, out, resume=True, **inline())

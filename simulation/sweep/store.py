@@ -204,8 +204,15 @@ class SweepStore:
         import fcntl
 
         from simulation.cli import UsageError
+        from simulation.errors import OutputFolderError
 
-        fh = open(self.root / LOCK_FILE, "a+")
+        try:
+            fh = open(self.root / LOCK_FILE, "a+")
+        except OSError as exc:  # a read-only folder or file system
+            raise OutputFolderError(
+                f"--out {self.root}: cannot write there ({exc.strerror or exc}); a sweep "
+                "continues only where it can write"
+            ) from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
