@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from simulation import cli
+from simulation.cli import UsageError
 from simulation.sweep.analysis import (
     analyze_sweep,
     load_sweep,
@@ -224,3 +225,62 @@ def test_a_damaged_runs_table_is_read_from_the_row_files(tmp_path, capsys):
     )  # fmt: skip
     assert cli.main(["analyze", str(out)]) == 0
     pd.testing.assert_frame_equal(load_sweep(out).runs, whole)
+
+
+def test_analyze_checks_every_argument_before_writing(tmp_path, capsys):
+    """Issue 19: --phase a,b wrote summary.csv before refusing; --threshold nan passed."""
+    out = sweep(tmp_path, GRID, failing_runner)
+    for argv, needle in [
+        (["--phase", f"{PERSUASION},nope"], "not a varied parameter"),
+        (["--phase", f"{PERSUASION},{PERSUASION}"], "two different"),
+        (["--threshold", "nan"], "finite"),
+        (["--threshold", "inf"], "finite"),
+        (["--metric", "nope"], "not a metric"),
+        (["--out", str(out / "runs.parquet")], "not a folder"),
+    ]:
+        assert cli.main(["analyze", str(out), *argv]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and needle in err, err
+        assert not (out / "analysis").exists(), argv
+    with pytest.raises(UsageError, match="finite"):
+        analyze_sweep(out, threshold=float("nan"))
+    assert not (out / "analysis").exists()
+
+
+def test_analyze_to_another_folder(tmp_path, capsys):
+    out = sweep(tmp_path, GRID, failing_runner)
+    elsewhere = tmp_path / "elsewhere" / "a"
+    assert cli.main(["analyze", str(out), "--out", str(elsewhere)]) == 0
+    assert (elsewhere / "summary.csv").is_file() and (elsewhere / "phase.png").is_file()
+    assert not (out / "analysis").exists()
+    assert f"analysis of {out}" in capsys.readouterr().out
+
+
+def test_a_read_only_sweep_folder_points_at_out(tmp_path, capsys, monkeypatch):
+    """A sweep folder that cannot be written (read-only mount, another user's results): one
+    line naming the folder and --out. Root writes anywhere, so the refusal is simulated by
+    failing the probe write the way a read-only file system does."""
+    import errno
+    import os
+    from pathlib import Path
+
+    out = sweep(tmp_path, GRID, failing_runner)
+    if os.geteuid() != 0:
+        out.chmod(0o555)
+    else:
+        real = Path.write_bytes
+
+        def read_only(self, data):
+            if self.parent == out / "analysis" or self.parent == out:
+                raise OSError(errno.EROFS, "Read-only file system")
+            return real(self, data)
+
+        monkeypatch.setattr(Path, "mkdir", lambda self, *a, **k: None)
+        monkeypatch.setattr(Path, "write_bytes", read_only)
+    try:
+        assert cli.main(["analyze", str(out)]) == 2
+    finally:
+        out.chmod(0o755)
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(out) in err and "--out" in err, err
+    assert not (out / "analysis").exists()

@@ -14,7 +14,14 @@ from simulation import cli
 from simulation.sweep import engine
 from simulation.sweep.engine import run_sweep
 from simulation.sweep.executors import ExecutorChoice, OpenExecutor
-from simulation.sweep.fakes import dying_runner, failing_runner, toy_runner
+from simulation.sweep.fakes import (
+    KILL_ENV,
+    KillingRunner,
+    failing_runner,
+    killing_runner,
+    toy_runner,
+)
+from simulation.sweep.seeds import run_seed
 from simulation.sweep.store import SweepStore
 
 PERSUASION = "streams.focal.persuasion"
@@ -63,11 +70,16 @@ def inline(**kw):
 
 @pytest.fixture(scope="module")
 def dask_cluster():
+    import dask
     from distributed import LocalCluster
 
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    # a run that kills its worker is given up after 2 deaths, not 4 (the scheduler runs here)
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+    ):
         yield cluster
 
 
@@ -263,19 +275,76 @@ def test_in_flight_work_is_bounded(tmp_path):
     assert submitted["max"] <= 6 and state["max"] <= 4
 
 
-def test_a_dying_worker_loses_only_its_runs(tmp_path):
+KILLED = """
+name = "killed"
+scenario = "default"
+seed = 5
+replicates = 3
+common_random_numbers = false
+[parameters]
+"streams.focal.persuasion" = [0.02, 0.05, 0.08, 0.1]
+"""
+
+
+def test_a_run_that_kills_its_worker_is_retried_then_recorded_failed(tmp_path, monkeypatch):
+    """Issue 19: a run that SIGKILLs its worker (the OOM killer, a segfault) broke the pool
+    for good: rows 4 -> 4 -> 4 over resumes, never recorded. Now the pool is rebuilt, the run
+    is retried alone MAX_WORKER_DEATHS times, recorded failed with its cause, and the other
+    runs finish; a resume then has nothing to do."""
+    killer = (1, 2)
+    monkeypatch.setenv(KILL_ENV, str(run_seed(5, *killer, False)))
+    spec = write(tmp_path, KILLED)
+    out = tmp_path / "o"
     res = run_sweep(
-        write(tmp_path, GRID),
-        tmp_path / "o",
-        runner=dying_runner,
-        executor=ExecutorChoice(jobs=2),
-        progress=False,
+        spec, out, runner=killing_runner, executor=ExecutorChoice(jobs=2), progress=False
     )
-    assert res.missing > 0 and res.lost > 0 and not res.complete
-    df = table(tmp_path / "o")
-    assert (df.status == "ok").all() and len(df) == res.ok
-    assert not df.duplicated(["point", "replicate"]).any()
-    assert any("process pool broke" in n for n in res.notes)
+    assert (res.ok, res.failed, res.missing, res.ran) == (11, 1, 0, 12) and res.complete
+    df = table(out)
+    assert len(df) == 12 and not df.duplicated(["point", "replicate"]).any()
+    dead = df[df.status == "failed"]
+    assert [tuple(x) for x in dead[["point", "replicate"]].to_numpy()] == [killer]
+    error = dead["error"].iloc[0]
+    assert error.startswith("WorkerDied:") and "SIGKILL" in error, error
+    assert f"{engine.MAX_WORKER_DEATHS} times running it alone" in error
+    assert any("pool was rebuilt" in n for n in res.notes)
+    t0 = time.monotonic()
+    again = run_sweep(
+        spec, out, resume=True, runner=killing_runner, executor=ExecutorChoice(jobs=2),
+        progress=False,
+    )  # fmt: skip
+    assert again.ran == 0 and again.complete and not again.notes
+    assert time.monotonic() - t0 < 30
+
+
+def test_a_run_that_kills_its_dask_worker_is_recorded_failed(tmp_path, dask_cluster):
+    """Dask heals itself (the nanny restarts the worker, the scheduler reschedules the run)
+    and gives up after distributed.scheduler.allowed-failures deaths (KilledWorker): that run
+    is recorded failed and the rest finish."""
+    killer = (2, 0)
+    runner = KillingRunner((run_seed(5, *killer, False),))
+    res = run_sweep(
+        write(tmp_path, KILLED), tmp_path / "o", runner=runner, progress=False,
+        executor=ExecutorChoice(dask=dask_cluster.scheduler_address),
+    )  # fmt: skip
+    assert (res.ok, res.failed, res.missing, res.lost) == (11, 1, 0, 0)
+    dead = table(tmp_path / "o").query("status == 'failed'")
+    assert [tuple(x) for x in dead[["point", "replicate"]].to_numpy()] == [killer]
+    assert "KilledWorker" in dead["error"].iloc[0]
+
+
+def test_workers_that_cannot_start_stop_the_sweep(tmp_path, monkeypatch):
+    """Every run kills its worker: a bounded number of runs is recorded, then the sweep stops
+    instead of spending three pool starts on every run."""
+    seeds = [run_seed(5, p, r, False) for p in range(4) for r in range(3)]
+    monkeypatch.setenv(KILL_ENV, ",".join(map(str, seeds)))
+    monkeypatch.setattr(engine, "MAX_WORKER_DEATHS", 1)
+    monkeypatch.setattr(engine, "MAX_DEAD_IN_A_ROW", 2)
+    res = run_sweep(
+        write(tmp_path, KILLED), tmp_path / "o", runner=killing_runner,
+        executor=ExecutorChoice(jobs=2), progress=False,
+    )  # fmt: skip
+    assert res.failed == 2 and res.missing == 10 and res.ok == 0
+    assert any("the sweep stopped" in n for n in res.notes)
 
 
 def test_unknown_metric_for_the_runner(tmp_path):
@@ -360,3 +429,38 @@ def test_resume_that_adds_runs_says_the_analysis_is_stale(tmp_path, capsys, monk
     cli.main(["sweep", str(more), "--out", str(out), "--jobs", "1", "-q", "--resume"])
     err = capsys.readouterr().err
     assert "was made before this session's runs" in err and f"analyze {out}" in err
+
+
+def test_a_local_dask_cluster_starts_no_dashboard_and_leaves_port_8787_alone(capfd):
+    """Issue 19: --dask local:N printed a port-8787 warning when another cluster held it."""
+    import socket
+    import warnings
+
+    from simulation.sweep.executors import open_executor
+
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen()
+    except OSError:  # someone else holds it already: just as good for this test
+        holder.close()
+        holder = None
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            opened = open_executor(ExecutorChoice(dask="local:1"))
+            try:
+                scheduler = opened.executor._client.cluster.scheduler
+                assert "dashboard" not in scheduler.services or not any(
+                    "bokeh" in str(type(h)) for h in scheduler.services.values()
+                )
+                assert scheduler.http_server.port != 8787
+            finally:
+                opened.close()
+    finally:
+        if holder is not None:
+            holder.close()
+    out = capfd.readouterr()
+    text = out.out + out.err + " ".join(str(w.message) for w in caught)
+    assert "8787" not in text and "already in use" not in text, text

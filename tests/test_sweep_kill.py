@@ -123,3 +123,40 @@ def test_killed_sweep_resumes_to_exactly_the_complete_set(tmp_path):
     run_sweep(spec, reference, runner=toy_runner, executor=ExecutorChoice(jobs=1), progress=False)
     expected = pd.read_parquet(reference / "runs.parquet").drop(columns="wall_seconds")
     pd.testing.assert_frame_equal(runs.drop(columns="wall_seconds"), expected)
+
+
+def test_sigterm_stops_the_sweep_cleanly_and_resume_finishes(tmp_path):
+    """Issue 19: SIGTERM of a sweep exits at once, stops and joins its workers (no
+    resource_tracker 'leaked semaphore' warning, no orphans) and keeps the completed runs."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC)
+    out = tmp_path / "out"
+    proc = sweep_process(spec, out)
+    deadline = time.monotonic() + 60
+    while len(rows_on_disk(out)) < 6:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the sweep made no progress"
+        time.sleep(0.01)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    took = time.monotonic() - t0
+    print(f"exited {took:.2f} s after SIGTERM")
+    assert proc.returncode == 143, stderr
+    assert took < 10
+    assert "leaked" not in stderr and "resource_tracker" not in stderr, stderr
+    assert "Traceback" not in stderr and "terminated (SIGTERM)" in stderr, stderr
+    time.sleep(1.0)
+    ps = subprocess.run(  # nothing of its process group is left running (exited ones may
+        # wait as zombies for a container's init to reap them)
+        ["ps", "-o", "stat=,args=", "-g", str(proc.pid)],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert not [line for line in ps.splitlines() if not line.strip().startswith("Z")], ps
+    kept = len(rows_on_disk(out))
+    assert 6 <= kept < TOTAL
+    done = sweep_process(spec, out, "--resume")
+    stdout, stderr = done.communicate(timeout=120)
+    assert done.returncode == 0, stderr
+    assert f"ok {TOTAL}, failed 0, missing 0" in stdout

@@ -340,3 +340,143 @@ def test_counts_in_messages_agree_in_number():
 
     assert plural(1, "replicate") == "1 replicate" and plural(32, "point") == "32 points"
     assert plural(0, "run") == "0 runs"
+
+
+# ------------------------------------------------------- sizes, syntax, unreadable files
+
+
+@pytest.mark.parametrize(
+    "body,key",
+    [
+        (f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1, num = 1000000000 }}', "num"),
+        (
+            f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1, num = 100000 }}\n'
+            f'"{BUDGET}" = {{ low = 1, high = 9000, num = 100000 }}',
+            "parameters",
+        ),
+        (
+            f'[parameters]\n"population.viewers" = {{ low = 1, high = 2000000000, num = 999999 '
+            f'}}\n"{BUDGET}" = {{ low = 1, high = 9000, num = 999999 }}',
+            "parameters",
+        ),
+        (
+            f'max_runs = 10\n[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1, '
+            "num = 900000 }",
+            "max_runs",
+        ),
+        (
+            f'[design]\nkind = "lhs"\nsamples = 1000000000000\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "parameters",
+        ),
+        (
+            f'[design]\nkind = "sobol"\nsamples = 1099511627776\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "parameters",
+        ),
+        (
+            f'[design]\nkind = "morris"\nsamples = 100000000000\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "parameters",
+        ),
+        (
+            f'[design]\nkind = "random"\nsamples = 100000000\n[parameters]\n"{PERSUASION}" = '
+            "{ low = 0.01, high = 0.1 }",
+            "parameters",
+        ),
+    ],
+)
+def test_huge_designs_are_refused_from_counts(tmp_path, body, key):
+    """Issue 19: num = 1e9 used to build 7.45 GiB of levels before max_runs was checked."""
+    import resource
+    import time
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    err = error_of(tmp_path, BASE + body)
+    assert time.perf_counter() - t0 < 2.0
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 64, grown_mib
+    assert key in str(err)
+
+
+def test_large_but_allowed_grid_counts_without_building(tmp_path):
+    spec = spec_from(
+        tmp_path,
+        BASE + f'[parameters]\n"{PERSUASION}" = {{ low = 0.01, high = 0.1, num = 5000 }}\n'
+        f'"{BUDGET}" = {{ low = 0, high = 9000, num = 5000 }}',
+    )
+    assert spec.n_points == 25_000_000 and spec.n_runs == 50_000_000
+
+
+@pytest.mark.parametrize(
+    "text,where",
+    [
+        ('name = "t"\nscenario = "default"\nseed = 1\nreplicates = = 2\n', "line 4, column 14"),
+        ('name = "t"\nscenario = "default\nseed = 1\n', "line 2"),
+        ('name = "t"\n[parameters\n', "line 2"),
+    ],
+)
+def test_syntax_errors_name_line_and_column(tmp_path, text, where):
+    msg = str(error_of(tmp_path, text))
+    assert "not valid TOML" in msg and where in msg, msg
+
+
+def unreadable_error(path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_spec(path)
+    msg = str(info.value)
+    assert "\n" not in msg and str(path) in msg
+    return msg
+
+
+def test_a_fifo_a_folder_and_a_symlink_loop_are_one_line(tmp_path):
+    import os
+
+    fifo = tmp_path / "spec.toml"
+    os.mkfifo(fifo)
+    assert "not a regular file" in unreadable_error(fifo)  # and does not block
+    assert "is a folder" in unreadable_error(tmp_path)
+    loop = tmp_path / "loop.toml"
+    loop.symlink_to(tmp_path / "loop2.toml")
+    (tmp_path / "loop2.toml").symlink_to(loop)
+    assert "loops" in unreadable_error(loop)
+    dangling = tmp_path / "dangling.toml"
+    dangling.symlink_to(tmp_path / "nowhere.toml")
+    assert "symbolic link to nothing" in unreadable_error(dangling)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"\xff\xfe\x00name")
+    assert "UTF-8" in unreadable_error(binary)
+
+
+@pytest.mark.skipif(
+    __import__("os").geteuid() == 0, reason="root reads files without read permission"
+)
+def test_a_spec_without_read_permission_is_one_line(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(BASE)
+    spec.chmod(0)
+    assert "permission denied" in unreadable_error(spec).lower()
+
+
+def test_an_unreadable_scenario_is_one_line(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo.toml")
+    (tmp_path / "dir.toml").mkdir()
+    for name, needle in (("fifo.toml", "not a regular file"), ("dir.toml", "is a folder")):
+        err = error_of(tmp_path, BASE.replace('"default"', f'"{name}"'))
+        assert "scenario" in str(err) and needle in str(err), str(err)
+
+
+def test_spec_keys_are_declared_like_scenario_fields():
+    """One validator: the spec's keys carry the scenario schema's _f() metadata."""
+    import dataclasses
+
+    from simulation.sweep.spec import AnalysisSpec, DesignSpec, _TopLevel
+
+    for cls in (_TopLevel, DesignSpec, AnalysisSpec):
+        for f in dataclasses.fields(cls):
+            assert f.metadata.get("doc"), (cls.__name__, f.name)
+    replicates = next(f for f in dataclasses.fields(_TopLevel) if f.name == "replicates")
+    assert replicates.metadata["lo"] == 1

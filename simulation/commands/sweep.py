@@ -6,12 +6,17 @@
 to DIR/analysis/. docs/SWEEPS.md explains the spec format and the output folder.
 
 Exit status: 0 when every run succeeded, 1 when some runs failed or are missing (their rows
-say why; ``--resume`` continues), 2 for bad input (one line on stderr, nothing written).
+say why; ``--resume`` continues), 2 for bad input (one line on stderr, nothing written), 143
+after SIGTERM (workers stopped, completed runs kept; ``--resume`` continues).
 """
 
 import argparse
+import contextlib
 import math
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +93,12 @@ def register(subparsers: Any) -> None:
         help="level of the phase diagram's contour (default 0.5 for a yes/no "
         "metric such as took_off)",
     )
+    a.add_argument(
+        "--out",
+        metavar="OUT",
+        help="write the analysis to OUT instead of DIR/analysis (e.g. for a sweep folder "
+        "that cannot be written)",
+    )
     a.set_defaults(func=analyze_command)
 
 
@@ -111,6 +122,29 @@ def _positive_float(flag: str, text: str) -> float:
     return x
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds the sweep like Ctrl-C, so that its worker processes are
+    stopped and joined (no orphans, no leaked semaphores) and the folder is unlocked."""
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_sweep() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration of a sweep (main thread only;
+    the previous handler is put back)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def sweep_command(args: argparse.Namespace) -> int:
     """Run ``snowball sweep``; exit status 0 (all ok), 1 (failed or missing runs)."""
     from simulation.sweep import plural
@@ -124,14 +158,23 @@ def sweep_command(args: argparse.Namespace) -> int:
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues a sweep: add --resume")
     choice = ExecutorChoice(jobs=jobs, dask=args.dask, dask_timeout=timeout)
-    result = run_sweep(
-        args.spec,
-        args.out,
-        executor=choice,
-        resume=args.resume,
-        retry_failed=args.retry_failed,
-        progress=not args.quiet,
-    )
+    try:
+        with _sigterm_stops_the_sweep():
+            result = run_sweep(
+                args.spec,
+                args.out,
+                executor=choice,
+                resume=args.resume,
+                retry_failed=args.retry_failed,
+                progress=not args.quiet,
+            )
+    except Terminated:
+        print(
+            "snowball: terminated (SIGTERM): the runs completed so far are kept; run the "
+            "same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 128 + signal.SIGTERM
     m = result.manifest
     session = m["sessions"][-1]
     print(
@@ -174,14 +217,18 @@ def analyze_command(args: argparse.Namespace) -> int:
         try:
             threshold = float(args.threshold)
         except ValueError:
-            raise UsageError(f"--threshold {args.threshold}: must be a number") from None
+            threshold = math.nan
+        if not math.isfinite(threshold):
+            raise UsageError(f"--threshold {args.threshold}: must be a number (finite)")
     phase = None
     if args.phase is not None:
         parts = [p.strip() for p in args.phase.split(",")]
         if len(parts) != 2 or not all(parts):
             raise UsageError(f"--phase {args.phase}: must name two varied parameters, A,B")
         phase = (parts[0], parts[1])
-    report = analyze_sweep(args.dir, metric=args.metric, phase=phase, threshold=threshold)
+    report = analyze_sweep(
+        args.dir, metric=args.metric, phase=phase, threshold=threshold, out=args.out
+    )
     print(report.text())
     for note in report.notes:
         print(f"snowball: note: {note}", file=sys.stderr)

@@ -143,10 +143,14 @@ def load_sweep(root: str | Path) -> SweepData:
     root = Path(root)
     store = SweepStore(root)
     record = store.record() if root.is_dir() else None
-    if record is None or record.get("damaged"):
-        raise UsageError(
-            f"{root}: not a sweep folder (no readable sweep.json); run snowball sweep first"
-        )
+    if record is None:
+        raise UsageError(f"{root}: not a sweep folder (no sweep.json); run snowball sweep first")
+    recover = f"rebuild it from the spec: snowball sweep SPEC.toml --out {root} --resume"
+    if record.get("damaged"):
+        raise UsageError(f"{record['damaged']}; {recover}")
+    problem = store.design_problem(record)
+    if problem is not None:
+        raise UsageError(f"{problem}; {recover}")
     identity = record["identity"]
     params = []
     for p in identity["parameters"]:
@@ -178,12 +182,9 @@ def load_sweep(root: str | Path) -> SweepData:
         complete = len(runs) >= expected
     design_path = root / DESIGN_FILE
     try:
-        design = pd.read_parquet(design_path) if design_path.is_file() else pd.DataFrame()
+        design = pd.read_parquet(design_path)
     except (OSError, ValueError) as exc:
-        raise UsageError(
-            f"{design_path}: cannot be read ({first_line(exc)}); delete it and run the "
-            "sweep again with --resume, which writes it anew from the spec"
-        ) from None
+        raise UsageError(f"{design_path}: cannot be read ({first_line(exc)}); {recover}") from None
     base = {
         "point",
         "replicate",
@@ -629,10 +630,12 @@ class AnalysisReport:
     expected: int
     phase: PhaseSurface | None = None
     charted: list[str] = field(default_factory=list)
+    root: Path | None = None
 
     def text(self) -> str:
         """A plain-text report for the terminal."""
-        lines = [f"analysis of {self.out.parent} ({self.runs} of {self.expected} runs)"]
+        root = self.root or self.out.parent
+        lines = [f"analysis of {root} ({self.runs} of {self.expected} runs)"]
         if not self.sensitivity.empty:
             shown = self.sensitivity
             if self.charted:
@@ -702,14 +705,69 @@ def _choose_metric(data: SweepData, requested: str | None, where: str) -> str:
     return data.metrics[0]
 
 
+def _choose_phase(data: SweepData, phase: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The phase diagram's parameters: asked for, the spec's, or the first two varied ones
+    (a Sobol or Morris study draws one only when asked)."""
+    from simulation.cli import UsageError
+
+    names = data.names
+    if phase is None and data.analysis.get("phase"):
+        phase = tuple(data.analysis["phase"])
+    if phase is None:
+        sensitivity_design = data.design_kind in ("sobol", "morris")
+        return (names[0], names[1]) if len(names) >= 2 and not sensitivity_design else None
+    for key in phase:
+        if key not in names:
+            near = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            raise UsageError(
+                f"--phase {','.join(phase)}: '{key}' is not a varied "
+                f"parameter{hint}; varied: {', '.join(names)}"
+            )
+    if phase[0] == phase[1]:
+        raise UsageError(f"--phase {','.join(phase)}: needs two different parameters")
+    return (phase[0], phase[1])
+
+
+def _writable_folder(out: Path, root: Path, given: bool) -> None:
+    """Create ``out`` and check that files can be made in it (a probe file, removed at
+    once), so that nothing is half-written when the place is read-only.
+
+    Raises
+    ------
+    simulation.cli.UsageError
+        One line naming the folder; for the default place inside the sweep folder it points
+        at ``--out``.
+    """
+    from simulation.cli import UsageError
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a folder")
+    try:
+        out.mkdir(parents=given, exist_ok=True)
+        probe = out / f".probe.{os.getpid()}.tmp"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if given:
+            raise UsageError(f"--out {out}: cannot write there ({reason})") from None
+        raise UsageError(
+            f"{root}: the sweep folder cannot be written ({reason}); write the analysis "
+            "elsewhere with --out DIR"
+        ) from None
+
+
 def analyze_sweep(
     root: str | Path,
     *,
     metric: str | None = None,
     phase: tuple[str, str] | None = None,
     threshold: float | None = None,
+    out: str | Path | None = None,
 ) -> AnalysisReport:
-    """Summarise a sweep folder into ``root/analysis/`` (see the module docstring).
+    """Summarise a sweep folder into ``root/analysis/`` or ``out`` (see the module
+    docstring). Every argument is checked before anything is written.
 
     Parameters
     ----------
@@ -722,33 +780,55 @@ def analyze_sweep(
         x and y parameters of the phase diagram; default the spec's ``[analysis] phase``,
         else the first two varied parameters.
     threshold : float, optional
-        Level of the phase diagram's contour; default the spec's, else 0.5 for a yes/no
-        metric (none for others).
+        Level of the phase diagram's contour (finite); default the spec's, else 0.5 for a
+        yes/no metric (none for others).
+    out : path, optional
+        Folder to write to instead of ``root/analysis`` (for a sweep folder that cannot be
+        written); created if missing.
+
+    Raises
+    ------
+    simulation.cli.UsageError
+        A bad argument, no runs, a damaged sweep folder, or a place that cannot be written:
+        one line, and nothing written.
     """
     from simulation.cli import UsageError
     from simulation.sweep import plots
 
     data = load_sweep(root)
-    out = data.root / "analysis"
     notes: list[str] = list(data.notes)
     if data.runs.empty:
         raise UsageError(f"{data.root}: no completed runs to analyse")
+    metric = _choose_metric(data, metric or data.analysis.get("metric"), "--metric")
+    phase = _choose_phase(data, phase)
+    if threshold is None:
+        threshold = data.analysis.get("threshold")
+    if threshold is not None and not math.isfinite(threshold):
+        raise UsageError(f"--threshold {threshold}: must be a finite number")
+    sensitivity_design = data.design_kind in ("sobol", "morris")
+    if sensitivity_design and data.complete:
+        try:
+            import SALib.analyze  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                f"{data.root}: sensitivity indices need SALib: pip install 'snowball-sim[sweep]'"
+            ) from None
+    out_dir = Path(out) if out is not None else data.root / "analysis"
+    _writable_folder(out_dir, data.root, out is not None)
     if not data.complete:
         notes.append(
             f"the sweep is incomplete ({len(data.runs)} of {data.n_runs_expected} "
             "runs); results cover the runs done so far"
         )
-    metric = _choose_metric(data, metric or data.analysis.get("metric"), "--metric")
-    out.mkdir(exist_ok=True)
     written: list[Path] = []
 
     summary = point_summary(data)
-    _atomic_csv(summary, out / "summary.csv")
-    written.append(out / "summary.csv")
+    _atomic_csv(summary, out_dir / "summary.csv")
+    written.append(out_dir / "summary.csv")
 
     sens = pd.DataFrame()
     shown: list[str] = []
-    if data.design_kind in ("sobol", "morris"):
+    if sensitivity_design:
         chart = list(data.analysis.get("metrics") or [])
         if metric not in chart:
             chart.insert(0, metric)
@@ -760,54 +840,29 @@ def analyze_sweep(
             )
         else:
             resamples = int(data.analysis.get("resamples", 1000))
-            try:
-                sens, s2, more = sensitivity(data, analysable, resamples)
-            except ImportError:
-                raise UsageError(
-                    f"{data.root}: sensitivity indices need SALib: "
-                    "pip install 'snowball-sim[sweep]'"
-                ) from None
+            sens, s2, more = sensitivity(data, analysable, resamples)
             notes += more
             if not sens.empty:
-                _atomic_csv(sens, out / "sensitivity.csv")
-                written.append(out / "sensitivity.csv")
+                _atomic_csv(sens, out_dir / "sensitivity.csv")
+                written.append(out_dir / "sensitivity.csv")
             if not s2.empty:
-                _atomic_csv(s2, out / "sensitivity_s2.csv")
-                written.append(out / "sensitivity_s2.csv")
+                _atomic_csv(s2, out_dir / "sensitivity_s2.csv")
+                written.append(out_dir / "sensitivity_s2.csv")
             shown = [m for m in chart if not sens.empty and m in set(sens["metric"])]
             if not shown and not sens.empty:
                 shown = list(dict.fromkeys(sens["metric"]))[:1]
             if shown:
-                plots.sensitivity_chart(sens, shown, data, out / "sensitivity.png")
-                written.append(out / "sensitivity.png")
+                plots.sensitivity_chart(sens, shown, data, out_dir / "sensitivity.png")
+                written.append(out_dir / "sensitivity.png")
 
     surface = None
     names = data.names
-    if phase is None and data.analysis.get("phase"):
-        phase = tuple(data.analysis["phase"])
-    sensitivity_design = data.design_kind in ("sobol", "morris")
-    if phase is not None:
-        for key in phase:
-            if key not in names:
-                near = difflib.get_close_matches(key, names, n=1, cutoff=0.5)
-                hint = f" (did you mean '{near[0]}'?)" if near else ""
-                raise UsageError(
-                    f"--phase {','.join(phase)}: '{key}' is not a varied "
-                    f"parameter{hint}; varied: {', '.join(names)}"
-                )
-        if phase[0] == phase[1]:
-            raise UsageError(f"--phase {','.join(phase)}: needs two different parameters")
-    elif len(names) >= 2 and not sensitivity_design:
-        # (a Sobol or Morris study draws a phase diagram only when asked for one)
-        phase = (names[0], names[1])
-    if threshold is None:
-        threshold = data.analysis.get("threshold")
     if phase is not None:
         if _numeric_parameter(data, phase[0]) and _numeric_parameter(data, phase[1]):
             surface = phase_surface(data, phase[0], phase[1], metric)
             level = threshold if threshold is not None else (0.5 if surface.is_bool else None)
-            plots.phase_diagram(surface, data, out / "phase.png", level)
-            written.append(out / "phase.png")
+            plots.phase_diagram(surface, data, out_dir / "phase.png", level)
+            written.append(out_dir / "phase.png")
         else:
             notes.append("phase diagram skipped: both parameters must be numbers")
     elif len(names) == 1 and not sensitivity_design and _numeric_parameter(data, names[0]):
@@ -817,14 +872,14 @@ def analyze_sweep(
             {"x": data.runs[key], metric: _metric_values(data.runs, metric, is_bool)}
         )
         table = interval_table(frame, ["x"], metric, is_bool)
-        plots.response_curve(table, key, metric, is_bool, data, out / "response.png", threshold)
-        written.append(out / "response.png")
+        plots.response_curve(table, key, metric, is_bool, data, out_dir / "response.png", threshold)
+        written.append(out_dir / "response.png")
     for name in OUTPUTS:  # nothing stale from an earlier analysis with other options
-        if out / name not in written:
+        if out_dir / name not in written:
             with contextlib.suppress(FileNotFoundError):
-                (out / name).unlink()
+                (out_dir / name).unlink()
     return AnalysisReport(
-        out=out,
+        out=out_dir,
         written=written,
         sensitivity=sens,
         notes=notes,
@@ -833,6 +888,7 @@ def analyze_sweep(
         expected=data.n_runs_expected,
         phase=surface,
         charted=shown,
+        root=data.root,
     )
 
 

@@ -13,11 +13,13 @@ Order of work (nothing is written until every check has passed):
 6. consolidate the rows into runs.parquet and write manifest.json.
 """
 
+import collections
 import concurrent.futures as cf
 import contextlib
 import datetime as dt
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -44,9 +46,16 @@ from simulation.sweep.store import (
     SweepStore,
     atomic_write_json,
 )
-from simulation.sweep.worker import Task, execute
+from simulation.sweep.worker import Task, execute, failed_row
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+MAX_WORKER_DEATHS = 2
+"""A run whose worker process dies (out of memory, a segfault) is run again alone in a new
+worker; when its worker has died this many times while it ran alone it is recorded as failed
+with the cause, and the sweep goes on."""
+MAX_DEAD_IN_A_ROW = 5
+"""So many runs recorded failed by worker deaths, with no run coming back in between, stop
+the sweep: the workers probably cannot start at all."""
 VERSION_PACKAGES = (
     "snowball-sim",
     "numpy",
@@ -128,8 +137,13 @@ def _check_folder(
             f"--out {root}: the folder is not empty and holds no sweep; choose "
             "an empty or new folder"
         )
-    if record.get("damaged") or "fingerprint" not in record:
-        raise UsageError(f"--out {root}: {root / 'sweep.json'} is damaged; choose another folder")
+    if record.get("damaged"):
+        if not resume:
+            raise UsageError(
+                f"--out {root}: holds a sweep whose record is damaged ({record['damaged']}); "
+                "pass --resume with the sweep's spec to rebuild it from the spec"
+            )
+        return record
     if record["fingerprint"] != digest:
         diff = _differences(record.get("identity", {}), identity)
         shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
@@ -144,6 +158,77 @@ def _check_folder(
             "it, or choose another folder"
         )
     return record
+
+
+def _resumed_design(
+    store: SweepStore,
+    spec: SweepSpec,
+    design: Design,
+    record: dict[str, Any],
+    rebuild: list[str],
+    notes: list[str],
+) -> Design:
+    """The design a resumed sweep continues: the stored coordinates of a sampled design when
+    design.parquet is intact, else the spec's own. Damaged metadata (a sweep.json or
+    design.parquet that does not parse or does not match its checksum) is listed in
+    ``rebuild`` and written anew from the spec, after the rows on disk have been checked to
+    belong to the spec's design (same seed and values for every run that has a row).
+    """
+    from simulation.cli import UsageError
+
+    damaged = [record["damaged"]] if record.get("damaged") else []
+    problem = store.design_problem(record) if not damaged else None
+    if problem is not None:
+        damaged.append(problem)
+    if not damaged and design.kind != "grid":
+        stored = store.read_coordinates(design.names)
+        if stored is not None:
+            if stored.shape != design.coordinates.shape or not (stored == design.coordinates).all():
+                notes.append(
+                    "the stored design differs from the one this software "
+                    "generates; using the stored design"
+                )
+            design = design_from_coordinates(spec, stored)
+    if not damaged:
+        if design.kind == "grid" and "design_sha256" not in record:
+            rebuild.append("design")  # a record from before checksums: write it anew, sure
+        return design
+    if record.get("damaged"):
+        rebuild.append("record")
+    rebuild.append("design")
+    bad = _foreign_row(store, spec, design)
+    if bad is not None:
+        raise UsageError(
+            f"--out {store.root}: {'; '.join(damaged)}, and the runs on disk do not belong to "
+            f"{spec.source} ({bad}); resume with the spec the sweep was made with"
+        )
+    notes.append(
+        f"{'; '.join(damaged)}: rebuilt from {spec.source} (the rows on disk match it)"
+        + ("; the history of earlier sessions is lost" if "record" in rebuild else "")
+    )
+    return design
+
+
+def _foreign_row(store: SweepStore, spec: SweepSpec, design: Design) -> str | None:
+    """The first row file that is not a run of ``design`` (None if every one is)."""
+    if not store.rows.is_dir():
+        return None
+    for entry in sorted(os.scandir(store.rows), key=lambda e: e.name):
+        stem = entry.name.removesuffix(".json")
+        point_text, _, rep_text = stem.partition("-")
+        if not entry.name.endswith(".json") or not (point_text + rep_text).isdigit():
+            continue
+        point, rep = int(point_text), int(rep_text)
+        try:
+            row = json.loads(Path(entry.path).read_text())
+        except (OSError, ValueError):
+            continue  # a torn row is redone anyway
+        if point >= design.n_points or not isinstance(row, dict):
+            return f"{entry.name}: point {point} is outside the design"
+        seed = run_seed(spec.seed, point, rep, spec.common_random_numbers)
+        if row.get("seed") != seed or row.get("params") != design.point(point):
+            return f"{entry.name} has another seed or other parameter values"
+    return None
 
 
 def versions() -> dict[str, str | None]:
@@ -296,15 +381,6 @@ def run_sweep(
     store = SweepStore(out_dir)
     design = build_design(spec)
     notes: list[str] = []
-    if resume and spec.design.kind != "grid":
-        stored = store.read_coordinates(design.names)
-        if stored is not None:
-            if stored.shape != design.coordinates.shape or not (stored == design.coordinates).all():
-                notes.append(
-                    "the stored design differs from the one this software "
-                    "generates; using the stored design"
-                )
-            design = design_from_coordinates(spec, stored)
     prepared: PreparedRunner = prepare(spec, runner, design.point(0))
     identity = {
         **spec.identity(),
@@ -313,13 +389,19 @@ def run_sweep(
     }
     digest = fingerprint(identity)
     record = _check_folder(store, digest, identity, resume)
+    rebuild: list[str] = []  # damaged metadata to write anew from the spec
+    existing = record is not None
     if record is not None:
-        store.lock()
-    try:
-        opened = open_executor(executor or ExecutorChoice())
-    except BaseException:
-        store.unlock()
-        raise
+        design = _resumed_design(store, spec, design, record, rebuild, notes)
+        if record.get("damaged"):
+            record = None
+    opened = open_executor(executor or ExecutorChoice())
+    if existing:  # only now: every refusal above leaves the folder exactly as it was
+        try:
+            store.lock()
+        except BaseException:
+            opened.stop()
+            raise
     session = {
         "started": _now(),
         "finished": None,
@@ -331,8 +413,10 @@ def run_sweep(
     try:
         store.prepare_session()
         if record is None:
-            store.lock()
+            if not store.locked:
+                store.lock()
             store.remove_temporaries()
+            store.discard_outputs()
             store.write_design(design)
             record = {
                 "schema": RECORD_SCHEMA,
@@ -346,13 +430,16 @@ def run_sweep(
                 "created": _now(),
                 "points": design.n_points,
                 "replicates": spec.replicates,
+                "design_sha256": store.design_checksum(),
                 "sessions": [],
             }
         else:
             store.remove_temporaries()
             store.discard_outputs()
-            if not (store.root / DESIGN_FILE).is_file():
+            if "design" in rebuild:
                 store.write_design(design)
+            if "design" in rebuild or "design_sha256" not in record:
+                record["design_sha256"] = store.design_checksum()
             if record.get("code_seen") and record["code_seen"] != _code_state(session):
                 notes.append(
                     "the code changed since this sweep's last session (commit or "
@@ -422,45 +509,91 @@ def _drive(
         )
     bar = _progress(spec, total, already, progress)
     failed = counts.failed
-    ran = lost = 0
+    ran = lost = breaks = 0
     first_loss = ""
-    broken = False
     in_flight: dict[cf.Future, Task] = {}
+    suspects: collections.deque[Task] = collections.deque()  # run alone, one at a time
+    deaths: dict[tuple[int, int], int] = {}  # worker deaths of a run while it ran alone
     tasks = _pending(store, design, spec, retry_failed)
     exhausted = False
-    ex = opened.executor
+
+    dead_in_a_row = 0  # runs recorded failed by worker deaths since a run came back
+
+    def record_row(row: dict[str, Any]) -> None:
+        nonlocal ran, failed, dead_in_a_row
+        if not str(row.get("error") or "").startswith("WorkerDied"):
+            dead_in_a_row = 0
+        store.write_row(row)
+        ran += 1
+        failed += row["status"] == "failed"
+        bar.update(1)
+        bar.set_postfix_str(f"failed {failed}" + (f", lost {lost}" if lost else ""), refresh=False)
+
     try:
         while True:
-            while not exhausted and not broken and len(in_flight) < opened.capacity():
-                task = next(tasks, None)
-                if task is None:
-                    exhausted = True
-                    break
-                in_flight[ex.submit(execute, prepared.runner, task)] = task
+            while len(in_flight) < (1 if suspects else opened.capacity()):
+                if suspects:
+                    if in_flight:
+                        break
+                    task = suspects.popleft()
+                else:
+                    task = None if exhausted else next(tasks, None)
+                    if task is None:
+                        exhausted = True
+                        break
+                in_flight[opened.executor.submit(execute, prepared.runner, task)] = task
             if not in_flight:
                 break
             done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
+            crashed: list[Task] = []
+            alone = len(in_flight) == 1
             for fut in done:
                 task = in_flight.pop(fut)
                 try:
-                    row = fut.result()
-                except BrokenProcessPool as exc:
-                    broken = True
-                    lost += 1
-                    first_loss = first_loss or f"a worker process died ({exc})"
+                    record_row(fut.result())
+                except BrokenProcessPool:
+                    crashed.append(task)
+                except Exception as exc:
+                    if type(exc).__name__ == "KilledWorker" and alone:  # Dask gave up on it
+                        record_row(failed_row(task, _killed_worker(exc)))
+                    elif type(exc).__name__ == "KilledWorker":  # or on a run beside it
+                        suspects.append(task)
+                    else:  # the run did not come back: a lost worker
+                        lost += 1
+                        first_loss = first_loss or f"{type(exc).__name__}: {exc}"
+            if not crashed:
+                continue
+            # A worker process died and took the pool with it: every run in flight is
+            # lost. Settle them, start a new pool, and run each of them again alone, so
+            # that a run that kills its worker is known by name.
+            for fut in cf.wait(list(in_flight)).done:
+                task = in_flight.pop(fut)
+                try:
+                    record_row(fut.result())
+                except Exception:
+                    crashed.append(task)
+            breaks += 1
+            if opened.rebuild is None:  # pragma: no cover - only local pools break
+                raise RuntimeError("the executor broke and cannot be rebuilt")
+            cause = opened.rebuild()
+            if len(crashed) == 1:  # it ran alone: its death is its own
+                task = crashed[0]
+                key = (task.point, task.replicate)
+                deaths[key] = deaths.get(key, 0) + 1
+                if deaths[key] >= MAX_WORKER_DEATHS:
+                    times = plural(deaths[key], "time")
+                    record_row(failed_row(task, f"WorkerDied: {cause}; {times} running it alone"))
+                    dead_in_a_row += 1  # (after record_row, which leaves it alone)
+                    if dead_in_a_row >= MAX_DEAD_IN_A_ROW:
+                        notes.append(
+                            f"the last {dead_in_a_row} runs all killed their worker process "
+                            f"and no run came back in between ({cause}): the workers may not "
+                            "start at all; the sweep stopped (--resume continues, "
+                            "--retry-failed runs those again)"
+                        )
+                        break
                     continue
-                except Exception as exc:  # the run did not come back: a lost worker
-                    lost += 1
-                    first_loss = first_loss or f"{type(exc).__name__}: {exc}"
-                    continue
-                store.write_row(row)
-                ran += 1
-                if row["status"] == "failed":
-                    failed += 1
-                bar.update(1)
-                bar.set_postfix_str(
-                    f"failed {failed}" + (f", lost {lost}" if lost else ""), refresh=False
-                )
+            suspects.extend(crashed)
     finally:
         bar.close()
     opened.close()
@@ -469,10 +602,11 @@ def _drive(
             f"{lost} runs did not come back from their workers (first: "
             f"{first_loss}); --resume runs them again"
         )
-    if broken:
+    if breaks:
         notes.append(
-            "the process pool broke (a worker died, e.g. out of memory); the sweep "
-            "stopped early; --resume continues it"
+            f"worker processes died {plural(breaks, 'time')}; the pool was rebuilt each time, "
+            "and each run in flight was run again alone, up to "
+            f"{MAX_WORKER_DEATHS} times, before being recorded as failed"
         )
 
     def seed_of(point: int, replicate: int) -> int:
@@ -501,6 +635,15 @@ def _drive(
         wall_seconds=wall,
         manifest=manifest,
         notes=notes,
+    )
+
+
+def _killed_worker(exc: BaseException) -> str:
+    """The failure of a run that Dask's scheduler gave up on while it ran alone (its
+    workers died ``distributed.scheduler.allowed-failures`` + 1 times)."""
+    return (
+        "WorkerDied: the Dask workers running it alone died (KilledWorker: "
+        f"{' '.join(str(exc).split())[:300]})"
     )
 
 

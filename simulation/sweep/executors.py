@@ -20,6 +20,7 @@ import concurrent.futures as cf
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -72,6 +73,9 @@ class OpenExecutor:
     close: Callable[[], None]
     stop: Callable[[], None]
     details: dict[str, Any] = field(default_factory=dict)
+    rebuild: Callable[[], str] | None = None
+    """Replace a broken local process pool and say how its worker died (None: the
+    executor cannot break that way, or heals itself, as Dask does)."""
 
 
 def open_executor(choice: ExecutorChoice) -> OpenExecutor:
@@ -93,26 +97,64 @@ def open_executor(choice: ExecutorChoice) -> OpenExecutor:
             lambda: None,
             {"kind": "inline", "workers": 1},
         )
-    pool = cf.ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=init_worker,
-        initargs=(os.getpid(),),
-    )
+
+    def new_pool() -> cf.ProcessPoolExecutor:
+        return cf.ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=init_worker,
+            initargs=(os.getpid(),),
+        )
 
     def stop() -> None:
         # Running tasks would otherwise finish before the interpreter may exit.
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        pool = opened.executor
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=True, cancel_futures=True)
 
-    return OpenExecutor(
-        pool,
+    def rebuild() -> str:
+        """Replace a broken pool (a worker process died) by a new one; say how it died."""
+        broken = opened.executor
+        workers = list((getattr(broken, "_processes", None) or {}).values())
+        broken.shutdown(wait=True, cancel_futures=True)  # joins the workers
+        opened.executor = new_pool()
+        return death_cause([p.exitcode for p in workers])
+
+    opened = OpenExecutor(
+        new_pool(),
         f"{jobs} local processes",
         lambda: 2 * jobs,
-        lambda: pool.shutdown(wait=True),
+        lambda: opened.executor.shutdown(wait=True),
         stop,
         {"kind": "processes", "workers": jobs},
+        rebuild=rebuild,
+    )
+    return opened
+
+
+def death_cause(exit_codes: list[int | None]) -> str:
+    """How the worker processes of a broken pool ended, in words (exit status or signal).
+
+    The pool terminates its other workers (SIGTERM) once one has died, so those exits are
+    left out unless nothing else is known.
+    """
+    codes = [c for c in exit_codes if c not in (None, 0)]
+    telling = [c for c in codes if c != -signal.SIGTERM] or codes
+    if not telling:
+        return "a worker process died (exit status unknown)"
+    words = []
+    for code in sorted(set(telling)):
+        if code < 0 and -code in signal.valid_signals():
+            name = signal.Signals(-code).name
+            hint = " (the out-of-memory killer, or another process)" if name == "SIGKILL" else ""
+            words.append(f"killed by signal {name}{hint}")
+        else:
+            words.append(f"exited with status {code}")
+    return (
+        "the worker process was " + " or ".join(words)
+        if telling[0] < 0
+        else ("the worker process " + " or ".join(words))
     )
 
 
@@ -142,7 +184,11 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
                 n_workers=int(n),
                 threads_per_worker=1,
                 processes=True,
+                # No dashboard, and the scheduler's HTTP endpoints (which it starts even
+                # without one, on port 8787 by default) on a free local port: no warning
+                # when another cluster holds 8787.
                 dashboard_address=None,
+                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 scheduler_port=0,
                 silence_logs=logging.ERROR,
             )

@@ -14,6 +14,7 @@ its figures have something shaped like a real sweep to show.
 import math
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -99,15 +100,39 @@ def slow_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
 slow_runner.metrics = METRICS  # type: ignore[attr-defined]
 
 
-def dying_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Kills its own worker process for points with a daily budget >= 4000 (a worker lost
-    to the out-of-memory killer or a pre-empted node). Never use it in-process."""
-    if _number(params, BUDGET, 0.0) >= 4000.0:
-        os._exit(13)
-    return toy_runner(params, seed)
+KILL_ENV = "SNOWBALL_SWEEP_KILL_SEEDS"
 
 
-dying_runner.metrics = METRICS  # type: ignore[attr-defined]
+@dataclass(frozen=True)
+class KillingRunner:
+    """``toy_runner``, but SIGKILLs its own worker process for the runs whose seeds are
+    listed: what the out-of-memory killer or a segfault does. In the driver's own process
+    (``--jobs 1``) it raises instead of killing the driver."""
+
+    seeds: tuple[int, ...]
+    name = "simulation.sweep.fakes:KillingRunner"
+    metrics = METRICS
+
+    def __call__(self, params: dict[str, Any], seed: int) -> dict[str, Any]:
+        """Die for a chosen seed, else return ``toy_runner``'s metrics."""
+        import multiprocessing
+        import signal
+
+        if seed in self.seeds:
+            if multiprocessing.parent_process() is None:
+                raise RuntimeError("KillingRunner would kill the driver: use worker processes")
+            os.kill(os.getpid(), signal.SIGKILL)
+        return toy_runner(params, seed)
+
+
+def killing_runner(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """:class:`KillingRunner` for the seeds listed (comma-separated) in
+    ``SNOWBALL_SWEEP_KILL_SEEDS``, for ``snowball sweep`` subprocesses."""
+    chosen = tuple(int(s) for s in os.environ.get(KILL_ENV, "").split(",") if s.strip())
+    return KillingRunner(chosen)(params, seed)
+
+
+killing_runner.metrics = METRICS  # type: ignore[attr-defined]
 
 
 ISHIGAMI_A = 7.0

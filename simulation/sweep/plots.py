@@ -1,7 +1,9 @@
 """Figures of ``snowball analyze``: the sensitivity bar chart, the phase diagram and the
 response curve. Every figure states what its numbers are (mean over how many runs), shows the
 95% interval and labels units. Kept apart from the analysis so the model and the driver never
-import matplotlib.
+import matplotlib. Figures are built with matplotlib's object API (a ``Figure`` with its own
+Agg canvas), so importing or using this module leaves the user's backend and pyplot's state
+alone.
 """
 
 import os
@@ -10,12 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from simulation.sweep import plural
@@ -32,10 +32,16 @@ TOOK_OFF_TEXT = (
 )
 
 
-def _save(fig: Any, path: Path) -> None:
+def _figure(figsize: tuple[float, float]) -> Figure:
+    """A figure on its own Agg canvas (no pyplot, no backend switch)."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig: Figure, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
-    plt.close(fig)
     os.replace(tmp, path)
 
 
@@ -68,9 +74,8 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, 
     95% bootstrap intervals, parameters sorted by importance."""
     n = len(metrics)
     n_par = len(data.names)
-    fig, axes = plt.subplots(
-        1, n, figsize=(6.5 * n + 2.5, max(3.6, 1.8 + 0.55 * n_par)), squeeze=False
-    )
+    fig = _figure((6.5 * n + 2.5, max(3.6, 1.8 + 0.55 * n_par)))
+    axes = fig.subplots(1, n, squeeze=False)
     method = table["method"].iloc[0]
     for ax, metric in zip(axes[0], metrics, strict=True):
         part = table[table["metric"] == metric]
@@ -166,8 +171,20 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, 
 
 def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | None) -> None:
     """Heat map of the metric's mean over two parameters with threshold contours."""
-    fig, ax = plt.subplots(figsize=(8.5, 6.5))
-    cmap = plt.get_cmap("viridis").with_extremes(bad="0.85")
+    _save(phase_figure(s, data, level), path)
+
+
+LABEL_ZORDER = 4
+"""Cell labels sit above the contours (zorder 2), on a patch of their cell's colour, so a
+contour never runs through a number."""
+
+
+def phase_figure(s: PhaseSurface, data: SweepData, level: float | None) -> Figure:
+    """The phase diagram as a figure (see :func:`phase_diagram`); its legend lists only the
+    contours that were drawn."""
+    fig = _figure((8.5, 6.5))
+    ax = fig.subplots()
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="0.85")
     vmin, vmax = (0.0, 1.0) if s.is_bool else (np.nanmin(s.mean), np.nanmax(s.mean))
     mean = np.ma.masked_invalid(s.mean)
     grid = s.x_edges is None
@@ -192,21 +209,23 @@ def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | N
             for i in range(ny):
                 for j in range(nx):
                     val = s.mean[i, j]
-                    if np.isfinite(val):
-                        frac = (val - vmin) / (vmax - vmin) if vmax > vmin else 0.5
-                        ax.text(
-                            j,
-                            i,
-                            f"{val:.2f}" if s.is_bool else f"{val:.3g}",
-                            ha="center",
-                            va="center",
-                            fontsize=7,
-                            color="black" if frac > 0.6 else "white",
-                        )
-                    else:
-                        ax.text(
-                            j, i, "no\nvalue", ha="center", va="center", fontsize=6, color="0.3"
-                        )
+                    finite = bool(np.isfinite(val))
+                    frac = (val - vmin) / (vmax - vmin) if finite and vmax > vmin else 0.5
+                    ax.text(
+                        j,
+                        i,
+                        (f"{val:.2f}" if s.is_bool else f"{val:.3g}") if finite else "no\nvalue",
+                        ha="center",
+                        va="center",
+                        fontsize=7 if finite else 6,
+                        color=("black" if frac > 0.6 else "white") if finite else "0.3",
+                        zorder=LABEL_ZORDER,
+                        bbox={
+                            "boxstyle": "round,pad=0.2",
+                            "facecolor": im.to_rgba(val) if finite else "0.85",
+                            "edgecolor": "none",
+                        },
+                    )
     else:
         im = ax.pcolormesh(
             s.x_edges, s.y_edges, mean, cmap=cmap, vmin=vmin, vmax=vmax, shading="flat"
@@ -215,39 +234,58 @@ def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | N
         for key, setter in ((s.x_key, ax.set_xscale), (s.y_key, ax.set_yscale)):
             if any(p["key"] == key and p.get("log") for p in data.parameters):
                 setter("log")
+    drawn: list[str] = []
     if level is not None and len(cx) >= 2 and len(cy) >= 2:
-        _contour(ax, cx, cy, s.mean, level, "-", 2.2)
-        _contour(ax, cx, cy, s.low, level, "--", 1.2)
-        _contour(ax, cx, cy, s.high, level, "--", 1.2)
-        handles = [
-            Line2D([], [], color="black", ls="-", lw=2.2, label=f"mean = {level:g}"),
-            Line2D([], [], color="black", ls="--", lw=1.2, label=f"95% interval bound = {level:g}"),
-        ]
-        ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.85)
+        if _contour(ax, cx, cy, s.mean, level, "-", 2.2):
+            drawn.append("mean")
+        bounds = [_contour(ax, cx, cy, z, level, "--", 1.2) for z in (s.low, s.high)]
+        if any(bounds):
+            drawn.append("bound")
+    if drawn:
+        handles = {
+            "mean": Line2D([], [], color="black", ls="-", lw=2.2, label=f"mean = {level:g}"),
+            "bound": Line2D(
+                [], [], color="black", ls="--", lw=1.2, label=f"95% interval bound = {level:g}"
+            ),
+        }
+        ax.legend(
+            handles=[handles[k] for k in drawn], loc="upper left", fontsize=8, framealpha=0.85
+        )
     cbar = fig.colorbar(im, ax=ax)
     cbar.set_label(("mean " if not s.is_bool else "") + metric_label(s.metric, s.is_bool))
     ax.set_xlabel(_axis_label(s.x_key, data.doc(s.x_key)))
     ax.set_ylabel(_axis_label(s.y_key, data.doc(s.y_key), 45))
-    counts = s.n[np.isfinite(s.n) & (s.n > 0)]
-    n_text = (
-        f"{int(counts.min())}"
-        if counts.size and counts.min() == counts.max()
-        else f"{int(counts.min())}-{int(counts.max())}"
-        if counts.size
-        else "0"
-    )
-    sub = f"each cell: mean of {n_text} runs"
+    counts = s.n[np.isfinite(s.n) & (s.n > 0)].astype(int)
+    if not counts.size:
+        n_text = "0 runs"
+    elif counts.min() == counts.max():
+        n_text = plural(int(counts.min()), "run")
+    else:
+        n_text = f"{counts.min()}-{counts.max()} runs"
+    sub = f"each cell: mean of {n_text}"
     if not grid:
         sub += " (sampled points binned)"
     if s.averaged_over:
         sub += f", averaged over {', '.join(s.averaged_over)}"
     notes = []
-    if level is not None:
+    if level is not None and "mean" in drawn:
         notes.append(
-            f"Solid line: the mean crosses {level:g}. Dashed: the lower or upper bound of its "
-            f"95% interval ({'Wilson' if s.is_bool else 'Student t'}) crosses it; outside "
-            "the dashed lines the side of the threshold is clear at 95%."
+            f"Solid line: the mean crosses {level:g}."
+            + (
+                f" Dashed: the lower or upper bound of its 95% interval "
+                f"({'Wilson' if s.is_bool else 'Student t'}) crosses it; outside the dashed "
+                "lines the side of the threshold is clear at 95%."
+                if "bound" in drawn
+                else ""
+            )
         )
+    elif level is not None and "bound" in drawn:
+        notes.append(
+            f"Dashed: a bound of the mean's 95% interval crosses {level:g}; the mean itself "
+            "stays on one side."
+        )
+    elif level is not None:
+        notes.append(f"The mean and its 95% interval stay on one side of {level:g} everywhere.")
     if np.isnan(s.mean).any():
         notes.append("Grey cells: no successful run.")
     if s.metric == "took_off":
@@ -265,24 +303,28 @@ def phase_diagram(s: PhaseSurface, data: SweepData, path: Path, level: float | N
             color="0.25",
         )
     fig.tight_layout()
-    _save(fig, path)
+    return fig
 
 
 def _contour(
     ax: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray, level: float, style: str, width: float
-) -> None:
-    """The ``level`` contour of ``z`` (shape (len(y), len(x))), if it crosses it."""
+) -> bool:
+    """Draw the ``level`` contour of ``z`` (shape (len(y), len(x))) if it crosses it; say
+    whether it did."""
     finite = z[np.isfinite(z)]
-    if finite.size and finite.min() < level < finite.max():
-        ax.contour(
-            x,
-            y,
-            np.ma.masked_invalid(z),
-            levels=[level],
-            colors="black",
-            linestyles=style,
-            linewidths=width,
-        )
+    if not (finite.size and finite.min() < level < finite.max()):
+        return False
+    ax.contour(
+        x,
+        y,
+        np.ma.masked_invalid(z),
+        levels=[level],
+        colors="black",
+        linestyles=style,
+        linewidths=width,
+        zorder=2,
+    )
+    return True
 
 
 def response_curve(
@@ -295,7 +337,8 @@ def response_curve(
     level: float | None,
 ) -> None:
     """Mean and 95% interval of the metric against the one varied parameter."""
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    fig = _figure((7.5, 5))
+    ax = fig.subplots()
     t = table.sort_values("x")
     x = t["x"].astype(float).to_numpy()
     ax.plot(x, t["mean"], "o-", color="#1f77b4", label="mean")
@@ -313,11 +356,9 @@ def response_curve(
         ax.set_xscale("log")
     ax.set_xlabel(_axis_label(key, data.doc(key)))
     ax.set_ylabel(("mean " if not is_bool else "") + metric_label(metric, is_bool))
-    n = t["n"]
-    ax.set_title(
-        f"{data.name}: {metric} against {key}\n{int(n.min())}-{int(n.max())} runs per point",
-        fontsize=10,
-    )
+    lo, hi = int(t["n"].min()), int(t["n"].max())
+    per_point = plural(lo, "run") if lo == hi else f"{lo}-{hi} runs"
+    ax.set_title(f"{data.name}: {metric} against {key}\n{per_point} per point", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

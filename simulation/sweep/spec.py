@@ -6,6 +6,12 @@ A spec names a base scenario, fixed overrides (``[set]``), the parameters to var
 root seed, days, and the summary metrics to keep. Parameter names are the dotted scenario keys
 that ``--set`` accepts (``streams.focal.persuasion``). docs/SWEEPS.md has the full format.
 
+There is one validator: the spec's own keys are dataclass fields declared with the scenario
+schema's ``_f()`` (default, meaning, range, choices) and checked by
+:func:`simulation.config.build`, and every fixed or varied scenario value is checked by the
+scenario's own coercion rules against its field's metadata. Only what is particular to a
+sweep (ranges, designs, sizes) is checked here.
+
 Everything wrong raises :class:`simulation.config.ConfigError` naming the spec file, the key,
 the value and what is allowed; nothing is run or written before the spec has passed.
 """
@@ -13,41 +19,35 @@ the value and what is allowed; nothing is run or written before the spec has pas
 import dataclasses
 import difflib
 import math
+import os
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulation.config import _MISSING, ConfigError
+from simulation.config import (
+    _MISSING,
+    ConfigError,
+    _check_number,
+    _coerce,
+    _describe,
+    _f,
+    build,
+    known_keys,
+)
 from simulation.sweep import plural
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")
-SENSITIVITY_KINDS = ("sobol", "morris")
 SOBOL_MIN_SAMPLES = 8
 MAX_RUNS = 100_000_000
+MAX_LEVELS = 1_000_000
+"""Most levels one grid parameter may have (its levels are held in memory)."""
 
-TOP_KEYS = (
-    "name",
-    "description",
-    "scenario",
-    "days",
-    "replicates",
-    "seed",
-    "common_random_numbers",
-    "metrics",
-    "paired_leverage",
-    "focal",
-    "max_runs",
-    "set",
-    "design",
-    "parameters",
-    "analysis",
-)
-DESIGN_KEYS = ("kind", "samples", "levels", "optimal_trajectories", "second_order")
+TABLES = ("set", "design", "parameters", "analysis")
 RANGE_KEYS = ("low", "high", "num", "log")
-ANALYSIS_KEYS = ("metric", "metrics", "phase", "threshold", "resamples")
 FORBIDDEN_PARAMETERS = {
     "seed": "run seeds are spawned from the sweep's root seed; use replicates instead",
     "name": "the scenario's name is not a model parameter",
@@ -65,40 +65,34 @@ class FieldInfo:
     """What the scenario schema says about one dotted key.
 
     ``kind`` is ``int``, ``float``, ``pair`` (a trait range: a number fixes it), ``list`` (a
-    sequence of numbers), ``str`` or ``bool``. ``doc`` is the field's one-line meaning, with
-    units where the schema gives them.
+    sequence of numbers), ``str`` or ``bool``; ``tp`` and ``meta`` are the schema field's type
+    and its ``_f()`` metadata (range, choices, length, one-line meaning).
     """
 
     key: str
     kind: str
-    lo: float | None
-    hi: float | None
-    lo_open: bool
-    choices: tuple[str, ...] | None
-    doc: str
+    tp: Any
+    meta: dict[str, Any]
+
+    @property
+    def doc(self) -> str:
+        """The field's one-line meaning, with units where the schema gives them."""
+        return str(self.meta.get("doc", ""))
 
 
 def _unwrap_optional(tp: Any) -> Any:
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
     if typing.get_origin(tp) in (typing.Union, getattr(__import__("types"), "UnionType", None)):
-        return args[0]
+        return next(a for a in typing.get_args(tp) if a is not type(None))
     return tp
 
 
 def _kind(tp: Any) -> str:
-    if tp is bool:
-        return "bool"
-    if tp is int:
-        return "int"
-    if tp is float:
-        return "float"
-    if tp is str:
-        return "str"
+    simple = {bool: "bool", int: "int", float: "float", str: "str"}
+    if tp in simple:
+        return simple[tp]
     if typing.get_origin(tp) is tuple:
         args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is not Ellipsis:
-            return "pair"
-        return "list"
+        return "pair" if len(args) == 2 and args[1] is not Ellipsis else "list"
     return "other"
 
 
@@ -116,35 +110,17 @@ def scenario_field(key: str) -> FieldInfo | None:
     while i < len(parts):
         hints = typing.get_type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
-        name = parts[i]
-        if name not in fields:
+        if parts[i] not in fields:
             return None
-        tp = _unwrap_optional(hints[name])
-        if typing.get_origin(tp) is dict:
-            cls = typing.get_args(tp)[1]
-            i += 2
-            if i >= len(parts):
-                return None
-            continue
-        if dataclasses.is_dataclass(tp):
-            cls = tp
-            i += 1
-            if i >= len(parts):
-                return None
+        tp = _unwrap_optional(hints[parts[i]])
+        if typing.get_origin(tp) is dict or dataclasses.is_dataclass(tp):
+            cls = typing.get_args(tp)[1] if typing.get_origin(tp) is dict else tp
+            i += 2 if typing.get_origin(tp) is dict else 1
             continue
         if i != len(parts) - 1:
             return None
-        meta = dict(fields[name].metadata)
-        return FieldInfo(
-            key=key,
-            kind=_kind(tp),
-            lo=meta.get("lo"),
-            hi=meta.get("hi"),
-            lo_open=bool(meta.get("lo_open")),
-            choices=meta.get("choices"),
-            doc=str(meta.get("doc", "")),
-        )
-    return None  # pragma: no cover - loop always returns
+        return FieldInfo(key, _kind(tp), hints[parts[i]], dict(fields[parts[i]].metadata))
+    return None
 
 
 def _normalise(key: str) -> tuple[str, str | None]:
@@ -157,18 +133,14 @@ def _normalise(key: str) -> tuple[str, str | None]:
 
 def suggest_key(key: str, focal: str = "focal") -> str | None:
     """The nearest known scenario key to ``key`` (stream groups filled in), or None."""
-    from simulation.config import known_keys
-
     known = known_keys()
     norm, group = _normalise(key)
-    group = group or focal
     near = difflib.get_close_matches(norm, known, n=1, cutoff=0.6)
     if not near:
-        last = key.rsplit(".", 1)[-1]
         leaves = {k.rsplit(".", 1)[-1]: k for k in reversed(known)}
-        close = difflib.get_close_matches(last, list(leaves), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(leaves), n=1, cutoff=0.75)
         near = [leaves[close[0]]] if close else []
-    return near[0].replace("<group>", group) if near else None
+    return near[0].replace("<group>", group or focal) if near else None
 
 
 def check_key(key: str, source: str, where: str, value: Any, focal: str) -> FieldInfo:
@@ -178,8 +150,6 @@ def check_key(key: str, source: str, where: str, value: Any, focal: str) -> Fiel
     info = scenario_field(key)
     if info is not None:
         return info
-    from simulation.config import known_keys
-
     norm, _ = _normalise(key)
     if any(k.startswith(norm + ".") for k in known_keys()):
         raise ConfigError(
@@ -194,6 +164,37 @@ def check_key(key: str, source: str, where: str, value: Any, focal: str) -> Fiel
         f"unknown scenario key{hint}; parameters are dotted scenario keys such "
         f"as streams.{focal}.persuasion or population.viewers",
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The spec's own keys (declared like the scenario's, checked by simulation.config.build)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _TopLevel:
+    """The spec's top-level values (the tables and ``metrics`` are read separately)."""
+
+    name: str = _f("", "name of the sweep (default: the spec file's name)")
+    description: str = _f("", "one line about the study")
+    scenario: str = _f("", "base scenario: a named scenario or a path relative to the spec")
+    days: int | None = _f(None, "days simulated (overrides the scenario's)", 1)
+    replicates: int = _f(1, "runs per design point, each with its own seed", 1)
+    seed: int | None = _f(None, "root seed: every run's seed is spawned from it", 0)
+    common_random_numbers: bool = _f(True, "replicate k has the same seed at every point")
+    paired_leverage: bool | None = _f(None, "add a run without ads per run (for leverage)")
+    focal: str = _f("focal", "stream group whose metrics are kept")
+    max_runs: int | None = _f(None, "refuse a design of more runs than this", 1)
+
+
+@dataclass(frozen=True)
+class _Range:
+    """A parameter range ``{ low, high, num, log }``."""
+
+    low: float | None = _f(None, "lower end")
+    high: float | None = _f(None, "upper end")
+    num: int | None = _f(None, "number of grid levels along the range", 2)
+    log: bool = _f(False, "levels spaced geometrically, samples drawn log-uniformly")
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,6 +226,11 @@ class Parameter:
         """True for a range, False for a list of values."""
         return self.values is None
 
+    @property
+    def n_levels(self) -> int:
+        """Number of grid levels, known without building them."""
+        return len(self.values) if self.values is not None else int(self.num or 0)
+
     def levels(self) -> tuple[Any, ...]:
         """Grid levels: the listed values, or ``num`` points along the range."""
         if self.values is not None:
@@ -232,11 +238,8 @@ class Parameter:
         import numpy as np
 
         assert self.low is not None and self.high is not None and self.num is not None
-        if self.log:
-            pts = np.geomspace(self.low, self.high, self.num)
-        else:
-            pts = np.linspace(self.low, self.high, self.num)
-        return tuple(self.to_value(float(p)) for p in pts)
+        space = np.geomspace if self.log else np.linspace
+        return tuple(self.to_value(float(p)) for p in space(self.low, self.high, self.num))
 
     def bounds(self) -> tuple[float, float]:
         """The sampled interval in design coordinates (log10 of the value if ``log``)."""
@@ -271,22 +274,24 @@ class Parameter:
 class DesignSpec:
     """How parameters become points; see :mod:`simulation.sweep.design`."""
 
-    kind: str
-    samples: int | None = None
-    levels: int = 4
-    optimal_trajectories: int | None = None
-    second_order: bool = True
+    kind: str = _f("grid", "how parameters become points", choices=DESIGN_KINDS)
+    samples: int | None = _f(
+        None, "points (random, lhs), base samples N (sobol) or trajectories r (morris)"
+    )
+    levels: int = _f(4, "grid levels of the Morris method (even)")
+    optimal_trajectories: int | None = _f(None, "Morris: keep the r most spread trajectories")
+    second_order: bool = _f(True, "Sobol: also estimate second-order indices")
 
 
 @dataclass(frozen=True)
 class AnalysisSpec:
     """Defaults for ``snowball analyze`` (each can be overridden on the command line)."""
 
-    metric: str | None = None
-    metrics: tuple[str, ...] = ()
-    phase: tuple[str, str] | None = None
-    threshold: float | None = None
-    resamples: int = 1000
+    metric: str | None = _f(None, "metric of the phase diagram and first sensitivity panel")
+    metrics: tuple[str, ...] = _f((), "metrics of the sensitivity chart")
+    phase: tuple[str, str] | None = _f(None, "the two varied parameters of the phase diagram")
+    threshold: float | None = _f(None, "level of the phase diagram's contour")
+    resamples: int = _f(1000, "bootstrap resamples of the sensitivity intervals", 10)
 
 
 @dataclass(frozen=True)
@@ -340,7 +345,6 @@ class SweepSpec:
         Name, description, the metrics kept, replicates (more may be added on resume) and the
         analysis defaults are left out: changing them does not change any run.
         """
-        d = self.design
         return {
             "scenario": self.scenario,
             "set": {k: self.fixed[k] for k in sorted(self.fixed)},
@@ -349,22 +353,17 @@ class SweepSpec:
             "common_random_numbers": self.common_random_numbers,
             "paired_leverage": self.paired_leverage,
             "focal": self.focal,
-            "design": {
-                "kind": d.kind,
-                "samples": d.samples,
-                "levels": d.levels,
-                "optimal_trajectories": d.optimal_trajectories,
-                "second_order": d.second_order,
-            },
+            "design": dataclasses.asdict(self.design),
             "parameters": [p.identity() for p in self.parameters],
         }
 
 
 def design_points(design: DesignSpec, parameters: tuple[Parameter, ...]) -> int:
-    """Number of points a design has (before replicates)."""
+    """Number of points a design has (before replicates), from counts alone: nothing is
+    built, so a design of any size is measured in microseconds."""
     n_par = len(parameters)
     if design.kind == "grid":
-        return math.prod(len(p.levels()) for p in parameters)
+        return math.prod(p.n_levels for p in parameters)
     assert design.samples is not None
     if design.kind in ("random", "lhs"):
         return design.samples
@@ -379,28 +378,63 @@ def design_points(design: DesignSpec, parameters: tuple[Parameter, ...]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+def read_regular_file(path: Path, what: str) -> bytes:
+    """The bytes of ``path``, which must be a readable regular file.
+
+    Raises
+    ------
+    ConfigError
+        One line saying why not: missing, a folder, a special file (FIFO, socket, device:
+        reading one could block for ever), a symbolic-link loop, no read permission.
+    """
+
+    def refuse(reason: str) -> ConfigError:
+        return ConfigError(str(path), "(file)", str(path), reason)
+
+    try:  # non-blocking, so that opening a FIFO with no writer returns at once
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        dangling = " (a symbolic link to nothing)" if os.path.islink(path) else ""
+        raise refuse(f"no such {what} file{dangling}") from None
+    except OSError as exc:
+        if os.path.islink(path) and not os.path.exists(path):
+            raise refuse(f"is a symbolic link that loops; give the {what} file itself") from None
+        raise refuse(
+            f"cannot be read ({exc.strerror or exc}); give a readable {what} file"
+        ) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise refuse(f"is a folder, not a {what} file")
+        if not stat.S_ISREG(mode):
+            raise refuse(f"is not a regular file (a FIFO, socket or device); give a {what} file")
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec file.
 
     Raises
     ------
     ConfigError
-        One line naming the file, the key, the value and what is allowed.
+        One line naming the file, the key (or the line and column of a syntax error), the
+        value and what is allowed.
     """
     path = Path(path)
+    data = read_regular_file(path, "sweep spec")
     try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", str(path), "no such sweep spec file") from None
-    except IsADirectoryError:
-        raise ConfigError(
-            str(path), "(file)", str(path), "is a folder, not a sweep spec (TOML)"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "(syntax)", str(exc), "must be valid TOML") from None
+        raw = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(str(path), "(file)", str(path), "must be UTF-8 TOML") from None
+    except tomllib.TOMLDecodeError as exc:  # its message names the line and column
+        raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
     return parse_spec(raw, str(path), path.resolve().parent, default_name=path.stem)
 
 
@@ -409,55 +443,11 @@ def _suggest(key: str, names: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean '{near[0]}'?)" if near else ""
 
 
-def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], source: str, prefix: str) -> None:
-    for key in table:
-        if key not in allowed:
-            where = f"{prefix}.{key}" if prefix else key
-            raise ConfigError(
-                source,
-                where,
-                table[key],
-                f"unknown key{_suggest(key, allowed)}; known keys: {', '.join(allowed)}",
-            )
-
-
-def _int(
-    raw: dict,
-    key: str,
-    source: str,
-    where: str,
-    lo: int,
-    default: Any = None,
-    required: bool = False,
-) -> Any:
-    if key not in raw:
-        if required:
-            raise ConfigError(source, where, _MISSING, f"is required: an integer >= {lo}")
-        return default
-    v = raw[key]
-    if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-        raise ConfigError(source, where, v, f"must be an integer >= {lo}")
-    return v
-
-
-def _bool(raw: dict, key: str, source: str, where: str, default: bool) -> bool:
-    v = raw.get(key, default)
-    if not isinstance(v, bool):
-        raise ConfigError(source, where, v, "must be true or false")
-    return v
-
-
-def _str(
-    raw: dict, key: str, source: str, where: str, default: Any = None, required: bool = False
-) -> Any:
-    if key not in raw:
-        if required:
-            raise ConfigError(source, where, _MISSING, "is required: a string")
-        return default
-    v = raw[key]
-    if not isinstance(v, str) or (required and not v.strip()):
-        raise ConfigError(source, where, v, "must be a non-empty string")
-    return v
+def _table(raw: dict[str, Any], key: str, what: str, source: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(source, key, value, f"must be a table of {what}")
+    return value
 
 
 def _quote(key: str) -> str:
@@ -479,76 +469,32 @@ def _flatten(table: Any, prefix: str, leaf: typing.Callable[[Any], bool]) -> dic
     return out
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _check_bounds(info: FieldInfo, x: float, source: str, where: str, shown: Any) -> None:
-    """A number against the scenario key's allowed range (from the schema)."""
-    parts = []
-    if info.lo is not None:
-        parts.append(("> " if info.lo_open else ">= ") + f"{info.lo:g}")
-    if info.hi is not None:
-        parts.append(f"<= {info.hi:g}")
-    allowed = " and ".join(parts)
-    bad_lo = info.lo is not None and (x < info.lo or (info.lo_open and x == info.lo))
-    bad_hi = info.hi is not None and x > info.hi
-    if bad_lo or bad_hi:
-        raise ConfigError(
-            source, where, shown, f"must be {allowed} (the allowed range of {info.key})"
-        )
+LISTED = {
+    "int": "integers",
+    "float": "numbers",
+    "pair": "numbers or [low, high] trait ranges",
+    "list": "lists of numbers (a grid over a list lists lists, e.g. [[0.3, 0.5, 0.2]])",
+    "bool": "true/false values",
+    "str": "strings",
+}
 
 
 def _check_value(info: FieldInfo, v: Any, source: str, where: str, shown: Any) -> Any:
-    """One listed value of a parameter against the schema type and range."""
-    kind = info.kind
-    if kind == "int":
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise ConfigError(
-                source, where, shown, f"must list integers ({info.key} is an integer)"
-            )
-        _check_bounds(info, v, source, where, shown)
-        return v
-    if kind in ("float", "pair"):
-        if kind == "pair" and isinstance(v, list) and len(v) == 2 and all(map(_is_number, v)):
-            for x in v:
-                _check_bounds(info, x, source, where, shown)
-            if v[0] > v[1]:
-                raise ConfigError(
-                    source, where, shown, "a [low, high] trait range needs low <= high"
-                )
-            return tuple(float(x) for x in v)
-        if not _is_number(v):
-            what = "numbers or [low, high] pairs" if kind == "pair" else "numbers"
-            raise ConfigError(source, where, shown, f"must list {what}")
-        _check_bounds(info, v, source, where, shown)
-        return float(v)
-    if kind == "bool":
-        if not isinstance(v, bool):
-            raise ConfigError(source, where, shown, "must list true/false values")
-        return v
-    if kind == "str":
-        if not isinstance(v, str):
-            raise ConfigError(source, where, shown, "must list strings")
-        if info.choices and v not in info.choices:
-            raise ConfigError(
-                source, where, shown, f"values must be one of {', '.join(info.choices)}"
-            )
-        return v
-    if kind == "list":
-        if not isinstance(v, list) or not all(map(_is_number, v)):
-            raise ConfigError(
-                source,
-                where,
-                shown,
-                f"{info.key} is a list of numbers: a "
-                "grid over it lists lists, e.g. [[0.3, 0.5, 0.2], [0.2, 0.6, "
-                "0.2]]",
-            )
-        for x in v:
-            _check_bounds(info, x, source, where, shown)
-        return tuple(float(x) for x in v)
-    raise ConfigError(source, where, shown, f"{info.key} cannot be varied")
+    """One listed value of a parameter, checked by the scenario's own rules for its field.
+
+    A trait range given as one number stays a number (the scenario reads it as [x, x]).
+    """
+    if info.kind not in LISTED:
+        raise ConfigError(source, where, shown, f"{info.key} cannot be varied")
+    try:
+        value = _coerce(info.tp, v, info.meta, source, where)
+    except ConfigError:
+        if info.meta.get("choices"):
+            allowed = f"values must be {_describe(info.meta, '')}"
+        else:
+            allowed = f"must list {_describe(info.meta, LISTED[info.kind])}"
+        raise ConfigError(source, where, shown, allowed) from None
+    return float(v) if info.kind == "pair" and not isinstance(v, list) else value
 
 
 def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: str) -> Parameter:
@@ -564,6 +510,8 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
             )
         if not value:
             raise ConfigError(source, where, value, "must list at least one value")
+        if len(value) > MAX_LEVELS:
+            raise ConfigError(source, where, f"{len(value)} values", f"at most {MAX_LEVELS:,}")
         values = tuple(_check_value(info, v, source, where, value) for v in value)
         if len(set(values)) != len(values):
             raise ConfigError(source, where, value, "values must not repeat")
@@ -576,7 +524,7 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
             "must be a list of values or a range { low = ..., high = ... } "
             "(a fixed value belongs in [set])",
         )
-    _check_keys(value, RANGE_KEYS, source, where)
+    rng = build(_Range, value, source, where)
     if info.kind not in ("int", "float", "pair"):
         raise ConfigError(
             source, where, value, f"{info.key} is not a number: list its values instead of a range"
@@ -586,27 +534,23 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
             raise ConfigError(
                 source, f"{where}.{bound}", _MISSING, "a range needs both low and high"
             )
-        if not _is_number(value[bound]):
-            raise ConfigError(source, f"{where}.{bound}", value[bound], "must be a number")
-    low, high = value["low"], value["high"]
-    log = value.get("log", False)
-    if not isinstance(log, bool):
-        raise ConfigError(source, f"{where}.log", log, "must be true or false")
+    low, high, num = rng.low, rng.high, rng.num
+    assert low is not None and high is not None
     if low == high:
         raise ConfigError(
             source, where, value, "empty range: low = high (a fixed value belongs in [set])"
         )
     if low > high:
         raise ConfigError(source, where, value, "inverted range: low must be < high")
-    for bound, x in (("low", low), ("high", high)):
-        _check_bounds(info, x, source, f"{where}.{bound}", x)
-    if log and low <= 0:
-        raise ConfigError(source, f"{where}.low", low, "a log range needs low > 0")
-    if info.kind == "int" and math.floor(high) < math.ceil(low):
+    for bound in ("low", "high"):
+        _check_number(value[bound], info.meta, "a number", source, f"{where}.{bound}", value[bound])
+    if rng.log and low <= 0:
+        raise ConfigError(source, f"{where}.low", value["low"], "a log range needs low > 0")
+    integers = math.floor(high) - math.ceil(low) + 1
+    if info.kind == "int" and integers < 1:
         raise ConfigError(
             source, where, value, f"{info.key} is an integer and the range holds no integer"
         )
-    num = value.get("num")
     if kind == "grid":
         if num is None:
             raise ConfigError(
@@ -614,11 +558,20 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
                 f"{where}.num",
                 _MISSING,
                 "a range in a grid design needs num = the number of levels "
-                "(>= 2); or choose a sampled design (random, lhs, sobol, "
-                "morris)",
+                "(>= 2); or choose a sampled design (random, lhs, sobol, morris)",
             )
-        if isinstance(num, bool) or not isinstance(num, int) or num < 2:
-            raise ConfigError(source, f"{where}.num", num, "must be an integer >= 2")
+        if num > MAX_LEVELS:
+            raise ConfigError(
+                source, f"{where}.num", num, f"a grid parameter has at most {MAX_LEVELS:,} levels"
+            )
+        if info.kind == "int" and num > integers:
+            raise ConfigError(
+                source,
+                f"{where}.num",
+                num,
+                f"levels repeat after rounding to integers ({info.key} is an integer); at "
+                f"most {integers} levels fit",
+            )
     elif num is not None:
         raise ConfigError(
             source,
@@ -626,70 +579,52 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
             num,
             f"num is for grid designs; a {kind} design draws design.samples points",
         )
-    param = Parameter(
-        key=key, kind=info.kind, doc=info.doc, low=float(low), high=float(high), num=num, log=log
+    return Parameter(
+        key=key, kind=info.kind, doc=info.doc, low=low, high=high, num=num, log=rng.log
     )
-    if kind == "grid":
-        levels = param.levels()
-        if len(set(levels)) != len(levels):
-            raise ConfigError(
-                source,
-                f"{where}.num",
-                num,
-                f"levels repeat after rounding to integers ({info.key} is an "
-                f"integer); at most {math.floor(high) - math.ceil(low) + 1} "
-                "levels fit",
-            )
-    return param
+
+
+def _check_levels(param: Parameter, source: str) -> None:
+    """An integer grid range whose rounded levels repeat (built only once the design's size
+    has passed, so that a huge ``num`` never allocates)."""
+    levels = param.levels()
+    if param.is_range and len(set(levels)) != len(levels):
+        raise ConfigError(
+            source,
+            f"parameters.{_quote(param.key)}.num",
+            param.num,
+            f"levels repeat after rounding to integers ({param.key} is an integer); use "
+            "fewer levels or list the values",
+        )
 
 
 def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSpec:
-    if raw is None:
-        raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(source, "design", raw, "must be a table ([design])")
-    _check_keys(raw, DESIGN_KEYS, source, "design")
-    kind = raw.get("kind")
-    if kind is None:
-        if any(_is_range(v) and "num" not in v for v in params_raw.values()):
-            raise ConfigError(
-                source,
-                "design.kind",
-                _MISSING,
-                "parameters with ranges need a design: one of " + ", ".join(SAMPLED_KINDS),
-            )
-        kind = "grid"
-    if kind not in DESIGN_KINDS:
+    if "kind" not in raw and any(_is_range(v) and "num" not in v for v in params_raw.values()):
         raise ConfigError(
             source,
             "design.kind",
-            kind,
-            f"must be one of {', '.join(DESIGN_KINDS)}{_suggest(kind, DESIGN_KINDS)}"
-            if isinstance(kind, str)
-            else f"must be one of {', '.join(DESIGN_KINDS)}",
+            _MISSING,
+            "parameters with ranges need a design: one of " + ", ".join(SAMPLED_KINDS),
         )
-    if kind == "grid":
-        for key in ("samples", "levels", "optimal_trajectories", "second_order"):
-            if key in raw:
-                raise ConfigError(
-                    source,
-                    f"design.{key}",
-                    raw[key],
-                    "not used by a grid design (its points are every "
-                    "combination of the listed levels)",
-                )
-        return DesignSpec(kind="grid")
-    for key, kinds in (
-        ("levels", ("morris",)),
-        ("optimal_trajectories", ("morris",)),
-        ("second_order", ("sobol",)),
-    ):
+    design = build(DesignSpec, raw, source, "design")
+    kind = design.kind
+    for key in ("samples", "levels", "optimal_trajectories", "second_order"):
+        kinds = {"levels": ("morris",), "optimal_trajectories": ("morris",)}.get(key)
+        kinds = ("sobol",) if key == "second_order" else kinds or SAMPLED_KINDS
         if key in raw and kind not in kinds:
             raise ConfigError(
-                source, f"design.{key}", raw[key], f"only used by a {' or '.join(kinds)} design"
+                source,
+                f"design.{key}",
+                raw[key],
+                "not used by a grid design (its points are every combination of the listed levels)"
+                if kind == "grid"
+                else f"only used by a {' or '.join(kinds)} design",
             )
-    n_par = len(params_raw)
-    if n_par == 0:
+    if kind == "grid":
+        return design
+    if not params_raw:
         raise ConfigError(
             source, "parameters", "(none)", f"a {kind} design needs at least one parameter range"
         )
@@ -701,15 +636,15 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
         "without second order)",
         "morris": "trajectories r (the design runs r*(D+1) points)",
     }[kind]
-    if "samples" not in raw:
+    samples = design.samples
+    if samples is None:
         raise ConfigError(
             source,
             "design.samples",
             _MISSING,
             f"a {kind} design needs samples = the number of {what}",
         )
-    samples = raw["samples"]
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < minimum:
+    if samples < minimum:
         raise ConfigError(
             source, "design.samples", samples, f"a {kind} design needs at least {minimum} {what}"
         )
@@ -719,26 +654,18 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
             source,
             "design.samples",
             samples,
-            f"a Sobol design needs a power of two (e.g. {lower} or "
-            f"{lower * 2}) for its balance properties",
+            f"a Sobol design needs a power of two (e.g. {lower} or {lower * 2}) for its "
+            "balance properties",
         )
-    levels = raw.get("levels", 4)
-    if kind == "morris" and (
-        isinstance(levels, bool) or not isinstance(levels, int) or levels < 2 or levels % 2
-    ):
+    if kind == "morris" and (design.levels < 2 or design.levels % 2):
         raise ConfigError(
             source,
             "design.levels",
-            levels,
+            design.levels,
             "must be an even integer >= 2 (grid levels of the Morris method)",
         )
-    optimal = raw.get("optimal_trajectories")
-    if optimal is not None and (
-        isinstance(optimal, bool)
-        or not isinstance(optimal, int)
-        or optimal < 2
-        or optimal >= samples
-    ):
+    optimal = design.optimal_trajectories
+    if optimal is not None and not 2 <= optimal < samples:
         raise ConfigError(
             source,
             "design.optimal_trajectories",
@@ -746,16 +673,7 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
             f"must be an integer >= 2 and < design.samples ({samples}): the "
             "optimal trajectories are chosen among the sampled ones",
         )
-    second_order = raw.get("second_order", True)
-    if not isinstance(second_order, bool):
-        raise ConfigError(source, "design.second_order", second_order, "must be true or false")
-    return DesignSpec(
-        kind=kind,
-        samples=samples,
-        levels=levels,
-        optimal_trajectories=optimal,
-        second_order=second_order,
-    )
+    return design
 
 
 def _resolve_scenario(scenario: str, base_dir: Path) -> Path:
@@ -767,35 +685,55 @@ def _resolve_scenario(scenario: str, base_dir: Path) -> Path:
     return resolve_path(scenario)
 
 
+def _check_scenario(scenario: str, path: Path, source: str) -> None:
+    """The base scenario must be a readable file (the scenario loader reads it later)."""
+    from simulation.config import SCENARIO_DIR
+
+    try:
+        read_regular_file(path, "scenario")
+    except ConfigError as exc:
+        if not path.exists() and not path.is_symlink():
+            names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))) or "(none)"
+            raise ConfigError(
+                source,
+                "scenario",
+                scenario,
+                f"no such scenario file ({path}); give a path relative to "
+                f"the spec or a named scenario: {names}",
+            ) from None
+        raise ConfigError(source, "scenario", scenario, f"{path} {exc.allowed}") from None
+
+
+def _required(raw: dict[str, Any], key: str, source: str, what: str) -> None:
+    if key not in raw:
+        raise ConfigError(source, key, _MISSING, f"is required: {what}")
+
+
 def parse_spec(
     raw: dict[str, Any], source: str, base_dir: Path | None = None, default_name: str = "sweep"
 ) -> SweepSpec:
     """Validate a parsed spec mapping (see :func:`load_spec`)."""
     base_dir = base_dir or Path.cwd()
-    _check_keys(raw, TOP_KEYS, source, "")
-    name = _str(raw, "name", source, "name", default=default_name)
-    if not name or any(c in name for c in "/\\") or name.startswith("."):
+    scalars = {k: v for k, v in raw.items() if k not in (*TABLES, "metrics")}
+    known = [f.name for f in dataclasses.fields(_TopLevel)] + ["metrics", *TABLES]
+    for key in scalars:
+        if key not in known:
+            raise ConfigError(
+                source,
+                key,
+                raw[key],
+                f"unknown key{_suggest(key, known)}; known keys: " + ", ".join(known),
+            )
+    top = build(_TopLevel, scalars, source)
+    _required(raw, "scenario", source, "a scenario name or path")
+    _required(raw, "seed", source, "an integer >= 0")
+    name = top.name or default_name
+    if not name.strip() or any(c in name for c in "/\\") or name.startswith("."):
         raise ConfigError(source, "name", name, "must be a plain name (no slashes)")
-    description = _str(raw, "description", source, "description", default="")
-    scenario = _str(raw, "scenario", source, "scenario", required=True)
-    scenario_path = _resolve_scenario(scenario, base_dir)
-    if not scenario_path.is_file():
-        from simulation.config import SCENARIO_DIR
-
-        names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))) or "(none)"
-        raise ConfigError(
-            source,
-            "scenario",
-            scenario,
-            f"no such scenario file ({scenario_path}); give a path relative to "
-            f"the spec or a named scenario: {names}",
-        )
-    focal = _str(raw, "focal", source, "focal", default="focal")
-    days = _int(raw, "days", source, "days", 1)
-    replicates = _int(raw, "replicates", source, "replicates", 1, default=1)
-    seed = _int(raw, "seed", source, "seed", 0, required=True)
-    crn = _bool(raw, "common_random_numbers", source, "common_random_numbers", True)
-    max_runs = _int(raw, "max_runs", source, "max_runs", 1)
+    if not top.scenario.strip():
+        raise ConfigError(source, "scenario", top.scenario, "must be a non-empty string")
+    scenario_path = _resolve_scenario(top.scenario, base_dir)
+    _check_scenario(top.scenario, scenario_path, source)
 
     metrics = raw.get("metrics")
     if metrics is not None:
@@ -814,7 +752,7 @@ def parse_spec(
             raise ConfigError(source, "metrics", metrics, "names must not repeat")
         metrics = tuple(metrics)
     wants_leverage = metrics is not None and "leverage" in metrics
-    paired = _bool(raw, "paired_leverage", source, "paired_leverage", wants_leverage)
+    paired = wants_leverage if top.paired_leverage is None else top.paired_leverage
     if wants_leverage and not paired:
         raise ConfigError(
             source,
@@ -824,35 +762,29 @@ def parse_spec(
             "second run without ads per run)",
         )
 
-    set_raw = raw.get("set", {})
-    if not isinstance(set_raw, dict):
-        raise ConfigError(source, "set", set_raw, "must be a table of fixed scenario values")
-    fixed = _flatten(set_raw, "", lambda v: False)
+    fixed = _flatten(_table(raw, "set", "fixed scenario values", source), "", lambda v: False)
     for key, value in fixed.items():
-        if key in ("seed",):
-            raise ConfigError(source, f"set.{_quote(key)}", value, FORBIDDEN_PARAMETERS["seed"])
-        check_key(key, source, f"set.{_quote(key)}", value, focal)
-    if days is not None and "days" in fixed:
+        where = f"set.{_quote(key)}"
+        if key == "seed":
+            raise ConfigError(source, where, value, FORBIDDEN_PARAMETERS["seed"])
+        check_key(key, source, where, value, top.focal)
+    if top.days is not None and "days" in fixed:
         raise ConfigError(
             source, "set.days", fixed["days"], "days is given twice: keep the top-level days"
         )
 
-    params_raw = raw.get("parameters", {})
-    if not isinstance(params_raw, dict):
-        raise ConfigError(
-            source, "parameters", params_raw, "must be a table of scenario keys to vary"
-        )
+    params_raw = _table(raw, "parameters", "scenario keys to vary", source)
     params_raw = _flatten(params_raw, "", _is_range)
-    design = _parse_design(raw.get("design"), params_raw, source)
+    design = _parse_design(raw.get("design", {}), params_raw, source)
     parameters = []
     for key, value in params_raw.items():
         where = f"parameters.{_quote(key)}"
-        info = check_key(key, source, where, value, focal)
+        info = check_key(key, source, where, value, top.focal)
         if key in fixed:
             raise ConfigError(
                 source, where, value, f"{key} is both fixed in [set] and varied; keep one"
             )
-        if key == "days" and days is not None:
+        if key == "days" and top.days is not None:
             raise ConfigError(
                 source,
                 where,
@@ -862,51 +794,62 @@ def parse_spec(
         parameters.append(_parse_parameter(key, value, info, design.kind, source))
     parameters = tuple(parameters)
 
-    analysis = _parse_analysis(raw.get("analysis", {}), parameters, metrics, source)
-    spec = SweepSpec(
+    # sizes from counts, before anything of the design's size is built
+    n_runs = design_points(design, parameters) * top.replicates
+    if n_runs > MAX_RUNS:
+        raise ConfigError(
+            source,
+            "parameters",
+            f"{n_runs} runs",
+            f"a sweep may have at most {MAX_RUNS:,} runs; split the study",
+        )
+    if top.max_runs is not None and n_runs > top.max_runs:
+        raise ConfigError(
+            source,
+            "max_runs",
+            top.max_runs,
+            f"the design needs {n_runs} runs ({plural(n_runs // top.replicates, 'point')} x "
+            f"{plural(top.replicates, 'replicate')}); raise max_runs or shrink the design",
+        )
+    if design.kind == "grid":
+        for p in parameters:
+            _check_levels(p, source)
+
+    analysis = _parse_analysis(
+        _table(raw, "analysis", "analysis defaults", source), parameters, metrics, source
+    )
+    return SweepSpec(
         source=source,
         name=name,
-        description=description,
-        scenario=scenario,
+        description=top.description,
+        scenario=top.scenario,
         scenario_path=str(scenario_path),
-        days=days,
-        replicates=replicates,
-        seed=seed,
-        common_random_numbers=crn,
+        days=top.days,
+        replicates=top.replicates,
+        seed=typing.cast(int, top.seed),
+        common_random_numbers=top.common_random_numbers,
         metrics=metrics,
         paired_leverage=paired,
-        focal=focal,
-        max_runs=max_runs,
+        focal=top.focal,
+        max_runs=top.max_runs,
         fixed=fixed,
         design=design,
         parameters=parameters,
         analysis=analysis,
         raw=raw,
     )
-    if spec.n_runs > MAX_RUNS:
-        raise ConfigError(
-            source,
-            "parameters",
-            f"{spec.n_runs} runs",
-            f"a sweep may have at most {MAX_RUNS:,} runs; split the study",
-        )
-    if max_runs is not None and spec.n_runs > max_runs:
-        raise ConfigError(
-            source,
-            "max_runs",
-            max_runs,
-            f"the design needs {spec.n_runs} runs ({plural(spec.n_points, 'point')} x "
-            f"{plural(replicates, 'replicate')}); raise max_runs or shrink the design",
-        )
-    return spec
 
 
 def _parse_analysis(
-    raw: Any, parameters: tuple[Parameter, ...], metrics: tuple[str, ...] | None, source: str
+    raw: dict[str, Any],
+    parameters: tuple[Parameter, ...],
+    metrics: tuple[str, ...] | None,
+    source: str,
 ) -> AnalysisSpec:
-    if not isinstance(raw, dict):
-        raise ConfigError(source, "analysis", raw, "must be a table ([analysis])")
-    _check_keys(raw, ANALYSIS_KEYS, source, "analysis")
+    lists = {k: raw[k] for k in ("metrics", "phase") if k in raw}
+    analysis = build(
+        AnalysisSpec, {k: v for k, v in raw.items() if k not in lists}, source, "analysis"
+    )
     names = [p.key for p in parameters]
 
     def check_metric(m: Any, where: str) -> str:
@@ -921,19 +864,18 @@ def _parse_analysis(
             )
         return m
 
-    metric = raw.get("metric")
-    if metric is not None:
-        metric = check_metric(metric, "analysis.metric")
-    chart = raw.get("metrics", [])
+    if analysis.metric is not None:
+        check_metric(analysis.metric, "analysis.metric")
+    chart = lists.get("metrics", [])
     if not isinstance(chart, list):
         raise ConfigError(source, "analysis.metrics", chart, "must be a list of metric names")
     chart = tuple(check_metric(m, "analysis.metrics") for m in chart)
-    phase = raw.get("phase")
+    phase = lists.get("phase")
     if phase is not None:
         if (
             not isinstance(phase, list)
             or len(phase) != 2
-            or len(set(phase)) != 2
+            or len(set(map(str, phase))) != 2
             or not all(isinstance(p, str) for p in phase)
         ):
             raise ConfigError(
@@ -949,14 +891,4 @@ def _parse_analysis(
                     f"varied: {', '.join(names) or '(none)'}",
                 )
         phase = (phase[0], phase[1])
-    threshold = raw.get("threshold")
-    if threshold is not None and not _is_number(threshold):
-        raise ConfigError(source, "analysis.threshold", threshold, "must be a number")
-    resamples = _int(raw, "resamples", source, "analysis.resamples", 10, default=1000)
-    return AnalysisSpec(
-        metric=metric,
-        metrics=chart,
-        phase=phase,
-        threshold=None if threshold is None else float(threshold),
-        resamples=resamples,
-    )
+    return dataclasses.replace(analysis, metrics=chart, phase=phase)

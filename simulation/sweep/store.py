@@ -27,6 +27,7 @@ does not depend on the number of runs.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -46,6 +47,7 @@ ROWS_DIR = "rows"
 LOCK_FILE = ".lock"
 COORD_PREFIX = "coord:"
 RECORD_SCHEMA = 1
+CHECKSUM_KEY = "record_sha256"
 BATCH_ROWS = 4096
 FSYNC_MIN_SECONDS = 0.05
 
@@ -71,6 +73,20 @@ def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
 def atomic_write_json(path: Path, obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
     atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode())
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _record_checksum(record: dict[str, Any]) -> str:
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def fsync_dir(path: Path) -> None:
@@ -109,14 +125,25 @@ class SweepStore:
     # ----------------------------------------------------------------------------- reading
 
     def record(self) -> dict[str, Any] | None:
-        """The folder's sweep record, or None when it holds none."""
+        """The folder's sweep record, or None when it holds none.
+
+        A record that cannot be read, does not parse (e.g. truncated) or whose checksum
+        (see :meth:`write_record`) does not match is returned as ``{"damaged": reason}``.
+        """
         path = self.root / SWEEP_FILE
         if not path.is_file():
             return None
         try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):
-            return {"damaged": True}
+            record = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            reason = "truncated or not JSON" if isinstance(exc, ValueError) else exc.strerror
+            return {"damaged": f"{path} cannot be read ({reason})"}
+        if not isinstance(record, dict) or "fingerprint" not in record:
+            return {"damaged": f"{path} is not a sweep record"}
+        stored = record.pop(CHECKSUM_KEY, None)
+        if stored is not None and stored != _record_checksum(record):
+            return {"damaged": f"{path} does not match its checksum (edited or corrupted)"}
+        return record
 
     def is_aborted_start(self) -> bool:
         """A folder a session created but left before writing its sweep record."""
@@ -177,8 +204,15 @@ class SweepStore:
         import fcntl
 
         from simulation.cli import UsageError
+        from simulation.errors import OutputFolderError
 
-        fh = open(self.root / LOCK_FILE, "a+")
+        try:
+            fh = open(self.root / LOCK_FILE, "a+")
+        except OSError as exc:  # a read-only folder or file system
+            raise OutputFolderError(
+                f"--out {self.root}: cannot write there ({exc.strerror or exc}); a sweep "
+                "continues only where it can write"
+            ) from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -192,6 +226,11 @@ class SweepStore:
         fh.write(f"{os.getpid()}\n")
         fh.flush()
         self._lock_fh = fh
+
+    @property
+    def locked(self) -> bool:
+        """Whether this process holds the folder's lock."""
+        return self._lock_fh is not None
 
     def unlock(self) -> None:
         """Release the folder's lock (if this process holds it)."""
@@ -229,8 +268,39 @@ class SweepStore:
             os.unlink(self.row_path(point, replicate))
 
     def write_record(self, record: dict[str, Any]) -> None:
-        """Write sweep.json atomically."""
-        atomic_write_json(self.root / SWEEP_FILE, record)
+        """Write sweep.json atomically, with the SHA-256 of its own content (everything but
+        the checksum, as canonical JSON) so that an edited or corrupted record is noticed."""
+        body = {k: v for k, v in record.items() if k != CHECKSUM_KEY}
+        atomic_write_json(self.root / SWEEP_FILE, {**body, CHECKSUM_KEY: _record_checksum(body)})
+
+    def design_checksum(self) -> str | None:
+        """SHA-256 of design.parquet's bytes (None if it cannot be read)."""
+        try:
+            return file_sha256(self.root / DESIGN_FILE)
+        except OSError:
+            return None
+
+    def design_problem(self, record: dict[str, Any]) -> str | None:
+        """Why design.parquet cannot be trusted (missing, unreadable, or not the file the
+        record's checksum names), or None. Records written before checksums are trusted if
+        the file parses."""
+        import pyarrow.parquet as pq
+
+        path = self.root / DESIGN_FILE
+        if not path.is_file():
+            return f"{path} is missing"
+        expected = record.get("design_sha256")
+        if expected is not None:
+            return (
+                None
+                if self.design_checksum() == expected
+                else (f"{path} does not match its checksum in {SWEEP_FILE} (corrupted)")
+            )
+        try:
+            pq.read_schema(path)
+        except (OSError, ValueError) as exc:
+            return f"{path} cannot be read ({' '.join(str(exc).split())[:200]})"
+        return None
 
     def write_design(self, design: Design) -> None:
         """design.parquet: ``point``, one column per parameter, and ``coord:<key>`` design
@@ -274,7 +344,7 @@ class SweepStore:
         if not path.is_file():
             return None
         cols = [COORD_PREFIX + k for k in names]
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(path)  # the caller has checked it with design_problem()
         if not all(c in schema.names for c in cols) or not cols:
             return None
         table = pq.read_table(path, columns=cols)

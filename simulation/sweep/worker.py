@@ -93,6 +93,21 @@ def execute(
     }
 
 
+def failed_row(task: Task, error: str) -> dict[str, Any]:
+    """The row of a run that never came back from its worker (the process died)."""
+    return {
+        "schema": ROW_SCHEMA,
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": "failed",
+        "error": error[:MAX_ERROR_CHARS],
+        "params": dict(task.params),
+        "metrics": {},
+        "wall_seconds": 0.0,
+    }
+
+
 def init_worker(parent_pid: int) -> None:
     """Initializer of local worker processes.
 
