@@ -88,6 +88,7 @@ def register(subparsers: Any) -> None:
         help="level of the phase diagram's contour (default 0.5 for a yes/no "
         "metric such as took_off)",
     )
+    a.add_argument("--quiet", "-q", action="store_true", help="no notes on stderr")
     a.set_defaults(func=analyze_command)
 
 
@@ -130,7 +131,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         executor=choice,
         resume=args.resume,
         retry_failed=args.retry_failed,
-        progress=not args.quiet,
+        progress=not args.quiet and sys.stderr.isatty(),  # no bar redrawn into a log
     )
     m = result.manifest
     session = m["sessions"][-1]
@@ -183,6 +184,6 @@ def analyze_command(args: argparse.Namespace) -> int:
         phase = (parts[0], parts[1])
     report = analyze_sweep(args.dir, metric=args.metric, phase=phase, threshold=threshold)
     print(report.text())
-    for note in report.notes:
+    for note in [] if args.quiet else report.notes:
         print(f"snowball: note: {note}", file=sys.stderr)
     return 0
