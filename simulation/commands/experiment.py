@@ -135,13 +135,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be at least 1")
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
+    jobs = {}  # worker processes per study: never more than it has runs
     if not args.reanalyse and not args.plan:
         for name in names:  # every run of a study is built from its plan: check them first
             plan = STUDIES[name].plan(size, args.replicates)
+            jobs[name] = min(args.jobs, plan.n_runs)
             check_fits(
                 (plan.scenario(arm) for arm in plan.arms),
                 f"study {name} ({size} size)",
-                concurrent=min(args.jobs, plan.n_runs),
+                concurrent=jobs[name],
             )
     if args.plan:
         total = 0.0
@@ -179,7 +181,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         analysis = run_study(
             name,
             args.replicates,
-            jobs=args.jobs,
+            jobs=jobs[name],
             out_dir=out,
             size=size,
             progress=show_progress(args),
