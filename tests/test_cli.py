@@ -557,3 +557,27 @@ def test_the_overview_says_there_are_no_pools_under_a_policy_without_them():
         "No traffic pools under the search_funnel policy"
     ]
     assert not ax.lines and not ax.get_yticks().size
+
+
+def test_leftovers_of_dead_writers_only_are_removed_and_a_set_aside_output_is_put_back(tmp_path):
+    from simulation.results import _host, remove_leftovers, writer_tag
+
+    target = tmp_path / "out"
+    dead = f"w-{_host()}-999999999-1"  # above any pid_max: no such process
+    old = tmp_path / f".out.{dead}.old"  # killed between the two renames: the earlier output
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    (tmp_path / f".out.{dead}.abc_12.tmp").mkdir()
+    (tmp_path / f".out.{dead}.xyz.probe").mkdir()
+    kept = [
+        tmp_path / ".out.w-otherhost-999999999-1.abc.tmp",  # another machine's: unknowable
+        tmp_path / f".out.{writer_tag()}.live.tmp",  # this process: alive
+        tmp_path / ".out.abcdefgh.tmp",  # not a name this code writes
+        tmp_path / f".outer.{dead}.abc.tmp",  # another target's
+    ]
+    for k in kept:
+        k.mkdir()
+    removed = remove_leftovers(target)
+    assert len(removed) == 2
+    assert (target / "manifest.json").exists() and not old.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", *(k.name for k in kept)])
