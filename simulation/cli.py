@@ -81,6 +81,15 @@ def _main(argv: list[str] | None) -> int:
     except (ConfigError, UsageError) as exc:
         print(f"snowball: error: {exc}", file=sys.stderr)
         return 2
+    except MemoryError:
+        # The estimate (simulation.footprint) let the run start, but the machine ran short
+        # (other processes took memory meanwhile): one line, and nothing was written.
+        print(
+            "snowball: error: ran out of memory; nothing was written (free memory, or make "
+            "the run smaller: fewer viewers, streams or --jobs)",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print("snowball: interrupted; nothing was written for the unfinished work", file=sys.stderr)
         return 130

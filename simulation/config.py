@@ -13,6 +13,8 @@ to 10^6 viewers; docs/MODEL.md lists which.
 import dataclasses
 import difflib
 import math
+import os
+import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -538,6 +540,11 @@ def _describe(meta: dict[str, Any], kind: str) -> str:
     return f"{kind} {rng}".strip()
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+"""The integers a scenario can hold: TOML's own range, and what the model's int64 arrays
+store (a larger count reached numpy as a ValueError)."""
+
+
 def _check_number(x: Any, meta: dict, kind: str, source: str, key: str, whole: Any) -> float:
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
@@ -545,6 +552,17 @@ def _check_number(x: Any, meta: dict, kind: str, source: str, key: str, whole: A
         raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
     if isinstance(x, float) and not math.isfinite(x):
         raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
+    if kind == "an integer" and not INT64_MIN <= x <= INT64_MAX:
+        lo, hi = meta.get("lo"), meta.get("hi")
+        low = INT64_MIN if lo is None else int(lo)
+        high = INT64_MAX if hi is None else int(hi)
+        raise ConfigError(
+            source,
+            key,
+            whole,
+            f"must be an integer in {low}..{high} (a TOML integer, and the model's arrays, "
+            "hold at most 64 bits)",
+        )
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and (x < lo or (meta.get("lo_open") and x == lo)):
         raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
@@ -668,16 +686,47 @@ def check_merchants(scenario: "Scenario", source: str) -> None:
             )
 
 
+def check_ticks(sc: "Scenario", source: str, prefix: str = "") -> None:
+    """Tick sizes under which the model cannot work are refused, with the reason.
+
+    Three requirements of the model: a day is a whole number of ticks (a day's schedule
+    repeats every ``ticks_per_day`` ticks); a tick lies within one hour of the day, i.e.
+    ``tick_minutes`` divides 60 (sessions are drawn at the daily rhythm's weight of the hour
+    a tick starts in, ``CHRONOTYPES[:, hour]``, and the schedule places a stream's start at
+    ``round(start_hour * ticks_per_hour)``: a longer tick skips hours of the rhythm and puts
+    evening streams at midnight); and a stream on air for ``hours`` spans at least one tick
+    (``round(hours * ticks_per_hour) >= 1``; a stream of zero ticks is never live, which is
+    how a 720-minute tick ran to 0 impressions and 0 GMV).
+    """
+    t = sc.tick_minutes
+    key = _join(prefix, "tick_minutes")
+    if 1440 % t:
+        raise ConfigError(source, key, t, "must divide 1440 (minutes in a day)")
+    if 60 % t:
+        raise ConfigError(
+            source,
+            key,
+            t,
+            "must divide 60: the model draws each tick's sessions at the daily rhythm's "
+            "weight of one hour, so a tick cannot span hours (1, 2, 3, 4, 5, 6, 10, 12, 15, "
+            "20, 30 or 60)",
+        )
+    for name, g in sc.streams.items():
+        if g.count > 0 and g.hours > 0 and round(g.hours * 60 / t) < 1:
+            raise ConfigError(
+                source,
+                f"streams.{name}.hours",
+                g.hours,
+                f"is {g.hours * 60:g} minutes on air, less than half a tick of {t} minutes: "
+                "the stream would never be live; make it 0 (never on air), at least "
+                f"{t / 120:.3g} hours, or use a shorter tick_minutes",
+            )
+
+
 def _check_cross(obj: Any, source: str, prefix: str) -> None:
     """Constraints between fields of one section."""
     if isinstance(obj, Scenario):
-        if 1440 % obj.tick_minutes:
-            raise ConfigError(
-                source,
-                _join(prefix, "tick_minutes"),
-                obj.tick_minutes,
-                "must divide 1440 (minutes in a day)",
-            )
+        check_ticks(obj, source, prefix)
         from simulation.distribution import POLICIES
 
         if obj.policy not in POLICIES:
@@ -809,7 +858,7 @@ def resolve_path(scenario: str | Path | None) -> Path:
     if scenario is None:
         return SCENARIO_DIR / "default.toml"
     p = Path(scenario)
-    if not p.exists() and p.parent == Path("."):
+    if not _exists(p) and p.parent == Path("."):
         # A name ("default"), or a named scenario's file name ("default.toml").
         named = SCENARIO_DIR / (p.name if p.suffix == ".toml" else f"{scenario}.toml")
         if named.exists():
@@ -823,39 +872,116 @@ def no_such_scenario() -> str:
     return f"no such scenario file or name; named scenarios: {names}"
 
 
+MAX_SCENARIO_BYTES = 16 * 2**20
+"""A scenario file larger than this is refused before it is read: the largest shipped one is
+a few KB, and a file the size of the machine's memory would otherwise be read whole."""
+
+_FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _unreadable(path: Path, why: str) -> ConfigError:
+    return ConfigError(str(path), "(file)", str(path), why)
+
+
 def read_toml(path: Path) -> dict[str, Any]:
+    """Read one TOML file; anything that keeps it from being read is a :class:`ConfigError`.
+
+    The file's type is checked with ``stat`` before it is opened: opening a FIFO blocks until
+    a writer comes, and a device such as ``/dev/zero`` never ends, so only a regular file (a
+    symbolic link to one is followed) of at most :data:`MAX_SCENARIO_BYTES` is opened.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise _unreadable(path, no_such_scenario()) from None
+    except OSError as exc:  # a symbolic link loop, a path through a file, no permission
+        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})") from None
+    for test, kind in _FILE_KINDS:
+        if test(st.st_mode):
+            raise _unreadable(path, f"is {kind}, not a TOML file")
+    if not stat.S_ISREG(st.st_mode):
+        raise _unreadable(path, "is not a regular file; a scenario is a TOML file")
+    if st.st_size > MAX_SCENARIO_BYTES:
+        raise _unreadable(
+            path, f"is {st.st_size:,} bytes; a scenario file is at most {MAX_SCENARIO_BYTES:,}"
+        )
     try:
         with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "(file)", str(path), no_such_scenario()) from None
+            data = fh.read(MAX_SCENARIO_BYTES + 1)
+    except OSError as exc:  # no read permission, an I/O error, a file removed meanwhile
+        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _unreadable(path, "is not UTF-8 text (a TOML file must be UTF-8)") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
-    except IsADirectoryError:
-        raise ConfigError(str(path), "(file)", str(path), "is a folder, not a TOML file") from None
-    except UnicodeDecodeError:
-        raise ConfigError(
-            str(path), "(file)", str(path), "is not UTF-8 text (a TOML file must be UTF-8)"
-        ) from None
 
 
-def read_raw(path: Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+def _exists(path: Path) -> bool:
+    """Whether something is at ``path`` (a dangling or looping link counts: reading it then
+    says what is wrong, instead of the name being looked up elsewhere)."""
+    try:
+        os.lstat(path)
+    except OSError:
+        return False
+    return True
+
+
+def resolve_base(base: str, path: Path) -> Path | None:
+    """The file that ``base = "..."`` in the scenario file ``path`` names, or None.
+
+    Looked up relative to the scenario file's own folder (``base`` as written, then with
+    ``.toml`` added to a name without a suffix), then among the named scenarios of
+    experiments/scenarios/, and never in the current folder: a file ``default`` where the
+    command runs must not change what ``base = "default"`` means. A candidate that is the
+    scenario file itself is skipped, so that ``default.toml`` may extend the named
+    ``default``.
+    """
+    here = path.parent
+    rel = Path(base).expanduser()
+    candidates = [here / rel]
+    if not rel.suffix:
+        candidates.append(here / f"{base}.toml")
+    if rel.parent == Path(".") and not rel.is_absolute():
+        candidates.append(SCENARIO_DIR / (rel.name if rel.suffix == ".toml" else f"{base}.toml"))
+    own = os.path.realpath(path)
+    for c in candidates:
+        if _exists(c) and os.path.realpath(c) != own:
+            return c
+    return None
+
+
+def read_raw(path: Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
     """Read a scenario file, resolving ``base = "NAME"`` (inherit every value of another
-    scenario, then overlay this file's tables key by key)."""
+    scenario, then overlay this file's tables key by key; see :func:`resolve_base`)."""
     raw = read_toml(path)
     base = raw.pop("base", None)
     if base is None:
         return raw
-    if not isinstance(base, str):
+    if not isinstance(base, str) or not base.strip():
         raise ConfigError(str(path), "base", base, "must be a scenario name or path")
-    base_path = resolve_path(base)
-    if not base_path.is_absolute() and not base_path.exists():
-        base_path = path.parent / base_path
-    if not base_path.exists():
-        raise ConfigError(str(path), "base", base, no_such_scenario())
-    if base_path.resolve() in _seen:
+    base_path = resolve_base(base, path)
+    if base_path is None:
+        raise ConfigError(
+            str(path),
+            "base",
+            base,
+            f"no such file next to {path.name} and no such named scenario; named scenarios: "
+            + ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))),
+        )
+    me = os.path.realpath(path)
+    if os.path.realpath(base_path) in (*_seen, me):
         raise ConfigError(str(path), "base", base, "scenarios inherit from each other in a loop")
-    parent = read_raw(base_path, (*_seen, path.resolve()))
+    parent = read_raw(base_path, (*_seen, me))
     parent.pop("name", None)
     parent.pop("description", None)
     return _merge(parent, raw)

@@ -3,7 +3,10 @@ all.
 
 Everything a command writes goes first into a hidden temporary folder beside the target and
 is renamed into place only when complete, so an error or an interruption never leaves a
-half-written output folder.
+half-written output folder. A writer killed outright (SIGKILL, a power cut) cannot remove its
+temporary folder; its name records the writer (host, pid and the process's start time), and
+the next command that writes beside it removes it once that process is gone
+(:func:`remove_leftovers`).
 """
 
 import contextlib
@@ -11,7 +14,9 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -116,9 +121,15 @@ def check_parent_folder(target: Path, flag: str = "--out") -> Path:
     """A folder that outputs go *into* (``--all --out DIR``): resolved; refused when it is a
     file or the current folder or one containing it."""
     path = Path(target).expanduser()
-    full = path.resolve()
+    try:
+        full = path.resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a symbolic link loop (Python 3.11)
+        why = "a symbolic link loop" if isinstance(exc, RuntimeError) else exc.strerror or exc
+        raise OutputFolderError(f"{flag} {path}: cannot resolve the path ({why})") from None
     cwd = Path.cwd().resolve()
     try:
+        if full.is_symlink():  # a link left dangling or looping by resolve(): it cannot be used
+            raise OutputFolderError(f"{flag} {path}: is a symbolic link that leads nowhere")
         if full.exists() and not full.is_dir():
             raise OutputFolderError(f"{flag} {path}: is a file; give a folder")
     except OSError as exc:
@@ -212,11 +223,93 @@ def check_output_folder(
             base = base.parent
         if not base.is_dir():
             raise OutputFolderError(f"{where}: {base} is a file, not a folder")
-        os.rmdir(tempfile.mkdtemp(prefix=f".{full.name}.", suffix=".probe", dir=base))
+        if base == full.parent:
+            remove_leftovers(full)
+        os.rmdir(
+            tempfile.mkdtemp(prefix=f".{full.name}.{writer_tag()}.", suffix=".probe", dir=base)
+        )
     except OSError as exc:
         reason = exc.strerror or exc
         raise OutputFolderError(f"{where}: cannot use this folder ({reason})") from None
     return full
+
+
+def _start_time(pid: int) -> str | None:
+    """A process's start time (clock ticks after boot, /proc/PID/stat field 22), which
+    tells a live writer from a later process that was given the same pid; None if there is
+    no such process or no /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+
+
+def writer_tag(pid: int | None = None) -> str:
+    """``w-<host>-<pid>-<start time>``: who writes a temporary folder (see
+    :func:`remove_leftovers`)."""
+    pid = os.getpid() if pid is None else pid
+    return f"w-{_host()}-{pid}-{_start_time(pid) or 0}"
+
+
+_LEFTOVER = re.compile(
+    r"\.w-(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)-(?P<start>\d+)\.(?:[^.]+\.(?:tmp|probe)|old)$"
+)
+
+
+def _writer_alive(host: str, pid: int, start: str) -> bool:
+    if host != _host():
+        return True  # another machine's writer (a shared folder): it cannot be checked
+    if Path("/proc").is_dir():
+        return _start_time(pid) == start or (start == "0" and Path(f"/proc/{pid}").exists())
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def remove_leftovers(target: Path) -> list[Path]:
+    """Remove what dead writers of ``target`` left beside it, and return what was removed.
+
+    A writer killed outright leaves its hidden temporary folder (``.NAME.w-...tmp``), a probe
+    (``.probe``) or, killed between the two renames that replace an earlier output, that
+    output set aside (``.NAME.w-....old``). Each name carries the writer's host, pid and
+    start time (:func:`writer_tag`); only those of this host whose process is gone (no such
+    pid, or a pid now used by a process that started at another time) are touched: a temporary
+    folder is deleted, and an output set aside is put back if ``target`` is missing (else
+    deleted). A live writer's folders and those of other hosts are left alone, and so are
+    names of any other form.
+    """
+    target = Path(target)
+    prefix = f".{target.name}."
+    removed = []
+    try:
+        entries = [e for e in target.parent.iterdir() if e.name.startswith(prefix)]
+    except OSError:
+        return removed
+    for entry in entries:
+        m = _LEFTOVER.fullmatch(entry.name[len(prefix) - 1 :])
+        if m is None or _writer_alive(m["host"], int(m["pid"]), m["start"]):
+            continue
+        try:
+            if entry.name.endswith(".old") and not os.path.lexists(target):
+                os.replace(entry, target)
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+        except OSError:
+            continue  # another process removed it first, or it cannot be removed: leave it
+        removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
@@ -225,9 +318,13 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     error or interruption it is removed and ``target`` is left as it was. A failure to write
     (no permission, no space, a busy folder) becomes an :class:`OutputFolderError`."""
     target = Path(target)
+    tag = writer_tag()
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+        remove_leftovers(target)
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.{tag}.", suffix=".tmp", dir=target.parent)
+        )
     except OSError as exc:
         raise OutputFolderError(f"{target}: cannot write there ({exc.strerror or exc})") from None
     umask = os.umask(0)
@@ -244,7 +341,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     old = None
     try:
         if target.exists():
-            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            old = target.parent / f".{target.name}.{tag}.old"
             os.replace(target, old)
         os.replace(tmp, target)
     except OSError as exc:

@@ -1,16 +1,16 @@
 """Figures of the validation: one per case, theory overlaid on simulation.
 
 Every panel shows the simulated quantity with a pointwise 95% interval over its
-replicates (worlds, runs or streams) and the closed form it is tested against.
+replicates (worlds, runs or streams) and the closed form it is tested against. Drawn with
+the object API (:class:`matplotlib.figure.Figure`, ``fig.savefig``): importing the module
+leaves the caller's matplotlib backend alone.
 """
 
 from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 from scipy import stats
 
@@ -102,7 +102,7 @@ def polya(data: dict[str, Any], ax_row: np.ndarray) -> None:
 
 def gamma_urn(data: dict[str, Any], axes: np.ndarray) -> None:
     cps = np.asarray(data["checkpoints"])
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     for v, c in zip(data["variants"], colours, strict=False):
         for ax, key in zip(axes, ("gini", "top"), strict=True):
             mean, lo, hi = _band(v[key])
@@ -137,7 +137,7 @@ def fitness_urn(data: dict[str, Any], axes: np.ndarray) -> None:
     levels = np.asarray(v["levels"], dtype=float)
     fits = np.asarray(v["fits"])
     f_max = fits.max()
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = matplotlib.rcParams["axes.prop_cycle"].by_key()["color"]
     grid = np.geomspace(levels[0], levels[-1], 100)
     for fit, samples, c in zip(fits[:-1], v["weights"], colours, strict=False):
         mean, lo, hi = _band(samples)
@@ -342,12 +342,14 @@ def case_figure(case: str, data: dict[str, Any], path: Path) -> Path | None:
     if case not in PANELS or not data:
         return None
     n, draw = PANELS[case]
-    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, 4.4), constrained_layout=True)
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.2 * n, 4.4), layout="constrained")
+    axes = fig.subplots(1, n)
     draw(data, np.atleast_1d(axes))
     for ax in fig.axes:
         # Minor tick labels of log axes overlap; the major ones (powers of ten) suffice.
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

@@ -204,11 +204,19 @@ def test_atomic_dir_leaves_target_untouched_on_failure(tmp_path):
 
 def test_interrupted_run_writes_nothing(tmp_path):
     """SIGINT during the simulation: exit 130, no output folder, no temp folder left."""
+    import fcntl
+    import pty
     import signal
+    import struct
+    import termios
     import threading
     import time
 
     out = tmp_path / "out"
+    # stderr is a terminal (a pty of 24 x 80: tqdm draws nothing 0 columns wide), as for a
+    # user: the progress bar is drawn only there.
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -223,20 +231,27 @@ def test_interrupted_run_writes_nothing(tmp_path):
             "population.viewers=50000",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=slave,
         # As from a terminal, even if this test runs where SIGINT is ignored (a background job).
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+    os.close(slave)
     chunks: list[bytes] = []
 
     def drain():
-        while chunk := proc.stderr.read1(4096):
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # the pty closes when the process ends
+                break
+            if not chunk:
+                break
             chunks.append(chunk)
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     # Wait until the simulation is running (its progress bar appears on stderr).
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 300  # the first run after an install compiles kernels
     while b"tick" not in b"".join(chunks) and time.monotonic() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGINT)
@@ -246,6 +261,7 @@ def test_interrupted_run_writes_nothing(tmp_path):
     assert "tick" in err
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+    os.close(master)
     assert list(Path(tmp_path).iterdir()) == []
 
 
@@ -424,3 +440,144 @@ def test_run_without_a_focal_room_does_not_report_one(tmp_path):
     assert "focal room" not in r.stdout
     r = snowball("run", *TINY, "--out", str(tmp_path / "p"))
     assert "focal room: GMV" in r.stdout
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal_and_q_everywhere(tmp_path):
+    """A log (stderr a pipe) gets no bar; ``-q`` is accepted by every command."""
+    r = snowball("run", *TINY[:-1], "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "tick" not in r.stderr and "\r" not in r.stderr
+    for argv in (["run", "-q"], ["experiment", "-q"], ["validate", "-q"], ["sweep", "-q"],
+                 ["analyze", "-q"]):  # fmt: skip
+        args, extra = (
+            __import__("simulation.cli")
+            .cli.build_parser()
+            .parse_known_args([*argv, "x"] if argv[0] in ("sweep", "analyze") else argv)
+        )
+        assert not extra and args.quiet, argv
+
+
+def test_a_killed_writer_leaves_a_temp_folder_that_the_next_start_removes(tmp_path):
+    """SIGKILL mid-write: its hidden temp folder stays; the next run removes it (its writer
+    is gone) but never a live writer's."""
+    import signal
+    import time
+
+    out = tmp_path / "out"
+    code = (
+        "import os, sys, time\n"
+        "from simulation.results import atomic_dir\n"
+        "with atomic_dir(__import__('pathlib').Path(sys.argv[1])) as tmp:\n"
+        "    (tmp / 'half.parquet').write_text('partial')\n"
+        "    print('writing', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for p in procs:
+        assert p.stdout.readline().strip() == b"writing"
+    procs[0].send_signal(signal.SIGKILL)
+    procs[0].wait(timeout=30)
+    temps = sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp"))
+    assert len(temps) == 2 and all(f"-{p.pid}-" in " ".join(temps) for p in procs)
+    try:
+        r = snowball("run", *TINY, "--out", str(out))
+        assert r.returncode == 0, r.stderr
+        left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".out."))
+        assert len(left) == 1 and f"-{procs[1].pid}-" in left[0]  # the live writer's stays
+    finally:
+        procs[1].kill()
+        procs[1].wait(timeout=30)
+    time.sleep(0.1)
+    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_set_runs_default_to_their_own_folder():
+    from simulation.commands.run import default_folder_name
+
+    plain = default_folder_name("default", 0, {})
+    a = default_folder_name("default", 0, {"population.viewers": 20000})
+    b = default_folder_name("default", 0, {"population.viewers": 20001})
+    c = default_folder_name("default", 0, {"population.viewers": 20000, "days": 1})
+    assert plain == "default-seed0"
+    assert a.startswith("default-seed0-viewers20000-") and len({plain, a, b, c}) == 4
+    assert c == default_folder_name("default", 0, {"days": 1, "population.viewers": 20000})
+
+
+def test_base_is_resolved_next_to_the_file_never_in_the_working_folder(tmp_path, monkeypatch):
+    from simulation.config import SCENARIO_DIR, load_scenario
+
+    named = load_scenario(SCENARIO_DIR / "default.toml").days
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "default").write_text("days = 99\n")  # a stray file where the command runs
+    (tmp_path / "default.toml").write_text("days = 98\n")
+    (tmp_path / "scen").mkdir()
+    child = tmp_path / "scen" / "child.toml"
+    child.write_text('base = "default"\n')
+    assert load_scenario(child).days == named == 7
+    (tmp_path / "scen" / "default.toml").write_text('base = "default"\ndays = 3\n')
+    assert load_scenario(child).days == 3  # a sibling file named in base comes first
+
+
+def test_plot_modules_leave_the_backend_alone():
+    code = (
+        "import matplotlib; matplotlib.use('svg')\n"
+        "import simulation.plots, simulation.validation_plots\n"
+        "print(matplotlib.get_backend())\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and r.stdout.strip() == "svg", r.stderr
+
+
+def test_the_memory_estimate_counts_the_populations_own_arrays():
+    import numpy as np
+
+    from simulation.config import BehaviourConfig, PopulationConfig
+    from simulation.footprint import viewer_state_bytes
+    from simulation.population import Population
+
+    for k, f in ((12, 8), (3, 20)):
+        cfg = PopulationConfig(viewers=5000, categories=k, follow_slots=f)
+        pop = Population(cfg, BehaviourConfig(), 10, np.random.default_rng(0))
+        # Besides the per-viewer arrays: one bucket-table end per chronotype (4 x 4 bytes).
+        assert 0 <= pop.nbytes() - 5000 * viewer_state_bytes(k, f) <= 16
+
+
+def test_the_overview_says_there_are_no_pools_under_a_policy_without_them():
+    from matplotlib.figure import Figure
+
+    from simulation.plots import no_pools_panel
+
+    ax = Figure().subplots()
+    no_pools_panel(ax, "search_funnel")
+    assert [t.get_text().split(":")[0] for t in ax.texts] == [
+        "No traffic pools under the search_funnel policy"
+    ]
+    assert not ax.lines and not ax.get_yticks().size
+
+
+def test_leftovers_of_dead_writers_only_are_removed_and_a_set_aside_output_is_put_back(tmp_path):
+    from simulation.results import _host, remove_leftovers, writer_tag
+
+    target = tmp_path / "out"
+    dead = f"w-{_host()}-999999999-1"  # above any pid_max: no such process
+    old = tmp_path / f".out.{dead}.old"  # killed between the two renames: the earlier output
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    (tmp_path / f".out.{dead}.abc_12.tmp").mkdir()
+    (tmp_path / f".out.{dead}.xyz.probe").mkdir()
+    kept = [
+        tmp_path / ".out.w-otherhost-999999999-1.abc.tmp",  # another machine's: unknowable
+        tmp_path / f".out.{writer_tag()}.live.tmp",  # this process: alive
+        tmp_path / ".out.abcdefgh.tmp",  # not a name this code writes
+        tmp_path / f".outer.{dead}.abc.tmp",  # another target's
+    ]
+    for k in kept:
+        k.mkdir()
+    removed = remove_leftovers(target)
+    assert len(removed) == 2
+    assert (target / "manifest.json").exists() and not old.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", *(k.name for k in kept)])

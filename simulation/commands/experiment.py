@@ -16,6 +16,10 @@ from typing import Any
 
 from simulation.results import PROJECT_ROOT
 
+MAX_REPLICATES = 100_000
+"""Largest ``--replicates``: a full study runs 10 to 40 seeds per arm; 100,000 is far past
+any use and keeps the seed list (built before the first run) small."""
+
 
 def ensure_importable() -> None:
     """Make the project's ``experiments`` package importable (it is not installed)."""
@@ -84,7 +88,9 @@ def register(subparsers: Any) -> None:
         help="recompute summary, figure and report from the raw outputs already in the "
         "output folder; run nothing",
     )
-    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (drawn only on a terminal)"
+    )
     p.set_defaults(func=cmd_experiment)
 
 
@@ -100,6 +106,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         study_dir,
         write_gallery,
     )
+    from simulation.commands.run import show_progress
+    from simulation.footprint import check_fits
     from simulation.results import check_output_folder, check_parent_folder, read_manifest
 
     if args.list:
@@ -118,10 +126,25 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         raise UsageError(f"no study named '{args.name}'{hint}; studies: {', '.join(STUDY_NAMES)}")
     if args.replicates is not None and args.replicates < 2:
         raise UsageError("--replicates must be at least 2 (the tests pair replicates)")
+    if args.replicates is not None and args.replicates > MAX_REPLICATES:
+        raise UsageError(
+            f"--replicates {args.replicates}: must be in 2..{MAX_REPLICATES:,} (the seeds of "
+            "every run are listed before the first one starts)"
+        )
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
+    jobs = {}  # worker processes per study: never more than it has runs
+    if not args.reanalyse and not args.plan:
+        for name in names:  # every run of a study is built from its plan: check them first
+            plan = STUDIES[name].plan(size, args.replicates)
+            jobs[name] = min(args.jobs, plan.n_runs)
+            check_fits(
+                (plan.scenario(arm) for arm in plan.arms),
+                f"study {name} ({size} size)",
+                concurrent=jobs[name],
+            )
     if args.plan:
         total = 0.0
         for name in names:
@@ -141,7 +164,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         else:
             out = study_dir(name, size)
         if args.reanalyse:
-            out = out.expanduser().resolve()
+            out = check_parent_folder(out)
             man = read_manifest(out) or {}
             if (man.get("kind"), man.get("study")) != ("experiment", name):
                 raise UsageError(f"--out {out}: holds no outputs of the study {name} to reanalyse")
@@ -158,10 +181,10 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         analysis = run_study(
             name,
             args.replicates,
-            jobs=args.jobs,
+            jobs=jobs[name],
             out_dir=out,
             size=size,
-            progress=not args.quiet,
+            progress=show_progress(args),
         )
         print(
             f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {out}/\n"

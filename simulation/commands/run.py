@@ -1,7 +1,11 @@
 """``snowball run``, ``snowball scenarios`` and ``snowball strategies``."""
 
 import argparse
+import hashlib
+import json
 import math
+import re
+import sys
 from pathlib import Path
 
 from simulation.config import (
@@ -45,15 +49,47 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="output folder (default: the project's results/runs/<scenario>-seed<N>/, "
-        "wherever you run from)",
+        "wherever you run from; with --set or --days, <scenario>-seed<N>-<what changed>-<hash>/)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet", "-q", action="store_true", help="no progress bar (drawn only on a terminal)"
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("scenarios", help="list the named scenarios")
     p.set_defaults(func=cmd_scenarios)
     p = sub.add_parser("strategies", help="list the paid-traffic strategies")
     p.set_defaults(func=cmd_strategies)
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Draw a progress bar: not with ``--quiet``, and only when stderr is a terminal (a bar
+    redrawn into a log file or a pipe is hundreds of lines of carriage returns)."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def default_folder_name(scenario_name: str, seed: int, overrides: dict) -> str:
+    """``<scenario>-seed<N>``, and with overrides (``--set``, ``--days``) a readable suffix
+    of what was changed plus a hash of all of it: ``default-seed0-viewers20000-days1-1a2b3c``.
+
+    The suffix is the last part of each key and its value, cut to 40 characters; the hash
+    (6 hex digits of SHA-256 over the overrides as sorted JSON) tells apart command lines
+    whose suffixes agree, so two different command lines never share (and silently replace)
+    a folder, while the same command line, in any order of its ``--set``, reuses its own.
+    """
+    name = f"{scenario_name}-seed{seed}"
+    changed = {k: v for k, v in overrides.items() if k != "seed"}
+    if not changed:
+        return name
+    parts = []
+    for key, value in sorted(changed.items()):
+        text = key.rsplit(".", 1)[-1] + re.sub(r"[^A-Za-z0-9.]+", "_", str(value)).strip("_")
+        parts.append(text)
+    readable = "-".join(parts)[:40].rstrip("-_.")
+    digest = hashlib.sha256(json.dumps(changed, sort_keys=True, default=str).encode()).hexdigest()[
+        :6
+    ]
+    return f"{name}-{readable}-{digest}"
 
 
 def overrides_from(args: argparse.Namespace) -> dict:
@@ -73,7 +109,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.api import run, summarize
     from simulation.config import to_dict
-    from simulation.plots import overview
+    from simulation.footprint import check_fits
     from simulation.results import (
         atomic_dir,
         check_output_folder,
@@ -82,9 +118,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_parquet,
     )
 
-    scenario = load_scenario(args.scenario, overrides_from(args), new_groups=False)
-    out = check_output_folder(args.out or RUNS_DIR / f"{scenario.name}-seed{scenario.seed}", "run")
-    result = run(scenario, progress=not args.quiet)
+    overrides = overrides_from(args)
+    scenario = load_scenario(args.scenario, overrides, new_groups=False)
+    where = str(resolve_path(args.scenario)) + (" with --set" if args.overrides else "")
+    check_fits([scenario], where)
+    default = RUNS_DIR / default_folder_name(scenario.name, scenario.seed, overrides)
+    out = check_output_folder(args.out or default, "run")
+    result = run(scenario, progress=show_progress(args))
+    from simulation.plots import overview  # after the checks: matplotlib makes its cache folder
+
     with atomic_dir(out) as tmp:
         write_parquet(result.ticks, tmp / "ticks.parquet")
         write_parquet(result.streams, tmp / "streams.parquet")
@@ -97,6 +139,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             tmp / "overview.png",
             result.model.tier_history,
             scenario.tick_minutes,
+            pools=not result.model.always_open,
+            policy=scenario.policy,
         )
         write_json(
             manifest(

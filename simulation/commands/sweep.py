@@ -99,6 +99,7 @@ def register(subparsers: Any) -> None:
         help="write the analysis to OUT instead of DIR/analysis (e.g. for a sweep folder "
         "that cannot be written)",
     )
+    a.add_argument("--quiet", "-q", action="store_true", help="no notes on stderr")
     a.set_defaults(func=analyze_command)
 
 
@@ -166,7 +167,7 @@ def sweep_command(args: argparse.Namespace) -> int:
                 executor=choice,
                 resume=args.resume,
                 retry_failed=args.retry_failed,
-                progress=not args.quiet,
+                progress=not args.quiet and sys.stderr.isatty(),  # no bar redrawn into a log
             )
     except Terminated:
         print(
@@ -230,6 +231,6 @@ def analyze_command(args: argparse.Namespace) -> int:
         args.dir, metric=args.metric, phase=phase, threshold=threshold, out=args.out
     )
     print(report.text())
-    for note in report.notes:
+    for note in [] if args.quiet else report.notes:
         print(f"snowball: note: {note}", file=sys.stderr)
     return 0

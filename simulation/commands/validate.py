@@ -69,7 +69,7 @@ def register(subparsers: Any) -> None:
         "validation-quick/ with "
         "--quick, validation[-quick]-<cases>/ for --case)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p.set_defaults(func=cmd_validate)
 
 
@@ -82,10 +82,10 @@ def default_out(quick: bool, cases: list[str]) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from simulation.config import ConfigError, parse_override
+    from simulation.config import ConfigError, load_scenario, parse_override
+    from simulation.footprint import check_fits
     from simulation.results import atomic_dir, check_output_folder, manifest, write_json
     from simulation.validation import CASES, validate
-    from simulation.validation_plots import case_figure
 
     if args.seed < 0:
         raise ConfigError("--seed", "seed", args.seed, "must be an integer >= 0")
@@ -95,11 +95,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if name not in CASES:
             raise ConfigError("--case", "case", name, f"must be one of {', '.join(CASES)}")
     overrides = dict(parse_override(text) for text in args.overrides)
+    for name in args.cases or CASES:  # each case builds its models from these scenarios
+        paths = CASES[name].scenario_paths()
+        scs = [load_scenario(p, overrides, new_groups=False) for p in paths]
+        check_fits(scs, f"validation case {name}" + (" with --set" if overrides else ""))
     out = check_output_folder(args.out or default_out(args.quick, args.cases), "validation")
     start = time.perf_counter()
     log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
     report = validate(args.cases or None, args.quick, args.seed, overrides, args.alpha, log)
     wall = time.perf_counter() - start
+    from simulation.validation_plots import case_figure  # matplotlib makes its cache folder
+
     table = report.table
     with atomic_dir(out) as tmp:
         table.to_csv(tmp / "validation.csv", index=False)
