@@ -12,8 +12,9 @@ from simulation.config import (
     read_raw,
     resolve_path,
 )
+from simulation.paths import RESULTS
 
-RUNS_DIR = Path(__file__).resolve().parents[2] / "results" / "runs"
+RUNS_DIR = RESULTS / "runs"  # ./results/runs of the current folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,8 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="output folder (default: the project's results/runs/<scenario>-seed<N>/, "
-        "wherever you run from)",
+        help="output folder (default: results/runs/<scenario>-seed<N>/ in the current folder)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)

@@ -18,6 +18,20 @@ from typing import Any
 from simulation.cli import UsageError
 
 
+def spec_path(text: str) -> Path:
+    """A sweep spec given as a path, or as the name (``sobol_roi``) or file name
+    (``sobol_roi.toml``) of an example spec in experiments/sweeps/ (package data), when no
+    file of that name is in the current folder."""
+    from simulation.paths import package_data
+
+    path = Path(text)
+    if not path.exists() and path.parent == Path("."):
+        bundled = package_data("sweeps") / (path.name if path.suffix == ".toml" else f"{text}.toml")
+        if bundled.is_file():
+            return bundled
+    return path
+
+
 def register(subparsers: Any) -> None:
     """Add the ``sweep`` and ``analyze`` subcommands."""
     p = subparsers.add_parser(
@@ -28,7 +42,12 @@ def register(subparsers: Any) -> None:
         epilog="Examples: snowball sweep experiments/sweeps/phase_quality_budget.toml "
         "--jobs 8 | --dask local:4 | --dask tcp://scheduler:8786 (see docs/SWEEPS.md)",
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
+    p.add_argument(
+        "spec",
+        metavar="SPEC.toml",
+        help="the sweep spec: a file, or the name of an example spec shipped with snowball "
+        "(experiments/sweeps/: phase_quality_budget, sobol_roi)",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--jobs",
@@ -125,7 +144,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise UsageError("--retry-failed continues a sweep: add --resume")
     choice = ExecutorChoice(jobs=jobs, dask=args.dask, dask_timeout=timeout)
     result = run_sweep(
-        args.spec,
+        spec_path(args.spec),
         args.out,
         executor=choice,
         resume=args.resume,
