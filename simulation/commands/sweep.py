@@ -80,7 +80,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: the project's results/sweeps/<spec name>)",
+        help="output folder (default: results/sweeps/<spec name> in the current folder)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep_command)
