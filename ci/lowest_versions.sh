@@ -3,7 +3,8 @@
 # direct dependencies allow (core + the sweep and fast extras; uv's --resolution lowest-direct:
 # the project's own requirements at their minimum, everything they pull in at its newest
 # compatible version) into a throwaway venv, then runs the core tests and a tiny
-# Latin-hypercube sweep there. Run by hand (not in CI: it downloads old wheels, ~3-5 minutes):
+# Latin-hypercube sweep there. Run by hand, not in CI: it downloads old wheels, and each of its
+# two passes runs the four core test files (24 min per pass on the shared 2-core machine):
 #
 #     bash ci/lowest_versions.sh              # Python 3.11 (requires-python's minimum)
 #     PY=python3.12 bash ci/lowest_versions.sh
