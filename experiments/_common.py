@@ -68,8 +68,8 @@ from simulation.config import (
     scenario_from_dict,
     to_dict,
 )
+from simulation.paths import RESULTS
 from simulation.results import (
-    PROJECT_ROOT,
     atomic_dir,
     check_output_folder,
     manifest,
@@ -78,7 +78,7 @@ from simulation.results import (
 
 ALPHA = 0.05
 SIZES = ("quick", "moderate", "full")
-RESULTS_DIR = PROJECT_ROOT / "results"
+RESULTS_DIR = RESULTS  # ./results of the current folder
 SECONDS_PER_VIEWER_DAY = 1.8e-5
 """Measured cost of the interest feed on one core (default market, 10-minute ticks); the
 funnel is cheaper. Used only for cost estimates."""

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulation.paths import package_data
+
 SCHEMA_VERSION = 1
 
 STREAM_KINDS = ("field", "alliance", "top_kol")
@@ -812,7 +814,7 @@ def to_dict(obj: Any) -> Any:
 # Files and overrides
 # --------------------------------------------------------------------------------------------
 
-SCENARIO_DIR = Path(__file__).resolve().parent.parent / "experiments" / "scenarios"
+SCENARIO_DIR = package_data("scenarios")  # experiments/scenarios/, shipped in the wheel
 
 
 def parse_override(text: str) -> tuple[str, Any]:

@@ -27,8 +27,9 @@ import pandas as pd
 
 from simulation.config import SCHEMA_VERSION
 from simulation.errors import OutputFolderError
+from simulation.paths import SOURCE_ROOT
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = SOURCE_ROOT  # the clone, for the commit; None for an installed wheel
 DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib")
 
 
@@ -50,7 +51,9 @@ README's gallery, which the experiment command rewrites) and the prose (``docs/`
 
 def git_commit() -> str | None:
     """The project's git commit (with ``-dirty`` if a tracked file in :data:`CODE_PATHS`
-    has changes), or None."""
+    has changes), or None (also for an installed wheel: no clone, no commit)."""
+    if PROJECT_ROOT is None:
+        return None
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"],

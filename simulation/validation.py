@@ -51,8 +51,9 @@ from scipy import stats
 from simulation import theory
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
+from simulation.paths import package_data
 
-VALIDATION_DIR = Path(__file__).resolve().parent.parent / "experiments" / "validation"
+VALIDATION_DIR = package_data("validation")  # experiments/validation/, shipped in the wheel
 FAMILY_ALPHA = 0.05
 """Family-wise error rate of one validation run (Bonferroni over its checks)."""
 DEFAULT_SEED = 20240601

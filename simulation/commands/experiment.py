@@ -4,17 +4,16 @@
 ``snowball experiment --all`` runs every study in order and rewrites ``results/GALLERY.md``;
 ``--list`` shows the studies and ``--plan`` their size and estimated cost without running;
 ``--reanalyse`` recomputes a folder's summary, figure and report from its raw run outputs.
-The studies live in the project's ``experiments/`` folder (next to ``simulation/``), which is
-put on the import path if the installed package does not already see it.
+The studies are the ``experiments`` package, installed with ``simulation``. Outputs go under
+``./results/`` of the current folder. The full-size run also rewrites the gallery in
+``README.md``, but only in the project's own clone: when the current folder holds a README.md
+with the gallery markers (:data:`experiments._common.GALLERY_START`).
 """
 
 import argparse
-import sys
 import time
 from pathlib import Path
 from typing import Any
-
-from simulation.results import PROJECT_ROOT
 
 MAX_REPLICATES = 100_000
 """Largest ``--replicates``: a full study runs 10 to 40 seeds per arm; 100,000 is far past
@@ -22,11 +21,14 @@ any use and keeps the seed list (built before the first run) small."""
 
 
 def ensure_importable() -> None:
-    """Make the project's ``experiments`` package importable (it is not installed)."""
+    """Import the ``experiments`` package (installed with ``simulation``); a broken install
+    that lacks it is reported as such rather than as a failing study."""
     try:
         import experiments  # noqa: F401
-    except ImportError:
-        sys.path.insert(0, str(PROJECT_ROOT))
+    except ImportError as exc:
+        raise ImportError(
+            f"the experiments package of snowball-sim is missing ({exc}); reinstall snowball-sim"
+        ) from exc
 
 
 def register(subparsers: Any) -> None:
@@ -72,7 +74,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default: in the project's results/ folder, wherever you run from: "
+        help="output folder (default: in ./results/ of the current folder: "
         "results/<study>/ at full size, results/<size>/<study>/ "
         "at the others, so a --quick run never replaces the published results; with --all, "
         "DIR/<study>/)",
@@ -191,7 +193,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             f"  {analysis.finding}"
         )
     if args.out is None and size == "full":
-        write_gallery(RESULTS_DIR, readme=PROJECT_ROOT / "README.md")
+        # The README's gallery only in the project's clone (a README.md with the markers).
+        write_gallery(RESULTS_DIR, readme=Path.cwd() / "README.md")
     elif args.out is None and args.all:
         write_gallery(study_dir(names[0], size).parent)
     elif args.all:

@@ -16,8 +16,9 @@ from simulation.config import (
     read_raw,
     resolve_path,
 )
+from simulation.paths import RESULTS
 
-RUNS_DIR = Path(__file__).resolve().parents[2] / "results" / "runs"
+RUNS_DIR = RESULTS / "runs"  # ./results/runs of the current folder
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out",
         type=Path,
         default=None,
-        help="output folder (default: the project's results/runs/<scenario>-seed<N>/, "
-        "wherever you run from; with --set or --days, <scenario>-seed<N>-<what changed>-<hash>/)",
+        help="output folder (default: results/runs/<scenario>-seed<N>/ in the current "
+        "folder; with --set or --days, <scenario>-seed<N>-<what changed>-<hash>/)",
     )
     p.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar (drawn only on a terminal)"

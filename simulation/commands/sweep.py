@@ -23,6 +23,20 @@ from typing import Any
 from simulation.cli import UsageError
 
 
+def spec_path(text: str) -> Path:
+    """A sweep spec given as a path, or as the name (``sobol_roi``) or file name
+    (``sobol_roi.toml``) of an example spec in experiments/sweeps/ (package data), when no
+    file of that name is in the current folder."""
+    from simulation.paths import package_data
+
+    path = Path(text)
+    if not path.exists() and path.parent == Path("."):
+        bundled = package_data("sweeps") / (path.name if path.suffix == ".toml" else f"{text}.toml")
+        if bundled.is_file():
+            return bundled
+    return path
+
+
 def register(subparsers: Any) -> None:
     """Add the ``sweep`` and ``analyze`` subcommands."""
     p = subparsers.add_parser(
@@ -33,7 +47,12 @@ def register(subparsers: Any) -> None:
         epilog="Examples: snowball sweep experiments/sweeps/phase_quality_budget.toml "
         "--jobs 8 | --dask local:4 | --dask tcp://scheduler:8786 (see docs/SWEEPS.md)",
     )
-    p.add_argument("spec", metavar="SPEC.toml", help="the sweep spec")
+    p.add_argument(
+        "spec",
+        metavar="SPEC.toml",
+        help="the sweep spec: a file, or the name of an example spec shipped with snowball "
+        "(experiments/sweeps/: phase_quality_budget, sobol_roi)",
+    )
     where = p.add_mutually_exclusive_group()
     where.add_argument(
         "--jobs",
@@ -66,7 +85,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="output folder (default: the project's results/sweeps/<spec name>)",
+        help="output folder (default: results/sweeps/<spec name> in the current folder)",
     )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=sweep_command)
@@ -162,7 +181,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     try:
         with _sigterm_stops_the_sweep():
             result = run_sweep(
-                args.spec,
+                spec_path(args.spec),
                 args.out,
                 executor=choice,
                 resume=args.resume,

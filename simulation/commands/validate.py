@@ -4,7 +4,7 @@
 runs each special case of :mod:`simulation.validation` through the real model, prints the
 table (case, quantity, theory, simulated mean, 95% simultaneous interval, n, verdict) and
 writes the table as CSV and Markdown, one figure per case and a manifest to the output
-folder (default ``results/validation/`` for the full run of every case,
+folder (default ``./results/validation/`` for the full run of every case,
 ``results/validation-quick/`` with ``--quick``, ``results/validation-<cases>/`` for a
 subset, so that a partial run never replaces the full results).
 
@@ -21,7 +21,9 @@ from typing import Any
 
 import pandas as pd
 
-RESULTS_DIR = Path(__file__).resolve().parents[2] / "results"
+from simulation.paths import RESULTS
+
+RESULTS_DIR = RESULTS  # ./results of the current folder
 
 
 def register(subparsers: Any) -> None:
@@ -65,7 +67,7 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="output folder (default, in the project's results/: validation/, "
+        help="output folder (default, in ./results/ of the current folder: validation/, "
         "validation-quick/ with "
         "--quick, validation[-quick]-<cases>/ for --case)",
     )

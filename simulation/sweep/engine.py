@@ -31,6 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from simulation.paths import RESULTS, SOURCE_ROOT
 from simulation.sweep import plural
 from simulation.sweep.design import Design, build_design, design_from_coordinates
 from simulation.sweep.executors import ExecutorChoice, open_executor
@@ -48,7 +49,7 @@ from simulation.sweep.store import (
 )
 from simulation.sweep.worker import Task, execute, failed_row
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = SOURCE_ROOT  # the clone, for the commit; None for an installed wheel
 MAX_WORKER_DEATHS = 2
 """A run whose worker process dies (out of memory, a segfault) is run again alone in a new
 worker; when its worker has died this many times while it ran alone it is recorded as failed
@@ -93,8 +94,8 @@ class SweepResult:
 
 
 def default_out(spec: SweepSpec) -> Path:
-    """``results/sweeps/<name>`` in the project (beside ``results/runs``)."""
-    return PROJECT_ROOT / "results" / "sweeps" / spec.name
+    """``results/sweeps/<name>`` of the current folder (beside ``results/runs``)."""
+    return RESULTS / "sweeps" / spec.name
 
 
 def fingerprint(identity: dict[str, Any]) -> str:
@@ -251,6 +252,8 @@ def git_info() -> dict[str, Any]:
     from simulation.results import CODE_PATHS
 
     def git(*args: str) -> str | None:
+        if PROJECT_ROOT is None:  # an installed wheel: no clone, no commit
+            return None
         try:
             res = subprocess.run(
                 ["git", "-C", str(PROJECT_ROOT), *args],
