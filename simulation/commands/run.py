@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run one scenario and write its tables, manifest and figure",
         description="Run a scenario (default: experiments/scenarios/"
-        "default.toml) and write ticks.parquet, streams.parquet, manifest.json "
-        "and overview.png.",
+        "default.toml) and write ticks.parquet, streams.parquet (days.parquet with day "
+        "metrics), manifest.json and overview.png.",
     )
     p.add_argument(
         "scenario",
@@ -73,21 +73,22 @@ def overrides_from(args: argparse.Namespace) -> dict:
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.api import run, summarize
     from simulation.config import to_dict
+    from simulation.metrics import scenario_metrics
     from simulation.plots import overview
     from simulation.results import (
         atomic_dir,
         check_output_folder,
         manifest,
         write_json,
-        write_parquet,
+        write_run_tables,
     )
 
     scenario = load_scenario(args.scenario, overrides_from(args), new_groups=False)
+    scenario_metrics(scenario.metrics.extra, str(resolve_path(args.scenario)))  # import now
     out = check_output_folder(args.out or RUNS_DIR / f"{scenario.name}-seed{scenario.seed}", "run")
     result = run(scenario, progress=not args.quiet)
     with atomic_dir(out) as tmp:
-        write_parquet(result.ticks, tmp / "ticks.parquet")
-        write_parquet(result.streams, tmp / "streams.parquet")
+        write_run_tables(tmp, result.keys, result.tables)
         overview(
             result.ticks,
             result.streams,
@@ -104,8 +105,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 scenario=scenario.name,
                 scenario_file=str(resolve_path(args.scenario)),
                 seed=scenario.seed,
+                run_id=result.run_id,
                 config=to_dict(scenario),
-                rows={"ticks": len(result.ticks), "streams": len(result.streams)},
+                rows={name: len(df) for name, df in result.tables.items()},
                 wall_seconds=round(result.wall_seconds, 3),
             ),
             tmp / "manifest.json",
@@ -136,7 +138,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}, "
             f"took off: {'yes' if s['took_off'] else 'no'}"
         )
-    print(f"  wrote {out}/ (ticks.parquet, streams.parquet, manifest.json)")
+    print(f"  wrote {out}/ ({', '.join(f'{n}.parquet' for n in result.tables)}, manifest.json)")
     print(f"  figure: {out / 'overview.png'}")
     return 0
 
