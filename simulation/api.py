@@ -67,7 +67,7 @@ class RunResult:
     """One finished run: the model (for inspection) and its tables.
 
     ``ticks`` (one row per tick), ``streams`` (one row per stream per day) and ``days`` (one
-    row per day, the user day-metrics; empty without them) hold the run's values only;
+    row per day: ``day`` and the day metrics' columns) hold the run's values only;
     :meth:`keyed` gives a table with the run's keys in front, ready to stack with other
     runs' (``pd.concat([r.keyed("streams") for r in results])``).
     """
@@ -92,11 +92,8 @@ class RunResult:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables by name (``days`` only when the run measured day metrics)."""
-        out = {"ticks": self.ticks, "streams": self.streams}
-        if len(self.days.columns):
-            out["days"] = self.days
-        return out
+        """The run's tables by name, as ``snowball run`` writes them."""
+        return {"ticks": self.ticks, "streams": self.streams, "days": self.days}
 
     def keyed(self, table: str) -> pd.DataFrame:
         """Table ``table`` ("ticks", "streams" or "days") with the run's keys as its first
@@ -132,9 +129,7 @@ def ticks_table(model: SnowballModel) -> pd.DataFrame:
 
 
 def days_table(model: SnowballModel) -> pd.DataFrame:
-    """One row per completed day: ``day`` and the day metrics (empty without day metrics)."""
-    if not model.day_metrics:
-        return pd.DataFrame()
+    """One row per completed day: ``day`` and one column per day metric."""
     df = model.datacollector.get_table_dataframe("days").reset_index(drop=True)
     df[DAY_KEY] = df[DAY_KEY].astype("int64")
     return df

@@ -255,10 +255,9 @@ class SnowballModel(Model):
         step, so nothing collected is lost)."""
         self.tick_metrics += [m for m in new if m.level == "tick"]
         self.day_metrics += [m for m in new if m.level == "day"]
-        tables = {"days": [DAY_KEY, *(m.name for m in self.day_metrics)]}
         self.datacollector = DataCollector(
             model_reporters=tick_reporters(self.tick_metrics),
-            tables=tables if self.day_metrics else None,
+            tables={"days": [DAY_KEY, *(m.name for m in self.day_metrics)]},
         )
 
     def _measure_tick(self) -> None:
@@ -266,9 +265,8 @@ class SnowballModel(Model):
         self.datacollector.collect(self)
 
     def _measure_day(self, day: int) -> None:
-        if self.day_metrics:
-            row = {DAY_KEY: day, **{m.name: m.measure(self) for m in self.day_metrics}}
-            self.datacollector.add_table_row("days", row)
+        row = {DAY_KEY: day, **{m.name: m.measure(self) for m in self.day_metrics}}
+        self.datacollector.add_table_row("days", row)
 
     @property
     def run_id(self) -> str:

@@ -84,8 +84,9 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
 
 
 RUN_TABLES = ("ticks", "streams", "days")
-"""The per-run tables ``snowball run`` writes (``days`` only when the run measured day
-metrics), each as ``<name>.parquet`` with the run's keys in front."""
+"""The per-run tables ``snowball run`` writes, each as ``<name>.parquet`` with the run's keys
+in front (``days`` holds the day metrics: only ``day`` when the run has none, so that every
+run folder has the same files)."""
 
 
 def with_run_keys(df: pd.DataFrame, keys: dict[str, Any]) -> pd.DataFrame:

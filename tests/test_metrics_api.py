@@ -109,8 +109,8 @@ def test_user_metrics_through_the_api_land_in_the_tick_and_day_tables(user_modul
     expected = res.streams.groupby("day")["gmv"].max().to_numpy()
     np.testing.assert_allclose(res.days["top_room_gmv"], expected)
     assert res.days["top_room_gmv"].max() > 0
-    assert set(res.tables) == {"ticks", "streams", "days"}
-    assert set(plain.tables) == {"ticks", "streams"} and plain.days.empty
+    assert set(res.tables) == set(plain.tables) == {"ticks", "streams", "days"}
+    assert list(plain.days.columns) == ["day"] and plain.days["day"].tolist() == [0, 1]
 
 
 def test_each_metric_is_measured_once_per_tick():

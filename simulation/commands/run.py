@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run one scenario and write its tables, manifest and figure",
         description="Run a scenario (default: experiments/scenarios/"
-        "default.toml) and write ticks.parquet, streams.parquet (days.parquet with day "
-        "metrics), manifest.json and overview.png.",
+        "default.toml) and write ticks.parquet, streams.parquet, days.parquet, "
+        "manifest.json and overview.png.",
     )
     p.add_argument(
         "scenario",
