@@ -221,6 +221,16 @@ class SnowballModel(Model):
         if metrics:
             self.add_metrics(*metrics)
 
+    if not hasattr(Model, "scenario"):  # Mesa < 3.5: point code written for v1 to config
+
+        @property
+        def scenario(self) -> Scenario:
+            """Renamed: the resolved scenario is ``model.config`` (from Mesa 3.5 on,
+            ``Model.scenario`` is Mesa's own ``Scenario``)."""
+            raise AttributeError(
+                "SnowballModel.scenario is now model.config (Mesa >= 3.5 owns Model.scenario)"
+            )
+
     # ------------------------------------------------------------------ metrics
 
     def add_metrics(self, *metrics: Any) -> None:

@@ -99,3 +99,32 @@ def test_batch_run_constructs_and_runs_the_model_class(keep_start_method):
             assert row[col] == last[col], col
         assert np.isclose(row["gini_gmv"], last["gini_gmv"])
     assert rows[0]["impressions"] != rows[1]["impressions"]
+
+
+def test_solara_viz_rebuilds_the_model_from_its_parameters():
+    """What SolaraViz's reset does with the model and its ``model_params``: check them
+    against the constructor and build ``type(model)(**kwargs)`` (Mesa >= 3.5 first sorts
+    them into model and Mesa-Scenario arguments, and must add no ``scenario``)."""
+    sv = pytest.importorskip("mesa.visualization.solara_viz")
+    params = {"config": "default", "seed": 1, "days": 1, "overrides": TINY}
+    model = SnowballModel(**params)
+    if hasattr(sv, "_build_model_init_kwargs"):  # Mesa >= 3.5
+        sv._check_model_params(model, params)  # as SolaraViz calls it
+        kwargs = sv._build_model_init_kwargs(
+            model, params, add_scenario_when_empty=True, require_model_accepts_scenario=True
+        )
+    else:  # Mesa 3.3
+        sv._check_model_params(SnowballModel.__init__, params)
+        kwargs = params
+    assert kwargs == params
+    again = type(model)(**kwargs)
+    assert again.config == model.config and again.run_id == model.run_id
+
+
+@pytest.mark.skipif(
+    hasattr(mesa.Model, "scenario"), reason="Mesa >= 3.5: model.scenario is Mesa's Scenario"
+)
+def test_the_old_scenario_attribute_points_to_config():
+    m = SnowballModel(small(days=1, **TINY), seed=1)
+    with pytest.raises(AttributeError, match=r"model\.config"):
+        m.scenario  # noqa: B018
