@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.config import STREAM_KINDS, Scenario, replace
-from simulation.metrics import DAY_KEY, TickMetric
+from simulation.metrics import DAY_KEY
 from simulation.model import SnowballModel, resolve_config, run_id
 from simulation.results import with_run_keys
 
@@ -118,11 +118,12 @@ def build_model(
 
 
 def ticks_table(model: SnowballModel) -> pd.DataFrame:
-    """One row per tick: the DataCollector's tick metrics, built-in columns in their
-    documented dtype (counts int64, amounts float64), user columns as pandas infers them."""
+    """One row per tick: the DataCollector's tick metrics, each column in its metric's
+    ``dtype`` (the built-ins: counts int64, amounts float64) or, for a metric without one,
+    as pandas infers it."""
     df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     for m in model.tick_metrics:
-        dtype = getattr(m, "dtype", None) if isinstance(m, TickMetric) else None
+        dtype = getattr(m, "dtype", None)
         if dtype is not None:
             df[m.name] = df[m.name].astype(dtype)
     return df

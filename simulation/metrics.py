@@ -40,7 +40,9 @@ RUN_KEYS = ("scenario", "seed", "run_id")
 
 @runtime_checkable
 class Metric(Protocol):
-    """What the model needs of a metric (built-in or user-supplied).
+    """What the model needs of a metric (built-in or user-supplied). A metric may also
+    have a ``dtype`` (a numpy/pandas type name such as "float64"): a tick metric's column is
+    then cast to it, else pandas infers the column's type from the values.
 
     Attributes
     ----------

@@ -113,12 +113,27 @@ def test_user_metrics_through_the_api_land_in_the_tick_and_day_tables(user_modul
     assert list(plain.days.columns) == ["day"] and plain.days["day"].tolist() == [0, 1]
 
 
-def test_each_metric_is_measured_once_per_tick():
+class SessionsAsFloat:
+    """A metric that declares its column's dtype."""
+
+    name = "sessions_f"
+    level = "tick"
+    description = "sessions, as a float column"
+    dtype = "float64"
+
+    def measure(self, model):
+        return model.tick_stats["sessions"]
+
+
+def test_each_metric_is_measured_once_per_tick_in_its_dtype():
     counter = CountingMetric()
-    m = SnowballModel(small(days=1, **TINY), seed=1, metrics=[counter])
+    m = SnowballModel(small(days=1, **TINY), seed=1, metrics=[counter, SessionsAsFloat()])
     m.run_days()
     assert counter.calls == m.config.n_ticks
-    assert api.ticks_table(m)["calls"].tolist() == list(range(1, m.config.n_ticks + 1))
+    ticks = api.ticks_table(m)
+    assert ticks["calls"].tolist() == list(range(1, m.config.n_ticks + 1))
+    assert ticks["calls"].dtype == np.int64 and ticks["sessions_f"].dtype == np.float64
+    np.testing.assert_array_equal(ticks["sessions_f"], ticks["sessions"])
 
 
 def test_add_metrics_only_before_the_first_step(user_module):
