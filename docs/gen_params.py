@@ -106,6 +106,8 @@ def _allowed(name: str, tp: typing.Any, meta: dict) -> str:
         return f"integer in {_interval(meta)}"
     if tp is float:
         return f"number in {_interval(meta)}"
+    if origin is tuple and typing.get_args(tp)[0] is str:
+        return "list of strings 'package.module:Name'"
     if origin is tuple:
         args = typing.get_args(tp)
         kind = "integers" if args[0] is int else "numbers"

@@ -8,15 +8,17 @@
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simulation.config import STREAM_KINDS, Scenario, load_scenario, replace
-from simulation.model import SnowballModel
+from simulation.config import STREAM_KINDS, Scenario, replace
+from simulation.metrics import DAY_KEY
+from simulation.model import SnowballModel, resolve_config, run_id
+from simulation.results import with_run_keys
 
 COUNT_COLUMNS = (
     "free_impressions",
@@ -62,7 +64,13 @@ SUMMARY_METRICS = (
 
 @dataclass
 class RunResult:
-    """One finished run: the model (for inspection) and its two tables."""
+    """One finished run: the model (for inspection) and its tables.
+
+    ``ticks`` (one row per tick), ``streams`` (one row per stream per day) and ``days`` (one
+    row per day: ``day`` and the day metrics' columns) hold the run's values only;
+    :meth:`keyed` gives a table with the run's keys in front, ready to stack with other
+    runs' (``pd.concat([r.keyed("streams") for r in results])``).
+    """
 
     scenario: Scenario
     seed: int
@@ -70,20 +78,32 @@ class RunResult:
     ticks: pd.DataFrame
     streams: pd.DataFrame
     wall_seconds: float
+    days: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def run_id(self) -> str:
+        """See :func:`simulation.model.run_id`."""
+        return run_id(self.scenario, self.seed)
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The run's keys: scenario name, seed and run id (:data:`~simulation.metrics.RUN_KEYS`)."""
+        return {"scenario": self.scenario.name, "seed": int(self.seed), "run_id": self.run_id}
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The run's tables by name, as ``snowball run`` writes them."""
+        return {"ticks": self.ticks, "streams": self.streams, "days": self.days}
+
+    def keyed(self, table: str) -> pd.DataFrame:
+        """Table ``table`` ("ticks", "streams" or "days") with the run's keys as its first
+        columns, as ``snowball run`` writes it."""
+        return with_run_keys(getattr(self, table), self.keys)
 
 
-def scenario_of(
-    scenario: Scenario | str | Path | None,
-    overrides: dict[str, Any] | None = None,
-    days: int | None = None,
-) -> Scenario:
-    """A Scenario from an object, a name or a path, with overrides and an optional length."""
-    extra = dict(overrides or {})
-    if days is not None:
-        extra["days"] = days
-    if isinstance(scenario, Scenario):
-        return replace(scenario, **extra) if extra else scenario
-    return load_scenario(scenario, extra)
+scenario_of = resolve_config
+"""A Scenario from an object, a name or a path, with overrides and an optional length
+(:func:`simulation.model.resolve_config`)."""
 
 
 def build_model(
@@ -91,19 +111,28 @@ def build_model(
     seed: int | None = None,
     overrides: dict[str, Any] | None = None,
     days: int | None = None,
+    metrics: tuple[Any, ...] = (),
 ) -> SnowballModel:
-    """Build a model ready to step."""
-    return SnowballModel(scenario_of(scenario, overrides, days), seed)
+    """Build a model ready to step (``SnowballModel(config=scenario, ...)``)."""
+    return SnowballModel(scenario, seed, days=days, overrides=overrides, metrics=metrics)
 
 
 def ticks_table(model: SnowballModel) -> pd.DataFrame:
-    """One row per tick: the DataCollector's platform-level metrics."""
+    """One row per tick: the DataCollector's tick metrics, each column in its metric's
+    ``dtype`` (the built-ins: counts int64, amounts float64) or, for a metric without one,
+    as pandas infers it."""
     df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
-    for col in df.columns:
-        if col in ("gmv", "dwell_minutes", "ad_spend", "gini_gmv", "gini_impressions"):
-            df[col] = df[col].astype("float64")
-        else:
-            df[col] = df[col].astype("int64")
+    for m in model.tick_metrics:
+        dtype = getattr(m, "dtype", None)
+        if dtype is not None:
+            df[m.name] = df[m.name].astype(dtype)
+    return df
+
+
+def days_table(model: SnowballModel) -> pd.DataFrame:
+    """One row per completed day: ``day`` and one column per day metric."""
+    df = model.datacollector.get_table_dataframe("days").reset_index(drop=True)
+    df[DAY_KEY] = df[DAY_KEY].astype("int64")
     return df
 
 
@@ -131,7 +160,7 @@ def streams_table(model: SnowballModel) -> pd.DataFrame:
     df["day"] = df["day"].astype("int64")
     df["stream"] = df["stream"].astype("int64")
     df["pool_tier"] = df["pool_tier"].astype("int64")
-    df["live_minutes"] = df.pop("live_ticks") * model.scenario.tick_minutes
+    df["live_minutes"] = df.pop("live_ticks") * model.config.tick_minutes
     return df
 
 
@@ -141,11 +170,14 @@ def run(
     days: int | None = None,
     overrides: dict[str, Any] | None = None,
     progress: bool = False,
+    *,
+    metrics: tuple[Any, ...] = (),
 ) -> RunResult:
-    """Build, run to the end and tabulate."""
+    """Build, run to the end and tabulate; ``metrics`` are added to the model before the
+    first step (:meth:`~simulation.model.SnowballModel.add_metrics`)."""
     sc = scenario_of(scenario, overrides, days)
     start = time.perf_counter()
-    model = SnowballModel(sc, seed)
+    model = SnowballModel(sc, seed, metrics=metrics)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -157,7 +189,9 @@ def run(
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - start
-    return RunResult(sc, model.seed, model, ticks_table(model), streams_table(model), wall)
+    return RunResult(
+        sc, model.seed, model, ticks_table(model), streams_table(model), wall, days_table(model)
+    )
 
 
 def focal_streams(model: SnowballModel, focal: str) -> np.ndarray:

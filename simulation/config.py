@@ -470,6 +470,17 @@ class StreamGroupConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    """Metrics a run measures beyond the built-in ones (simulation/metrics.py)."""
+
+    extra: tuple[str, ...] = _f(
+        (),
+        "user metrics, each 'package.module:ClassName' (imported when the model is built; "
+        "its level puts it in the tick or the day table)",
+    )
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A complete, validated scenario."""
 
@@ -507,6 +518,7 @@ class Scenario:
         default_factory=PrivateValuesConfig,
         metadata={"doc": "private_values policy (auction with independent private values)"},
     )
+    metrics: MetricsConfig = field(default_factory=MetricsConfig, metadata={"doc": "user metrics"})
     streams: dict[str, StreamGroupConfig] = field(
         default_factory=dict, metadata={"doc": "stream groups"}
     )
@@ -608,6 +620,12 @@ def _coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
         if meta.get("choices") and value not in meta["choices"]:
             raise ConfigError(source, key, value, f"must be {_describe(meta, '')}")
         return value
+    if origin is tuple and typing.get_args(tp)[0] is str:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(source, key, value, "must be a list of strings")
+        if key.endswith("metrics.extra"):
+            _check_metric_specs(value, source, key)
+        return tuple(value)
     if origin is tuple:
         args = typing.get_args(tp)
         elem = args[0]
@@ -667,6 +685,18 @@ def build(cls: type, raw: dict[str, Any], source: str = "<config>", prefix: str 
     obj = cls(**kwargs)
     _check_cross(obj, source, prefix)
     return obj
+
+
+def _check_metric_specs(value: Any, source: str, key: str) -> None:
+    """Each entry of ``metrics.extra`` is written ``package.module:Name`` and names a new
+    metric (the import itself happens when a model is built: simulation/metrics.py)."""
+    for spec in value:
+        module, sep, name = spec.partition(":")
+        parts = [*module.split("."), *name.split(".")]
+        if not sep or not all(p.isidentifier() for p in parts):
+            raise ConfigError(source, key, spec, "must be written 'package.module:ClassName'")
+    if len(set(value)) < len(value):
+        raise ConfigError(source, key, list(value), "lists a metric twice")
 
 
 def _join(prefix: str, key: str) -> str:

@@ -20,18 +20,29 @@ its own generator, so no two components share a stream of numbers and no global 
 used.
 """
 
+import hashlib
+import json
 import time
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from mesa import DataCollector, Model
 
 from simulation.ads import AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, Outcome
-from simulation.config import Scenario
+from simulation.config import Scenario, load_scenario, replace, to_dict
 from simulation.distribution import POLICIES
 from simulation.estimates import Estimator, TrafficPools
-from simulation.metrics import tick_reporters
+from simulation.metrics import (
+    DAY_KEY,
+    TICK_METRICS,
+    check_metric,
+    scenario_metrics,
+    tick_reporters,
+)
 from simulation.population import Population
 from simulation.streams import Stream, StreamTable
 
@@ -58,6 +69,37 @@ DAY_FIELDS = (
 )
 
 
+def resolve_config(
+    config: Scenario | str | Path | None,
+    overrides: Mapping[str, Any] | None = None,
+    days: int | None = None,
+) -> Scenario:
+    """A Scenario from an object, a name or a path, with dotted-key overrides and an
+    optional length (``days``), validated like a scenario file."""
+    extra = dict(overrides or {})
+    if days is not None:
+        extra["days"] = days
+    if isinstance(config, Scenario):
+        return replace(config, **extra) if extra else config
+    return load_scenario(config, extra)
+
+
+def run_id(config: Scenario, seed: int) -> str:
+    """The run's id: the first 12 hex digits of the SHA-256 of the resolved configuration
+    (:func:`~simulation.config.to_dict`, as JSON with sorted keys) with ``seed`` in place of
+    the scenario's default seed.
+
+    Two runs share an id exactly when they have the same inputs (every scenario value,
+    the name included, and the seed), so rows stacked from many runs can be told apart and
+    a repeated run is recognisable. The id does not cover the code: the manifest's commit
+    does.
+    """
+    raw = to_dict(config)
+    raw["seed"] = int(seed)
+    text = json.dumps(raw, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
 class PhaseTimer:
     """Wall time per phase of the tick, accumulated over the run (seconds)."""
 
@@ -77,16 +119,49 @@ class PhaseTimer:
 class SnowballModel(Model):
     """The world: viewers, streams, ad budgets, the platform and its distribution policy.
 
+    Built from keyword arguments, as Mesa models are, so that ``mesa.batch_run`` and
+    ``SolaraViz`` can construct it directly::
+
+        SnowballModel(config="funnel", seed=3, days=7, overrides={"population.viewers": 20_000})
+        SnowballModel(scenario_object, 3)           # a validated Scenario, positional
+
     Parameters
     ----------
-    scenario
-        A validated :class:`~simulation.config.Scenario`.
+    config
+        The scenario: a validated :class:`~simulation.config.Scenario`, a scenario name in
+        experiments/scenarios/ (``"default"``, ``"funnel"``) or the path of a scenario file.
+        (Not called ``scenario``: Mesa >= 3.5 reserves ``Model.scenario`` and the ``scenario``
+        argument for its own ``Scenario`` objects.)
     seed
-        Root seed; defaults to ``scenario.seed``.
+        Root seed; defaults to the scenario's ``seed``.
+    days
+        Days to simulate, replacing the scenario's ``days``.
+    overrides
+        Dotted keys and values applied to the scenario, as ``snowball run --set`` does
+        (``{"streams.focal.persuasion": 0.09}``); validated like a file.
+    metrics
+        Extra metrics (:class:`~simulation.metrics.Metric`), as :meth:`add_metrics` adds.
+
+    Attributes
+    ----------
+    config : Scenario
+        The resolved scenario the model runs.
+    running : bool
+        True until the configured days are done (Mesa's convention: ``while model.running:
+        model.step()`` runs the whole scenario).
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None):
-        self.scenario = scenario
+    def __init__(
+        self,
+        config: Scenario | str | Path | None = "default",
+        seed: int | None = None,
+        *,
+        days: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        metrics: Iterable[Any] = (),
+    ):
+        scenario = resolve_config(config, overrides, days)
+        self.config = scenario
         self.seed = int(scenario.seed if seed is None else seed)
         root = np.random.SeedSequence(self.seed)
         children = root.spawn(1 + len(RNG_COMPONENTS))
@@ -135,9 +210,78 @@ class SnowballModel(Model):
         self.tick_stats: dict[str, float] = {}
         self.policy = POLICIES[sc.policy](self)
         self.always_open = bool(getattr(self.policy, "always_open", False))
-        self.datacollector = DataCollector(model_reporters=tick_reporters())
+        self.tick_metrics: list[Any] = list(TICK_METRICS)
+        self.day_metrics: list[Any] = []
+        self.tick_values: dict[str, Any] = {}
+        """The tick metrics' values for the tick just run (what the reporters return)."""
+        extra = scenario_metrics(scenario.metrics.extra, f"scenario {scenario.name!r}")
+        self._collector(extra)
         self.timer = PhaseTimer()
         self._start_day(0)
+        if metrics:
+            self.add_metrics(*metrics)
+
+    if not hasattr(Model, "scenario"):  # Mesa < 3.5: point code written for v1 to config
+
+        @property
+        def scenario(self) -> Scenario:
+            """Renamed: the resolved scenario is ``model.config`` (from Mesa 3.5 on,
+            ``Model.scenario`` is Mesa's own ``Scenario``)."""
+            raise AttributeError(
+                "SnowballModel.scenario is now model.config (Mesa >= 3.5 owns Model.scenario)"
+            )
+
+    # ------------------------------------------------------------------ metrics
+
+    def add_metrics(self, *metrics: Any) -> None:
+        """Measure more metrics in this run (like T-RECS's ``add_metrics``).
+
+        Each metric has a ``name``, a ``level`` ("tick": a column of the tick table, measured
+        after every tick; "day": a column of the day table, measured after each day's last
+        tick), a ``description`` and ``measure(model)``; see :mod:`simulation.metrics`. Call
+        before the first step, so every tick or day has a value.
+
+        Raises
+        ------
+        ConfigError
+            One line, if an object lacks the interface or its name is already a column.
+        RuntimeError
+            If the model has already stepped.
+        """
+        if self.steps > 0:
+            raise RuntimeError(
+                f"add_metrics: the model has run {self.steps} tick(s); add metrics before "
+                "the first step"
+            )
+        taken = [m.name for m in (*self.tick_metrics, *self.day_metrics)]
+        checked = []
+        for m in metrics:
+            checked.append(check_metric(m, "add_metrics", "metric", m, taken))
+            taken.append(m.name)
+        self._collector(checked)
+
+    def _collector(self, new: list[Any]) -> None:
+        """Add ``new`` metrics to the lists and (re)build the DataCollector (before the first
+        step, so nothing collected is lost)."""
+        self.tick_metrics += [m for m in new if m.level == "tick"]
+        self.day_metrics += [m for m in new if m.level == "day"]
+        self.datacollector = DataCollector(
+            model_reporters=tick_reporters(self.tick_metrics),
+            tables={"days": [DAY_KEY, *(m.name for m in self.day_metrics)]},
+        )
+
+    def _measure_tick(self) -> None:
+        self.tick_values = {m.name: m.measure(self) for m in self.tick_metrics}
+        self.datacollector.collect(self)
+
+    def _measure_day(self, day: int) -> None:
+        row = {DAY_KEY: day, **{m.name: m.measure(self) for m in self.day_metrics}}
+        self.datacollector.add_table_row("days", row)
+
+    @property
+    def run_id(self) -> str:
+        """Short hash of the resolved configuration and the seed (:func:`run_id`)."""
+        return run_id(self.config, self.seed)
 
     # ------------------------------------------------------------------ time
 
@@ -147,21 +291,34 @@ class SnowballModel(Model):
         return self.steps - 1
 
     def run_days(self, days: int | None = None, progress=None) -> None:
-        """Step through ``days`` days (default: the scenario's length)."""
-        for _ in range((self.scenario.days if days is None else days) * self.tpd):
+        """Step through ``days`` days (default: the rest of the scenario's length)."""
+        n = self.config.n_ticks - self.steps if days is None else days * self.tpd
+        for _ in range(n):
             self.step()
             if progress is not None:
                 progress.update(1)
 
     def step(self) -> None:
-        """One tick."""
+        """One tick; after the last tick of the configured days ``running`` becomes False.
+
+        Raises
+        ------
+        RuntimeError
+            When called after the configured days are done.
+        """
+        t = self.steps - 1  # Mesa counted this step before calling it
+        if t >= self.config.n_ticks:
+            self.steps -= 1  # a refused step is not a step
+            raise RuntimeError(
+                f"the scenario's {self.config.days} day(s) are done (model.running is False); "
+                "build the model with more days to run longer"
+            )
         self.timer.lap("collection")
-        t = self.steps - 1
         day, tod = divmod(t, self.tpd)
         if tod == 0 and t > 0:
             self._start_day(day)
         self.day, self.tod = day, tod
-        sc, pop = self.scenario, self.population
+        sc, pop = self.config, self.population
         live = self._live_now(day, tod)
         hour = int(tod / self.tph)
         lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
@@ -205,9 +362,11 @@ class SnowballModel(Model):
         if t < len(self.tier_history):
             self.tier_history[t] = np.where(live, self.table.tier, -1)
         self.timer.lap("estimator")
-        self.datacollector.collect(self)
+        self._measure_tick()
         if tod == self.tpd - 1:
             self._end_day(day)
+        if t + 1 >= self.config.n_ticks:
+            self.running = False
 
     def _live_now(self, day: int, tod: int) -> np.ndarray:
         t = self.table
@@ -221,8 +380,7 @@ class SnowballModel(Model):
                 first = t.last_live_day[idx] < 0
                 off = np.maximum(day - t.last_live_day[idx] - 1, 0)
                 drop = (
-                    self.scenario.feed.start_tier_drop
-                    + self.scenario.feed.tier_decay_per_day_off * off
+                    self.config.feed.start_tier_drop + self.config.feed.tier_decay_per_day_off * off
                 )
                 t.tier[idx] = np.where(first, 0, np.maximum(t.tier[idx] - drop, 0))
         t.last_live_day[live] = day
@@ -250,7 +408,7 @@ class SnowballModel(Model):
         streams = np.repeat(soon, views)
         viewers = sessions[rng.integers(0, len(sessions), len(streams))]
         z = pop.relative_interest(viewers, t.category[streams])
-        b = self.scenario.behaviour
+        b = self.config.behaviour
         logit = self.behaviour.logit_hook[streams] + b.entry_interest_weight * np.log(
             np.maximum(z, 1e-3)
         )
@@ -338,7 +496,7 @@ class SnowballModel(Model):
         self.cum_gmv += gmv
         self.cum_impressions += impressions
         if len(out.rating_stream):
-            due = self.day + self.scenario.behaviour.review_lag_days
+            due = self.day + self.config.behaviour.review_lag_days
             self.pending_ratings.setdefault(due, []).append(
                 (out.rating_viewer, out.rating_stream, out.rating_value)
             )
@@ -355,7 +513,7 @@ class SnowballModel(Model):
         self.tick_stats = {
             "tick": self.steps - 1,
             "day": self.day,
-            "minute_of_day": self.tod * self.scenario.tick_minutes,
+            "minute_of_day": self.tod * self.config.tick_minutes,
             "sessions": n_sessions,
             "free_impressions": int(per_source[0].sum()),
             "paid_impressions": int(per_source[1].sum()),
@@ -372,7 +530,7 @@ class SnowballModel(Model):
     # ------------------------------------------------------------------ days
 
     def _start_day(self, day: int) -> None:
-        sc, t, pop = self.scenario, self.table, self.population
+        sc, t, pop = self.config, self.table, self.population
         self.day = day
         self.campaign_day = day in sc.calendar.campaign_days
         due = self.pending_ratings.pop(day, [])
@@ -395,6 +553,7 @@ class SnowballModel(Model):
 
     def _end_day(self, day: int) -> None:
         self.daily_records.append(self._day_record(day))
+        self._measure_day(day)
         self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
         self.agents_by_type[Stream].do("step")
         self.behaviour.refresh()

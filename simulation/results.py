@@ -91,6 +91,35 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
+RUN_TABLES = ("ticks", "streams", "days")
+"""The per-run tables ``snowball run`` writes, each as ``<name>.parquet`` with the run's keys
+in front (``days`` holds the day metrics: only ``day`` when the run has none, so that every
+run folder has the same files)."""
+
+
+def with_run_keys(df: pd.DataFrame, keys: dict[str, Any]) -> pd.DataFrame:
+    """A copy of ``df`` with the run's keys (scenario name, seed, run id: see
+    :data:`simulation.metrics.RUN_KEYS`) as its first columns, one value on every row, so
+    the tables of many runs can be stacked with ``pd.concat`` and still say which run each
+    row came from. Strings are stored as strings and the seed as int64."""
+    out = df.copy()
+    for i, (name, value) in enumerate(keys.items()):
+        if name in out.columns:
+            raise ValueError(f"table already has a column {name!r}; it cannot carry run keys")
+        dtype = "int64" if isinstance(value, int) else object
+        out.insert(i, name, pd.Series([value] * len(out), index=out.index, dtype=dtype))
+    return out
+
+
+def write_run_tables(folder: Path, keys: dict[str, Any], tables: dict[str, pd.DataFrame]) -> None:
+    """Write each of a run's ``tables`` (:data:`RUN_TABLES`) to ``folder/<name>.parquet``
+    with the run's keys in front (:func:`with_run_keys`)."""
+    for name, df in tables.items():
+        if name not in RUN_TABLES:
+            raise ValueError(f"not a run table: {name!r}; run tables: {', '.join(RUN_TABLES)}")
+        write_parquet(with_run_keys(df, keys), Path(folder) / f"{name}.parquet")
+
+
 def write_json(obj: Any, path: Path) -> None:
     with open(path, "w") as fh:
         json.dump(obj, fh, indent=2, sort_keys=False, default=_json_default)
@@ -145,7 +174,7 @@ def check_parent_folder(target: Path, flag: str = "--out") -> Path:
 
 
 OUTPUT_FILES = {
-    "run": {"ticks.parquet", "streams.parquet", "overview.png", "manifest.json"},
+    "run": {"ticks.parquet", "streams.parquet", "days.parquet", "overview.png", "manifest.json"},
     "experiment": {
         "runs.csv",
         "daily.csv.gz",

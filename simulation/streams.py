@@ -236,6 +236,6 @@ class Stream(mesa.Agent):
             return
         self.invested += self.pending_investment
         self.pending_investment = 0.0
-        gain = self.model.scenario.capacity_return * math.log2(1 + self.invested / 1000)
+        gain = self.model.config.capacity_return * math.log2(1 + self.invested / 1000)
         t = self.table
         t.persuasion[self.index] = min(1.0, t.base_persuasion[self.index] * (1 + gain))

@@ -294,10 +294,10 @@ def _check_urn(sc: Scenario, identical: bool) -> None:
 def world_members(model: SnowballModel) -> np.ndarray:
     """Streams of each world of the urn policy, (W, K) int64 (index order within a world)."""
     world = model.policy.world
-    w = model.scenario.urn.worlds
+    w = model.config.urn.worlds
     counts = np.bincount(world, minlength=w)
     _require(
-        model.scenario,
+        model.config,
         counts.min() == counts.max() and counts.min() >= 2,
         "urn.worlds",
         w,

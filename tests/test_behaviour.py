@@ -190,7 +190,7 @@ def test_interactions_are_poisson_in_the_streams_dwell(model):
     two-sided Poisson test against the summed mu, and the dispersion statistic
     sum((k - mu)^2 / mu) a two-sided chi-square test with one degree of freedom per draw
     (alpha = 0.001 each). Streams without dwell get no interactions."""
-    rate = model.scenario.behaviour.interact_per_minute
+    rate = model.config.behaviour.interact_per_minute
     streams = np.array([0, 1, 2])
     k_all, mu_all = [], []
     for seed in range(300):

@@ -98,7 +98,7 @@ def test_buyers_in_an_influencer_room_follow_the_merchant_room(p):
     follows_brand = slot >= 0
     if p == 1.0:
         np.testing.assert_array_equal(follows_brand, out.bought)
-        np.testing.assert_allclose(aff[follows_brand], m.scenario.behaviour.affinity_initial)
+        np.testing.assert_allclose(aff[follows_brand], m.config.behaviour.affinity_initial)
         assert pop.followers[brand] == out.bought.sum()
     else:
         assert not follows_brand.any()
@@ -154,7 +154,7 @@ def test_capacity_investment_raises_persuasion_and_purchases():
     m = SnowballModel(small(**HOURLY, **{"population.viewers": 20_000}), seed=1)
     t, focal = m.table, m.stream_agents[0]
     base = t.persuasion.copy()
-    r = m.scenario.capacity_return
+    r = m.config.capacity_return
 
     focal.invest(1000.0)
     focal.invest(-500.0)
@@ -482,7 +482,7 @@ def test_learning_campaign_explores_slots_outside_its_audience():
     c, pop, t = m.campaigns, m.population, m.table
     j = int(np.flatnonzero(c.stream == 0)[0])
     assert c.targeting[j] == 1 and c.budget[j] > 0  # interest targeting
-    assert m.scenario.auction.learning_orders == 20
+    assert m.config.auction.learning_orders == 20
     live = np.zeros(t.n, dtype=bool)
     live[0] = True
     sessions = pop.snapshot(np.arange(pop.n))

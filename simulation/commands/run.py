@@ -26,8 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="run one scenario and write its tables, manifest and figure",
         description="Run a scenario (default: experiments/scenarios/"
-        "default.toml) and write ticks.parquet, streams.parquet, manifest.json "
-        "and overview.png.",
+        "default.toml) and write ticks.parquet, streams.parquet, days.parquet, "
+        "manifest.json and overview.png.",
     )
     p.add_argument(
         "scenario",
@@ -111,17 +111,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulation.api import run, summarize
     from simulation.config import to_dict
     from simulation.footprint import check_fits
+    from simulation.metrics import scenario_metrics
     from simulation.results import (
         atomic_dir,
         check_output_folder,
         manifest,
         write_json,
-        write_parquet,
+        write_run_tables,
     )
 
     overrides = overrides_from(args)
     scenario = load_scenario(args.scenario, overrides, new_groups=False)
     where = str(resolve_path(args.scenario)) + (" with --set" if args.overrides else "")
+    scenario_metrics(scenario.metrics.extra, str(resolve_path(args.scenario)))  # import now
     check_fits([scenario], where)
     default = RUNS_DIR / default_folder_name(scenario.name, scenario.seed, overrides)
     out = check_output_folder(args.out or default, "run")
@@ -129,8 +131,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from simulation.plots import overview  # after the checks: matplotlib makes its cache folder
 
     with atomic_dir(out) as tmp:
-        write_parquet(result.ticks, tmp / "ticks.parquet")
-        write_parquet(result.streams, tmp / "streams.parquet")
+        write_run_tables(tmp, result.keys, result.tables)
         overview(
             result.ticks,
             result.streams,
@@ -149,8 +150,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 scenario=scenario.name,
                 scenario_file=str(resolve_path(args.scenario)),
                 seed=scenario.seed,
+                run_id=result.run_id,
                 config=to_dict(scenario),
-                rows={"ticks": len(result.ticks), "streams": len(result.streams)},
+                rows={name: len(df) for name, df in result.tables.items()},
                 wall_seconds=round(result.wall_seconds, 3),
             ),
             tmp / "manifest.json",
@@ -181,7 +183,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}, "
             f"took off: {'yes' if s['took_off'] else 'no'}"
         )
-    print(f"  wrote {out}/ (ticks.parquet, streams.parquet, manifest.json)")
+    print(f"  wrote {out}/ ({', '.join(f'{n}.parquet' for n in result.tables)}, manifest.json)")
     print(f"  figure: {out / 'overview.png'}")
     return 0
 

@@ -171,7 +171,7 @@ def Status(
                 dense=True,
             )
         if m.sim is not None:
-            sc = m.scenario
+            sc = m.config
             solara.Text(
                 f'Preset "{sc.name}" · {POLICY_LABELS.get(sc.policy, sc.policy)} · '
                 f"{sc.population.viewers:,} viewers · {m.sim.table.n} rooms · seed "
@@ -285,7 +285,7 @@ def RunCard(parameters: solara.Reactive[dict[str, Any]], refused: solara.Reactiv
 def TickCard(model: DashboardModel):
     """The model's own tick count, the same number as the status line's."""
     update_counter.get()
-    total = model.scenario.n_ticks if model.scenario is not None else 0
+    total = model.config.n_ticks if model.config is not None else 0
     with solara.Card("Information"):
         solara.Text(f"Tick: {model.ticks} of {total}", classes=["snowball-ticks"])
         solara.Text(

@@ -59,7 +59,7 @@ def _no_pools(model: DashboardModel) -> str | None:
     """The policy's name if it has no traffic pools (the search funnel), else None."""
     if model.sim is None or not model.sim.always_open:
         return None
-    return POLICY_LABELS.get(model.scenario.policy, model.scenario.policy).split(" (")[0]
+    return POLICY_LABELS.get(model.config.policy, model.config.policy).split(" (")[0]
 
 
 def caption(name: str, model: DashboardModel) -> str:
@@ -203,7 +203,7 @@ def tier_figure(model: DashboardModel) -> Figure:
     ax.set_title("Focal room: traffic-pool tier while live")
     if _unavailable(model, ax):
         return fig
-    caps = model.scenario.feed.tier_caps
+    caps = model.config.feed.tier_caps
     ax.set_ylim(-0.3, len(caps) - 1 + 0.9)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("pool tier (0 = cold start)")

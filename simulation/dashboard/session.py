@@ -336,7 +336,7 @@ class DashboardModel(mesa.Model):
         self.controls = controls
         self.error: str | None = None
         self.sim: SnowballModel | None = None
-        self.scenario: Scenario | None = None
+        self.config: Scenario | None = None
         self.stopped: str | None = None
         self._connected = connected
         self.focal = np.empty(0, dtype=np.int64)
@@ -360,8 +360,8 @@ class DashboardModel(mesa.Model):
         with _LIVE_LOCK:
             _LIVE.add(self)
         try:
-            self.scenario = build_scenario(controls, self.viewers, self.days)
-            self.sim = SnowballModel(self.scenario, self.run_seed)
+            self.config = build_scenario(controls, self.viewers, self.days)
+            self.sim = SnowballModel(self.config, self.run_seed)
         except ConfigError as exc:
             self.error = str(exc)
             self.running = False
@@ -373,7 +373,7 @@ class DashboardModel(mesa.Model):
         t = self.sim.table
         if FOCAL in t.group_names:
             self.focal = np.flatnonzero(t.group == t.group_names.index(FOCAL))
-        n = self.scenario.n_ticks
+        n = self.config.n_ticks
         self._buffers = {name: np.zeros(n) for name in self.SERIES}
 
     # ------------------------------------------------------------------ state
@@ -385,11 +385,11 @@ class DashboardModel(mesa.Model):
 
     @property
     def finished(self) -> bool:
-        return self.sim is None or self.ticks >= self.scenario.n_ticks
+        return self.sim is None or self.ticks >= self.config.n_ticks
 
     @property
     def tick_minutes(self) -> int:
-        return self.scenario.tick_minutes if self.scenario else 10
+        return self.config.tick_minutes if self.config else 10
 
     @property
     def history(self) -> dict[str, np.ndarray]:
@@ -491,7 +491,7 @@ def status_line(model: DashboardModel) -> str:
     s = model.summary()
     roi = "n/a" if np.isnan(s["roi"]) else f"{s['roi']:.2f}"
     if model.sim is not None and model.sim.always_open:
-        label = POLICY_LABELS.get(model.scenario.policy, model.scenario.policy).split(" (")[0]
+        label = POLICY_LABELS.get(model.config.policy, model.config.policy).split(" (")[0]
         tier = f"none (no traffic pools under the {label})"
     else:
         tier = "off air" if s["tier"] is None else str(s["tier"])

@@ -39,7 +39,7 @@ class Cascade:
 
     def __init__(self, model: "SnowballModel"):
         self.m = model
-        self.cfg = model.scenario.cascade
+        self.cfg = model.config.cascade
         self.rng = model.rngs["policy"]
         n = model.table.n
         self.demand = np.zeros(n, dtype=np.int64)

@@ -202,7 +202,7 @@ class InterestFeed:
 
     def __init__(self, model: "SnowballModel"):
         self.m = model
-        self.cfg = model.scenario.feed
+        self.cfg = model.config.feed
         self.rng = model.rngs["policy"]
         self.caps = np.asarray(self.cfg.tier_caps)
 
@@ -215,7 +215,7 @@ class InterestFeed:
         w = np.maximum(value, 1e-9) ** cfg.value_exponent
         w *= np.exp(cfg.review_weight * (t.review_score[live_idx] - 4.5))
         if m.campaign_day:
-            cal = m.scenario.calendar
+            cal = m.config.calendar
             w *= np.where(t.review_score[live_idx] >= cal.min_review, cal.boost, 1.0)
         return w
 
@@ -294,7 +294,7 @@ class InterestFeed:
             n_follow[check] = ok.sum(axis=1)
         viewers = v[rows]
         pop.reserved[viewers[booked]] = -1
-        boost = np.where(booked, m.scenario.behaviour.entry_reserved_lift, 0.0).astype(np.float32)
+        boost = np.where(booked, m.config.behaviour.entry_reserved_lift, 0.0).astype(np.float32)
         n = len(streams)
         imp = Impressions(
             viewers,
@@ -340,7 +340,7 @@ class InterestFeed:
         learning = np.flatnonzero(camps.learning()[act] & (tgt != 0))
         if len(learning):
             # A learning campaign also explores slots outside its audience.
-            n_explore = rng.binomial(a, m.scenario.auction.learning_explore, len(learning))
+            n_explore = rng.binomial(a, m.config.auction.learning_explore, len(learning))
             slots = rng.integers(0, a, int(n_explore.sum()))
             bidders = np.repeat(learning, n_explore)
             extra = (slots, bidders)
@@ -362,7 +362,7 @@ class InterestFeed:
             z,
             factor,
             allowance,
-            m.scenario.auction.reserve_cpm,
+            m.config.auction.reserve_cpm,
             extra,
             batch,
             participate,

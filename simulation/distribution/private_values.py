@@ -38,7 +38,7 @@ class PrivateValues:
 
     def __init__(self, model: "SnowballModel"):
         self.m = model
-        self.cfg = model.scenario.private_values
+        self.cfg = model.config.private_values
         self.rng = model.rngs["policy"]
         self.last_prices = np.zeros(0)
         """Clearing prices of the last tick's sold slots, yuan per 1000 impressions."""
@@ -66,7 +66,7 @@ class PrivateValues:
         values = rng.random((a, len(act))) * self.cfg.value_max_cpm
         bids = values / (1 + camps.mu[act])[None, :]
         allowance = camps.allowance(m.live_ticks_today[camps.stream])[act]
-        winner, price = second_price(bids, m.scenario.auction.reserve_cpm, allowance)
+        winner, price = second_price(bids, m.config.auction.reserve_cpm, allowance)
         m.bidding_now[act] = True
         sold = winner >= 0
         self.last_prices = price[sold] * 1000

@@ -42,7 +42,7 @@ class SearchFunnel:
 
     def __init__(self, model: "SnowballModel"):
         self.m = model
-        self.cfg = model.scenario.funnel
+        self.cfg = model.config.funnel
         self.rng = model.rngs["policy"]
         n = model.table.n
         self.sales = np.zeros(n)

@@ -95,7 +95,7 @@ class Urn:
 
     def __init__(self, model: "SnowballModel"):
         self.m = model
-        self.cfg = model.scenario.urn
+        self.cfg = model.config.urn
         self.rng = model.rngs["policy"]
         t = model.table
         self.events = np.zeros(t.n)
@@ -119,7 +119,7 @@ class Urn:
             return Impressions.empty()
         sess = np.repeat(np.arange(len(sessions)), slots)
         viewer = sessions.viewer[sess]
-        cat = sessions.sample_categories(sess, m.scenario.feed.interest_sharpness, rng)
+        cat = sessions.sample_categories(sess, m.config.feed.interest_sharpness, rng)
         world = rng.integers(0, self.cfg.worlds, len(sess))
         slot_cell = cat * self.cfg.worlds + world
         w = np.where(live, self.weights() ** self.cfg.exponent, 0.0)[self._order]
