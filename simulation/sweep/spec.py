@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from simulation.config import _MISSING, ConfigError
-from simulation.sweep import plural
+from simulation.sweep.labels import plural
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")
