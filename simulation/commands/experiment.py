@@ -93,13 +93,10 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES
-    from experiments._common import (
-        RESULTS_DIR,
-        pick_size,
-        run_study,
-        study_dir,
-        write_gallery,
-    )
+    from experiments._gallery import write_gallery
+    from experiments._outputs import RESULTS_DIR, study_dir
+    from experiments._plan import pick_size
+    from experiments._study import run_study
     from simulation.results import check_output_folder, check_parent_folder, read_manifest
 
     if args.list:
@@ -182,7 +179,8 @@ def _reanalyse(name: str, out: Path) -> object:
     study mends them). Other errors of the analysis are the code's and propagate."""
     import zlib
 
-    from experiments._common import load_outputs, refresh_outputs
+    from experiments._outputs import load_outputs
+    from experiments._study import refresh_outputs
     from simulation.errors import UsageError, first_line
 
     def damaged(what: str) -> UsageError:
