@@ -46,21 +46,15 @@ def error_bars(
 
 
 def new_figure(n: int, ncols: int | None = None, width: float = 5.0, height: float = 3.8):
-    """A figure with ``n`` panels (Agg backend); returns (fig, flat list of axes)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """A figure with ``n`` panels; returns (fig, flat list of axes). A plain
+    :class:`matplotlib.figure.Figure`, drawn by the Agg renderer when saved: no pyplot, so
+    neither the process's backend nor pyplot's list of open figures is touched."""
+    from matplotlib.figure import Figure
 
     ncols = ncols or min(n, 3)
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(width * ncols, height * nrows),
-        constrained_layout=True,
-        squeeze=False,
-    )
+    fig = Figure(figsize=(width * ncols, height * nrows), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     flat = list(axes.ravel())
     for a in flat[n:]:
         a.set_visible(False)
@@ -139,6 +133,3 @@ def finish(fig: Any, path: Path, title: str, plan: Plan) -> None:
         )
     fig.suptitle(title, fontsize=11)
     fig.savefig(path, dpi=100)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)

@@ -204,7 +204,7 @@ def _quick_and_full_plans():
 def test_drawn_intervals_stay_within_the_metrics_range():
     """Two seeds give a t-interval of +-12.7 standard errors: for a count it reaches far below
     zero unless clipped at the count's bounds. Unbounded metrics keep the whole interval."""
-    fig, (ax,) = _figures.new_figure(1)
+    _, (ax,) = _figures.new_figure(1)
     y = np.array([[1.0, 10.0], [3.0, 30.0]])  # 2 seeds x 2 days
     _figures.band(ax, np.arange(2), y, "count", bounds=_figures.NON_NEGATIVE)
     _figures.band(ax, np.arange(2), y - 20, "difference")
@@ -213,9 +213,19 @@ def test_drawn_intervals_stay_within_the_metrics_range():
     err = _figures.error_bars([0.5, 0.55], [-0.3, 0.2], [1.3, 0.9], _figures.SHARE)
     np.testing.assert_allclose(err, [[0.5, 0.35], [0.5, 0.35]])
     assert np.isnan(_figures.error_bars([0.5], [np.nan], [np.nan])).sum() == 0
+
+
+def test_figures_leave_pyplot_and_the_backend_alone(tmp_path):
+    """Library code leaves global state alone: a study's figure is a plain Figure, so drawing
+    one neither selects a backend nor leaves an open pyplot figure behind."""
+    import matplotlib
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    backend, open_figures = matplotlib.get_backend(), plt.get_fignums()
+    fig, _ = _figures.new_figure(2)
+    _figures.finish(fig, tmp_path / "f.png", "title", _quick_and_full_plans()[1])
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figures
 
 
 def test_a_quick_run_is_labelled_a_smoke_test_with_no_verdict(tmp_path):

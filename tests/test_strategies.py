@@ -121,3 +121,21 @@ def test_roi_target_widens_only_while_target_holds():
     assert s.initial().bidding == "cost_cap"
     assert s.decide([day(0, 100.0, gmv=400.0)]).budget == pytest.approx(120.0)
     assert s.decide([day(0, 100.0, gmv=200.0)]).budget == pytest.approx(100 / 1.2)
+
+
+def test_the_loader_learns_the_names_from_the_registries(monkeypatch):
+    """config.py imports no registry: each registry registers its lookup when imported, and
+    importing any module of the package imports both. Without them the loader says so
+    rather than accepting any name."""
+    import subprocess
+    import sys
+
+    from simulation import config
+
+    code = "import simulation.config as c; print(sorted(c.PART_REGISTRIES))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['policy', 'strategy']"
+    assert config.PART_REGISTRIES["strategy"] is S.strategy_class
+    monkeypatch.setattr(config, "PART_REGISTRIES", {})
+    with pytest.raises(RuntimeError, match="no registry of (policy|strategy) names"):
+        load_scenario("default")

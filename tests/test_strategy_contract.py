@@ -161,11 +161,11 @@ class StrategyContract:
         """``scales_budget``: raises the budget above the base in response to what it
         observed, in a market where paid traffic pays and brings free traffic. Without the
         flag the budget stays within the base (or a burst fixed in advance)."""
-        hist = [CampaignDay(0, 0.0, 0.0, 0, 0, 0.0, 10_000, 0, True)]
+        hist: list[CampaignDay] = []
         s = strategy_class(cfg)
         dec = s.initial()
         budgets = [dec.budget]
-        for d in range(1, 10):
+        for d in range(9):
             hist.append(
                 CampaignDay(
                     d,
@@ -179,7 +179,7 @@ class StrategyContract:
                     True,
                 )
             )
-            dec = s.decide(hist[1:])
+            dec = s.decide(hist)
             budgets.append(dec.budget)
         ceiling = cfg.daily_budget * max(cfg.burst_multiplier, 1)
         if strategy_class.scales_budget:
