@@ -20,7 +20,7 @@ $(VENV)/.installed-core: $(BIN)/activate pyproject.toml $(CONSTRAINTS)
 
 # Installing numba (the dev and fast extras) also compiles the kernels into numba's cache,
 # so that the first large run does not spend ≈ 4.5 s compiling them.
-COMPILE_KERNELS := $(BIN)/python -c "from simulation.kernels import main; main()"
+COMPILE_KERNELS := $(BIN)/python -m simulation.compile_kernels
 
 $(VENV)/.installed-dev: $(BIN)/activate pyproject.toml $(CONSTRAINTS)
 	$(PIP_INSTALL) -e ".[dev]"

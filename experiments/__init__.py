@@ -1,11 +1,20 @@
 """The studies: the source's claims (DESIGN.md section 6) as reproducible experiments.
 
 Each study is one module here, registered by name in :data:`STUDIES` (which gives its
-:class:`~experiments._common.Study`: ``plan``, ``measure``, ``analyse``, ``run``); run one with
+:class:`~experiments._study.Study`: ``plan``, ``measure``, ``analyse``, ``run``); run one with
 ``snowball experiment NAME`` or all with ``snowball experiment --all``. Every module's
 docstring states its question, scenario(s), variable under study, metric, statistical test
-and the pattern the source material predicts; :mod:`experiments._common` holds what they
-share (arms, common random numbers, parallel runs, statistics, figures, outputs).
+and the pattern the source material predicts. What they share is split by job:
+
+_plan      arms, sizes, common-random-number seeds and each arm's scenario
+_measure   what one finished run contributes (the per-day and per-run tables)
+_execute   running every (arm, replicate), in this process or in spawned workers
+_stats     intervals, the tests of the claims, Holm's adjustment, the verdict
+_report    the Analysis a study returns and the words of its REPORT.md
+_figures   panels, means with 95% intervals (clipped to the metric's range), titles
+_outputs   the output folder: written atomically, read back
+_study     the study contract (plan, measure, analyse), run_study, reanalyse, refresh
+_gallery   the gallery of stored findings in results/GALLERY.md and the README
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from experiments._common import Study
+    from experiments._study import Study
 
 STUDY_NAMES: tuple[str, ...] = (
     "snowball_vs_funnel",
@@ -31,12 +40,12 @@ STUDY_NAMES: tuple[str, ...] = (
 
 
 class _Registry(Mapping[str, "Study"]):
-    """Study name -> :class:`experiments._common.Study`, its module imported on first use."""
+    """Study name -> :class:`experiments._study.Study`, its module imported on first use."""
 
     def __getitem__(self, name: str) -> Study:
         if name not in STUDY_NAMES:
             raise KeyError(name)
-        from experiments._common import load_study
+        from experiments._study import load_study
 
         return load_study(name)
 

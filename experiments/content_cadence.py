@@ -34,29 +34,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
-    Test,
-    arm_rows,
-    arm_values,
-    ci_points,
-    crn_plan,
-    describe_test,
-    finish,
-    fmt,
-    focal_measurement,
-    judge,
-    mean_interval,
-    new_figure,
-    paired_test,
-    run_sentence,
-    trend,
-    verdict_sentence,
-)
+from experiments._figures import NON_NEGATIVE, ci_points, finish, new_figure
+from experiments._measure import Measurement, focal_measurement
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._stats import Test, arm_rows, arm_values, judge, mean_interval, paired_test
 from simulation.config import load_scenario
 
 NAME = "content_cadence"
@@ -240,7 +222,14 @@ def analyse(
         ]
         for a, (col, title, unit, scale) in zip(ax, panels, strict=True):
             for i, arm in enumerate(arms):
-                ci_points(a, [i], [vals(arm, col) / scale], color=colours[i], connect=False)
+                ci_points(
+                    a,
+                    [i],
+                    [vals(arm, col) / scale],
+                    color=colours[i],
+                    connect=False,
+                    bounds=NON_NEGATIVE,
+                )
             a.set_xticks(xs, labels, fontsize=8)
             a.set_xlim(-0.5, len(arms) - 0.5)
             a.set(title=title, ylabel=unit)
@@ -249,6 +238,7 @@ def analyse(
             path,
             "Content cadence at equal hours (mean and 95% interval over "
             f"{plan.replicates} paired seeds)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -38,29 +38,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
+from experiments._figures import CORRELATION, SHARE, band, ci_points, finish, new_figure
+from experiments._measure import Measurement, takeoff_day
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, run_sentence, trend, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
-    band,
-    ci_points,
-    crn_plan,
     daily_matrix,
-    describe_test,
-    finish,
     judge,
     mean_interval,
-    new_figure,
     per_seed_slopes,
-    run_sentence,
     slope_test,
-    takeoff_day,
-    trend,
-    verdict_sentence,
 )
 from simulation.api import focal_streams, scenario_of
 from simulation.estimates import Estimator
@@ -239,8 +228,15 @@ def analyse(
 
     def draw(path: Path) -> None:
         fig, ax = new_figure(3, 3, width=5.0, height=4.0)
-        ci_points(ax[0], xs, [vals(x, "gini_gmv") for x in xs], "GMV", "#C44E52")
-        ci_points(ax[0], xs, [vals(x, "gini_impressions") for x in xs], "impressions", "#4C72B0")
+        ci_points(ax[0], xs, [vals(x, "gini_gmv") for x in xs], "GMV", "#C44E52", bounds=SHARE)
+        ci_points(
+            ax[0],
+            xs,
+            [vals(x, "gini_impressions") for x in xs],
+            "impressions",
+            "#4C72B0",
+            bounds=SHARE,
+        )
         ax[0].set(
             title="Inequality across streams",
             xlabel="exploration share of free slots",
@@ -253,6 +249,7 @@ def analyse(
             [vals(x, "early_estimate_corr") for x in xs],
             "feed's measured value",
             "#8172B3",
+            bounds=CORRELATION,
         )
         ci_points(
             ax[1],
@@ -260,6 +257,7 @@ def analyse(
             [vals(x, "early_quality_corr") for x in xs],
             "free traffic per live hour",
             "#55A868",
+            bounds=CORRELATION,
         )
         ax[1].set(
             title=f"Finding quality (days 0-{EARLY_DAYS - 1})",
@@ -276,6 +274,7 @@ def analyse(
                 daily_matrix(daily, a.name, "estimate_corr"),
                 a.label,
                 cmap[i % len(cmap)],
+                bounds=CORRELATION,
             )
         ax[2].set(
             title="The feed's measured value vs quality, by day",
@@ -288,6 +287,7 @@ def analyse(
             path,
             "More exploration: inequality and how fast the feed finds quality "
             f"(mean and 95% interval over {plan.replicates} paired seeds)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -48,30 +48,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
+from experiments._figures import NON_NEGATIVE, band, ci_points, finish, new_figure
+from experiments._measure import Measurement, group_daily, log_positive
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
     arm_values,
-    band,
-    ci_points,
-    crn_plan,
     daily_matrix,
-    describe_test,
-    finish,
-    fmt,
-    group_daily,
     judge,
-    log_positive,
     mean_interval,
-    new_figure,
     paired_test,
-    run_sentence,
-    verdict_sentence,
 )
 from simulation.api import focal_streams
 from simulation.config import load_scenario, to_dict
@@ -347,7 +335,8 @@ def analyse(
             "no_room_alliance_kol": "#C44E52",
         }
         for a in portfolio:
-            band(ax[0], x, daily_matrix(daily, a, "merchant_gmv") / 1000, a, colours[a])
+            gmv = daily_matrix(daily, a, "merchant_gmv") / 1000
+            band(ax[0], x, gmv, a, colours[a], bounds=NON_NEGATIVE)
         ax[0].axvline(plan.notes["campaign_day"], color="grey", ls=":", lw=1)
         ax[0].set(
             title="Merchant GMV per day by portfolio (dotted: campaign day)",
@@ -356,7 +345,14 @@ def analyse(
         )
         ax[0].legend(fontsize=8)
         for i, a in enumerate(portfolio):
-            ci_points(ax[1], [i], [vals(a, "merchant_volatility")], color=colours[a], connect=False)
+            ci_points(
+                ax[1],
+                [i],
+                [vals(a, "merchant_volatility")],
+                color=colours[a],
+                connect=False,
+                bounds=NON_NEGATIVE,
+            )
         ax[1].set_xticks(range(len(portfolio)), portfolio)
         ax[1].set_xlim(-0.5, len(portfolio) - 0.5)
         ax[1].set(title="Day-to-day volatility", ylabel="sd of daily log changes of merchant GMV")
@@ -364,7 +360,14 @@ def analyse(
             a_ = ax[2 + j]
             for a in group:
                 rel = _relative_to_kol(daily, a)
-                band(a_, rel.columns.to_numpy(), rel.to_numpy() / 1000, a, colours[a])
+                band(
+                    a_,
+                    rel.columns.to_numpy(),
+                    rel.to_numpy() / 1000,
+                    a,
+                    colours[a],
+                    bounds=NON_NEGATIVE,
+                )
             a_.axvline(0, color="grey", ls=":", lw=1)
             a_.set(
                 title=("With" if j == 0 else "Without") + " the merchant's own room",
@@ -377,6 +380,7 @@ def analyse(
             path,
             "FACT portfolio, same ad budget allotted (mean and 95% interval over "
             f"{plan.replicates} paired seeds)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -30,31 +30,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
+from experiments._figures import NON_NEGATIVE, PERCENT, band, ci_points, finish, new_figure
+from experiments._measure import Measurement, focal_measurement, log_positive
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
-    band,
-    ci_points,
-    crn_plan,
     daily_matrix,
-    describe_test,
-    finish,
-    fmt,
-    focal_measurement,
     judge,
-    log_positive,
     mean_interval,
-    new_figure,
     paired_test,
     per_seed_slopes,
-    run_sentence,
     slope_test,
-    verdict_sentence,
 )
 
 NAME = "fan_accumulation"
@@ -248,15 +236,15 @@ def analyse(
     def draw(path: Path) -> None:
         fig, ax = new_figure(4, 2, width=5.5, height=3.8)
         x = np.arange(days)
-        band(ax[0], x, 100 * fan, "fan share", "#55A868")
+        band(ax[0], x, 100 * fan, "fan share", "#55A868", bounds=PERCENT)
         ax[0].set(
             title="Fan share of the room's impressions",
             xlabel="day",
             ylabel="% of impressions shown to followers",
         )
-        band(ax[1], x, gpm, "GPM", "#8172B3")
+        band(ax[1], x, gpm, "GPM", "#8172B3", bounds=NON_NEGATIVE)
         ax[1].set(title="GPM", xlabel="day", ylabel="yuan per 1000 impressions")
-        band(ax[2], x, gmv / 1000, "GMV", "#4C72B0")
+        band(ax[2], x, gmv / 1000, "GMV", "#4C72B0", bounds=NON_NEGATIVE)
         ax2 = ax[2].twinx()
         band(
             ax2,
@@ -264,6 +252,7 @@ def analyse(
             daily_matrix(daily, "default", "followers") / 1000,
             "followers",
             "#DD8452",
+            bounds=NON_NEGATIVE,
             ls="--",
         )
         ax[2].set(
@@ -273,9 +262,21 @@ def analyse(
         )
         ax2.set_ylabel("thousand followers")
         weeks = np.arange(1, cv.shape[1] + 1)
-        ci_points(ax[3], weeks, [vol[:, i] for i in range(vol.shape[1])], "volatility", "#C44E52")
         ci_points(
-            ax[3], weeks, [cv[:, i] for i in range(cv.shape[1])], "CV within the week", "#8172B3"
+            ax[3],
+            weeks,
+            [vol[:, i] for i in range(vol.shape[1])],
+            "volatility",
+            "#C44E52",
+            bounds=NON_NEGATIVE,
+        )
+        ci_points(
+            ax[3],
+            weeks,
+            [cv[:, i] for i in range(cv.shape[1])],
+            "CV within the week",
+            "#8172B3",
+            bounds=NON_NEGATIVE,
         )
         ax[3].set_xticks(weeks)
         ax[3].legend(fontsize=8)
@@ -289,6 +290,7 @@ def analyse(
             path,
             "Fan accumulation in the focal room (mean and 95% interval over "
             f"{plan.replicates} seeds)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

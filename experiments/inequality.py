@@ -8,7 +8,7 @@ Variable under study
     The distribution policy. To measure unpredictability (Salganik, Dodds & Watts 2006) the
     same streams must meet different luck: each replicate runs in a frozen market — the
     streams' traits drawn once from the scenario's ranges with a market seed
-    (:func:`experiments._common.freeze_market`) — and W worlds (run seeds: viewers,
+    (:func:`experiments._plan.freeze_market`) — and W worlds (run seeds: viewers,
     sessions, behaviour, schedule phases) share each market. Both policies run every (market,
     world) with the same seed.
 Sizes
@@ -40,30 +40,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
+from experiments._figures import NON_NEGATIVE, SHARE, band, ci_points, finish, new_figure
+from experiments._measure import Measurement, takeoff_day
+from experiments._plan import QUICK_SIZES, Arm, Plan, base_group, crn_seeds
+from experiments._report import Analysis, describe_test, run_sentence, trend, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
     arm_values,
-    band,
-    base_group,
-    ci_points,
-    crn_seeds,
-    describe_test,
-    finish,
     judge,
     mean_interval,
-    new_figure,
     one_sample_test,
     paired_test,
-    run_sentence,
-    takeoff_day,
-    trend,
-    verdict_sentence,
 )
 from simulation.api import focal_streams
 from simulation.config import load_scenario
@@ -281,7 +269,7 @@ def analyse(
             s = streams[streams["arm"] == arm]
             curves = [lorenz(g["gmv"].to_numpy())[1] for _, g in s.groupby("replicate")]
             x = lorenz(s[s["replicate"] == s["replicate"].min()]["gmv"].to_numpy())[0]
-            band(ax[0], x, np.array(curves), POLICIES[arm], c)
+            band(ax[0], x, np.array(curves), POLICIES[arm], c, bounds=SHARE)
         ax[0].plot([0, 1], [0, 1], color="grey", lw=0.8)
         ax[0].set(
             title="Lorenz curve of GMV across streams",
@@ -300,12 +288,21 @@ def analyse(
             strict=True,
         ):
             for i, arm in enumerate(POLICIES):
-                ci_points(a_, [i], [vals(arm, col)], color=colours[arm], connect=False)
+                ci_points(
+                    a_, [i], [vals(arm, col)], color=colours[arm], connect=False, bounds=SHARE
+                )
             a_.set_xticks(pos, labels)
             a_.set_xlim(-0.5, 1.5)
             a_.set(title=title, ylabel=unit)
         for i, arm in enumerate(POLICIES):
-            ci_points(ax[3], [i], [uvals(arm) * 1000], color=colours[arm], connect=False)
+            ci_points(
+                ax[3],
+                [i],
+                [uvals(arm) * 1000],
+                color=colours[arm],
+                connect=False,
+                bounds=NON_NEGATIVE,
+            )
         ax[3].set_xticks(pos, labels)
         ax[3].set_xlim(-0.5, 1.5)
         ax[3].set(title=f"Unpredictability across {w} worlds", ylabel="U of GMV shares (x 1/1000)")
@@ -315,6 +312,7 @@ def analyse(
             "Inequality and unpredictability: interest feed vs search funnel "
             f"(mean and 95% interval over {plan.replicates} runs / "
             f"{plan.notes['markets']} markets)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

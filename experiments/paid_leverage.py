@@ -34,29 +34,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
+from experiments._figures import NON_NEGATIVE, ci_points, finish, new_figure
+from experiments._measure import Measurement, focal_measurement
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
-    ci_points,
-    crn_plan,
-    describe_test,
-    finish,
-    fmt,
-    focal_measurement,
     judge,
     mean_interval,
-    new_figure,
     one_sample_test,
     per_seed_slopes,
-    run_sentence,
     slope_test,
-    trend,
-    verdict_sentence,
 )
 
 NAME = "paid_leverage"
@@ -276,7 +265,8 @@ def analyse(
             ("free_with", "with ads", "#DD8452"),
             ("free_without", "without ads", "#7f7f7f"),
         ):
-            ci_points(ax[1], levels, [by_level[x][col].to_numpy() / 1000 for x in levels], lab, c)
+            free = [by_level[x][col].to_numpy() / 1000 for x in levels]
+            ci_points(ax[1], levels, free, lab, c, bounds=NON_NEGATIVE)
         ax[1].set(
             title="Focal free impressions over the run",
             xlabel="focal persuasion / peer average",
@@ -289,6 +279,7 @@ def analyse(
             [by_level[x]["relative_cvr"].to_numpy() for x in levels],
             "room (no-ads run): orders per entry",
             "#55A868",
+            bounds=NON_NEGATIVE,
         )
         ci_points(
             ax[2],
@@ -296,6 +287,7 @@ def analyse(
             [by_level[x]["relative_value"].to_numpy() for x in levels],
             "room (no-ads run): feed's value",
             "#4C72B0",
+            bounds=NON_NEGATIVE,
         )
         ci_points(
             ax[2],
@@ -303,6 +295,7 @@ def analyse(
             [by_level[x]["paid_relative_orders"].to_numpy() for x in levels],
             "paid viewers: orders per impression",
             "#DD8452",
+            bounds=NON_NEGATIVE,
         )
         ax[2].axhline(1, color="grey", lw=0.8)
         ax[2].set(
@@ -316,6 +309,7 @@ def analyse(
             path,
             "Paid leverage vs the room's conversion relative to peers (mean and "
             f"95% interval over {plan.replicates} paired seeds)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -40,25 +40,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Plan,
-    Test,
-    arm_rows,
-    crn_plan,
-    describe_test,
-    finish,
-    fmt,
-    judge,
-    mean_interval,
-    new_figure,
-    one_sample_test,
-    paired_test,
-    run_sentence,
-    verdict_sentence,
-)
+from experiments._figures import NON_NEGATIVE, UNBOUNDED, error_bars, finish, new_figure
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, verdict_sentence
+from experiments._stats import Test, arm_rows, judge, mean_interval, one_sample_test, paired_test
 from simulation.config import load_scenario
 from simulation.strategies import STRATEGIES
 
@@ -303,29 +288,30 @@ def analyse(
     def draw(path: Path) -> None:
         fig, ax = new_figure(4, 2, width=6.5, height=4.0)
         panels = [
-            ("paid_roi", "Paid ROI", "paid GMV per yuan spent"),
-            ("total_ad_spend", "Ad spend over the run", "thousand yuan"),
+            ("paid_roi", "Paid ROI", "paid GMV per yuan spent", NON_NEGATIVE),
+            ("total_ad_spend", "Ad spend over the run", "thousand yuan", NON_NEGATIVE),
             (
                 "incremental_profit",
                 "Incremental profit vs no ads",
                 "thousand yuan (margin - spend)",
+                UNBOUNDED,
             ),
-            ("leverage", "Free-traffic leverage", "extra free per paid impression"),
+            ("leverage", "Free-traffic leverage", "extra free per paid impression", UNBOUNDED),
         ]
         width = 0.8 / len(caps)
         colours = ["#C44E52", "#8172B3", "#55A868"]
         xs = np.arange(len(strategies))
-        for a, (col, title, unit) in zip(ax, panels, strict=True):
+        for a, (col, title, unit, bounds) in zip(ax, panels, strict=True):
             scale = 1000 if unit.startswith("thousand") else 1
             for j, cap in enumerate(caps):
                 stats_ = [mean_interval(vals(cap, s, col) / scale) for s in strategies]
-                mean = np.array([s[0] for s in stats_])
-                err = np.array([[s[0] - s[1], s[2] - s[0]] for s in stats_]).T
+                mean, low, high = (np.array([s[i] for s in stats_]) for i in range(3))
+                err = error_bars(mean, low, high, bounds)
                 a.bar(
                     xs + (j - (len(caps) - 1) / 2) * width,
                     mean,
                     width,
-                    yerr=np.nan_to_num(err),
+                    yerr=err,
                     capsize=2,
                     color=colours[j % 3],
                     label=f"{cap} capacity",
@@ -339,6 +325,7 @@ def analyse(
             path,
             "Paid-traffic strategies by room capacity (mean and 95% interval "
             f"over {plan.replicates} paired seeds)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

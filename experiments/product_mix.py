@@ -33,29 +33,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Measurement,
-    Plan,
+from experiments._figures import NON_NEGATIVE, ci_points, finish, new_figure
+from experiments._measure import Measurement, focal_measurement
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
-    ci_points,
-    crn_plan,
-    describe_test,
-    finish,
-    fmt,
-    focal_measurement,
     judge,
     mean_interval,
-    new_figure,
     paired_test,
     per_seed_slopes,
-    run_sentence,
     slope_test,
-    trend,
-    verdict_sentence,
 )
 from simulation.config import load_scenario
 
@@ -217,7 +206,8 @@ def analyse(
             xlabel="share of time on traffic drivers",
             ylabel="thousand yuan",
         )
-        ci_points(ax[1], xs, [vals(x, "total_gmv") / 1000 for x in xs], "GMV", "#4C72B0")
+        gmv = [vals(x, "total_gmv") / 1000 for x in xs]
+        ci_points(ax[1], xs, gmv, "GMV", "#4C72B0", bounds=NON_NEGATIVE)
         ax[1].set(
             title="GMV over the run",
             xlabel="share of time on traffic drivers",
@@ -229,6 +219,7 @@ def analyse(
             [vals(x, "total_free_impressions") / 1000 for x in xs],
             "free impressions",
             "#8172B3",
+            bounds=NON_NEGATIVE,
         )
         ax[2].set(
             title="Free impressions over the run",
@@ -243,6 +234,7 @@ def analyse(
             f"Product mix of the focal room (welfare items {WELFARE:.0%}, profit "
             f"items the rest; dotted: the scenario's mix). Mean and 95% interval over "
             f"{plan.replicates} paired seeds",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -38,26 +38,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Plan,
-    Test,
-    arm_rows,
-    arm_values,
-    band,
-    crn_plan,
-    daily_matrix,
-    describe_test,
-    finish,
-    fmt,
-    judge,
-    new_figure,
-    paired_test,
-    run_sentence,
-    verdict_sentence,
-)
+from experiments._figures import NON_NEGATIVE, UNBOUNDED, band, finish, new_figure
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, verdict_sentence
+from experiments._stats import Test, arm_rows, arm_values, daily_matrix, judge, paired_test
 from simulation.config import load_scenario
 
 NAME = "review_quality"
@@ -215,14 +199,14 @@ def analyse(
         x = np.arange(days)
         colours = ["#4C72B0", "#DD8452", "#C44E52"]
         panels = [
-            ("margin", "Margin per day", "yuan per day"),
-            ("free_impressions", "Free impressions per day", "impressions per day"),
-            ("gmv", "GMV per day", "yuan per day"),
-            ("review_score", "Review score", "stars (1-5)"),
+            ("margin", "Margin per day", "yuan per day", UNBOUNDED),
+            ("free_impressions", "Free impressions per day", "impressions per day", NON_NEGATIVE),
+            ("gmv", "GMV per day", "yuan per day", NON_NEGATIVE),
+            ("review_score", "Review score", "stars (1-5)", (0.0, 5.0)),  # 0: a day off the air
         ]
-        for a, (col, title, unit) in zip(ax, panels, strict=True):
+        for a, (col, title, unit, bounds) in zip(ax, panels, strict=True):
             for arm, c in zip(plan.arms, colours, strict=False):
-                band(a, x, daily_matrix(daily, arm.name, col), arm.label, c)
+                band(a, x, daily_matrix(daily, arm.name, col), arm.label, c, bounds=bounds)
             a.axvline(lag - 0.5, color="grey", ls=":", lw=1)
             a.axvspan(long_from - 0.5, days - 0.5, color="grey", alpha=0.06)
             a.set(title=title, xlabel="day", ylabel=unit)
@@ -233,6 +217,7 @@ def analyse(
             "Cutting product quality (dotted: first ratings arrive; shaded: "
             f"long-run window). Mean and 95% interval over {plan.replicates} paired "
             "seeds",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -11,7 +11,7 @@ Variable under study
     (strategy ``none``: its organic growth) and ``burst`` (strategy ``cold_start`` from day
     B = days // 4 with the campaign defaults: 4 x the 800-yuan daily budget for 2 live days,
     then nothing). Budgets are scaled to the population (see
-    :func:`experiments._common.scale_budgets`); everything else is at the scenario defaults.
+    :func:`experiments._plan.scale_budgets`); everything else is at the scenario defaults.
 Sizes
     full: 20,000 viewers, the default 209 streams, 28 days, 20 seeds per arm (4 arms);
     moderate: 10,000 viewers, 28 days, 6 seeds; quick: 3,000 viewers, ~40 streams, 4 days,
@@ -39,27 +39,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments._common import (
-    QUICK_SIZES,
-    Analysis,
-    Arm,
-    Plan,
+from experiments._figures import NON_NEGATIVE, band, finish, new_figure
+from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
+from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._stats import (
     Test,
     arm_rows,
     arm_values,
-    band,
-    crn_plan,
     daily_matrix,
-    describe_test,
-    finish,
-    fmt,
     judge,
-    new_figure,
     one_sample_test,
     paired_test,
-    run_sentence,
-    trend,
-    verdict_sentence,
     welch_test,
 )
 from simulation.config import load_scenario
@@ -294,8 +284,8 @@ def analyse(
             g = daily_matrix(daily, f"{base}_no_ads", "gmv")
             level = g.mean(axis=1, keepdims=True)
             ok = level[:, 0] > 0
-            band(ax[0], x, g[ok] / level[ok], label, colours[base])
-            band(ax[1], x, g / 1000, label, colours[base])
+            band(ax[0], x, g[ok] / level[ok], label, colours[base], bounds=NON_NEGATIVE)
+            band(ax[1], x, g / 1000, label, colours[base], bounds=NON_NEGATIVE)
             for i, col in ((2, "gmv"), (3, "free_impressions")):
                 none = daily_matrix(daily, f"{base}_no_ads", col)
                 burst = daily_matrix(daily, f"{base}_burst", col)
@@ -329,6 +319,7 @@ def analyse(
             "Snowball vs funnel: the good room's organic growth, and a one-off paid burst "
             f"(shaded; dotted: lasting window)\nmean and 95% interval over {plan.replicates} "
             "seeds (common random numbers)",
+            plan,
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)

@@ -29,7 +29,7 @@ import mesa
 import numpy as np
 
 from simulation.config import AuctionConfig, CampaignConfig, Scenario
-from simulation.strategies import STRATEGIES, CampaignDay, Decision, Strategy
+from simulation.strategies import CampaignDay, Decision, Strategy, strategy_class
 
 TARGETING_CODE = {"broad": 0, "interest": 1, "lookalike": 2}
 AUCTION_BATCHES = 16
@@ -124,7 +124,7 @@ class AdBudget(mesa.Agent):
         self.index = index
         self.stream = stream
         self.cfg = cfg
-        self.strategy: Strategy = STRATEGIES[cfg.strategy](cfg)
+        self.strategy: Strategy = strategy_class(cfg.strategy)(cfg)
         self.history: list[CampaignDay] = []
         self.decision: Decision = self.strategy.initial()
         self.apply(self.decision, day=0)

@@ -755,19 +755,48 @@ def check_ticks(sc: "Scenario", source: str, prefix: str = "") -> None:
             )
 
 
+PART_REGISTRIES: dict[str, typing.Callable[[str, str, str], object]] = {}
+"""Lookups of the registries of interchangeable parts, by the scenario key that names a part:
+``policy`` (:func:`simulation.distribution.policy_class`) and ``strategy``
+(:func:`simulation.strategies.strategy_class`). Each registry adds its lookup here when its
+module is imported (``import simulation`` imports both), so the registries validate their own
+names and this module never imports what it configures: it stays at the bottom of the import
+graph (``tests/test_import_graph.py``). A lookup takes ``(name, source, key)`` and raises
+:class:`ConfigError` for a name its registry does not hold."""
+
+
+def register_part_registry(kind: str, lookup: typing.Callable[[str, str, str], object]) -> None:
+    """Called once by a registry module: ``lookup(name, source, key)`` validates the names
+    of ``kind`` (the scenario key that holds them) from now on."""
+    PART_REGISTRIES[kind] = lookup
+
+
+def check_part_name(kind: str, name: str, source: str, key: str) -> None:
+    """Validate ``name`` with the registry of ``kind``; a missing registry is a programming
+    error (its module was never imported), not a user's."""
+    lookup = PART_REGISTRIES.get(kind)
+    if lookup is None:
+        raise RuntimeError(
+            f"no registry of {kind} names: import simulation (or the registry's module) "
+            "before loading a scenario"
+        )
+    lookup(name, source, key)
+
+
+def unknown_name(source: str, key: str, name: str, names: typing.Iterable[str]) -> ConfigError:
+    """The error for a name that is not in a registry: the names allowed, in the order given,
+    and the nearest one when a name is close (a typo)."""
+    names = list(names)
+    near = difflib.get_close_matches(name, names, n=1, cutoff=0.6) if isinstance(name, str) else []
+    hint = f" (did you mean '{near[0]}'?)" if near else ""
+    return ConfigError(source, key, name, f"must be one of {', '.join(names)}{hint}")
+
+
 def _check_cross(obj: Any, source: str, prefix: str) -> None:
     """Constraints between fields of one section."""
     if isinstance(obj, Scenario):
         check_ticks(obj, source, prefix)
-        from simulation.distribution import POLICIES
-
-        if obj.policy not in POLICIES:
-            raise ConfigError(
-                source,
-                _join(prefix, "policy"),
-                obj.policy,
-                f"must be one of {', '.join(sorted(POLICIES))}",
-            )
+        check_part_name("policy", obj.policy, source, _join(prefix, "policy"))
         if not obj.streams or sum(g.count for g in obj.streams.values()) == 0:
             raise ConfigError(
                 source, _join(prefix, "streams"), "(none)", "a scenario needs at least one stream"
@@ -803,15 +832,7 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                 "only alliance and top_kol streams sell for another merchant",
             )
     elif isinstance(obj, CampaignConfig):
-        from simulation.strategies import STRATEGIES
-
-        if obj.strategy not in STRATEGIES:
-            raise ConfigError(
-                source,
-                _join(prefix, "strategy"),
-                obj.strategy,
-                f"must be one of {', '.join(STRATEGIES)}",
-            )
+        check_part_name("strategy", obj.strategy, source, _join(prefix, "strategy"))
     elif isinstance(obj, FeedConfig):
         if obj.demote_percentile > obj.promote_percentile:
             raise ConfigError(

@@ -106,38 +106,6 @@ def get(name: str):
     return f
 
 
-def compile_all() -> list[str]:
-    """Compile every kernel, or load it from numba's cache, by running one small day of the
-    default market under each distribution policy with the kernels forced; returns the
-    names of the kernels ready. The cache lives in ``simulation/__pycache__``, so the first
-    large run after an install does not compile (at 1M viewers a cold cache adds ≈ 4.5 s).
-    ``make test`` and ``make bench`` run it once after installing numba (:func:`main`)."""
-    global FORCE
-    from simulation.api import run
-    from simulation.distribution import POLICIES
-
-    saved, FORCE = FORCE, True
-    try:
-        for policy in sorted(POLICIES):
-            run("default", days=1, overrides={"population.viewers": 2000, "policy": policy})
-    finally:
-        FORCE = saved
-    return sorted(_jit)
-
-
-def main() -> None:
-    """``python -c "from simulation.kernels import main; main()"``: :func:`compile_all`,
-    with a line saying what it did."""
-    import time
-
-    if not available():
-        print("numba is not installed: no kernels to compile (the model runs on numpy)")
-        return
-    start = time.perf_counter()
-    names = compile_all()
-    print(f"compiled kernels ready ({time.perf_counter() - start:.1f} s): {', '.join(names)}")
-
-
 def deferring_interrupts(fn, *args):
     """``fn(*args)`` with SIGINT held back until it returns, then handled as the process's
     handler would have (KeyboardInterrupt by default; nothing if it was ignored). Only in the

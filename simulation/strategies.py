@@ -2,7 +2,14 @@
 
 A strategy is a small class with a ``name``, a few metadata flags and one method, ``decide``
 (in the spirit of Axelrod's ``Player`` with its ``classifier``). Every strategy is listed in
-:data:`STRATEGIES`; ``tests/test_strategies.py`` checks that each honours its flags.
+:data:`STRATEGIES`, and being listed is all it takes to be tested:
+``tests/test_strategy_contract.py`` runs every registered strategy through the same contract
+(registered under its name, clone, reset, pickle round-trip, the same decisions from the same
+observations, and its flags honoured). docs/CONTRIBUTING.md says how to add one.
+
+This module owns its names: :func:`strategy_class` is the one lookup, and it is what the
+scenario loader calls (through :func:`simulation.config.register_part_registry`) to reject a
+``campaign.strategy`` that is not registered.
 
 What a campaign observes (:class:`CampaignDay`) is what an advertiser sees in an ad console:
 its own spend, paid impressions, paid orders and paid GMV, plus the room's impressions by
@@ -12,7 +19,7 @@ source (a room's operator sees its free traffic). No strategy sees the room's hi
 from dataclasses import dataclass
 from typing import ClassVar
 
-from simulation.config import CampaignConfig
+from simulation.config import CampaignConfig, register_part_registry, unknown_name
 
 
 @dataclass(frozen=True)
@@ -46,7 +53,12 @@ class Decision:
 
 
 class Strategy:
-    """Base class. Subclasses set the flags and implement :meth:`decide`."""
+    """Base class. Subclasses set the flags and implement :meth:`decide`.
+
+    A strategy that keeps state between days sets it in :meth:`reset` (which ``__init__``
+    calls), so that :meth:`reset` returns it to the state of a new instance and
+    :meth:`clone` gives a new instance with the same configuration.
+    """
 
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
@@ -62,6 +74,14 @@ class Strategy:
 
     def __init__(self, cfg: CampaignConfig):
         self.cfg = cfg
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything observed: back to the state before the campaign's first day."""
+
+    def clone(self) -> "Strategy":
+        """A new strategy of the same class and configuration, in its initial state."""
+        return type(self)(self.cfg)
 
     def mode(self) -> str:
         return self.bidding or self.cfg.bidding
@@ -151,10 +171,11 @@ class FeedbackGated(Strategy):
     uses_feedback = True
     scales_budget = True
 
-    def __init__(self, cfg: CampaignConfig):
-        super().__init__(cfg)
+    def reset(self) -> None:
         self.before_raise: CampaignDay | None = None
+        """The last live day before an unjudged raise (None: no raise to judge)."""
         self.hold_left = 0
+        """Live days left to hold the budget after a step back."""
 
     def decide(self, history: list[CampaignDay]) -> Decision:
         last = history[-1]
@@ -196,3 +217,22 @@ STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
     for cls in (NoAds, Fixed, ColdStart, RoiTarget, MaxDelivery, FeedbackGated, AlwaysScale)
 }
+
+
+def strategy_class(name: str, source: str = "strategy", key: str = "strategy") -> type[Strategy]:
+    """The registered strategy called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        When no strategy of that name is registered, naming ``source`` and ``key`` (the
+        scenario file and dotted key the name came from), the registered names in registry
+        order, and the nearest one when ``name`` looks like a typo.
+    """
+    try:
+        return STRATEGIES[name]
+    except (KeyError, TypeError):
+        raise unknown_name(source, key, name, STRATEGIES) from None
+
+
+register_part_registry("strategy", strategy_class)

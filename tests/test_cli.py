@@ -333,7 +333,7 @@ def test_experiment_out_refuses_another_studys_folder(tmp_path):
 
 
 def test_quick_studies_default_to_their_own_folder():
-    from experiments._common import RESULTS_DIR, study_dir
+    from experiments._outputs import RESULTS_DIR, study_dir
 
     assert study_dir("paid_leverage") == RESULTS_DIR / "paid_leverage"
     assert study_dir("paid_leverage", "quick") == RESULTS_DIR / "quick" / "paid_leverage"

@@ -16,10 +16,21 @@ from simulation.commands.experiment import ensure_importable
 
 ensure_importable()
 
-from experiments import STUDIES, STUDY_NAMES  # noqa: E402
-from experiments import _common as C  # noqa: E402
+from experiments import (  # noqa: E402
+    STUDIES,
+    STUDY_NAMES,
+    _execute,
+    _figures,
+    _gallery,
+    _measure,
+    _plan,
+    _report,
+    _stats,
+    _study,
+)
 from simulation.cli import main  # noqa: E402
 from simulation.config import load_scenario  # noqa: E402
+from simulation.results import write_json  # noqa: E402
 
 SUMMARY_COLUMNS = {
     "kind",
@@ -57,7 +68,7 @@ def quick_outputs(tmp_path_factory):
     def get(name: str):
         if name not in cache:
             out = tmp_path_factory.mktemp(name) / name
-            analysis = C.run_study(name, quick=True, out_dir=out)
+            analysis = _study.run_study(name, quick=True, out_dir=out)
             cache[name] = (out, analysis)
         return cache[name]
 
@@ -69,15 +80,15 @@ def test_registry_lists_every_study_module():
     assert len(STUDY_NAMES) == 10
     for name in STUDY_NAMES:
         study = STUDIES[name]
-        assert isinstance(study, C.Study) and study.name == name
+        assert isinstance(study, _study.Study) and study.name == name
         for word in ("Scenario", "Variable", "Sizes", "Test", "Predicted pattern"):
             assert word in study.doc, f"{name}: docstring lacks {word!r}"
         assert study.question and "\n" not in study.question
         for fn in ("plan", "measure", "analyse", "run"):
             assert callable(getattr(study, fn)), f"{name}.{fn}"
     # A module without its own measure gets the default, focal one.
-    assert STUDIES["review_quality"].measure is C.focal_measurement
-    assert STUDIES["paid_leverage"].measure is not C.focal_measurement
+    assert STUDIES["review_quality"].measure is _measure.focal_measurement
+    assert STUDIES["paid_leverage"].measure is not _measure.focal_measurement
 
 
 @pytest.mark.parametrize("name", STUDY_NAMES)
@@ -108,21 +119,27 @@ def test_quick_study_writes_a_complete_folder(name, quick_outputs):
     p = tests["p_value"].dropna()
     assert ((p >= 0) & (p <= 1)).all()
     assert (tests["p_holm"].dropna() >= p.loc[tests["p_holm"].dropna().index] - 1e-12).all()
-    assert set(tests["outcome"]) <= set(C.OUTCOMES)
+    assert set(tests["outcome"]) <= set(_stats.OUTCOMES)
     assert set(tests["predicted"]) <= {">0", "<0", "<=0"}
 
     man = json.loads((out / "manifest.json").read_text())
     assert man["study"] == name and man["size"] == "quick"
-    assert man["verdict"] in C.VERDICTS and man["verdict"] == analysis.verdict
+    # A quick run is a smoke test: no verdict in the manifest, the report or the finding.
+    assert man["verdict"] == analysis.verdict == _report.QUICK_VERDICT
+    assert man["finding"] == analysis.finding and analysis.finding.startswith("Smoke test only")
+    assert not any(f"verdict {v}" in analysis.finding for v in _stats.VERDICTS)
     assert len(man["seeds"]) == man["replicates"] == plan.replicates
     for key in ("config", "versions", "commit", "arms", "root_seed", "finding"):
         assert key in man
 
     report = (out / "REPORT.md").read_text()
     paragraph = report.split("\n\n")[1]
+    note = "**Quick run: a smoke test with no verdict.**"
+    assert paragraph.startswith(note)
     sentences = [s for s in paragraph.replace("e.g.", "eg").split(". ") if s.strip()]
-    assert 3 <= len(sentences) <= 8, sentences
-    assert f"**{analysis.verdict}**" in report
+    assert 4 <= len(sentences) <= 9, sentences
+    assert "Verdict: none (quick run;" in paragraph
+    assert not any(f"**{v}**" in report for v in _stats.VERDICTS)
 
     # Common random numbers: replicate k has one seed in every arm.
     runs = pd.read_csv(out / "runs.csv")
@@ -134,7 +151,7 @@ def test_quick_study_writes_a_complete_folder(name, quick_outputs):
 @pytest.mark.parametrize("name", STUDY_NAMES)
 def test_summary_recomputes_from_raw_outputs(name, quick_outputs):
     out, _ = quick_outputs(name)
-    again = C.reanalyse(out).summary()
+    again = _study.reanalyse(out).summary()
     written = pd.read_csv(out / "summary.csv")
     assert len(again) == len(written)
     for col in ("mean", "ci_low", "ci_high", "effect", "statistic", "p_value", "p_holm"):
@@ -150,17 +167,17 @@ def test_summary_recomputes_from_raw_outputs(name, quick_outputs):
 
 
 def test_crn_seeds_are_deterministic_and_distinct():
-    a, b = C.crn_seeds(7, 5), C.crn_seeds(7, 5)
+    a, b = _plan.crn_seeds(7, 5), _plan.crn_seeds(7, 5)
     assert a == b and len(set(a)) == 5
-    assert C.crn_seeds(7, 3) == a[:3]
-    assert C.crn_seeds(8, 5) != a
+    assert _plan.crn_seeds(7, 3) == a[:3]
+    assert _plan.crn_seeds(8, 5) != a
 
 
 def test_paired_test_matches_scipy():
     rng = np.random.default_rng(1)
     a = rng.normal(0, 1, 12)
     b = a + rng.normal(0.5, 1, 12)
-    t = C.paired_test("c", "d", "m", a, b, ">0")
+    t = _stats.paired_test("c", "d", "m", a, b, ">0")
     ref = stats.ttest_rel(b, a)
     assert t.statistic == pytest.approx(ref.statistic)
     assert t.p_value == pytest.approx(ref.pvalue)
@@ -173,39 +190,105 @@ def test_paired_test_matches_scipy():
 def test_welch_test_matches_scipy():
     rng = np.random.default_rng(2)
     a, b = rng.normal(0, 1, 10), rng.normal(1, 2, 14)
-    t = C.welch_test("c", "d", "m", a, b, ">0")
+    t = _stats.welch_test("c", "d", "m", a, b, ">0")
     ref = stats.ttest_ind(b, a, equal_var=False)
     assert t.statistic == pytest.approx(ref.statistic)
     assert t.p_value == pytest.approx(ref.pvalue)
 
 
+def _quick_and_full_plans():
+    quick = STUDIES["review_quality"].plan("quick")
+    return quick, dataclasses.replace(quick, size="full")
+
+
+def test_drawn_intervals_stay_within_the_metrics_range():
+    """Two seeds give a t-interval of +-12.7 standard errors: for a count it reaches far below
+    zero unless clipped at the count's bounds. Unbounded metrics keep the whole interval."""
+    _, (ax,) = _figures.new_figure(1)
+    y = np.array([[1.0, 10.0], [3.0, 30.0]])  # 2 seeds x 2 days
+    _figures.band(ax, np.arange(2), y, "count", bounds=_figures.NON_NEGATIVE)
+    _figures.band(ax, np.arange(2), y - 20, "difference")
+    clipped, free = (c.get_paths()[0].vertices[:, 1] for c in ax.collections)
+    assert clipped.min() == 0.0 and free.min() < -20
+    err = _figures.error_bars([0.5, 0.55], [-0.3, 0.2], [1.3, 0.9], _figures.SHARE)
+    np.testing.assert_allclose(err, [[0.5, 0.35], [0.5, 0.35]])
+    assert np.isnan(_figures.error_bars([0.5], [np.nan], [np.nan])).sum() == 0
+
+
+def test_figures_leave_pyplot_and_the_backend_alone(tmp_path):
+    """Library code leaves global state alone: a study's figure is a plain Figure, so drawing
+    one neither selects a backend nor leaves an open pyplot figure behind."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    backend, open_figures = matplotlib.get_backend(), plt.get_fignums()
+    fig, _ = _figures.new_figure(2)
+    _figures.finish(fig, tmp_path / "f.png", "title", _quick_and_full_plans()[1])
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figures
+
+
+def test_a_quick_run_is_labelled_a_smoke_test_with_no_verdict(tmp_path):
+    quick, full = _quick_and_full_plans()
+    texts = {}
+    for plan in (quick, full):
+        fig, _ = _figures.new_figure(1)
+        _figures.finish(fig, tmp_path / f"{plan.size}.png", "title", plan)
+        texts[plan.size] = " ".join(t.get_text() for t in fig.texts)
+    assert _figures.QUICK_LABEL in texts["quick"] and "2 seeds per arm" in texts["quick"]
+    assert _figures.QUICK_LABEL not in texts["full"]
+
+    tests = [_stats.Test("c", "d", "m", "b-a", ">0", "paired t", 1.0, 0.5, 1.5, 2, 3.0, 0.01)]
+    verdict = _stats.judge(tests)
+    analysis = _report.Analysis(
+        tests,
+        [],
+        verdict,
+        ["We ran it.", _report.verdict_sentence(verdict, tests)],
+        "It grew — verdict supported.",
+        print,
+    )
+    smoke = _report.smoke_test(analysis, quick)
+    assert smoke.verdict == _report.QUICK_VERDICT and analysis.verdict == "supported"
+    assert smoke.report[0].startswith("**Quick run: a smoke test with no verdict.**")
+    assert smoke.report[1:] == [
+        "We ran it.",
+        "Verdict: none (quick run; 1 of 1 claims came out as predicted, which at this size "
+        "means nothing).",
+    ]
+    assert smoke.finding == (
+        "Smoke test only (quick run, no verdict): It grew — no verdict at this size."
+    )
+    assert smoke.summary().equals(analysis.summary())
+
+
 def test_holm_and_verdict_rule():
-    assert list(C.holm([0.01, 0.04, 0.03])) == pytest.approx([0.03, 0.06, 0.06])
-    assert math.isnan(C.holm([math.nan, 0.01])[0])
+    assert list(_stats.holm([0.01, 0.04, 0.03])) == pytest.approx([0.03, 0.06, 0.06])
+    assert math.isnan(_stats.holm([math.nan, 0.01])[0])
 
     def t(effect, p, predicted):
-        return C.Test("c", "d", "m", "b-a", predicted, "paired t", effect, 0, 0, 10, 1.0, p)
+        return _stats.Test("c", "d", "m", "b-a", predicted, "paired t", effect, 0, 0, 10, 1.0, p)
 
     both = [t(1.0, 0.001, ">0"), t(-1.0, 0.001, "<0")]
-    assert C.judge(both) == "supported"
+    assert _stats.judge(both) == "supported"
     assert [x.outcome for x in both] == ["as predicted"] * 2
-    assert C.judge([t(-1.0, 0.001, ">0"), t(0.1, 0.5, ">0")]) == "not supported"
+    assert _stats.judge([t(-1.0, 0.001, ">0"), t(0.1, 0.5, ">0")]) == "not supported"
     mixed = [t(1.0, 0.001, ">0"), t(0.5, 0.001, "<=0")]
-    assert C.judge(mixed) == "mixed" and mixed[1].outcome == "opposite"
-    assert C.judge([t(1.0, 0.001, ">0"), t(0.5, 0.4, "<=0")]) == "supported"
+    assert _stats.judge(mixed) == "mixed" and mixed[1].outcome == "opposite"
+    assert _stats.judge([t(1.0, 0.001, ">0"), t(0.5, 0.4, "<=0")]) == "supported"
 
 
 def test_per_seed_slopes():
     df = pd.DataFrame(
         {"replicate": [0, 0, 0, 1, 1, 1], "x": [0, 1, 2] * 2, "y": [0, 2, 4, 1, 1, 1]}
     )
-    assert list(C.per_seed_slopes(df, "x", "y")) == pytest.approx([2.0, 0.0])
+    assert list(_stats.per_seed_slopes(df, "x", "y")) == pytest.approx([2.0, 0.0])
 
 
 def test_budgets_scale_with_the_population():
-    arm = C.Arm("a", {"streams.focal.campaign.strategy": "none"})
+    arm = _plan.Arm("a", {"streams.focal.campaign.strategy": "none"})
     base = load_scenario("default")
-    sc = C.build_scenario(arm, {"population.viewers": base.population.viewers // 5})
+    sc = _plan.build_scenario(arm, {"population.viewers": base.population.viewers // 5})
     for name, g in base.streams.items():
         if g.campaign is not None:
             assert sc.streams[name].campaign.daily_budget == pytest.approx(
@@ -218,10 +301,10 @@ def test_budgets_scale_with_the_population():
 def test_frozen_market_keeps_traits_across_seeds():
     from simulation.model import SnowballModel
 
-    sc = C.build_scenario(C.Arm("a"), C.QUICK_SIZES, market_seed=5)
+    sc = _plan.build_scenario(_plan.Arm("a"), _plan.QUICK_SIZES, market_seed=5)
     assert sc.streams["focal"].count == 1
     assert sum(g.count for g in sc.streams.values()) == sum(
-        g.count for g in load_scenario("default", C.QUICK_SIZES).streams.values()
+        g.count for g in load_scenario("default", _plan.QUICK_SIZES).streams.values()
     )
     t1, t2 = SnowballModel(sc, 1).table, SnowballModel(sc, 2).table
     for attr in ("hook", "retention", "persuasion", "price", "quality", "category", "start_tick"):
@@ -231,8 +314,9 @@ def test_frozen_market_keeps_traits_across_seeds():
 def test_parallel_runs_equal_serial_runs():
     plan = STUDIES["review_quality"].plan("quick", 2)
     plan = dataclasses.replace(plan, arms=plan.arms[:2])
-    serial = C.execute_plan(plan, jobs=1)
-    parallel = C.execute_plan(plan, jobs=2)
+    measure = STUDIES["review_quality"].measure
+    serial = _execute.execute_plan(plan, measure, jobs=1)
+    parallel = _execute.execute_plan(plan, measure, jobs=2)
     cols = [c for c in serial[0].columns if c != "wall_seconds"]
     pd.testing.assert_frame_equal(serial[0][cols], parallel[0][cols])
     pd.testing.assert_frame_equal(serial[1], parallel[1])
@@ -268,7 +352,7 @@ def test_cli_runs_a_quick_study(tmp_path, capsys):
 def _moderate(name: str, arms: list[str]):
     plan = STUDIES[name].plan("moderate")
     plan = dataclasses.replace(plan, arms=tuple(plan.arm(a) for a in arms))
-    runs, daily, _ = C.execute_plan(plan, jobs=2)
+    runs, daily, _ = _execute.execute_plan(plan, STUDIES[name].measure, jobs=2)
     return plan, runs, daily
 
 
@@ -287,9 +371,9 @@ def test_snowball_vs_funnel_growth_bends_up_more_under_the_feed():
     from experiments.snowball_vs_funnel import acceleration
 
     _, _, daily = _moderate("snowball_vs_funnel", ["default_no_ads", "funnel_no_ads"])
-    feed = acceleration(C.daily_matrix(daily, "default_no_ads", "gmv"))
-    funnel = acceleration(C.daily_matrix(daily, "funnel_no_ads", "gmv"))
-    t = C.paired_test("feed_shape_steeper", "", "acceleration", funnel, feed, ">0")
+    feed = acceleration(_stats.daily_matrix(daily, "default_no_ads", "gmv"))
+    funnel = acceleration(_stats.daily_matrix(daily, "funnel_no_ads", "gmv"))
+    t = _stats.paired_test("feed_shape_steeper", "", "acceleration", funnel, feed, ">0")
     assert t.effect > 0 and t.p_value < 0.05, t
 
 
@@ -305,7 +389,7 @@ def test_paid_leverage_is_positive_above_the_peer_average():
     _, runs, _ = _moderate("paid_leverage", ["p1.4_ads", "p1.4_no_ads", "p2_ads", "p2_no_ads"])
     lev = leverage_table(runs)
     above = lev[lev["x"] > 1].groupby("replicate")["leverage"].mean()
-    t = C.one_sample_test("above_positive", "", "leverage", above.to_numpy(), ">0")
+    t = _stats.one_sample_test("above_positive", "", "leverage", above.to_numpy(), ">0")
     assert t.effect > 0 and t.p_value < 0.05, t
 
 
@@ -318,7 +402,7 @@ def test_feedback_gated_beats_always_scale_on_roi():
     def roi(arm):
         return runs[runs["arm"] == arm].sort_values("replicate")["paid_roi"].to_numpy(float)
 
-    t = C.paired_test(
+    t = _stats.paired_test(
         "gated_roi", "", "paid_roi", roi("low_always_scale"), roi("low_feedback_gated"), ">0"
     )
     assert t.effect > 0 and t.p_value < 0.05, t
@@ -330,13 +414,15 @@ def test_gallery_is_written_from_the_manifests_into_the_readme(tmp_path):
     out = tmp_path / "results"
     for name, verdict in (("exploration", "mixed"), ("inequality", "not supported")):
         (out / name).mkdir(parents=True)
-        C.write_json(
+        write_json(
             {"verdict": verdict, "finding": f"{name} found x.", "size": "quick", "replicates": 2},
             out / name / "manifest.json",
         )
     readme = tmp_path / "README.md"
-    readme.write_text(f"# t\n\n{C.GALLERY_START}\nstale\n{C.GALLERY_END}\n\n## after\n")
-    path = C.write_gallery(out, readme=readme)
+    readme.write_text(
+        f"# t\n\n{_gallery.GALLERY_START}\nstale\n{_gallery.GALLERY_END}\n\n## after\n"
+    )
+    path = _gallery.write_gallery(out, readme=readme)
     text = readme.read_text()
     assert "stale" not in text and text.endswith("## after\n")
     assert "### inequality — not supported" in text
@@ -351,7 +437,7 @@ def test_run_study_refuses_a_folder_with_foreign_files_before_running(tmp_path):
 
     (tmp_path / "thesis.tex").write_text("draft")
     with pytest.raises(OutputFolderError, match="not empty"):
-        C.run_study("review_quality", quick=True, out_dir=tmp_path)
+        _study.run_study("review_quality", quick=True, out_dir=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["thesis.tex"]
 
 
@@ -388,7 +474,7 @@ def test_moderate_plan_reproduces_the_full_studys_significant_claims(name):
     (its paired or slope t-test) is significant at 0.05 with the full study's sign."""
     mod = STUDIES[name]
     plan = mod.plan("moderate")
-    runs, daily, streams = C.execute_plan(plan, jobs=2)
+    runs, daily, streams = _execute.execute_plan(plan, mod.measure, jobs=2)
     tests = {t.claim: t for t in mod.analyse(runs, daily, plan, streams).tests}
     for claim, sign in MODERATE_CLAIMS[name].items():
         t = tests[claim]

@@ -15,14 +15,9 @@ import pandas as pd
 import pytest
 
 from experiments import STUDY_NAMES
-from experiments._common import (
-    GALLERY_END,
-    GALLERY_START,
-    RESULTS_DIR,
-    gallery_lines,
-    load_study,
-    reanalyse,
-)
+from experiments._gallery import GALLERY_END, GALLERY_START, gallery_lines
+from experiments._outputs import RESULTS_DIR
+from experiments._study import load_study, reanalyse
 
 STORED = [n for n in STUDY_NAMES if (RESULTS_DIR / n / "manifest.json").exists()]
 

@@ -1,11 +1,11 @@
-"""Paid-traffic strategies: the registry and each strategy's flags, with scripted histories."""
-
-import inspect
+"""Paid-traffic strategies: the registry's names and what each strategy does, with scripted
+histories (the contract every strategy meets: tests/test_strategy_contract.py)."""
 
 import pytest
 
 from simulation import strategies as S
-from simulation.config import CampaignConfig
+from simulation.config import CampaignConfig, ConfigError, load_scenario
+from simulation.distribution import policy_class
 from simulation.strategies import STRATEGIES, CampaignDay
 
 
@@ -15,14 +15,10 @@ def day(d, budget, spend=None, paid=1000, free=10_000, gmv=None, live=True, foll
     return CampaignDay(d, budget, spend, paid, 10, gmv, free, follow, live)
 
 
-def test_every_strategy_class_is_registered():
-    classes = {
-        c
-        for _, c in inspect.getmembers(S, inspect.isclass)
-        if issubclass(c, S.Strategy) and c is not S.Strategy
-    }
-    assert classes == set(STRATEGIES.values())
-    assert set(STRATEGIES) == {
+def test_the_registry_names_the_seven_strategies():
+    """The contract every registered strategy meets is tests/test_strategy_contract.py; this
+    file tests what each strategy does."""
+    assert list(STRATEGIES) == [
         "none",
         "fixed",
         "cold_start",
@@ -30,76 +26,37 @@ def test_every_strategy_class_is_registered():
         "max_delivery",
         "feedback_gated",
         "always_scale",
-    }
-    for name, cls in STRATEGIES.items():
-        assert cls.name == name and cls.description
+    ]
 
 
-@pytest.mark.parametrize("name", list(STRATEGIES))
-def test_flags_are_honoured(name):
-    cls = STRATEGIES[name]
-    cfg = CampaignConfig(
-        strategy=name,
-        daily_budget=100.0,
-        scale_step=0.5,
-        roi_floor=1.0,
-        leverage_threshold=0.2,
-        burst_days=1,
+def test_the_registry_validates_its_own_names():
+    """An unknown name is a ConfigError naming where it came from and the names allowed, in
+    registry order, with the nearest name for a typo; the scenario loader asks the registry."""
+    assert S.strategy_class("feedback_gated") is S.FeedbackGated
+    with pytest.raises(ConfigError) as err:
+        S.strategy_class("yolo", "x.toml", "streams.focal.campaign.strategy")
+    assert str(err.value) == (
+        "x.toml: streams.focal.campaign.strategy = 'yolo': must be one of none, fixed, "
+        "cold_start, roi_target, max_delivery, feedback_gated, always_scale"
     )
-    strat = cls(cfg)
-    first = strat.initial()
-    if not cls.spends:
-        assert first.budget == 0
-    else:
-        assert first.budget > 0
-    if cls.bidding:
-        assert first.bidding == cls.bidding
-    # A run of days on which paid traffic brought free traffic and paid well.
-    hist = [day(0, first.budget, paid=1000, free=10_000)]
-    budgets = [first.budget]
-    for d in range(1, 8):
-        dec = strat.decide(hist)
-        budgets.append(dec.budget)
-        hist.append(
-            day(
-                d,
-                dec.budget,
-                paid=int(1000 * dec.budget / 100 + 1),
-                free=int(10_000 + 5000 * dec.budget / 100),
-                gmv=4 * dec.budget,
-            )
-        )
-    if not cls.scales_budget:
-        assert max(budgets) <= cfg.daily_budget * max(cfg.burst_multiplier, 1)
-    else:
-        assert max(budgets) > cfg.daily_budget
-    assert all(0 <= b <= cfg.max_budget for b in budgets)
+    with pytest.raises(ConfigError, match=r"\(did you mean 'feedback_gated'\?\)$"):
+        S.strategy_class("feedback_gate")
+    with pytest.raises(ConfigError) as err:
+        load_scenario("default", {"streams.focal.campaign.strategy": "roi_targt"})
+    assert str(err.value).endswith("always_scale (did you mean 'roi_target'?)")
+    assert "default.toml" in str(err.value)
 
 
-@pytest.mark.parametrize("name", list(STRATEGIES))
-def test_only_feedback_strategies_read_free_traffic(name):
-    cls = STRATEGIES[name]
-    cfg = CampaignConfig(strategy=name, daily_budget=100.0, roi_floor=1.0)
-
-    def decisions(free_growth):
-        strat = cls(cfg)
-        dec = strat.initial()
-        hist, out = [], []
-        for d in range(6):
-            hist.append(
-                day(
-                    d,
-                    dec.budget,
-                    paid=int(10 * dec.budget),
-                    free=int(10_000 + free_growth * 10 * dec.budget),
-                )
-            )
-            dec = strat.decide(hist)
-            out.append(dec.budget)
-        return out
-
-    differs = decisions(2.0) != decisions(0.0)
-    assert differs == cls.uses_feedback
+def test_policy_registry_validates_its_own_names():
+    assert policy_class("urn").name == "urn"
+    with pytest.raises(ConfigError) as err:
+        policy_class("magic", "x.toml", "policy")
+    assert str(err.value) == (
+        "x.toml: policy = 'magic': must be one of cascade, interest_feed, private_values, "
+        "search_funnel, urn"
+    )
+    with pytest.raises(ConfigError, match=r"\(did you mean 'search_funnel'\?\)$"):
+        load_scenario("default", {"policy": "search_funel"})
 
 
 def test_feedback_gated_steps_back_and_holds_without_feedback():
@@ -164,3 +121,21 @@ def test_roi_target_widens_only_while_target_holds():
     assert s.initial().bidding == "cost_cap"
     assert s.decide([day(0, 100.0, gmv=400.0)]).budget == pytest.approx(120.0)
     assert s.decide([day(0, 100.0, gmv=200.0)]).budget == pytest.approx(100 / 1.2)
+
+
+def test_the_loader_learns_the_names_from_the_registries(monkeypatch):
+    """config.py imports no registry: each registry registers its lookup when imported, and
+    importing any module of the package imports both. Without them the loader says so
+    rather than accepting any name."""
+    import subprocess
+    import sys
+
+    from simulation import config
+
+    code = "import simulation.config as c; print(sorted(c.PART_REGISTRIES))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['policy', 'strategy']"
+    assert config.PART_REGISTRIES["strategy"] is S.strategy_class
+    monkeypatch.setattr(config, "PART_REGISTRIES", {})
+    with pytest.raises(RuntimeError, match="no registry of (policy|strategy) names"):
+        load_scenario("default")

@@ -1,6 +1,6 @@
 """The values of the run summaries: ``api.took_off``, ``api.summarize`` (ROI, final tier,
 followers, the group's totals), the paired leverage of ``api.run_summary``,
-``metrics.top_share`` and ``experiments._common.takeoff_day``.
+``metrics.top_share`` and ``experiments._measure.takeoff_day``.
 
 Every input is a small hand-made table and every expected value is worked out by hand from
 the documented definitions (docs/MODEL.md section 11 "Outputs", the functions' docstrings),
@@ -21,7 +21,7 @@ from simulation.metrics import top_share
 
 ensure_importable()
 
-from experiments._common import takeoff_day  # noqa: E402
+from experiments._measure import takeoff_day  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # Helpers
@@ -172,7 +172,7 @@ def test_took_off_false_without_a_focal_group_or_a_live_day():
 
 
 # --------------------------------------------------------------------------------------------
-# experiments._common.takeoff_day
+# experiments._measure.takeoff_day
 # --------------------------------------------------------------------------------------------
 
 

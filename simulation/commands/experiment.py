@@ -7,7 +7,7 @@
 The studies are the ``experiments`` package, installed with ``simulation``. Outputs go under
 ``./results/`` of the current folder. The full-size run also rewrites the gallery in
 ``README.md``, but only in the project's own clone: when the current folder holds a README.md
-with the gallery markers (:data:`experiments._common.GALLERY_START`).
+with the gallery markers (:data:`experiments._gallery.GALLERY_START`).
 """
 
 import argparse
@@ -101,13 +101,10 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES
-    from experiments._common import (
-        RESULTS_DIR,
-        pick_size,
-        run_study,
-        study_dir,
-        write_gallery,
-    )
+    from experiments._gallery import write_gallery
+    from experiments._outputs import RESULTS_DIR, study_dir
+    from experiments._plan import pick_size
+    from experiments._study import run_study
     from simulation.commands.run import show_progress
     from simulation.footprint import check_fits
     from simulation.results import check_output_folder, check_parent_folder, read_manifest
@@ -208,7 +205,8 @@ def _reanalyse(name: str, out: Path) -> object:
     study mends them). Other errors of the analysis are the code's and propagate."""
     import zlib
 
-    from experiments._common import load_outputs, refresh_outputs
+    from experiments._outputs import load_outputs
+    from experiments._study import refresh_outputs
     from simulation.errors import UsageError, first_line
 
     def damaged(what: str) -> UsageError:

@@ -19,6 +19,7 @@ store      the output folder: one file per completed run, consolidation, manifes
 engine     the driver loop (bounded in-flight futures, progress bar)
 analysis   per-point summaries and SALib sensitivity indices
 plots      the sensitivity bar chart and the phase diagram
+labels     plural nouns and the metrics' labels and units (a leaf every module may import)
 
 This package keeps its import light (worker processes import it to run a task); the heavy
 parts are imported by the modules that need them.
@@ -26,12 +27,9 @@ parts are imported by the modules that need them.
 
 from typing import Any
 
+from simulation.sweep.labels import plural
+
 __all__ = ["analyze_sweep", "load_spec", "plural", "run_sweep"]
-
-
-def plural(n: int, word: str) -> str:
-    """``1 replicate``, ``6 replicates``."""
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def __getattr__(name: str) -> Any:

@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from simulation.paths import RESULTS, SOURCE_ROOT
-from simulation.sweep import plural
 from simulation.sweep.design import Design, build_design, design_from_coordinates
 from simulation.sweep.executors import ExecutorChoice, open_executor
+from simulation.sweep.labels import plural
 from simulation.sweep.runners import PreparedRunner, Runner, prepare
 from simulation.sweep.seeds import run_seed
 from simulation.sweep.spec import SweepSpec, load_spec

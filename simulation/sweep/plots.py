@@ -6,10 +6,12 @@ Agg canvas), so importing or using this module leaves the user's backend and pyp
 alone.
 """
 
+from __future__ import annotations
+
 import os
 import textwrap
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 import numpy as np
@@ -18,13 +20,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from simulation.sweep import plural
-from simulation.sweep.analysis import (
-    METRIC_LABELS,
-    PhaseSurface,
-    SweepData,
-    metric_label,
-)
+from simulation.sweep.labels import METRIC_LABELS, metric_label, plural
+
+if TYPE_CHECKING:  # annotations only: the analysis imports this module to draw
+    from simulation.sweep.analysis import PhaseSurface, SweepData
 
 TOOK_OFF_TEXT = (
     "Took off: on its last live day the focal room's free impressions are at "

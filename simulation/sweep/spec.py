@@ -37,7 +37,7 @@ from simulation.config import (
     build,
     known_keys,
 )
-from simulation.sweep import plural
+from simulation.sweep.labels import plural
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
 SAMPLED_KINDS = ("random", "lhs", "sobol", "morris")

@@ -1,0 +1,112 @@
+"""A study's output folder: writing it in one atomic step and reading it back.
+
+``results/<study>/`` holds ``runs.csv``, ``daily.csv.gz`` and ``streams.csv.gz`` (the raw run
+outputs, full precision), ``summary.csv``, ``manifest.json``, ``REPORT.md`` and
+``figure.png``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from experiments._plan import Plan, scale_budgets
+from experiments._report import Analysis
+from simulation.config import load_scenario, to_dict
+from simulation.paths import RESULTS
+from simulation.results import atomic_dir, manifest, write_json
+
+RESULTS_DIR = RESULTS  # ./results of the current folder
+
+
+def write_outputs(
+    out: Path,
+    plan: Plan,
+    runs: pd.DataFrame,
+    daily: pd.DataFrame,
+    streams: pd.DataFrame | None,
+    analysis: Analysis,
+    wall: float,
+    jobs: int,
+    question: str,
+) -> None:
+    """Write the study's folder atomically (``question``: the study's, for the manifest)."""
+    with atomic_dir(out) as tmp:
+        runs.to_csv(tmp / "runs.csv", index=False)
+        # gzip without a timestamp: the same table gives the same bytes (a --reanalyse
+        # leaves the raw outputs untouched in git).
+        gz = {"method": "gzip", "mtime": 0}
+        daily.to_csv(tmp / "daily.csv.gz", index=False, compression=gz)
+        if streams is not None:
+            streams.to_csv(tmp / "streams.csv.gz", index=False, compression=gz)
+        analysis.summary().to_csv(tmp / "summary.csv", index=False, float_format="%.6g")
+        analysis.draw(tmp / "figure.png")
+        bases = sorted({a.base for a in plan.arms})
+        base_configs = {
+            b: to_dict(scale_budgets(load_scenario(b, dict(plan.sizes)), b)) for b in bases
+        }
+        write_json(
+            manifest(
+                kind="experiment",
+                study=plan.study,
+                question=question,
+                size=plan.size,
+                replicates=plan.replicates,
+                root_seed=plan.root_seed,
+                seeds=list(plan.seeds),
+                sizes=dict(plan.sizes),
+                arms=[
+                    {
+                        "name": a.name,
+                        "base": a.base,
+                        "overrides": dict(a.overrides),
+                        "x": None if math.isnan(a.x) else a.x,
+                        "tags": dict(a.tags),
+                        "market_seed": a.market_seed,
+                    }
+                    for a in plan.arms
+                ],
+                market_seeds=list(plan.market_seeds) if plan.market_seeds else None,
+                notes=dict(plan.notes),
+                config=base_configs,
+                verdict=analysis.verdict,
+                finding=analysis.finding,
+                runs=len(runs),
+                jobs=jobs,
+                wall_seconds=round(wall, 1),
+                run_seconds_total=round(float(runs["wall_seconds"].sum()), 1),
+            ),
+            tmp / "manifest.json",
+        )
+        text = [f"# {plan.study}", "", " ".join(analysis.report), ""]
+        text.append(
+            "Files: `figure.png`, `summary.csv` (per arm and per claim), `runs.csv` and "
+            "`daily.csv.gz` (raw run outputs), `manifest.json` (config, seeds, versions, "
+            "commit)."
+        )
+        (tmp / "REPORT.md").write_text("\n".join(text) + "\n")
+
+
+def study_dir(name: str, size: str = "full") -> Path:
+    """A study's default output folder: ``results/<name>/`` at full size (the published
+    results), ``results/<size>/<name>/`` at the other sizes."""
+    return RESULTS_DIR / name if size == "full" else RESULTS_DIR / size / name
+
+
+def load_outputs(
+    folder: Path,
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """(manifest, runs, daily, streams or None) of a study's output folder."""
+    import json
+
+    folder = Path(folder)
+    with open(folder / "manifest.json") as fh:
+        man = json.load(fh)
+    runs = pd.read_csv(folder / "runs.csv")
+    daily = pd.read_csv(folder / "daily.csv.gz")
+    path = folder / "streams.csv.gz"
+    streams = pd.read_csv(path) if path.exists() else None
+    return man, runs, daily, streams

@@ -1,0 +1,156 @@
+"""A study's report: the :class:`Analysis` its ``analyse`` returns, and the words of its
+REPORT.md, generated from the computed numbers (never written by hand).
+
+A quick run (``--quick``: 2 seeds in a tiny market) is a smoke test of the code path, not a
+study: :func:`smoke_test` makes its report, verdict, finding and figure say so.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from experiments._stats import ALPHA, Test
+
+if TYPE_CHECKING:
+    from experiments._plan import Plan
+
+
+@dataclass
+class Analysis:
+    """What :func:`analyse` of a study returns (computed only from the tables)."""
+
+    tests: list[Test]
+    arm_rows: list[dict[str, Any]]
+    verdict: str
+    report: list[str]
+    finding: str
+    draw: Callable[[Path], None]
+
+    def summary(self) -> pd.DataFrame:
+        cols = [
+            "kind",
+            "arm",
+            "label",
+            "x",
+            "metric",
+            "description",
+            "mean",
+            "ci_low",
+            "ci_high",
+            "n",
+            "claim",
+            "comparison",
+            "predicted",
+            "effect",
+            "effect_low",
+            "effect_high",
+            "cohen_dz",
+            "test",
+            "statistic",
+            "p_value",
+            "p_holm",
+            "wilcoxon_statistic",
+            "wilcoxon_p",
+            "outcome",
+        ]
+        df = pd.DataFrame(self.arm_rows + [t.row() for t in self.tests])
+        for c in cols:
+            if c not in df.columns:
+                df[c] = math.nan if c not in ("kind", "arm", "label", "metric") else ""
+        return df[cols]
+
+
+def count(n: int, noun: str) -> str:
+    """``3 days``, ``1 day``: a count with its noun in the right number."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def fmt(x: float, digits: int = 3) -> str:
+    """A number with ``digits`` significant digits (thousands separated)."""
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    if x == 0:
+        return "0"
+    mag = math.floor(math.log10(abs(x)))
+    decimals = max(0, digits - 1 - mag)
+    return f"{x:,.{decimals}f}"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or not math.isfinite(p):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def describe_test(t: Test, unit: str = "", digits: int = 3) -> str:
+    """``+1,234 yuan [95% CI 800, 1,600], paired t = 4.1, Holm p = 0.002`` style text."""
+    u = f" {unit}" if unit else ""
+    return (
+        f"{fmt(t.effect, digits)}{u} [95% CI {fmt(t.low, digits)}, {fmt(t.high, digits)}], "
+        f"{t.test} = {fmt(t.statistic, 3)}, Holm-adjusted {fmt_p(t.p_adjusted)}"
+    )
+
+
+def trend(t: Test, up: str, down: str, flat: str = "did not change significantly") -> str:
+    """The word for what a test found: ``up``/``down`` when significant (Holm) in that
+    direction, else ``flat``."""
+    sig = math.isfinite(t.p_adjusted) and t.p_adjusted < ALPHA
+    if not sig:
+        return flat
+    return up if t.effect > 0 else down
+
+
+def run_sentence(plan: Plan, what: str) -> str:
+    """The report's first sentence: what was run, at which size."""
+    return (
+        f"We ran {what}: {plan.describe()} ({plan.size} size), replicate k of every arm "
+        f"sharing seed k (common random numbers), every other parameter at the scenario "
+        f"defaults."
+    )
+
+
+def verdict_sentence(verdict: str, tests: list[Test]) -> str:
+    n_ok = sum(t.outcome == "as predicted" for t in tests)
+    return (
+        f"Verdict: **{verdict}** ({n_ok} of {len(tests)} claims as predicted at Holm-adjusted "
+        f"p < {ALPHA})."
+    )
+
+
+QUICK_VERDICT = "none (a quick run is a smoke test)"
+"""The verdict of every quick run: its tests decide nothing."""
+
+
+def smoke_test(analysis: Analysis, plan: Plan) -> Analysis:
+    """``analysis`` of a quick plan, saying what it is: a smoke test with no verdict.
+
+    A quick run has two seeds per arm in a tiny market: enough to check that the study runs
+    end to end, far too few for its tests to decide a claim (a t-interval from two seeds is
+    ±12.7 standard errors wide). The report opens by saying so, the verdict sentence becomes
+    a count of the tests' outcomes with that caveat, the verdict is :data:`QUICK_VERDICT`, and
+    the finding is prefixed and its closing "verdict X" becomes "no verdict at this size"; the
+    figure carries the same label (see
+    :func:`experiments._figures.finish`). The tests themselves stay in summary.csv.
+    """
+    note = (
+        f"**Quick run: a smoke test with no verdict.** {count(plan.replicates, 'seed')} per "
+        "arm in a tiny market check that the study runs end to end; at this size its "
+        "intervals are wide and its tests decide nothing (run the study at full size for a "
+        "verdict)."
+    )
+    judged = verdict_sentence(analysis.verdict, analysis.tests)
+    n_ok = sum(t.outcome == "as predicted" for t in analysis.tests)
+    instead = (
+        f"Verdict: none (quick run; {n_ok} of {len(analysis.tests)} claims came out as "
+        "predicted, which at this size means nothing)."
+    )
+    report = [note] + [instead if s == judged else s for s in analysis.report]
+    said = analysis.finding.replace(f"verdict {analysis.verdict}", "no verdict at this size")
+    finding = f"Smoke test only (quick run, no verdict): {said}"
+    return replace(analysis, verdict=QUICK_VERDICT, report=report, finding=finding)
