@@ -137,5 +137,5 @@ def test_the_loader_learns_the_names_from_the_registries(monkeypatch):
     assert out.stdout.strip() == "['policy', 'strategy']"
     assert config.PART_REGISTRIES["strategy"] is S.strategy_class
     monkeypatch.setattr(config, "PART_REGISTRIES", {})
-    with pytest.raises(RuntimeError, match="no registry of (policy|strategy) names"):
+    with pytest.raises(RuntimeError, match=r"no registry of (policy|strategy) names"):
         load_scenario("default")
