@@ -135,7 +135,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from simulation.footprint import check_fits
     from simulation.results import check_output_folder, check_parent_folder, read_manifest
     from simulation.sweep.engine import Terminated, sigterm_stops
-    from simulation.sweep.executors import ExecutorChoice
+    from simulation.sweep.executors import ExecutorChoice, check_address
 
     if args.list:
         for name in STUDY_NAMES:
@@ -160,8 +160,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         )
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    if args.dask is not None and not args.dask.strip():
-        raise UsageError("--dask: needs an address (tcp://host:port, a scheduler file or local:N)")
+    if args.dask is not None:
+        check_address(args.dask)
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues an interrupted run: add --resume")
     if (args.resume or args.dask is not None) and (args.reanalyse or args.plan):
