@@ -35,10 +35,13 @@ def write_outputs(
     *,
     executor: dict[str, Any] | None = None,
     sessions: list[dict[str, Any]] | None = None,
+    plan_fingerprint: str | None = None,
 ) -> None:
     """Write the study's folder atomically (``question``: the study's, for the manifest;
     ``jobs``: the workers that ran it; ``executor`` and ``sessions``: where it ran and, for
-    a resumed study, what each session ran, for the manifest)."""
+    a resumed study, what each session ran, for the manifest; ``plan_fingerprint``: of the
+    plan and code state that made the runs, :func:`experiments._work.plan_identity`, so that
+    ``--resume`` knows a study that is already complete)."""
     with atomic_dir(out) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         # gzip without a timestamp: the same table gives the same bytes (a --reanalyse
@@ -83,6 +86,7 @@ def write_outputs(
                 jobs=jobs,
                 executor=executor,
                 sessions=sessions,
+                plan_fingerprint=plan_fingerprint,
                 wall_seconds=round(wall, 1),
                 run_seconds_total=round(float(runs["wall_seconds"].sum()), 1),
             ),

@@ -218,6 +218,7 @@ def run_study(
         study.question,
         executor=opened.details,
         sessions=record["sessions"],
+        plan_fingerprint=record["fingerprint"],
     )
     work.remove()
     return analysis
@@ -258,6 +259,7 @@ def refresh_outputs(folder: Path) -> Analysis:
         study.question,
         executor=man.get("executor"),
         sessions=man.get("sessions"),
+        plan_fingerprint=man.get("plan_fingerprint"),
     )
     with open(folder / "manifest.json") as fh:
         new = json.load(fh)

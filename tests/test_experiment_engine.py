@@ -238,6 +238,12 @@ def test_a_run_that_kills_its_worker_fails_the_study_in_one_line(
     man = json.loads((out / "manifest.json").read_text())
     assert [s["ran"] for s in man["sessions"]] == [2, 0, 1]
     assert not _work.work_dir(out).exists()
+    # Resuming a complete study (same plan and code state) has nothing to do.
+    capsys.readouterr()
+    before = (out / "manifest.json").read_bytes()
+    assert main([*args, "--resume"]) == 0
+    assert "already complete" in capsys.readouterr().out
+    assert (out / "manifest.json").read_bytes() == before
 
 
 def test_flags_are_checked_in_one_line(capsys):

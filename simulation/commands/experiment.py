@@ -217,6 +217,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             continue
         start = time.perf_counter()
         work = StudyWork(out)
+        if args.resume and not work.exists() and _complete(name, out, size, args.replicates):
+            print(f"{name}: already complete (same plan and code state) -> {out}/")
+            continue
         if args.resume and not work.exists():
             print(
                 f"snowball: note: {name}: no interrupted run to resume ({work.root} does "
@@ -268,6 +271,21 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     elif args.all:
         write_gallery(args.out.expanduser().resolve())
     return 0
+
+
+def _complete(name: str, out: Path, size: str, replicates: int | None) -> bool:
+    """Whether ``out`` holds the outputs of exactly this plan of study ``name``, made by
+    this code state (the manifest's ``plan_fingerprint``): ``--resume`` has nothing to do."""
+    from experiments import STUDIES
+    from experiments._work import plan_identity
+    from simulation.results import read_manifest
+    from simulation.sweep.engine import fingerprint
+
+    man = read_manifest(out) or {}
+    if man.get("kind") != "experiment" or not man.get("plan_fingerprint"):
+        return False
+    plan = STUDIES[name].plan(size, replicates)
+    return man["plan_fingerprint"] == fingerprint(plan_identity(plan))
 
 
 def _reanalyse(name: str, out: Path) -> object:
