@@ -8,7 +8,8 @@ and the pattern the source material predicts. What they share is split by job:
 
 _plan      arms, sizes, common-random-number seeds and each arm's scenario
 _measure   what one finished run contributes (the per-day and per-run tables)
-_execute   running every (arm, replicate), in this process or in spawned workers
+_execute   running every (arm, replicate) through the sweep engine's loop and executors
+_work      the work folder: each completed run kept as it comes back, for --resume
 _stats     intervals, the tests of the claims, Holm's adjustment, the verdict
 _report    the Analysis a study returns and the words of its REPORT.md
 _figures   panels, means with 95% intervals (clipped to the metric's range), titles

@@ -1,16 +1,22 @@
-"""Executing a plan: every (arm, replicate) run, in this process or in a pool of spawned
-worker processes (``import mesa`` selects the spawn start method, so the worker function is
-top level), gathered into the study's raw tables.
+"""Executing a plan: every (arm, replicate) run on the sweep's executors, gathered into the
+study's raw tables.
+
+The runs go through :func:`simulation.sweep.engine.drive`, the driving loop of
+``snowball sweep``: in this process (one job), a pool of spawned local worker processes, or a
+Dask cluster (:func:`simulation.sweep.executors.open_executor`), with at most a bounded
+number of runs in flight, a broken pool rebuilt and a run that kills its worker retried
+alone before it is recorded failed. Each completed run is handed to a callback as it comes
+back: :func:`execute_plan` keeps them in memory, :func:`experiments._study.run_study` writes
+each to the study's work folder (:mod:`experiments._work`) so that a killed study resumes.
+Whatever the executor and the order in which runs complete, :func:`assemble` gives the same
+tables: runs are put back in plan order before they are sorted.
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing
-import os
 import sys
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -18,10 +24,41 @@ import pandas as pd
 from experiments._measure import Measurement
 from experiments._plan import Arm, Plan, build_scenario
 from simulation.api import RunResult
+from simulation.sweep.engine import DriveReport, drive
+from simulation.sweep.executors import ExecutorChoice, OpenExecutor, open_executor
+from simulation.sweep.worker import describe_error
 
 Measure = Callable[[RunResult, Arm], Measurement]
 """A study's ``measure``: what one finished run contributes (a module-level function, so
-that it reaches spawned workers by reference)."""
+that it reaches worker processes by reference)."""
+
+RunOutput = tuple[dict[str, Any], pd.DataFrame, pd.DataFrame | None]
+"""One run's contribution: its row of runs.csv, its daily table and its streams table (None
+unless the study measures streams), each table with the run's keys in front."""
+
+
+@dataclass(frozen=True)
+class StudyTask:
+    """One run of a plan: replicate ``replicate`` (seed ``seed``) of arm number ``arm``."""
+
+    arm: int
+    replicate: int
+    seed: int
+    market_seed: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The run's file name stem in the work folder: a function of (arm, replicate)."""
+        return f"a{self.arm:04d}-r{self.replicate:05d}"
+
+    def label(self, plan: Plan) -> str:
+        """How a message names the run."""
+        return f"{plan.arms[self.arm].name} replicate {self.replicate} (seed {self.seed})"
+
+
+class StudyFailed(Exception):
+    """Runs of a study failed (they raised, or killed their worker process twice) or did not
+    come back: the study cannot conclude. The message is one line naming them."""
 
 
 def _execute(
@@ -31,8 +68,8 @@ def _execute(
     replicate: int,
     seed: int,
     market_seed: int | None = None,
-) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame | None]:
-    """One run of one arm (top level so that spawned workers can call it)."""
+) -> RunOutput:
+    """One run of one arm (top level so that worker processes can call it)."""
     from simulation import api
 
     sc = build_scenario(arm, sizes, market_seed)
@@ -54,68 +91,106 @@ def _execute(
     return row, tables[0], tables[1]
 
 
-def _init_worker(parent_pid: int) -> None:
-    """Workers ignore Ctrl-C (the driver stops them) and exit if the driver dies; they use
-    the command's allocator settings (:mod:`simulation.allocator`)."""
-    import signal
-    import threading
-
-    from simulation import allocator
-
-    allocator.tune()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(1)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True).start()
+def run_task(
+    measure: Measure, arm: Arm, sizes: Mapping[str, Any], task: StudyTask
+) -> tuple[str, Any]:
+    """What a worker does for one run: ``("ok", RunOutput)``, or ``("failed", one line)``
+    when the run raises (an error in a run is a result of the run, not a lost worker)."""
+    try:
+        return "ok", _execute(measure, arm, sizes, task.replicate, task.seed, task.market_seed)
+    except Exception as exc:
+        return "failed", describe_error(exc)
 
 
-def execute_plan(
-    plan: Plan, measure: Measure, jobs: int = 1, progress: bool = False
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """Run every (arm, replicate) of ``plan`` and ``measure`` each run; returns the tables
-    (runs, daily, streams — the last None unless the study measures streams), sorted by arm
-    order and replicate. ``jobs`` > 1 uses a pool of spawned processes."""
-    tasks = [
-        (measure, arm, dict(plan.sizes), k, seed, plan.market_of(arm, k))
+def plan_tasks(plan: Plan) -> list[StudyTask]:
+    """Every run of ``plan``, replicate by replicate (every arm of replicate 0 first)."""
+    return [
+        StudyTask(i, k, seed, plan.market_of(arm, k))
         for k, seed in enumerate(plan.seeds)
-        for arm in plan.arms
+        for i, arm in enumerate(plan.arms)
     ]
+
+
+def drive_plan(
+    plan: Plan,
+    measure: Measure,
+    opened: OpenExecutor,
+    tasks: Iterable[StudyTask],
+    record: Callable[[StudyTask, RunOutput], None],
+    record_failed: Callable[[StudyTask, str], None],
+    progress: bool = False,
+    total: int | None = None,
+    done: int = 0,
+) -> DriveReport:
+    """Run ``tasks`` of ``plan`` on ``opened`` through the sweep's driving loop
+    (:func:`simulation.sweep.engine.drive`); each completed run goes to ``record`` and each
+    failed one (it raised, or killed its worker twice) to ``record_failed`` as it comes
+    back. ``total`` and ``done`` size the progress bar (on stderr)."""
+    sizes = dict(plan.sizes)
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(tasks), unit="run", desc=plan.study, leave=False, file=sys.stderr)
-    results: list[tuple[dict[str, Any], pd.DataFrame, pd.DataFrame | None]] = []
-    try:
-        if jobs <= 1:
-            for t in tasks:
-                results.append(_execute(*t))
-                if bar is not None:
-                    bar.update(1)
+        bar = tqdm(
+            total=plan.n_runs if total is None else total,
+            initial=done,
+            unit="run",
+            desc=plan.study,
+            leave=False,
+            file=sys.stderr,
+        )
+
+    def on_result(task: StudyTask, result: tuple[str, Any]) -> None:
+        status, value = result
+        if status == "ok":
+            record(task, value)
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with cf.ProcessPoolExecutor(
-                max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(os.getpid(),)
-            ) as pool:
-                futures = [pool.submit(_execute, *t) for t in tasks]
-                try:
-                    for fut in cf.as_completed(futures):
-                        fut.result()
-                        if bar is not None:
-                            bar.update(1)
-                except BaseException:
-                    for f in futures:
-                        f.cancel()
-                    raise
-                results = [f.result() for f in futures]
+            record_failed(task, value)
+        if bar is not None:
+            bar.update(1)
+
+    def on_dead(task: StudyTask, cause: str) -> None:
+        record_failed(task, cause)
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        return drive(
+            opened,
+            tasks,
+            lambda ex, t: ex.submit(run_task, measure, plan.arms[t.arm], sizes, t),
+            on_result,
+            on_dead,
+            key=lambda t: (t.arm, t.replicate),
+        )
     finally:
         if bar is not None:
             bar.close()
+
+
+def failure_message(
+    plan: Plan, failed: Mapping[StudyTask, str], missing: Sequence[StudyTask] = ()
+) -> str:
+    """One line naming the failed runs (with their causes) and the runs that did not come
+    back, the first few of each."""
+    parts = []
+    if failed:
+        shown = "; ".join(f"{t.label(plan)}: {cause}" for t, cause in list(failed.items())[:3])
+        more = f"; and {len(failed) - 3} more" if len(failed) > 3 else ""
+        parts.append(f"{len(failed)} of {plan.n_runs} runs failed ({shown}{more})")
+    if missing:
+        shown = ", ".join(t.label(plan) for t in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        parts.append(f"{len(missing)} runs did not come back from their workers ({shown}{more})")
+    return f"study {plan.study}: " + "; ".join(parts)
+
+
+def assemble(
+    plan: Plan, outputs: Iterable[RunOutput]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """The study's tables (runs, daily, streams or None) from the runs' outputs given in the
+    order of :func:`plan_tasks`, sorted by arm order and replicate."""
+    results = list(outputs)
     order = {a.name: i for i, a in enumerate(plan.arms)}
 
     def tidy(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -128,3 +203,46 @@ def execute_plan(
     parts = [s for _, _, s in results if s is not None]
     streams = tidy(pd.concat(parts, ignore_index=True), ["stream"]) if parts else None
     return runs, daily, streams
+
+
+def execute_plan(
+    plan: Plan,
+    measure: Measure,
+    jobs: int = 1,
+    progress: bool = False,
+    executor: ExecutorChoice | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """Run every (arm, replicate) of ``plan`` and ``measure`` each run, keeping the results
+    in memory (nothing is written: :func:`experiments._study.run_study` is the resumable
+    path); returns the tables (runs, daily, streams — the last None unless the study
+    measures streams), sorted by arm order and replicate. ``jobs`` > 1 uses a pool of
+    spawned processes; ``executor`` (e.g. a Dask cluster) overrides ``jobs``.
+
+    Raises
+    ------
+    StudyFailed
+        A run failed or did not come back.
+    """
+    tasks = plan_tasks(plan)
+    got: dict[StudyTask, RunOutput] = {}
+    failed: dict[StudyTask, str] = {}
+    opened = open_executor(executor or ExecutorChoice(jobs=max(1, jobs)))
+    try:
+        drive_plan(
+            plan,
+            measure,
+            opened,
+            tasks,
+            got.__setitem__,
+            failed.__setitem__,
+            progress,
+        )
+    except BaseException:
+        opened.stop()
+        raise
+    opened.close()
+    missing = [t for t in tasks if t not in got and t not in failed]
+    if failed or missing:
+        ordered = {t: failed[t] for t in tasks if t in failed}
+        raise StudyFailed(failure_message(plan, ordered, missing))
+    return assemble(plan, (got[t] for t in tasks))

@@ -32,8 +32,16 @@ def write_outputs(
     wall: float,
     jobs: int,
     question: str,
+    *,
+    executor: dict[str, Any] | None = None,
+    sessions: list[dict[str, Any]] | None = None,
+    plan_fingerprint: str | None = None,
 ) -> None:
-    """Write the study's folder atomically (``question``: the study's, for the manifest)."""
+    """Write the study's folder atomically (``question``: the study's, for the manifest;
+    ``jobs``: the workers that ran it; ``executor`` and ``sessions``: where it ran and, for
+    a resumed study, what each session ran, for the manifest; ``plan_fingerprint``: of the
+    plan and code state that made the runs, :func:`experiments._work.plan_identity`, so that
+    ``--resume`` knows a study that is already complete)."""
     with atomic_dir(out) as tmp:
         runs.to_csv(tmp / "runs.csv", index=False)
         # gzip without a timestamp: the same table gives the same bytes (a --reanalyse
@@ -76,6 +84,9 @@ def write_outputs(
                 finding=analysis.finding,
                 runs=len(runs),
                 jobs=jobs,
+                executor=executor,
+                sessions=sessions,
+                plan_fingerprint=plan_fingerprint,
                 wall_seconds=round(wall, 1),
                 run_seconds_total=round(float(runs["wall_seconds"].sum()), 1),
             ),

@@ -17,14 +17,16 @@ A study (one module in :mod:`experiments`) provides
 
 and its docstring (question, scenario, variable, sizes, metric, tests, predicted pattern).
 :func:`load_study` wraps a module as a :class:`Study` (what :data:`experiments.STUDIES`
-returns); ``Study.run`` is :func:`run_study`, which plans, executes
-(:mod:`experiments._execute`), analyses and writes the folder (:mod:`experiments._outputs`).
+returns); ``Study.run`` is :func:`run_study`, which plans, executes on the sweep's
+executors with each run kept as it completes (:mod:`experiments._execute`,
+:mod:`experiments._work`), analyses and writes the folder (:mod:`experiments._outputs`).
 :func:`reanalyse` recomputes the analysis from the raw outputs of a folder;
 :func:`refresh_outputs` rewrites the folder from them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import time
 from collections.abc import Callable
@@ -32,13 +34,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from experiments._execute import execute_plan
+from experiments._execute import (
+    RunOutput,
+    StudyFailed,
+    StudyTask,
+    assemble,
+    drive_plan,
+    failure_message,
+    plan_tasks,
+)
 from experiments._measure import Measurement, focal_measurement
 from experiments._outputs import load_outputs, study_dir, write_outputs
 from experiments._plan import Arm, Plan, pick_size
 from experiments._report import Analysis, smoke_test
+from experiments._work import StudyWork, now, plan_identity
 from simulation.api import RunResult
 from simulation.results import check_output_folder, write_json
+from simulation.sweep.executors import ExecutorChoice, open_executor
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,8 @@ class Study:
 
     def run(self, *args: Any, **kwargs: Any) -> Analysis:
         """Run the study and write its folder: :func:`run_study` of this study (same
-        arguments after the name: replicates, quick, jobs, out_dir, size, progress)."""
+        arguments after the name: replicates, quick, jobs, out_dir, size, progress, and the
+        keywords executor, resume, retry_failed)."""
         return run_study(self.name, *args, **kwargs)
 
     def analysis(self, runs: Any, daily: Any, plan: Plan, streams: Any = None) -> Analysis:
@@ -90,19 +103,124 @@ def run_study(
     out_dir: Path | None = None,
     size: str | None = None,
     progress: bool = False,
+    *,
+    executor: ExecutorChoice | None = None,
+    resume: bool = False,
+    retry_failed: bool = False,
 ) -> Analysis:
-    """Plan, run, analyse and write one study; returns its analysis. The output folder is
-    checked before the runs (:func:`simulation.results.check_output_folder`): one holding
-    anything but this study's earlier outputs is refused, not replaced."""
+    """Plan, run, analyse and write one study; returns its analysis.
+
+    The output folder is checked before the runs
+    (:func:`simulation.results.check_output_folder`): one holding anything but this study's
+    earlier outputs is refused, not replaced. The runs go through the sweep's driving loop
+    on ``executor`` (default: ``jobs`` local processes, in this process for 1;
+    :mod:`experiments._execute`), and each completed run is kept in the study's work folder
+    (:mod:`experiments._work`) as it comes back. When every run is done the tables are
+    assembled, analysed and written in one atomic step, and the work folder is removed.
+
+    A work folder left by an interrupted run is refused unless ``resume`` is given; with it,
+    the runs it holds are kept (it must be of the same plan and code state) and only the
+    others run; ``retry_failed`` runs again those recorded failed.
+
+    Raises
+    ------
+    simulation.errors.UsageError
+        The output or work folder cannot be used (nothing is run or written).
+    experiments._execute.StudyFailed
+        Runs failed or did not come back: the work folder is kept for ``--resume``
+        (``--retry-failed`` for the failed ones), and no output is written.
+    """
     study = load_study(name)
     plan = study.plan(pick_size(size, quick), replicates)
     out = Path(out_dir) if out_dir is not None else study_dir(name, plan.size)
     out = check_output_folder(out, "experiment", same={"study": name})
+    work = StudyWork(out)
+    identity = plan_identity(plan)
+    record = work.check(identity, resume)
+    choice = executor or ExecutorChoice(jobs=max(1, min(jobs, plan.n_runs)))
     start = time.perf_counter()
-    runs, daily, streams = execute_plan(plan, study.measure, jobs, progress)
+    opened = open_executor(choice)
+    try:
+        record = work.open(record, identity)
+        session: dict[str, Any] = {
+            "started": now(),
+            "finished": None,
+            "executor": opened.details,
+            "ran": 0,
+            "failed": 0,
+        }
+        record["sessions"].append(session)
+        work.write_record(record)
+        tasks = plan_tasks(plan)
+        failed: dict[StudyTask, str] = {}
+        pending = []
+        for t in tasks:
+            if work.has_run(t):
+                continue
+            cause = work.failure(t)
+            if cause is not None and not retry_failed:
+                failed[t] = cause
+            else:
+                pending.append(t)
+
+        def record_run(task: StudyTask, output: RunOutput) -> None:
+            work.write_run(task, output)
+            failed.pop(task, None)
+            session["ran"] += 1
+
+        def record_failed(task: StudyTask, cause: str) -> None:
+            work.write_failure(task, cause)
+            failed[task] = cause
+            session["ran"] += 1
+            session["failed"] += 1
+
+        done = len(tasks) - len(pending) - len(failed)
+        drive_plan(
+            plan,
+            study.measure,
+            opened,
+            pending,
+            record_run,
+            record_failed,
+            progress,
+            done=done,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):
+            opened.stop()
+        work.unlock()
+        raise
+    opened.close()
+    session["finished"] = now()
+    work.write_record(record)
+    missing = [t for t in tasks if not work.has_run(t) and t not in failed]
+    if failed or missing:
+        work.unlock()
+        ordered = {t: failed[t] for t in tasks if t in failed}
+        hint = "--resume --retry-failed" if failed else "--resume"
+        raise StudyFailed(
+            f"{failure_message(plan, ordered, missing)}; the {work.count_runs()} completed "
+            f"runs are kept in {work.root}: run again with {hint}"
+        )
+    runs, daily, streams = assemble(plan, (work.read_run(t) for t in tasks))
     analysis = study.analysis(runs, daily, plan, streams)
     wall = time.perf_counter() - start
-    write_outputs(out, plan, runs, daily, streams, analysis, wall, jobs, study.question)
+    workers = int(opened.details.get("workers") or 1)
+    write_outputs(
+        out,
+        plan,
+        runs,
+        daily,
+        streams,
+        analysis,
+        wall,
+        workers,
+        study.question,
+        executor=opened.details,
+        sessions=record["sessions"],
+        plan_fingerprint=record["fingerprint"],
+    )
+    work.remove()
     return analysis
 
 
@@ -129,7 +247,20 @@ def refresh_outputs(folder: Path) -> Analysis:
     plan = study.plan(man["size"], man["replicates"])
     analysis = reanalyse(folder)
     wall, jobs = man["wall_seconds"], man["jobs"]
-    write_outputs(folder, plan, runs, daily, streams, analysis, wall, jobs, study.question)
+    write_outputs(
+        folder,
+        plan,
+        runs,
+        daily,
+        streams,
+        analysis,
+        wall,
+        jobs,
+        study.question,
+        executor=man.get("executor"),
+        sessions=man.get("sessions"),
+        plan_fingerprint=man.get("plan_fingerprint"),
+    )
     with open(folder / "manifest.json") as fh:
         new = json.load(fh)
     new["run_seconds_total"] = man.get("run_seconds_total", man.get("cpu_seconds_of_runs"))

@@ -1,6 +1,9 @@
 """``snowball experiment``: run the studies of ``experiments/`` and write ``results/<study>/``.
 
-``snowball experiment NAME [--replicates R] [--quick] [--jobs J]`` runs one study;
+``snowball experiment NAME [--replicates R] [--quick] [--jobs J | --dask ADDRESS]`` runs one
+study on the sweep's executors (local processes, or a Dask cluster), keeping each completed
+run in a work folder beside the output folder so that a killed study continues with
+``--resume`` (``--retry-failed`` also reruns the runs recorded failed);
 ``snowball experiment --all`` runs every study in order and rewrites ``results/GALLERY.md``;
 ``--list`` shows the studies and ``--plan`` their size and estimated cost without running;
 ``--reanalyse`` recomputes a folder's summary, figure and report from its raw run outputs.
@@ -11,6 +14,8 @@ with the gallery markers (:data:`experiments._gallery.GALLERY_START`).
 """
 
 import argparse
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -61,13 +66,32 @@ def register(subparsers: Any) -> None:
         default=None,
         help="study size (default full; moderate is a smaller market and fewer seeds)",
     )
-    p.add_argument(
+    where = p.add_mutually_exclusive_group()
+    where.add_argument(
         "--jobs",
         "-j",
         type=int,
-        default=1,
+        default=None,
         metavar="J",
-        help="worker processes (default 1: run in this process)",
+        help="local worker processes (default 1: run in this process)",
+    )
+    where.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        default=None,
+        help="run on a Dask cluster: a scheduler (tcp://host:port or a scheduler file) or "
+        "local:N for a local cluster of N workers",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run: keep the runs its work folder holds "
+        "(.<out>.work beside the output folder) and run only the others",
+    )
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="with --resume, also run again the runs recorded as failed",
     )
     p.add_argument(
         "--out",
@@ -101,13 +125,17 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES
+    from experiments._execute import StudyFailed
     from experiments._gallery import write_gallery
     from experiments._outputs import RESULTS_DIR, study_dir
     from experiments._plan import pick_size
     from experiments._study import run_study
+    from experiments._work import StudyWork, plan_identity
     from simulation.commands.run import show_progress
     from simulation.footprint import check_fits
     from simulation.results import check_output_folder, check_parent_folder, read_manifest
+    from simulation.sweep.engine import Terminated, sigterm_stops
+    from simulation.sweep.executors import ExecutorChoice, check_address
 
     if args.list:
         for name in STUDY_NAMES:
@@ -130,19 +158,26 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             f"--replicates {args.replicates}: must be in 2..{MAX_REPLICATES:,} (the seeds of "
             "every run are listed before the first one starts)"
         )
-    if args.jobs < 1:
+    if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    if args.dask is not None:
+        check_address(args.dask)
+    if args.retry_failed and not args.resume:
+        raise UsageError("--retry-failed continues an interrupted run: add --resume")
+    if (args.resume or args.dask is not None) and (args.reanalyse or args.plan):
+        flag = "--resume" if args.resume else "--dask"
+        raise UsageError(f"{flag} runs a study: it cannot go with --plan or --reanalyse")
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
     jobs = {}  # worker processes per study: never more than it has runs
     if not args.reanalyse and not args.plan:
         for name in names:  # every run of a study is built from its plan: check them first
             plan = STUDIES[name].plan(size, args.replicates)
-            jobs[name] = min(args.jobs, plan.n_runs)
-            check_fits(
+            jobs[name] = min(args.jobs or 1, plan.n_runs)
+            check_fits(  # on a Dask cluster each worker runs one at a time, elsewhere
                 (plan.scenario(arm) for arm in plan.arms),
                 f"study {name} ({size} size)",
-                concurrent=jobs[name],
+                concurrent=jobs[name] if args.dask is None else 1,
             )
     if args.plan:
         total = 0.0
@@ -167,8 +202,12 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             man = read_manifest(out) or {}
             if (man.get("kind"), man.get("study")) != ("experiment", name):
                 raise UsageError(f"--out {out}: holds no outputs of the study {name} to reanalyse")
-        # Before any run: a folder that would be lost (or files in it) is refused.
+        # Before any run: a folder that would be lost (or files in it) is refused, and so
+        # is a work folder of an interrupted run without --resume (or of another plan).
         out = check_output_folder(out, "experiment", same={"study": name})
+        if not args.reanalyse:
+            plan = STUDIES[name].plan(size, args.replicates)
+            StudyWork(out).check(plan_identity(plan), args.resume)
         outs[name] = out
     for name in names:
         out = outs[name]
@@ -177,14 +216,49 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             print(f"{name}: {analysis.verdict} (reanalysed) -> {out}/\n  {analysis.finding}")
             continue
         start = time.perf_counter()
-        analysis = run_study(
-            name,
-            args.replicates,
-            jobs=jobs[name],
-            out_dir=out,
-            size=size,
-            progress=show_progress(args),
+        work = StudyWork(out)
+        if args.resume and not work.exists() and _complete(name, out, size, args.replicates):
+            print(f"{name}: already complete (same plan and code state) -> {out}/")
+            continue
+        if args.resume and not work.exists():
+            print(
+                f"snowball: note: {name}: no interrupted run to resume ({work.root} does "
+                "not exist); running it from the start",
+                file=sys.stderr,
+            )
+        elif args.resume:
+            print(f"{name}: resuming, {work.count_runs()} runs already done", file=sys.stderr)
+        choice = (
+            ExecutorChoice(jobs=jobs[name]) if args.dask is None else ExecutorChoice(dask=args.dask)
         )
+        try:
+            with sigterm_stops():
+                analysis = run_study(
+                    name,
+                    args.replicates,
+                    jobs=jobs[name],
+                    out_dir=out,
+                    size=size,
+                    progress=show_progress(args),
+                    executor=choice,
+                    resume=args.resume,
+                    retry_failed=args.retry_failed,
+                )
+        except StudyFailed as exc:
+            print(f"snowball: error: {exc}", file=sys.stderr)
+            return 1
+        except (Terminated, KeyboardInterrupt) as exc:
+            what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+            kept = (
+                f"the completed runs are kept in {work.root}"
+                if work.exists()
+                else ("no run had completed")
+            )
+            print(
+                f"snowball: {what}: {kept}; run the same command with --resume to continue",
+                file=sys.stderr,
+            )
+            return 128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
         print(
             f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {out}/\n"
             f"  {analysis.finding}"
@@ -197,6 +271,21 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     elif args.all:
         write_gallery(args.out.expanduser().resolve())
     return 0
+
+
+def _complete(name: str, out: Path, size: str, replicates: int | None) -> bool:
+    """Whether ``out`` holds the outputs of exactly this plan of study ``name``, made by
+    this code state (the manifest's ``plan_fingerprint``): ``--resume`` has nothing to do."""
+    from experiments import STUDIES
+    from experiments._work import plan_identity
+    from simulation.results import read_manifest
+    from simulation.sweep.engine import fingerprint
+
+    man = read_manifest(out) or {}
+    if man.get("kind") != "experiment" or not man.get("plan_fingerprint"):
+        return False
+    plan = STUDIES[name].plan(size, replicates)
+    return man["plan_fingerprint"] == fingerprint(plan_identity(plan))
 
 
 def _reanalyse(name: str, out: Path) -> object:

@@ -11,12 +11,9 @@ after SIGTERM (workers stopped, completed runs kept; ``--resume`` continues).
 """
 
 import argparse
-import contextlib
 import math
 import signal
 import sys
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -142,33 +139,10 @@ def _positive_float(flag: str, text: str) -> float:
     return x
 
 
-class Terminated(BaseException):
-    """SIGTERM arrived: unwinds the sweep like Ctrl-C, so that its worker processes are
-    stopped and joined (no orphans, no leaked semaphores) and the folder is unlocked."""
-
-
-@contextlib.contextmanager
-def _sigterm_stops_the_sweep() -> Iterator[None]:
-    """Turn SIGTERM into :class:`Terminated` for the duration of a sweep (main thread only;
-    the previous handler is put back)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def terminate(signum: int, frame: Any) -> None:
-        raise Terminated
-
-    previous = signal.signal(signal.SIGTERM, terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def sweep_command(args: argparse.Namespace) -> int:
     """Run ``snowball sweep``; exit status 0 (all ok), 1 (failed or missing runs)."""
     from simulation.sweep import plural
-    from simulation.sweep.engine import run_sweep
+    from simulation.sweep.engine import Terminated, run_sweep, sigterm_stops
     from simulation.sweep.executors import ExecutorChoice
 
     jobs = _positive_int("--jobs", args.jobs) if args.jobs is not None else None
@@ -179,7 +153,7 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise UsageError("--retry-failed continues a sweep: add --resume")
     choice = ExecutorChoice(jobs=jobs, dask=args.dask, dask_timeout=timeout)
     try:
-        with _sigterm_stops_the_sweep():
+        with sigterm_stops():
             result = run_sweep(
                 spec_path(args.spec),
                 args.out,

@@ -21,19 +21,21 @@ import hashlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from simulation.paths import RESULTS, SOURCE_ROOT
 from simulation.sweep.design import Design, build_design, design_from_coordinates
-from simulation.sweep.executors import ExecutorChoice, open_executor
+from simulation.sweep.executors import ExecutorChoice, OpenExecutor, open_executor
 from simulation.sweep.labels import plural
 from simulation.sweep.runners import PreparedRunner, Runner, prepare
 from simulation.sweep.seeds import run_seed
@@ -57,6 +59,7 @@ with the cause, and the sweep goes on."""
 MAX_DEAD_IN_A_ROW = 5
 """So many runs recorded failed by worker deaths, with no run coming back in between, stop
 the sweep: the workers probably cannot start at all."""
+T = TypeVar("T")
 VERSION_PACKAGES = (
     "snowball-sim",
     "numpy",
@@ -104,11 +107,11 @@ def fingerprint(identity: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for k in sorted(set(a) | set(b), key=str):
-            out += _differences(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
+            out += differences(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
         return out
     return [] if a == b else [prefix or "(all)"]
 
@@ -146,7 +149,7 @@ def _check_folder(
             )
         return record
     if record["fingerprint"] != digest:
-        diff = _differences(record.get("identity", {}), identity)
+        diff = differences(record.get("identity", {}), identity)
         shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
         raise UsageError(
             f"--out {root}: holds a different sweep (from "
@@ -448,7 +451,7 @@ def run_sweep(
                     "the code changed since this sweep's last session (commit or "
                     "uncommitted changes); the manifest records the code of every session"
                 )
-            changed = _differences(record.get("resolved") or {}, prepared.base_config or {})
+            changed = differences(record.get("resolved") or {}, prepared.base_config or {})
             if record.get("resolved") is not None and changed:
                 notes.append(
                     "the resolved base scenario differs from the one this sweep started "
@@ -512,103 +515,48 @@ def _drive(
         )
     bar = _progress(spec, total, already, progress)
     failed = counts.failed
-    ran = lost = breaks = 0
-    first_loss = ""
-    in_flight: dict[cf.Future, Task] = {}
-    suspects: collections.deque[Task] = collections.deque()  # run alone, one at a time
-    deaths: dict[tuple[int, int], int] = {}  # worker deaths of a run while it ran alone
-    tasks = _pending(store, design, spec, retry_failed)
-    exhausted = False
-
-    dead_in_a_row = 0  # runs recorded failed by worker deaths since a run came back
+    ran = 0
+    report = DriveReport()
 
     def record_row(row: dict[str, Any]) -> None:
-        nonlocal ran, failed, dead_in_a_row
-        if not str(row.get("error") or "").startswith("WorkerDied"):
-            dead_in_a_row = 0
+        nonlocal ran, failed
         store.write_row(row)
         ran += 1
         failed += row["status"] == "failed"
         bar.update(1)
+        lost = report.lost
         bar.set_postfix_str(f"failed {failed}" + (f", lost {lost}" if lost else ""), refresh=False)
 
     try:
-        while True:
-            while len(in_flight) < (1 if suspects else opened.capacity()):
-                if suspects:
-                    if in_flight:
-                        break
-                    task = suspects.popleft()
-                else:
-                    task = None if exhausted else next(tasks, None)
-                    if task is None:
-                        exhausted = True
-                        break
-                in_flight[opened.executor.submit(execute, prepared.runner, task)] = task
-            if not in_flight:
-                break
-            done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
-            crashed: list[Task] = []
-            alone = len(in_flight) == 1
-            for fut in done:
-                task = in_flight.pop(fut)
-                try:
-                    record_row(fut.result())
-                except BrokenProcessPool:
-                    crashed.append(task)
-                except Exception as exc:
-                    if type(exc).__name__ == "KilledWorker" and alone:  # Dask gave up on it
-                        record_row(failed_row(task, _killed_worker(exc)))
-                    elif type(exc).__name__ == "KilledWorker":  # or on a run beside it
-                        suspects.append(task)
-                    else:  # the run did not come back: a lost worker
-                        lost += 1
-                        first_loss = first_loss or f"{type(exc).__name__}: {exc}"
-            if not crashed:
-                continue
-            # A worker process died and took the pool with it: every run in flight is
-            # lost. Settle them, start a new pool, and run each of them again alone, so
-            # that a run that kills its worker is known by name.
-            for fut in cf.wait(list(in_flight)).done:
-                task = in_flight.pop(fut)
-                try:
-                    record_row(fut.result())
-                except Exception:
-                    crashed.append(task)
-            breaks += 1
-            if opened.rebuild is None:  # pragma: no cover - only local pools break
-                raise RuntimeError("the executor broke and cannot be rebuilt")
-            cause = opened.rebuild()
-            if len(crashed) == 1:  # it ran alone: its death is its own
-                task = crashed[0]
-                key = (task.point, task.replicate)
-                deaths[key] = deaths.get(key, 0) + 1
-                if deaths[key] >= MAX_WORKER_DEATHS:
-                    times = plural(deaths[key], "time")
-                    record_row(failed_row(task, f"WorkerDied: {cause}; {times} running it alone"))
-                    dead_in_a_row += 1  # (after record_row, which leaves it alone)
-                    if dead_in_a_row >= MAX_DEAD_IN_A_ROW:
-                        notes.append(
-                            f"the last {dead_in_a_row} runs all killed their worker process "
-                            f"and no run came back in between ({cause}): the workers may not "
-                            "start at all; the sweep stopped (--resume continues, "
-                            "--retry-failed runs those again)"
-                        )
-                        break
-                    continue
-            suspects.extend(crashed)
+        drive(
+            opened,
+            _pending(store, design, spec, retry_failed),
+            lambda ex, task: ex.submit(execute, prepared.runner, task),
+            lambda task, row: record_row(row),
+            lambda task, cause: record_row(failed_row(task, cause)),
+            key=lambda task: (task.point, task.replicate),
+            report=report,
+        )
     finally:
         bar.close()
     opened.close()
+    lost = report.lost
+    if report.stopped:
+        notes.append(
+            f"the last {report.dead_in_a_row} runs all killed their worker process "
+            f"and no run came back in between ({report.stopped}): the workers may not "
+            "start at all; the sweep stopped (--resume continues, "
+            "--retry-failed runs those again)"
+        )
     if lost:
         notes.append(
             f"{lost} runs did not come back from their workers (first: "
-            f"{first_loss}); --resume runs them again"
+            f"{report.first_loss}); --resume runs them again"
         )
-    if breaks:
+    if report.breaks:
         notes.append(
-            f"worker processes died {plural(breaks, 'time')}; the pool was rebuilt each time, "
-            "and each run in flight was run again alone, up to "
+            f"worker processes died {plural(report.breaks, 'time')}; the pool was rebuilt each "
+            "time, and each run in flight was run again alone, up to "
             f"{MAX_WORKER_DEATHS} times, before being recorded as failed"
         )
 
@@ -639,6 +587,174 @@ def _drive(
         manifest=manifest,
         notes=notes,
     )
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds a sweep or a study like Ctrl-C, so that its worker processes
+    are stopped and joined (no orphans, no leaked semaphores) and its folder is unlocked."""
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` for the duration of a sweep or a study (main
+    thread only; the previous handler is put back)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@dataclass
+class DriveReport:
+    """What :func:`drive` saw besides the results it handed over."""
+
+    lost: int = 0
+    """Runs that did not come back from their workers (neither a result nor a worker death
+    of their own): they have no record; a resumed session runs them again."""
+    first_loss: str = ""
+    breaks: int = 0
+    """Times the local process pool broke (a worker process died) and was rebuilt."""
+    dead_in_a_row: int = 0
+    stopped: str = ""
+    """Why the loop stopped before the tasks ran out (the cause of the last worker death),
+    or empty: :data:`MAX_DEAD_IN_A_ROW` runs in a row killed their worker."""
+
+
+def drive(
+    opened: OpenExecutor,
+    tasks: Iterable[T],
+    submit: Callable[[cf.Executor, T], cf.Future],
+    on_result: Callable[[T, Any], None],
+    on_dead: Callable[[T, str], None],
+    *,
+    key: Callable[[T], Hashable],
+    report: DriveReport | None = None,
+) -> DriveReport:
+    """Run ``tasks`` on an open executor and hand over each result as it completes.
+
+    The one driving loop of sweeps and studies. At most ``opened.capacity()`` tasks are in
+    flight (the driver's memory stays flat however many tasks there are). Each result that
+    comes back goes to ``on_result(task, result)``, which persists it. A task whose worker
+    process dies is never lost silently: a local pool that breaks (``BrokenProcessPool``) is
+    rebuilt and every task that was in flight is run again alone, one at a time, so that a
+    task that kills its worker is known by name; once its worker has died
+    :data:`MAX_WORKER_DEATHS` times while it ran alone, ``on_dead(task, cause)`` records it
+    failed and the loop goes on. Dask heals itself and gives up on a task with
+    ``KilledWorker``: alone, that task goes to ``on_dead``; beside others, it is run again
+    alone first. Any other exception from a future is a task that did not come back (a lost
+    worker): it is counted in the report and left without a record.
+
+    Parameters
+    ----------
+    opened : OpenExecutor
+        Where tasks run (:func:`simulation.sweep.executors.open_executor`); not closed here.
+    tasks : iterable
+        The tasks, consumed lazily.
+    submit : callable
+        ``submit(executor, task) -> Future``; called with the executor in use at the time
+        (a rebuilt pool is a new executor).
+    on_result, on_dead : callable
+        Record a task's result, or its failure by worker deaths (``cause`` is one line
+        starting ``WorkerDied:``).
+    key : callable
+        A task's identity (hashable), to count the worker deaths of each task.
+    report : DriveReport, optional
+        Filled in as the loop goes (callbacks may read it); a new one if not given.
+
+    Returns
+    -------
+    DriveReport
+        Lost tasks, pool breaks, and whether the loop stopped early.
+
+    Notes
+    -----
+    A ``KeyboardInterrupt`` (or SIGTERM turned into :class:`Terminated`) propagates at once:
+    the caller stops the executor (``opened.stop()``), and every result handed over before
+    is already persisted.
+    """
+    report = report if report is not None else DriveReport()
+    in_flight: dict[cf.Future, T] = {}
+    suspects: collections.deque[T] = collections.deque()  # run alone, one at a time
+    deaths: dict[Hashable, int] = {}  # worker deaths of a task while it ran alone
+    pending = iter(tasks)
+    exhausted = False
+
+    def come_back(task: T, result: Any) -> None:
+        report.dead_in_a_row = 0
+        on_result(task, result)
+
+    while True:
+        while len(in_flight) < (1 if suspects else opened.capacity()):
+            if suspects:
+                if in_flight:
+                    break
+                task = suspects.popleft()
+            else:
+                task = None if exhausted else next(pending, None)
+                if task is None:
+                    exhausted = True
+                    break
+            in_flight[submit(opened.executor, task)] = task
+        if not in_flight:
+            break
+        done, _ = cf.wait(list(in_flight), timeout=5.0, return_when=cf.FIRST_COMPLETED)
+        crashed: list[T] = []
+        alone = len(in_flight) == 1
+        for fut in done:
+            task = in_flight.pop(fut)
+            try:
+                result = fut.result()
+            except BrokenProcessPool:
+                crashed.append(task)
+            except Exception as exc:
+                if type(exc).__name__ == "KilledWorker" and alone:  # Dask gave up on it
+                    on_dead(task, _killed_worker(exc))
+                elif type(exc).__name__ == "KilledWorker":  # or on a task beside it
+                    suspects.append(task)
+                else:  # the task did not come back: a lost worker
+                    report.lost += 1
+                    report.first_loss = report.first_loss or f"{type(exc).__name__}: {exc}"
+            else:
+                come_back(task, result)
+        if not crashed:
+            continue
+        # A worker process died and took the pool with it: every task in flight is lost.
+        # Settle them, start a new pool, and run each of them again alone, so that a task
+        # that kills its worker is known by name.
+        for fut in cf.wait(list(in_flight)).done:
+            task = in_flight.pop(fut)
+            try:
+                result = fut.result()
+            except Exception:
+                crashed.append(task)
+            else:
+                come_back(task, result)
+        report.breaks += 1
+        if opened.rebuild is None:  # pragma: no cover - only local pools break
+            raise RuntimeError("the executor broke and cannot be rebuilt")
+        cause = opened.rebuild()
+        if len(crashed) == 1:  # it ran alone: its death is its own
+            task = crashed[0]
+            k = key(task)
+            deaths[k] = deaths.get(k, 0) + 1
+            if deaths[k] >= MAX_WORKER_DEATHS:
+                times = plural(deaths[k], "time")
+                on_dead(task, f"WorkerDied: {cause}; {times} running it alone")
+                report.dead_in_a_row += 1
+                if report.dead_in_a_row >= MAX_DEAD_IN_A_ROW:
+                    report.stopped = cause
+                    break
+                continue
+        suspects.extend(crashed)
+    return report
 
 
 def _killed_worker(exc: BaseException) -> str:

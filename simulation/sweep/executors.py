@@ -162,6 +162,25 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+def check_address(address: str) -> None:
+    """Refuse a ``--dask`` address that cannot be right whatever the network (empty, or
+    ``local:N`` without a number of workers N >= 1), before anything else is done.
+
+    Raises
+    ------
+    simulation.cli.UsageError
+        With one line naming the address and what is allowed.
+    """
+    from simulation.cli import UsageError
+
+    if not address.strip():
+        raise UsageError("--dask: needs an address (tcp://host:port, a scheduler file or local:N)")
+    if address.startswith("local:"):
+        n = address.partition(":")[2]
+        if not n.isdigit() or int(n) < 1:
+            raise UsageError(f"--dask {address}: local:N needs a number of workers N >= 1")
+
+
 def _open_dask(address: str, timeout: float) -> OpenExecutor:
     from simulation.cli import UsageError
 
@@ -173,10 +192,9 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
         ) from None
     logging.getLogger("distributed").setLevel(logging.ERROR)
     cluster = None
+    check_address(address)
     if address.startswith("local:"):
         n = address.partition(":")[2]
-        if not n.isdigit() or int(n) < 1:
-            raise UsageError(f"--dask {address}: local:N needs a number of workers N >= 1")
         from distributed import LocalCluster
 
         try:

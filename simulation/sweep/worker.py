@@ -38,7 +38,7 @@ def _plain(value: Any, name: str) -> float | int | bool:
     raise TypeError(f"metric {name!r} is {type(value).__name__}, not a number or bool")
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """``Type: message (at file:line)`` on one line."""
     msg = " ".join(str(exc).split())
     where = ""
@@ -71,7 +71,7 @@ def execute(
             raise TypeError(f"runner returned {type(out).__name__}, not a mapping of metrics")
         metrics = {str(k): _plain(v, str(k)) for k, v in out.items()}
     except Exception as exc:  # a failing run is a result, not a crash of the sweep
-        status, error, metrics = "failed", _describe(exc), {}
+        status, error, metrics = "failed", describe_error(exc), {}
     wall = time.perf_counter() - t0
     reported = metrics.get("wall_seconds")
     if (
