@@ -38,7 +38,8 @@ from experiments._outputs import load_outputs, study_dir, write_outputs
 from experiments._plan import Arm, Plan, pick_size
 from experiments._report import Analysis, smoke_test
 from simulation.api import RunResult
-from simulation.results import check_output_folder, write_json
+from simulation.atomic import atomic_write_json
+from simulation.results import check_output_folder
 
 
 @dataclass(frozen=True)
@@ -135,5 +136,5 @@ def refresh_outputs(folder: Path) -> Analysis:
     new["run_seconds_total"] = man.get("run_seconds_total", man.get("cpu_seconds_of_runs"))
     new["refreshed_from_raw_outputs"] = True
     new["runs_commit"] = man.get("runs_commit", man.get("commit"))
-    write_json(new, folder / "manifest.json")
+    atomic_write_json(folder / "manifest.json", new)
     return analysis

@@ -1,0 +1,77 @@
+"""Files that are never seen half-written: the one place that writes a file atomically.
+
+Every writer of a single output file (a sweep's rows, record, design and runs table, the
+analysis tables and figures, the README gallery, manifests) writes to a hidden temporary
+name beside the file, ``.NAME.<pid>.tmp``, and renames it onto ``NAME`` when complete. A
+rename within a folder is atomic, so a reader (or a later session after a kill, even
+``kill -9``) finds either the complete new file or the previous one, never a mix. With
+``fsync`` the bytes reach the disk before the rename, so the file also survives a power cut.
+Temporary names end in ``.tmp`` so that a folder's owner can sweep up those of a killed writer
+(:meth:`simulation.sweep.store.SweepStore.remove_temporaries`). A whole output folder is
+replaced the same way by :func:`simulation.results.atomic_dir`.
+
+This module imports nothing from the package: everything else may use it.
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path, *, fsync: bool = True) -> Iterator[Path]:
+    """Yield the temporary name to write ``path``'s content to; when the block ends without
+    an error the file is (with ``fsync``: synced and) renamed onto ``path``, on an error it is
+    removed and ``path`` is left as it was.
+
+    For writers that need a file name (pyarrow, pandas, matplotlib). Give them the format
+    explicitly where they guess it from the suffix: the temporary name ends in ``.tmp``.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
+        if fsync:
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`)."""
+    with atomic_path(path, fsync=fsync) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: Path, text: str, *, fsync: bool = True) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_path`)."""
+    atomic_write_bytes(path, text.encode(), fsync=fsync)
+
+
+def atomic_write_json(path: Path, obj: Any, *, indent: int = 2, fsync: bool = True) -> None:
+    """Write ``obj`` as indented JSON with a final newline, atomically. numpy scalars and
+    arrays and paths are written as the plain values they hold (:func:`json_default`)."""
+    text = json.dumps(obj, indent=indent, sort_keys=False, default=json_default) + "\n"
+    atomic_write_bytes(path, text.encode(), fsync=fsync)
+
+
+def json_default(x: Any) -> Any:
+    """The JSON value of a numpy scalar or array or a path (``json.dumps(default=...)``)."""
+    import numpy as np
+
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.floating):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    raise TypeError(f"not JSON serialisable: {type(x)}")
