@@ -8,7 +8,6 @@ alone.
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from simulation.atomic import atomic_path
 from simulation.sweep.labels import METRIC_LABELS, metric_label, plural
 
 if TYPE_CHECKING:  # annotations only: the analysis imports this module to draw
@@ -39,9 +39,8 @@ def _figure(figsize: tuple[float, float]) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path, fsync=False) as tmp:
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
 
 
 WIDE_INTERVAL = 0.25
