@@ -112,6 +112,10 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+MANIFEST_COMMON = ("schema_version", "kind", "created", "wall_seconds", "versions", "git", "commit")
+"""The keys every manifest has, whatever its kind (:func:`manifest`; docs/MODEL.md)."""
+
+
 def manifest(
     kind: str, *, wall_seconds: float | None, created: str | None = None, **fields: Any
 ) -> dict[str, Any]:

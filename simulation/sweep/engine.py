@@ -602,23 +602,21 @@ def _manifest(
         "snowball-sweep",
         wall_seconds=round(wall, 3),
         created=record.get("created"),
-        schema=RECORD_SCHEMA,
+        record_schema=RECORD_SCHEMA,
         name=spec.name,
         description=spec.description,
         complete=summary["missing"] == 0,
         spec_file=spec.source,
         spec=spec.raw,
         fingerprint=record["fingerprint"],
-        scenario={
-            "name": spec.scenario,
-            "path": spec.scenario_path,
-            "overrides": spec.overrides(),
-            "resolved": prepared.base_config,
-        },
+        scenario=spec.scenario,
+        scenario_file=spec.scenario_path,
+        overrides=spec.overrides(),
+        config=prepared.base_config,
         runner=prepared.name,
         test_runner=prepared.is_test_runner,
-        seeds={
-            "root_seed": spec.seed,
+        root_seed=spec.seed,
+        seeding={
             "common_random_numbers": crn,
             "run_seed": (
                 "SeedSequence(root_seed, spawn_key=(1, replicate))"
