@@ -16,7 +16,6 @@ Order of work (nothing is written until every check has passed):
 import collections
 import concurrent.futures as cf
 import contextlib
-import hashlib
 import json
 import os
 import sys
@@ -45,6 +44,7 @@ from simulation.sweep.store import (
     RUNS_FILE,
     ScanCounts,
     SweepStore,
+    json_sha256,
 )
 from simulation.sweep.worker import Task, execute, failed_row
 
@@ -86,8 +86,7 @@ def default_out(spec: SweepSpec) -> Path:
 
 def fingerprint(identity: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of what defines the runs."""
-    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json_sha256(identity)
 
 
 def _differences(a: Any, b: Any, prefix: str = "") -> list[str]:

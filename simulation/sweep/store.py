@@ -64,8 +64,10 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _record_checksum(record: dict[str, Any]) -> str:
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+def json_sha256(obj: Any) -> str:
+    """SHA-256 of ``obj`` as canonical JSON (sorted keys, no spaces, other types as str):
+    the sweep's fingerprint and the record's checksum."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -121,7 +123,7 @@ class SweepStore:
         if not isinstance(record, dict) or "fingerprint" not in record:
             return {"damaged": f"{path} is not a sweep record"}
         stored = record.pop(CHECKSUM_KEY, None)
-        if stored is not None and stored != _record_checksum(record):
+        if stored is not None and stored != json_sha256(record):
             return {"damaged": f"{path} does not match its checksum (edited or corrupted)"}
         return record
 
@@ -252,7 +254,7 @@ class SweepStore:
         the checksum, as canonical JSON) so that an edited or corrupted record is noticed."""
         body = {k: v for k, v in record.items() if k != CHECKSUM_KEY}
         atomic_write_json(
-            self.root / SWEEP_FILE, {**body, CHECKSUM_KEY: _record_checksum(body)}, indent=1
+            self.root / SWEEP_FILE, {**body, CHECKSUM_KEY: json_sha256(body)}, indent=1
         )
 
     def design_checksum(self) -> str | None:
