@@ -9,7 +9,6 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import sys
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +17,7 @@ import pandas as pd
 from experiments._measure import Measurement
 from experiments._plan import Arm, Plan, build_scenario
 from simulation.api import RunResult
+from simulation.sweep.worker import init_worker as _init_worker
 
 Measure = Callable[[RunResult, Arm], Measurement]
 """A study's ``measure``: what one finished run contributes (a module-level function, so
@@ -52,26 +52,6 @@ def _execute(
                 t.insert(i, k, v)
         tables.append(t)
     return row, tables[0], tables[1]
-
-
-def _init_worker(parent_pid: int) -> None:
-    """Workers ignore Ctrl-C (the driver stops them) and exit if the driver dies; they use
-    the command's allocator settings (:mod:`simulation.allocator`)."""
-    import signal
-    import threading
-
-    from simulation import allocator
-
-    allocator.tune()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-    def watch() -> None:
-        while True:
-            if os.getppid() != parent_pid:
-                os._exit(1)
-            time.sleep(0.5)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def execute_plan(

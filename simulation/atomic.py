@@ -1,16 +1,12 @@
-"""Files that are never seen half-written: the one place that writes a file atomically.
+"""Files never seen half-written: the one way the package writes a single file atomically.
 
-Every writer of a single output file (a sweep's rows, record, design and runs table, the
-analysis tables and figures, the README gallery, manifests) writes to a hidden temporary
-name beside the file, ``.NAME.<pid>.tmp``, and renames it onto ``NAME`` when complete. A
-rename within a folder is atomic, so a reader (or a later session after a kill, even
-``kill -9``) finds either the complete new file or the previous one, never a mix. With
-``fsync`` the bytes reach the disk before the rename, so the file also survives a power cut.
-Temporary names end in ``.tmp`` so that a folder's owner can sweep up those of a killed writer
-(:meth:`simulation.sweep.store.SweepStore.remove_temporaries`). A whole output folder is
-replaced the same way by :func:`simulation.results.atomic_dir`.
-
-This module imports nothing from the package: everything else may use it.
+The content goes to a hidden temporary name beside the file, ``.NAME.<pid>.tmp``, and is
+renamed onto ``NAME`` when complete; a rename is atomic, so a reader (or the next session
+after a ``kill -9``) finds the whole new file or the old one. With ``fsync`` the bytes reach
+the disk before the rename (surviving a power cut too). The ``.tmp`` suffix lets a folder's
+owner remove what a killed writer left (``SweepStore.remove_temporaries``). Whole folders:
+:func:`simulation.results.atomic_dir`. This module imports nothing from the package, so
+every module may use it.
 """
 
 import contextlib
@@ -23,13 +19,9 @@ from typing import Any
 
 @contextlib.contextmanager
 def atomic_path(path: Path, *, fsync: bool = True) -> Iterator[Path]:
-    """Yield the temporary name to write ``path``'s content to; when the block ends without
-    an error the file is (with ``fsync``: synced and) renamed onto ``path``, on an error it is
-    removed and ``path`` is left as it was.
-
-    For writers that need a file name (pyarrow, pandas, matplotlib). Give them the format
-    explicitly where they guess it from the suffix: the temporary name ends in ``.tmp``.
-    """
+    """Yield the temporary name to write ``path`` to (for writers that want a file name:
+    pyarrow, pandas, matplotlib; name the format, the suffix is ``.tmp``). After the block it
+    is (synced and) renamed onto ``path``; on an error it is removed and ``path`` kept."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -1,15 +1,10 @@
-"""Confidence intervals: the one Student-t interval of a mean and the one Wilson interval of
-a proportion that the sweep analysis, the studies and the validation all use.
+"""The one Student-t interval of a mean and the one Wilson interval of a proportion, used by
+the sweep analysis, the studies and the validation (through :mod:`simulation.theory`).
 
-Each has a vectorised form over arrays of summaries (the sweep's per-point tables) and the
-t-interval a scalar form over one sample (:func:`mean_interval`). The arithmetic is
-written once, in one order, so the same numbers give the same floats wherever they are
-computed:
-
-* t: ``half = t_{df, (1+level)/2} * se`` with ``se = sd / sqrt(n)`` (or a caller's ``se``,
-  as in Welch's test), interval ``mean -/+ half``;
-* Wilson: with ``p = k/n``, ``denom = 1 + z**2/n``,
-  ``centre = (p + z**2/(2n)) / denom`` and ``half = z / denom * sqrt(p(1-p)/n + z**2/(4n**2))``.
+The arithmetic is written once, in one order, so equal inputs give equal floats anywhere:
+t: ``mean -/+ t_{df,(1+level)/2} * se`` with ``se = sd / sqrt(n)``; Wilson: with
+``p = k/n`` and ``denom = 1 + z**2/n``, ``(p + z**2/(2n)) / denom -/+ z / denom *
+sqrt(p(1-p)/n + z**2/(4n**2))``.
 """
 
 import math
@@ -27,15 +22,10 @@ def t_quantile(df: float | np.ndarray, level: float = CONF_LEVEL) -> float | np.
     return stats.t.ppf(0.5 + level / 2, df)
 
 
-def normal_quantile(level: float = CONF_LEVEL) -> float:
-    """The two-sided normal quantile :math:`z_{(1+level)/2}` (1.959963984540054 at 95%)."""
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
 def t_interval(
     mean: np.ndarray, sd: np.ndarray, n: np.ndarray, level: float = CONF_LEVEL
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Student-t interval of means from their samples' sd and size (arrays of equal shape;
+    """Student-t intervals of means from their samples' sd and size (arrays of one shape;
     NaN where n < 2 or sd is NaN)."""
     n = np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -45,14 +35,12 @@ def t_interval(
 
 
 def mean_interval(x: Iterable[float], level: float = CONF_LEVEL) -> tuple[float, float, float, int]:
-    """``(mean, low, high, n)`` of the Student-t interval of the finite values of ``x``:
-    NaN mean for none, NaN bounds for fewer than 2."""
+    """``(mean, low, high, n)``: the Student-t interval of the finite values of ``x`` (NaN
+    mean for none, NaN bounds for fewer than 2)."""
     a = np.asarray(x if isinstance(x, np.ndarray) else list(x), dtype=float).ravel()
     a = a[np.isfinite(a)]
     n = len(a)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    m = float(a.mean())
+    m = float(a.mean()) if n else math.nan
     if n < 2:
         return m, math.nan, math.nan, n
     se = float(a.std(ddof=1)) / math.sqrt(n)
@@ -63,11 +51,10 @@ def mean_interval(x: Iterable[float], level: float = CONF_LEVEL) -> tuple[float,
 def wilson_interval(
     successes: np.ndarray, n: np.ndarray, level: float = CONF_LEVEL
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of proportions (arrays or scalars of equal shape; NaN where
+    """Wilson score intervals of proportions (arrays or scalars of one shape; NaN where
     n = 0). Not clipped: at 0 or n successes a bound may miss 0 or 1 by a rounding error."""
-    z = normal_quantile(level)
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    successes, n = np.asarray(successes, dtype=float), np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = successes / n
         denom = 1 + z**2 / n

@@ -32,17 +32,8 @@ from simulation.errors import OutputFolderError
 from simulation.paths import SOURCE_ROOT
 
 PROJECT_ROOT = SOURCE_ROOT  # the clone, for the commit; None for an installed wheel
-DEPENDENCIES = (
-    "mesa",
-    "numpy",
-    "scipy",
-    "pandas",
-    "pyarrow",
-    "matplotlib",
-    "SALib",
-    "dask",
-    "distributed",
-    "tqdm",
+DEPENDENCIES = tuple(
+    "mesa numpy scipy pandas pyarrow matplotlib SALib dask distributed tqdm".split()
 )
 """The packages whose versions every manifest records (beside Python and snowball-sim)."""
 
@@ -75,13 +66,8 @@ def git_info() -> dict[str, Any]:
         if PROJECT_ROOT is None:  # an installed wheel: no clone, no commit
             return None
         try:
-            res = subprocess.run(
-                ["git", "-C", str(PROJECT_ROOT), *args],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=False,
-            )
+            cmd = ["git", "-C", str(PROJECT_ROOT), *args]
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=5, check=False)
         except (OSError, subprocess.SubprocessError):
             return None
         return res.stdout.strip() if res.returncode == 0 else None
@@ -102,11 +88,6 @@ def commit_label(git: dict[str, Any]) -> str | None:
     return commit + ("-dirty" if git.get("dirty") else "") if commit else None
 
 
-def git_commit() -> str | None:
-    """The project's commit, ``-dirty`` when code has changes (:func:`commit_label`)."""
-    return commit_label(git_info())
-
-
 def now() -> str:
     """The current UTC time, ISO 8601 to the second (the manifests' ``created``)."""
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -119,20 +100,11 @@ MANIFEST_COMMON = ("schema_version", "kind", "created", "wall_seconds", "version
 def manifest(
     kind: str, *, wall_seconds: float | None, created: str | None = None, **fields: Any
 ) -> dict[str, Any]:
-    """The manifest of an output folder of any kind: the common part (schema version, kind,
-    creation time, wall time, versions, git state) around the kind's own ``fields``. The keys
-    are documented once, in docs/MODEL.md ("Manifests").
-
-    Parameters
-    ----------
-    kind
-        ``run``, ``validation``, ``experiment`` or ``snowball-sweep``.
-    wall_seconds
-        Wall-clock seconds spent making the outputs (a sweep: summed over its sessions),
-        rounded by the caller.
-    created
-        When the output was begun (a sweep: its first session); default now.
-    """
+    """The manifest of an output folder of any ``kind`` (``run``, ``experiment``,
+    ``validation``, ``snowball-sweep``): the common part (:data:`MANIFEST_COMMON`) around the
+    kind's own ``fields``. ``wall_seconds``: spent making the outputs (a sweep: summed over
+    its sessions), rounded by the caller; ``created``: when the output was begun (a sweep: its
+    first session), default now. The keys are documented once, in docs/MODEL.md."""
     git = git_info()
     return {
         "schema_version": SCHEMA_VERSION,
