@@ -737,7 +737,6 @@ def analyze_sweep(
         one line, and nothing written.
     """
     from simulation.cli import UsageError
-    from simulation.sweep import plots
 
     data = load_sweep(root)
     notes: list[str] = list(data.notes)
@@ -759,6 +758,8 @@ def analyze_sweep(
             ) from None
     out_dir = Path(out) if out is not None else data.root / "analysis"
     _writable_folder(out_dir, data.root, out is not None)
+    from simulation.sweep import plots  # after the checks: matplotlib makes its cache folder
+
     if not data.complete:
         notes.append(
             f"the sweep is incomplete ({len(data.runs)} of {data.n_runs_expected} "
