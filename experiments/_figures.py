@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from experiments._stats import t_interval
+from simulation.intervals import mean_interval
 
 if TYPE_CHECKING:
     from experiments._plan import Plan
@@ -80,7 +80,7 @@ def band(
     lo = np.full_like(mean, np.nan)
     hi = np.full_like(mean, np.nan)
     for j in range(y.shape[1]):
-        _, lo[j], hi[j] = t_interval(y[:, j])
+        _, lo[j], hi[j], _ = mean_interval(y[:, j])
     lo, hi = np.clip(lo, *bounds), np.clip(hi, *bounds)
     (line,) = ax.plot(x, mean, label=label, color=color, **kw)
     ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, lw=0)
@@ -99,7 +99,7 @@ def ci_points(
 ) -> None:
     """Means with 95% t-intervals as error bars at positions ``x``, the bars clipped to
     ``bounds`` (the range of what ``values`` measure)."""
-    m, lo, hi = (np.array(v) for v in zip(*(t_interval(v) for v in values), strict=True))
+    m, lo, hi = (np.array(v) for v in zip(*(mean_interval(v)[:3] for v in values), strict=True))
     ax.errorbar(
         x,
         m,

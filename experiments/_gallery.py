@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from experiments._outputs import RESULTS_DIR
+from simulation.atomic import atomic_write_text
 
 GALLERY_START = "<!-- gallery:start (written by snowball experiment --all) -->"
 GALLERY_END = "<!-- gallery:end -->"
@@ -56,7 +57,7 @@ def write_gallery(
     results_dir = Path(results_dir)
     head = ["## Gallery: the source's claims as studies", ""]
     path = results_dir / "GALLERY.md"
-    path.write_text("\n".join(head + gallery_lines(results_dir, "", names)))
+    atomic_write_text(path, "\n".join(head + gallery_lines(results_dir, "", names)), fsync=False)
     if readme is not None and Path(readme).exists():
         text = Path(readme).read_text()
         if GALLERY_START in text and GALLERY_END in text:
@@ -64,7 +65,6 @@ def write_gallery(
             body = gallery_lines(results_dir, f"{Path(rel).as_posix()}/", names)
             before, rest = text.split(GALLERY_START, 1)
             after = rest.split(GALLERY_END, 1)[1]
-            tmp = Path(readme).with_suffix(".md.tmp")
-            tmp.write_text(before + GALLERY_START + "\n\n" + "\n".join(body) + GALLERY_END + after)
-            os.replace(tmp, readme)
+            new = before + GALLERY_START + "\n\n" + "\n".join(body) + GALLERY_END + after
+            atomic_write_text(Path(readme), new, fsync=False)
     return path

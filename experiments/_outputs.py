@@ -15,9 +15,10 @@ import pandas as pd
 
 from experiments._plan import Plan, scale_budgets
 from experiments._report import Analysis
+from simulation.atomic import atomic_write_json
 from simulation.config import load_scenario, to_dict
 from simulation.paths import RESULTS
-from simulation.results import atomic_dir, manifest, write_json
+from simulation.results import atomic_dir, manifest
 
 RESULTS_DIR = RESULTS  # ./results of the current folder
 
@@ -56,7 +57,8 @@ def write_outputs(
         base_configs = {
             b: to_dict(scale_budgets(load_scenario(b, dict(plan.sizes)), b)) for b in bases
         }
-        write_json(
+        atomic_write_json(
+            tmp / "manifest.json",
             manifest(
                 kind="experiment",
                 study=plan.study,
@@ -90,7 +92,6 @@ def write_outputs(
                 wall_seconds=round(wall, 1),
                 run_seconds_total=round(float(runs["wall_seconds"].sum()), 1),
             ),
-            tmp / "manifest.json",
         )
         text = [f"# {plan.study}", "", " ".join(analysis.report), ""]
         text.append(

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
+
+from simulation.intervals import mean_interval, t_quantile
 
 if TYPE_CHECKING:
     from experiments._plan import Arm
@@ -78,29 +80,6 @@ class Test:
         }
 
 
-def t_interval(x: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """(mean, low, high) of a Student-t interval; NaN bounds for fewer than 2 values."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    m = float(x.mean())
-    if n < 2:
-        return m, math.nan, math.nan
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
-    return m, m - half, m + half
-
-
-def mean_interval(x: Iterable[float]) -> tuple[float, float, float, int]:
-    """Mean, 95% t-interval and n of the finite values of ``x``."""
-    a = np.asarray(list(x), dtype=float)
-    a = a[np.isfinite(a)]
-    m, lo, hi = t_interval(a)
-    return m, lo, hi, len(a)
-
-
 def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
     d = d[np.isfinite(d)]
     if len(d) < 2 or np.all(d == 0):
@@ -127,7 +106,7 @@ def one_sample_test(
     per-seed statistics such as slopes."""
     d = np.asarray(values, dtype=float)
     d = d[np.isfinite(d)]
-    m, lo, hi = t_interval(d)
+    m, lo, hi, _ = mean_interval(d)
     n = len(d)
     sd = float(d.std(ddof=1)) if n > 1 else math.nan
     if n > 1 and sd > 0:
@@ -183,7 +162,7 @@ def welch_test(
         se = math.sqrt(va + vb)
         if se > 0:
             df = (va + vb) ** 2 / (va**2 / (len(a_) - 1) + vb**2 / (len(b_) - 1))
-            half = float(stats.t.ppf(0.975, df)) * se
+            half = float(t_quantile(df)) * se
             lo, hi = eff - half, eff + half
             r = stats.ttest_ind(b_, a_, equal_var=False)
             t, p = float(r.statistic), float(r.pvalue)

@@ -49,7 +49,8 @@ from experiments._plan import Arm, Plan, pick_size
 from experiments._report import Analysis, smoke_test
 from experiments._work import StudyWork, now, plan_identity
 from simulation.api import RunResult
-from simulation.results import check_output_folder, write_json
+from simulation.atomic import atomic_write_json
+from simulation.results import check_output_folder
 from simulation.sweep.executors import ExecutorChoice, open_executor
 
 
@@ -266,5 +267,5 @@ def refresh_outputs(folder: Path) -> Analysis:
     new["run_seconds_total"] = man.get("run_seconds_total", man.get("cpu_seconds_of_runs"))
     new["refreshed_from_raw_outputs"] = True
     new["runs_commit"] = man.get("runs_commit", man.get("commit"))
-    write_json(new, folder / "manifest.json")
+    atomic_write_json(folder / "manifest.json", new)
     return analysis

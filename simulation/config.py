@@ -42,17 +42,18 @@ class ConfigError(ValueError):
 
     def __init__(self, source: str, key: str, value: Any, allowed: str):
         self.source, self.key, self.value, self.allowed = source, key, value, allowed
-        shown = "(missing)" if value is _MISSING else repr(value)
+        shown = "(missing)" if value is MISSING else repr(value)
         if key.startswith("("):  # the file itself, not a key in it
             super().__init__(f"{source}: {allowed}")
         else:
             super().__init__(f"{source}: {key} = {shown}: {allowed}")
 
 
-_MISSING = object()
+MISSING = object()
+"""The value of a key that was not given (shown as ``(missing)`` in a :class:`ConfigError`)."""
 
 
-def _f(
+def setting(
     default: Any,
     doc: str,
     lo: float | None = None,
@@ -85,115 +86,123 @@ def _f(
 class PopulationConfig:
     """The viewers: how many, what they like, when and how much they use the app."""
 
-    viewers: int = _f(100_000, "number of viewers", 1)
-    categories: int = _f(12, "number of product/content categories K", 1, 64)
-    interest_concentration: float = _f(
+    viewers: int = setting(100_000, "number of viewers", 1)
+    categories: int = setting(12, "number of product/content categories K", 1, 64)
+    interest_concentration: float = setting(
         0.35, "Dirichlet concentration of each viewer's interests (small = focused)", 0.01, 100
     )
-    sessions_per_day: float = _f(4.0, "mean app sessions per viewer per day", 0, 200)
-    activity_sigma: float = _f(0.8, "log-normal spread of viewers' activity", 0, 3)
-    slots_per_session: int = _f(8, "feed slots a session fills (swipes)", 1, 64)
-    patience_sigma: float = _f(0.5, "log-normal spread of patience (dwell multiplier)", 0, 3)
-    price_sensitivity_mean: float = _f(
+    sessions_per_day: float = setting(4.0, "mean app sessions per viewer per day", 0, 200)
+    activity_sigma: float = setting(0.8, "log-normal spread of viewers' activity", 0, 3)
+    slots_per_session: int = setting(8, "feed slots a session fills (swipes)", 1, 64)
+    patience_sigma: float = setting(0.5, "log-normal spread of patience (dwell multiplier)", 0, 3)
+    price_sensitivity_mean: float = setting(
         1.0, "mean price sensitivity s: buy hazard x (price / reference)^-s, at most x4", 0, 10
     )
-    price_sensitivity_sigma: float = _f(0.4, "log-normal spread of price sensitivity", 0, 3)
-    follow_slots: int = _f(8, "length of each viewer's bounded follow list", 1, 64)
-    need_rate: float = _f(
+    price_sensitivity_sigma: float = setting(0.4, "log-normal spread of price sensitivity", 0, 3)
+    follow_slots: int = setting(8, "length of each viewer's bounded follow list", 1, 64)
+    need_rate: float = setting(
         0.03, "needs arising per viewer per category per day at average interest", 0, 10
     )
-    need_word_of_mouth: float = _f(
+    need_word_of_mouth: float = setting(
         0.0,
         "extra need rate per day per unit share of the population that bought in the "
         "category (Bass imitation q)",
         0,
         100,
     )
-    need_lifetime_days: float = _f(5.0, "mean days a need lasts unless satisfied", 0, lo_open=True)
-    repeat_needs: bool = _f(True, "needs recur after a purchase (false: one adoption only)")
+    need_lifetime_days: float = setting(
+        5.0, "mean days a need lasts unless satisfied", 0, lo_open=True
+    )
+    repeat_needs: bool = setting(True, "needs recur after a purchase (false: one adoption only)")
 
 
 @dataclass(frozen=True)
 class BehaviourConfig:
     """How a viewer responds to an impression: enter, dwell, interact, buy, follow, rate."""
 
-    entry_interest_weight: float = _f(
+    entry_interest_weight: float = setting(
         0.8, "logit weight of log relative interest in the stream's category", 0, 10
     )
-    entry_affinity_weight: float = _f(2.5, "logit weight of stored affinity on entry", 0, 20)
-    entry_reserved_lift: float = _f(1.0, "logit lift of entry for a warm-up reservation", 0, 10)
-    dwell_mean_minutes: float = _f(
+    entry_affinity_weight: float = setting(2.5, "logit weight of stored affinity on entry", 0, 20)
+    entry_reserved_lift: float = setting(
+        1.0, "logit lift of entry for a warm-up reservation", 0, 10
+    )
+    dwell_mean_minutes: float = setting(
         1.5, "mean dwell of an average viewer in an average room", 0, lo_open=True
     )
-    dwell_affinity_lift: float = _f(1.0, "dwell multiplier per unit affinity (1 + x*aff)", 0, 20)
-    buy_hazard_per_minute: float = _f(
+    dwell_affinity_lift: float = setting(
+        1.0, "dwell multiplier per unit affinity (1 + x*aff)", 0, 20
+    )
+    buy_hazard_per_minute: float = setting(
         0.008,
         "buy hazard per minute of dwell at persuasion 0.05, average everything",
         0,
         lo_open=True,
     )
-    buy_affinity_weight: float = _f(3.0, "buy hazard multiplier per unit affinity", 0, 50)
-    buy_interest_weight: float = _f(0.5, "exponent of relative interest in buy hazard", 0, 5)
-    need_multiplier: float = _f(
+    buy_affinity_weight: float = setting(3.0, "buy hazard multiplier per unit affinity", 0, 50)
+    buy_interest_weight: float = setting(0.5, "exponent of relative interest in buy hazard", 0, 5)
+    need_multiplier: float = setting(
         3.0, "buy hazard multiplier when the viewer has a need in the category", 1, 100
     )
-    reference_price: float = _f(
+    reference_price: float = setting(
         100.0,
         "price (yuan) at which the price term (price/ref)^-sensitivity is 1",
         0,
         lo_open=True,
     )
-    satiation_days: float = _f(
+    satiation_days: float = setting(
         10.0,
         "e-folding days after a purchase before the viewer buys in that category "
         "again at full rate",
         0,
     )
-    interact_per_minute: float = _f(0.3, "likes/comments per minute of dwell", 0)
-    follow_per_minute: float = _f(0.01, "follow hazard per minute of dwell", 0, 1)
-    follow_after_buy: float = _f(0.25, "probability a buyer follows the room", 0, 1)
-    store_follow_after_buy: float = _f(
+    interact_per_minute: float = setting(0.3, "likes/comments per minute of dwell", 0)
+    follow_per_minute: float = setting(0.01, "follow hazard per minute of dwell", 0, 1)
+    follow_after_buy: float = setting(0.25, "probability a buyer follows the room", 0, 1)
+    store_follow_after_buy: float = setting(
         0.15, "probability a buyer in someone else's room follows the merchant's own room", 0, 1
     )
-    affinity_initial: float = _f(0.2, "affinity of a new follow", 0, 1)
-    affinity_gain_entry: float = _f(0.05, "affinity gained per entry (towards 1)", 0, 1)
-    affinity_gain_rating: float = _f(
+    affinity_initial: float = setting(0.2, "affinity of a new follow", 0, 1)
+    affinity_gain_entry: float = setting(0.05, "affinity gained per entry (towards 1)", 0, 1)
+    affinity_gain_rating: float = setting(
         0.4, "affinity change per rating point above/below 0.5 when a buyer rates", 0, 1
     )
-    affinity_decay_per_day: float = _f(0.03, "share of affinity lost each day", 0, 1)
-    unfollow_below: float = _f(0.03, "a follow whose affinity drops below this is dropped", 0, 1)
-    review_lag_days: int = _f(
+    affinity_decay_per_day: float = setting(0.03, "share of affinity lost each day", 0, 1)
+    unfollow_below: float = setting(
+        0.03, "a follow whose affinity drops below this is dropped", 0, 1
+    )
+    review_lag_days: int = setting(
         3, "days between a purchase and its rating (ratings apply at the start of a day)", 1, 60
     )
-    rating_noise: float = _f(0.15, "sd of a rating around the item's true quality", 0, 1)
-    review_prior_ratings: float = _f(
+    rating_noise: float = setting(0.15, "sd of a rating around the item's true quality", 0, 1)
+    review_prior_ratings: float = setting(
         20.0, "pseudo-ratings behind a new room's review score", 0, lo_open=True
     )
-    review_prior: float = _f(4.5, "review score (1-5 stars) a new room starts with", 1, 5)
-    review_memory_days: float = _f(
+    review_prior: float = setting(4.5, "review score (1-5 stars) a new room starts with", 1, 5)
+    review_memory_days: float = setting(
         30.0, "e-folding memory of the review score in days", 0, lo_open=True
     )
-    role_price: tuple[float, ...] = _f(
+    role_price: tuple[float, ...] = setting(
         (0.6, 1.6, 0.25),
         "item price per role (driver, profit, welfare) as a multiple of the room's price",
         0,
         length=3,
         lo_open=True,
     )
-    role_cost: tuple[float, ...] = _f(
+    role_cost: tuple[float, ...] = setting(
         (0.55, 0.25, 1.0),
         "unit cost per role at quality 0, as a share of the item price",
         0,
         length=3,
     )
-    quality_cost: float = _f(0.35, "extra unit cost per unit of quality, share of price", 0, 5)
-    role_appeal: tuple[float, ...] = _f(
+    quality_cost: float = setting(0.35, "extra unit cost per unit of quality, share of price", 0, 5)
+    role_appeal: tuple[float, ...] = setting(
         (1.6, 0.6, 2.4), "buy hazard multiplier per role", 0, length=3
     )
-    role_entry_lift: tuple[float, ...] = _f(
+    role_entry_lift: tuple[float, ...] = setting(
         (0.3, -0.2, 0.6), "entry logit lift per role", -5, 5, length=3
     )
-    role_dwell_lift: tuple[float, ...] = _f(
+    role_dwell_lift: tuple[float, ...] = setting(
         (1.15, 0.9, 1.4), "dwell multiplier per role", 0, length=3, lo_open=True
     )
 
@@ -202,79 +211,85 @@ class BehaviourConfig:
 class FeedConfig:
     """The interest feed: estimates, ranking, tiered traffic pools, follow channel, ads."""
 
-    estimator_half_life_minutes: float = _f(
+    estimator_half_life_minutes: float = setting(
         60.0, "half-life of the platform's window counters", 0, lo_open=True
     )
-    prior_strength: float = _f(
+    prior_strength: float = setting(
         200.0, "pseudo-impressions behind a stream's prior estimate", 0, lo_open=True
     )
-    room_memory_days: float = _f(
+    room_memory_days: float = setting(
         7.0,
         "half-life of a room's long-run record (its account weight), which is the prior "
         "of its window estimates; 0 = no memory (the prior is the platform average)",
         0,
     )
-    value_engagement_weight: float = _f(
+    value_engagement_weight: float = setting(
         1.0, "weight of engagement (entry x dwell, relative to peers) in predicted value", 0
     )
-    value_gmv_weight: float = _f(1.0, "weight of GPM (relative to peers) in predicted value", 0)
-    value_exponent: float = _f(1.5, "sharpness of allocation in predicted value", 0, 10)
-    review_weight: float = _f(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
-    interest_sharpness: float = _f(
+    value_gmv_weight: float = setting(
+        1.0, "weight of GPM (relative to peers) in predicted value", 0
+    )
+    value_exponent: float = setting(1.5, "sharpness of allocation in predicted value", 0, 10)
+    review_weight: float = setting(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
+    interest_sharpness: float = setting(
         1.0, "exponent on interests when choosing a slot's category (0 = ignore interests)", 0, 10
     )
-    exploration: float = _f(
+    exploration: float = setting(
         0.05, "share of free slots given to a uniformly random live stream (see scope)", 0, 1
     )
-    exploration_scope: str = _f(
+    exploration_scope: str = setting(
         "category",
         "where an exploration slot looks: a live stream of the slot's category "
         "(any live stream when none is live) or any live stream on the platform",
         choices=EXPLORATION_SCOPES,
     )
-    tier_caps: tuple[float, ...] = _f(
+    tier_caps: tuple[float, ...] = setting(
         (0.5, 1.0, 2.0, 4.0, 8.0),
         "cap of each traffic-pool tier as a multiple of the fair "
         "share of free slots per live stream in the category",
         0,
         lo_open=True,
     )
-    promote_percentile: float = _f(0.7, "window value above this peer percentile promotes", 0, 1)
-    demote_percentile: float = _f(0.3, "window value below this peer percentile demotes", 0, 1)
-    rerank_minutes: int = _f(30, "length of a horse-race window", 1, 1440)
-    min_window_impressions: float = _f(
+    promote_percentile: float = setting(
+        0.7, "window value above this peer percentile promotes", 0, 1
+    )
+    demote_percentile: float = setting(0.3, "window value below this peer percentile demotes", 0, 1)
+    rerank_minutes: int = setting(30, "length of a horse-race window", 1, 1440)
+    min_window_impressions: float = setting(
         0.25,
         "impressions a stream needs in a window to be judged, as a multiple of the "
         "fair share per live stream per window",
         0,
     )
-    tier_decay_per_day_off: int = _f(
+    tier_decay_per_day_off: int = setting(
         1, "tiers lost per calendar day without airtime before a stream", 0, 10
     )
-    start_tier_drop: int = _f(1, "tiers lost between one day's stream and the next", 0, 10)
-    audience_precision_half: float = _f(
+    start_tier_drop: int = setting(1, "tiers lost between one day's stream and the next", 0, 10)
+    audience_precision_half: float = setting(
         0.001,
         "followers, as a share of viewers, at which a stream's audience model is "
         "half precise (look-alike and interest routing)",
         0,
         lo_open=True,
     )
-    follow_check_prob: float = _f(0.35, "probability a session opens the follow channel", 0, 1)
-    follow_slots_max: int = _f(2, "followed live rooms a session shows at most", 0, 16)
-    ad_load: float = _f(0.15, "share of feed slots that are ad slots", 0, 1)
+    follow_check_prob: float = setting(0.35, "probability a session opens the follow channel", 0, 1)
+    follow_slots_max: int = setting(2, "followed live rooms a session shows at most", 0, 16)
+    ad_load: float = setting(0.15, "share of feed slots that are ad slots", 0, 1)
 
 
 @dataclass(frozen=True)
 class FunnelConfig:
     """The traditional search funnel: needs, search ranking, paid search ads."""
 
-    results_per_page: int = _f(10, "listings a search shows", 1, 100)
-    position_decay: float = _f(0.8, "examination probability at rank r is 1/(1+r)^x", 0, 10)
-    ad_positions: int = _f(2, "top positions sold to paid search ads", 0, 20)
-    sales_weight: float = _f(0.6, "exponent of (1 + recent daily sales) in ranking", 0, 5)
-    review_weight: float = _f(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
-    sales_memory_days: float = _f(7.0, "e-folding memory of sales in the ranking", 0, lo_open=True)
-    query_relevance_sd: float = _f(
+    results_per_page: int = setting(10, "listings a search shows", 1, 100)
+    position_decay: float = setting(0.8, "examination probability at rank r is 1/(1+r)^x", 0, 10)
+    ad_positions: int = setting(2, "top positions sold to paid search ads", 0, 20)
+    sales_weight: float = setting(0.6, "exponent of (1 + recent daily sales) in ranking", 0, 5)
+    review_weight: float = setting(0.8, "ranking factor exp(w * (review - 4.5))", 0, 10)
+    sales_memory_days: float = setting(
+        7.0, "e-folding memory of sales in the ranking", 0, lo_open=True
+    )
+    query_relevance_sd: float = setting(
         1.0,
         "spread (log scale) of a listing's relevance to one query: each search ranks its "
         "category's listings by sales x review x a lognormal relevance drawn per query "
@@ -282,32 +297,36 @@ class FunnelConfig:
         0,
         10,
     )
-    store_visit_prob: float = _f(
+    store_visit_prob: float = setting(
         0.5,
         "probability a viewer with a need visits a followed store of that category "
         "before searching",
         0,
         1,
     )
-    reserve_cpc: float = _f(0.3, "reserve price per click of a search ad, yuan", 0)
-    click_lift: float = _f(1.5, "entry (click) logit lift of a viewer searching with a need", 0, 10)
+    reserve_cpc: float = setting(0.3, "reserve price per click of a search ad, yuan", 0)
+    click_lift: float = setting(
+        1.5, "entry (click) logit lift of a viewer searching with a need", 0, 10
+    )
 
 
 @dataclass(frozen=True)
 class AuctionConfig:
     """The ad auction: eCPM ranking, generalised second price, pacing, learning phase."""
 
-    reserve_cpm: float = _f(20.0, "reserve eCPM in yuan per 1000 impressions", 0)
-    pacing_rate: float = _f(0.5, "step of the pacing dual multiplier per tick", 0, 10)
-    learning_orders: int = _f(20, "paid orders a campaign needs to leave its learning phase", 0)
-    learning_explore: float = _f(
+    reserve_cpm: float = setting(20.0, "reserve eCPM in yuan per 1000 impressions", 0)
+    pacing_rate: float = setting(0.5, "step of the pacing dual multiplier per tick", 0, 10)
+    learning_orders: int = setting(
+        20, "paid orders a campaign needs to leave its learning phase", 0
+    )
+    learning_explore: float = setting(
         0.5,
         "a targeted campaign in its learning phase is also eligible for about this share of "
         "the tick's ad slots outside its audience",
         0,
         1,
     )
-    max_delivery_value: float = _f(
+    max_delivery_value: float = setting(
         1.5,
         "max-delivery bid per order as a multiple of the room's average order value "
         "before pacing shades it",
@@ -326,15 +345,15 @@ class UrnConfig:
     of different hooks gives the fitness urn.
     """
 
-    prior: float = _f(1.0, "initial urn weight a of every stream", 0, lo_open=True)
-    increment: float = _f(
+    prior: float = setting(1.0, "initial urn weight a of every stream", 0, lo_open=True)
+    increment: float = setting(
         1.0, "weight Δ added per counted event (Dirichlet α = prior / increment)", 0, lo_open=True
     )
-    increment_on: str = _f(
+    increment_on: str = setting(
         "orders", "event that adds weight: orders, entries or impressions", choices=URN_EVENTS
     )
-    exponent: float = _f(1.0, "γ: allocation ∝ weight^γ (1 = Pólya urn)", 0, 10)
-    worlds: int = _f(
+    exponent: float = setting(1.0, "γ: allocation ∝ weight^γ (1 = Pólya urn)", 0, 10)
+    worlds: int = setting(
         1,
         "independent parallel worlds: each group's streams are dealt to them in turn and each "
         "slot goes to one world chosen uniformly",
@@ -349,13 +368,13 @@ class CascadeConfig:
     ``seed_impressions`` when it first goes live; every entry it earns in a tick is rewarded
     with Poisson(``reward_per_entry``) free impressions in the next tick."""
 
-    seed_impressions: int = _f(
+    seed_impressions: int = setting(
         1, "n0: cold-start impressions a stream gets in its first live tick", 0
     )
-    reward_per_entry: float = _f(
+    reward_per_entry: float = setting(
         1.0, "mean free impressions granted in the next tick per entry in this tick", 0, 1000
     )
-    graduate_at: int = _f(
+    graduate_at: int = setting(
         100,
         "a stream whose cascade asks for at least this many impressions in one tick has "
         "taken off and leaves the cold-start pool",
@@ -368,13 +387,13 @@ class PrivateValuesConfig:
     """The ``private_values`` policy (validation): every slot is auctioned among the active
     campaigns, each of which values it at an independent U(0, ``value_max_cpm``) draw."""
 
-    value_max_cpm: float = _f(
+    value_max_cpm: float = setting(
         100.0,
         "upper end of a campaign's U(0, v) value for one slot, yuan per 1000 impressions",
         0,
         lo_open=True,
     )
-    slots_per_tick: int = _f(
+    slots_per_tick: int = setting(
         0,
         "ad slots auctioned per tick, drawn from the tick's sessions (a stationary market); "
         "0 = every slot of every session",
@@ -386,13 +405,13 @@ class PrivateValuesConfig:
 class CalendarConfig:
     """Platform promotions: campaign days raise volume and intent, gated by review score."""
 
-    campaign_days: tuple[int, ...] = _f((), "day numbers (0-based) that are campaign days", 0)
-    volume_lift: float = _f(
+    campaign_days: tuple[int, ...] = setting((), "day numbers (0-based) that are campaign days", 0)
+    volume_lift: float = setting(
         0.5, "extra sessions and need arrivals on a campaign day (share)", 0, 20
     )
-    intent_lift: float = _f(0.5, "extra buy hazard on a campaign day (share)", 0, 20)
-    min_review: float = _f(4.3, "review score a stream needs for the campaign-day boost", 1, 5)
-    boost: float = _f(
+    intent_lift: float = setting(0.5, "extra buy hazard on a campaign day (share)", 0, 20)
+    min_review: float = setting(4.3, "review score a stream needs for the campaign-day boost", 1, 5)
+    boost: float = setting(
         1.5,
         "interest-feed ranking multiplier on campaign days for streams with review score >= "
         "min_review",
@@ -405,24 +424,24 @@ class CalendarConfig:
 class CampaignConfig:
     """An ad budget attached to every stream of a group."""
 
-    strategy: str = _f("fixed", "paid-traffic strategy (see `snowball strategies`)")
-    daily_budget: float = _f(500.0, "daily budget in yuan (the strategy's base budget)", 0)
-    bidding: str = _f("max_delivery", "bidding mode", choices=BIDDING)
-    target_roi: float = _f(3.0, "cost-cap target: paid GMV per yuan spent", 0, lo_open=True)
-    targeting: str = _f("interest", "audience", choices=TARGETING)
-    start_day: int = _f(0, "first day the campaign may spend", 0)
-    scale_step: float = _f(0.3, "budget growth per day when a strategy scales", 0, 10)
-    max_budget: float = _f(20_000.0, "ceiling on any daily budget a strategy sets", 0)
-    burst_days: int = _f(2, "days of a cold-start burst", 0, 365)
-    burst_multiplier: float = _f(4.0, "cold-start burst budget as a multiple of the base", 0)
-    roi_floor: float = _f(1.5, "feedback-gated: paid ROI below which it never scales", 0)
-    leverage_threshold: float = _f(
+    strategy: str = setting("fixed", "paid-traffic strategy (see `snowball strategies`)")
+    daily_budget: float = setting(500.0, "daily budget in yuan (the strategy's base budget)", 0)
+    bidding: str = setting("max_delivery", "bidding mode", choices=BIDDING)
+    target_roi: float = setting(3.0, "cost-cap target: paid GMV per yuan spent", 0, lo_open=True)
+    targeting: str = setting("interest", "audience", choices=TARGETING)
+    start_day: int = setting(0, "first day the campaign may spend", 0)
+    scale_step: float = setting(0.3, "budget growth per day when a strategy scales", 0, 10)
+    max_budget: float = setting(20_000.0, "ceiling on any daily budget a strategy sets", 0)
+    burst_days: int = setting(2, "days of a cold-start burst", 0, 365)
+    burst_multiplier: float = setting(4.0, "cold-start burst budget as a multiple of the base", 0)
+    roi_floor: float = setting(1.5, "feedback-gated: paid ROI below which it never scales", 0)
+    leverage_threshold: float = setting(
         0.2, "feedback-gated: extra free impressions per paid impression needed to scale", -100, 100
     )
-    hold_days: int = _f(
+    hold_days: int = setting(
         3, "feedback-gated: live days to hold after a raise that brought no free traffic", 0, 365
     )
-    capacity_share: float = _f(
+    capacity_share: float = setting(
         0.0,
         "feedback-gated: share of the held-back increment invested in the room's "
         "conversion capacity",
@@ -436,44 +455,46 @@ class StreamGroupConfig:
     """A group of streams drawn from the same trait ranges. Ranges are [low, high] uniform;
     a single number fixes the trait."""
 
-    kind: str = _f("field", "field | alliance | top_kol", choices=STREAM_KINDS)
-    count: int = _f(1, "number of streams in the group", 0)
-    category: int = _f(-1, "category index, -1 = drawn uniformly", -1)
-    hook: tuple[float, float] = _f(
+    kind: str = setting("field", "field | alliance | top_kol", choices=STREAM_KINDS)
+    count: int = setting(1, "number of streams in the group", 0)
+    category: int = setting(-1, "category index, -1 = drawn uniformly", -1)
+    hook: tuple[float, float] = setting(
         (0.08, 0.08), "impression -> entry probability for an average viewer", 0, 1
     )
-    retention: tuple[float, float] = _f((1.0, 1.0), "dwell multiplier", 0, 20)
-    persuasion: tuple[float, float] = _f((0.05, 0.05), "conversion strength (hazard scale)", 0, 1)
-    price: tuple[float, float] = _f(
+    retention: tuple[float, float] = setting((1.0, 1.0), "dwell multiplier", 0, 20)
+    persuasion: tuple[float, float] = setting(
+        (0.05, 0.05), "conversion strength (hazard scale)", 0, 1
+    )
+    price: tuple[float, float] = setting(
         (100.0, 100.0), "room's reference price in yuan", 0, lo_open=True
     )
-    quality: tuple[float, float] = _f((0.85, 0.85), "true product quality in [0, 1]", 0, 1)
-    mix: tuple[float, ...] = _f(
+    quality: tuple[float, float] = setting((0.85, 0.85), "true product quality in [0, 1]", 0, 1)
+    mix: tuple[float, ...] = setting(
         (0.3, 0.55, 0.15), "share of time per role (driver, profit, welfare)", 0, 1, length=3
     )
-    start_hour: tuple[float, float] = _f((19.0, 19.0), "hour the stream goes live", 0, 24)
-    hours: float = _f(4.0, "hours on air per streaming day", 0, 24)
-    days_per_week: float = _f(7.0, "streaming days per week", 0, 7)
-    pattern: str = _f(
+    start_hour: tuple[float, float] = setting((19.0, 19.0), "hour the stream goes live", 0, 24)
+    hours: float = setting(4.0, "hours on air per streaming day", 0, 24)
+    days_per_week: float = setting(7.0, "streaming days per week", 0, 7)
+    pattern: str = setting(
         "fixed",
         "fixed = streaming days spread evenly over the calendar; random = each day drawn "
         "independently with probability days_per_week / 7",
         choices=SCHEDULE_PATTERNS,
     )
-    warmup_videos: int = _f(0, "warm-up short videos posted before each stream", 0, 100)
-    warmup_reach: float = _f(
+    warmup_videos: int = setting(0, "warm-up short videos posted before each stream", 0, 100)
+    warmup_reach: float = setting(
         0.002, "viewers one warm-up video reaches, as a share of viewers", 0, 1
     )
-    initial_followers: float = _f(0.0, "followers at start as a share of viewers", 0, 1)
-    merchant: str = _f("", "merchant whose products it sells; '' = its own")
-    campaign: CampaignConfig | None = _f(None, "ad budget attached to each stream")
+    initial_followers: float = setting(0.0, "followers at start as a share of viewers", 0, 1)
+    merchant: str = setting("", "merchant whose products it sells; '' = its own")
+    campaign: CampaignConfig | None = setting(None, "ad budget attached to each stream")
 
 
 @dataclass(frozen=True)
 class MetricsConfig:
     """Metrics a run measures beyond the built-in ones (simulation/metrics.py)."""
 
-    extra: tuple[str, ...] = _f(
+    extra: tuple[str, ...] = setting(
         (),
         "user metrics, each 'package.module:ClassName' (imported when the model is built; "
         "its level puts it in the tick or the day table)",
@@ -484,13 +505,13 @@ class MetricsConfig:
 class Scenario:
     """A complete, validated scenario."""
 
-    name: str = _f("scenario", "short name")
-    description: str = _f("", "one line shown by `snowball scenarios`")
-    seed: int = _f(0, "root seed of the run", 0)
-    days: int = _f(7, "days simulated", 1, 3650)
-    tick_minutes: int = _f(10, "minutes per tick (must divide a day)", 1, 1440)
-    policy: str = _f("interest_feed", "distribution policy")
-    capacity_return: float = _f(
+    name: str = setting("scenario", "short name")
+    description: str = setting("", "one line shown by `snowball scenarios`")
+    seed: int = setting(0, "root seed of the run", 0)
+    days: int = setting(7, "days simulated", 1, 3650)
+    tick_minutes: int = setting(10, "minutes per tick (must divide a day)", 1, 1440)
+    policy: str = setting("interest_feed", "distribution policy")
+    capacity_return: float = setting(
         0.15,
         "persuasion gained (relative) per doubling of capacity investment over 1000 yuan",
         0,
@@ -541,7 +562,9 @@ class Scenario:
 # --------------------------------------------------------------------------------------------
 
 
-def _describe(meta: dict[str, Any], kind: str) -> str:
+def describe_rule(meta: dict[str, Any], kind: str) -> str:
+    """What a field allows, for messages: ``kind`` ("a number") with its range from
+    :func:`setting`'s metadata, or its choices."""
     lo, hi, lo_open = meta.get("lo"), meta.get("hi"), meta.get("lo_open")
     if meta.get("choices"):
         return "one of " + ", ".join(meta["choices"])
@@ -559,13 +582,15 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 store (a larger count reached numpy as a ValueError)."""
 
 
-def _check_number(x: Any, meta: dict, kind: str, source: str, key: str, whole: Any) -> float:
+def check_number(x: Any, meta: dict, kind: str, source: str, key: str, whole: Any) -> float:
+    """``x`` if it is a finite number of ``kind`` (``a number`` or ``an integer``, int64) in
+    the field's range, else a :class:`ConfigError` about ``key`` showing ``whole``."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
+        raise ConfigError(source, key, whole, f"must be {describe_rule(meta, kind)}")
     if kind == "an integer" and not isinstance(x, int):
-        raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
+        raise ConfigError(source, key, whole, f"must be {describe_rule(meta, kind)}")
     if isinstance(x, float) and not math.isfinite(x):
-        raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
+        raise ConfigError(source, key, whole, f"must be {describe_rule(meta, kind)}")
     if kind == "an integer" and not INT64_MIN <= x <= INT64_MAX:
         lo, hi = meta.get("lo"), meta.get("hi")
         low = INT64_MIN if lo is None else int(lo)
@@ -579,13 +604,15 @@ def _check_number(x: Any, meta: dict, kind: str, source: str, key: str, whole: A
         )
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and (x < lo or (meta.get("lo_open") and x == lo)):
-        raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
+        raise ConfigError(source, key, whole, f"must be {describe_rule(meta, kind)}")
     if hi is not None and x > hi:
-        raise ConfigError(source, key, whole, f"must be {_describe(meta, kind)}")
+        raise ConfigError(source, key, whole, f"must be {describe_rule(meta, kind)}")
     return x
 
 
-def _coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
+def coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
+    """``value`` (from TOML) as type ``tp`` checked against the field's rule (``meta`` from
+    :func:`setting`); nested dataclasses are built; a :class:`ConfigError` otherwise."""
     origin = typing.get_origin(tp)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
@@ -595,30 +622,31 @@ def _coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
         if value is None:
             return None
-        return _coerce(args[0], value, meta, source, key)
+        return coerce(args[0], value, meta, source, key)
     if origin is dict:
         _, vt = typing.get_args(tp)
         if not isinstance(value, dict):
             raise ConfigError(source, key, value, "must be a table of named groups")
-        return {k: _coerce(vt, v, meta, source, f"{key}.{k}") for k, v in value.items()}
+        return {k: coerce(vt, v, meta, source, f"{key}.{k}") for k, v in value.items()}
     if tp is bool:
         if not isinstance(value, bool):
             raise ConfigError(source, key, value, "must be true or false")
         return value
     if tp is int:
-        return _check_number(value, meta, "an integer", source, key, value)
+        return check_number(value, meta, "an integer", source, key, value)
     if tp is float:
-        return float(_check_number(value, meta, "a number", source, key, value))
+        return float(check_number(value, meta, "a number", source, key, value))
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(
                 source,
                 key,
                 value,
-                "must be a string" + (f" ({_describe(meta, '')})" if meta.get("choices") else ""),
+                "must be a string"
+                + (f" ({describe_rule(meta, '')})" if meta.get("choices") else ""),
             )
         if meta.get("choices") and value not in meta["choices"]:
-            raise ConfigError(source, key, value, f"must be {_describe(meta, '')}")
+            raise ConfigError(source, key, value, f"must be {describe_rule(meta, '')}")
         return value
     if origin is tuple and typing.get_args(tp)[0] is str:
         if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
@@ -632,21 +660,21 @@ def _coerce(tp: Any, value: Any, meta: dict, source: str, key: str) -> Any:
         kind = "an integer" if elem is int else "a number"
         fixed_pair = len(args) == 2 and args[1] is not Ellipsis
         if fixed_pair and not isinstance(value, (list, tuple)):
-            x = float(_check_number(value, meta, kind, source, key, value))
+            x = float(check_number(value, meta, kind, source, key, value))
             return (x, x)
         if not isinstance(value, (list, tuple)):
             raise ConfigError(
-                source, key, value, f"must be a list of numbers ({_describe(meta, kind)})"
+                source, key, value, f"must be a list of numbers ({describe_rule(meta, kind)})"
             )
         if fixed_pair and len(value) != 2:
             raise ConfigError(
-                source, key, value, f"must be a number or [low, high] ({_describe(meta, kind)})"
+                source, key, value, f"must be a number or [low, high] ({describe_rule(meta, kind)})"
             )
         length = meta.get("length")
         if length is not None and len(value) != length:
             raise ConfigError(source, key, value, f"must be a list of {length} numbers")
         out = tuple(
-            (int if elem is int else float)(_check_number(v, meta, kind, source, key, value))
+            (int if elem is int else float)(check_number(v, meta, kind, source, key, value))
             for v in value
         )
         if fixed_pair and out[0] > out[1]:
@@ -679,7 +707,7 @@ def build(cls: type, raw: dict[str, Any], source: str = "<config>", prefix: str 
     kwargs = {}
     for f in dataclasses.fields(cls):
         if f.name in raw:
-            kwargs[f.name] = _coerce(
+            kwargs[f.name] = coerce(
                 hints[f.name], raw[f.name], dict(f.metadata), source, _join(prefix, f.name)
             )
     obj = cls(**kwargs)
@@ -872,11 +900,11 @@ def parse_override(text: str) -> tuple[str, Any]:
     """Parse ``key=value``; the value is read as TOML (``3``, ``0.5``, ``"x"``, ``[1, 2]``,
     ``true``), falling back to a bare string."""
     if "=" not in text:
-        raise ConfigError("--set", text, _MISSING, "must be written key=value")
+        raise ConfigError("--set", text, MISSING, "must be written key=value")
     key, _, raw = text.partition("=")
     key = key.strip()
     if not key:
-        raise ConfigError("--set", text, _MISSING, "must be written key=value")
+        raise ConfigError("--set", text, MISSING, "must be written key=value")
     try:
         value = tomllib.loads(f"v = {raw.strip()}")["v"]
     except tomllib.TOMLDecodeError:

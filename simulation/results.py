@@ -10,6 +10,8 @@ the next command that writes beside it removes it once that process is gone
 """
 
 import contextlib
+import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import os
@@ -30,17 +32,23 @@ from simulation.errors import OutputFolderError
 from simulation.paths import SOURCE_ROOT
 
 PROJECT_ROOT = SOURCE_ROOT  # the clone, for the commit; None for an installed wheel
-DEPENDENCIES = ("mesa", "numpy", "scipy", "pandas", "pyarrow", "matplotlib")
+DEPENDENCIES = tuple(
+    "mesa numpy scipy pandas pyarrow matplotlib SALib dask distributed tqdm".split()
+)
+"""The packages whose versions every manifest records (beside Python and snowball-sim)."""
 
 
-def versions() -> dict[str, str]:
-    """Versions of Python, this package and its core dependencies."""
-    out = {"python": platform.python_version()}
+def versions() -> dict[str, str | None]:
+    """Python, the platform, this package and :data:`DEPENDENCIES` (None: not installed)."""
+    out: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
     for name in ("snowball-sim", *DEPENDENCIES):
         try:
             out[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
+            out[name] = None
     return out
 
 
@@ -49,40 +57,64 @@ CODE_PATHS = ("--", ".", ":!results", ":!README.md", ":!docs")
 README's gallery, which the experiment command rewrites) and the prose (``docs/``)."""
 
 
-def git_commit() -> str | None:
-    """The project's git commit (with ``-dirty`` if a tracked file in :data:`CODE_PATHS`
-    has changes), or None (also for an installed wheel: no clone, no commit)."""
-    if PROJECT_ROOT is None:
-        return None
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=True,
-        )
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no", *CODE_PATHS],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = head.stdout.strip()
-    return commit + ("-dirty" if dirty.stdout.strip() else "") if commit else None
+def git_info() -> dict[str, Any]:
+    """``{"commit", "dirty"}`` of the clone, plus ``diff_sha256`` (of ``git diff HEAD``)
+    when dirty: dirty means a tracked file in :data:`CODE_PATHS` has changes. Both are None
+    without a clone (an installed wheel) or without git."""
+
+    def git(*args: str) -> str | None:
+        if PROJECT_ROOT is None:  # an installed wheel: no clone, no commit
+            return None
+        try:
+            cmd = ["git", "-C", str(PROJECT_ROOT), *args]
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD") or None
+    status = git("status", "--porcelain", "--untracked-files=no", *CODE_PATHS)
+    out: dict[str, Any] = {"commit": commit, "dirty": None if status is None else bool(status)}
+    if status:
+        diff = git("diff", "HEAD", *CODE_PATHS)
+        if diff is not None:
+            out["diff_sha256"] = hashlib.sha256(diff.encode()).hexdigest()
+    return out
 
 
-def manifest(**fields: Any) -> dict[str, Any]:
-    """A manifest: schema version, versions, commit, plus the caller's fields."""
+def commit_label(git: dict[str, Any]) -> str | None:
+    """``<commit>`` or ``<commit>-dirty`` from :func:`git_info`'s mapping (None: no commit)."""
+    commit = git.get("commit")
+    return commit + ("-dirty" if git.get("dirty") else "") if commit else None
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second (the manifests' ``created``)."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+MANIFEST_COMMON = ("schema_version", "kind", "created", "wall_seconds", "versions", "git", "commit")
+"""The keys every manifest has, whatever its kind (:func:`manifest`; docs/MODEL.md)."""
+
+
+def manifest(
+    kind: str, *, wall_seconds: float | None, created: str | None = None, **fields: Any
+) -> dict[str, Any]:
+    """The manifest of an output folder of any ``kind`` (``run``, ``experiment``,
+    ``validation``, ``snowball-sweep``): the common part (:data:`MANIFEST_COMMON`) around the
+    kind's own ``fields``. ``wall_seconds``: spent making the outputs (a sweep: summed over
+    its sessions), rounded by the caller; ``created``: when the output was begun (a sweep: its
+    first session), default now. The keys are documented once, in docs/MODEL.md."""
+    git = git_info()
     return {
         "schema_version": SCHEMA_VERSION,
+        "kind": kind,
         **fields,
+        "created": created or now(),
+        "wall_seconds": wall_seconds,
         "versions": versions(),
-        "commit": git_commit(),
+        "git": git,
+        "commit": commit_label(git),
     }
 
 
@@ -118,26 +150,6 @@ def write_run_tables(folder: Path, keys: dict[str, Any], tables: dict[str, pd.Da
         if name not in RUN_TABLES:
             raise ValueError(f"not a run table: {name!r}; run tables: {', '.join(RUN_TABLES)}")
         write_parquet(with_run_keys(df, keys), Path(folder) / f"{name}.parquet")
-
-
-def write_json(obj: Any, path: Path) -> None:
-    with open(path, "w") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=False, default=_json_default)
-        fh.write("\n")
-
-
-def _json_default(x: Any) -> Any:
-    import numpy as np
-
-    if isinstance(x, np.integer):
-        return int(x)
-    if isinstance(x, np.floating):
-        return float(x)
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, Path):
-        return str(x)
-    raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
 def read_manifest(folder: Path) -> dict[str, Any] | None:

@@ -33,6 +33,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import integrate, special, stats
 
+from simulation.intervals import mean_interval, wilson_interval
+
 __all__ = [
     "Interval",
     "bass_cdf",
@@ -948,10 +950,7 @@ def mean_ci(x: ArrayLike, level: float = 0.95) -> Interval:
         raise ValueError(f"mean_ci needs at least 2 observations, got {n}")
     if not np.all(np.isfinite(a)):
         raise ValueError("mean_ci needs finite observations")
-    mean = float(a.mean())
-    se = float(a.std(ddof=1)) / math.sqrt(n)
-    half = float(stats.t.ppf(0.5 + level / 2, df=n - 1)) * se
-    return Interval(mean, mean - half, mean + half, n)
+    return Interval(*mean_interval(a, level))
 
 
 def proportion_ci(k: int, n: int, level: float = 0.95) -> Interval:
@@ -987,11 +986,8 @@ def proportion_ci(k: int, n: int, level: float = 0.95) -> Interval:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     if int(k) != k or not 0 <= k <= n:
         raise ValueError(f"k must be an integer in [0, n], got {k!r}")
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    lo, hi = wilson_interval(k, n, level)
     phat = k / n
-    denom = 1.0 + z * z / n
-    center = (phat + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n))
-    low = 0.0 if k == 0 else max(0.0, center - half)
-    high = 1.0 if k == n else min(1.0, center + half)
+    low = 0.0 if k == 0 else max(0.0, float(lo))
+    high = 1.0 if k == n else min(1.0, float(hi))
     return Interval(phat, low, high, int(n))

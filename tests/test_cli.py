@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from simulation.cli import main
-from simulation.results import OUTPUT_FILES, atomic_dir
+from simulation.results import MANIFEST_COMMON, OUTPUT_FILES, atomic_dir, commit_label
 
 TINY = [
     "--set",
@@ -47,13 +47,13 @@ def test_run_writes_all_outputs_and_reruns_are_byte_identical(tmp_path):
         assert (a / name).read_bytes() != (c / name).read_bytes()
     assert (a / "overview.png").stat().st_size > 10_000
     man = json.loads((a / "manifest.json").read_text())
-    for key in ("schema_version", "config", "seed", "versions", "commit", "wall_seconds"):
-        assert key in man
+    assert set(MANIFEST_COMMON) | {"config", "seed", "run_id"} <= set(man)
+    assert man["kind"] == "run" and man["commit"] == commit_label(man["git"])
     assert man["seed"] == 3 and man["config"]["population"]["viewers"] == 800
     assert man["versions"]["mesa"].startswith("3.3")
-    ma = {k: v for k, v in man.items() if k != "wall_seconds"}
+    ma = {k: v for k, v in man.items() if k not in ("wall_seconds", "created")}
     mb = json.loads((b / "manifest.json").read_text())
-    assert ma == {k: v for k, v in mb.items() if k != "wall_seconds"}
+    assert ma == {k: v for k, v in mb.items() if k not in ("wall_seconds", "created")}
     ticks = pd.read_parquet(a / "ticks.parquet")
     streams = pd.read_parquet(a / "streams.parquet")
     for col in (

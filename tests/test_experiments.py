@@ -28,9 +28,9 @@ from experiments import (  # noqa: E402
     _stats,
     _study,
 )
+from simulation.atomic import atomic_write_json  # noqa: E402
 from simulation.cli import main  # noqa: E402
 from simulation.config import load_scenario  # noqa: E402
-from simulation.results import write_json  # noqa: E402
 
 SUMMARY_COLUMNS = {
     "kind",
@@ -414,9 +414,9 @@ def test_gallery_is_written_from_the_manifests_into_the_readme(tmp_path):
     out = tmp_path / "results"
     for name, verdict in (("exploration", "mixed"), ("inequality", "not supported")):
         (out / name).mkdir(parents=True)
-        write_json(
-            {"verdict": verdict, "finding": f"{name} found x.", "size": "quick", "replicates": 2},
+        atomic_write_json(
             out / name / "manifest.json",
+            {"verdict": verdict, "finding": f"{name} found x.", "size": "quick", "replicates": 2},
         )
     readme = tmp_path / "README.md"
     readme.write_text(

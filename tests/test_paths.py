@@ -31,9 +31,8 @@ def test_default_outputs_land_under_the_current_folder(tmp_path, monkeypatch):
 
 def test_no_clone_no_commit(monkeypatch):
     monkeypatch.setattr(results, "PROJECT_ROOT", None)
-    monkeypatch.setattr(engine, "PROJECT_ROOT", None)
-    assert results.git_commit() is None
-    assert engine.git_info() == {"commit": None, "dirty": None}
+    assert results.commit_label(results.git_info()) is None
+    assert results.git_info() == {"commit": None, "dirty": None}
 
 
 def test_the_clone_is_found_from_the_code():

@@ -32,10 +32,10 @@ def repo(tmp_path, monkeypatch):
 def test_commit_is_clean_while_outputs_under_results_change(repo):
     (repo / "results" / "REPORT.md").write_text("new\n")
     (repo / "README.md").write_text("new gallery\n")
-    commit = results.git_commit()
+    commit = results.commit_label(results.git_info())
     assert commit is not None and len(commit) == 40
 
 
 def test_commit_is_dirty_when_code_changes(repo):
     (repo / "model.py").write_text("x = 2\n")
-    assert results.git_commit().endswith("-dirty")
+    assert results.commit_label(results.git_info()).endswith("-dirty")

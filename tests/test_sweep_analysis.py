@@ -11,13 +11,12 @@ from scipy import stats
 
 from simulation import cli
 from simulation.cli import UsageError
+from simulation.intervals import t_interval, wilson_interval
 from simulation.sweep.analysis import (
     analyze_sweep,
     load_sweep,
     phase_surface,
     point_summary,
-    t_interval,
-    wilson_interval,
 )
 from simulation.sweep.engine import run_sweep
 from simulation.sweep.executors import ExecutorChoice

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from simulation import cli
+from simulation.results import MANIFEST_COMMON
 from simulation.sweep import engine
 from simulation.sweep.engine import run_sweep
 from simulation.sweep.executors import ExecutorChoice, OpenExecutor
@@ -167,8 +168,11 @@ def test_failed_runs_are_recorded_and_do_not_stop_the_sweep(tmp_path):
     assert df["took_off"].dropna().map(type).eq(bool).all()
     m = json.loads((tmp_path / "o" / "manifest.json").read_text())
     assert m["counts"] == {"runs": 27, "ok": 18, "failed": 9, "missing": 0}
-    assert m["seeds"]["root_seed"] == 42 and m["design"]["points"] == 9
+    assert m["root_seed"] == 42 and m["design"]["points"] == 9
     assert m["git"]["commit"] and m["versions"]["numpy"]
+    assert set(MANIFEST_COMMON) <= set(m) and m["kind"] == "snowball-sweep"
+    record = json.loads((tmp_path / "o" / "sweep.json").read_text())
+    assert m["created"] == record["created"] and m["wall_seconds"] > 0
 
 
 def test_resume_skips_done_runs_and_repairs_damage(tmp_path):

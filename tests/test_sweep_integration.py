@@ -61,7 +61,7 @@ def test_real_sweep_same_rows_in_process_and_in_workers(tmp_path):
     ):
         assert col in a.columns
     assert (a["total_gmv"] > 0).all() and (a["wall_seconds"] > 0).all()
-    resolved = one.manifest["scenario"]["resolved"]
+    resolved = one.manifest["config"]
     assert resolved["population"]["viewers"] == 1500 and resolved["days"] == 1
     assert one.manifest["runner"] == "simulation.api.run_summary"
     assert not one.manifest["test_runner"]

@@ -470,7 +470,7 @@ def test_an_unreadable_scenario_is_one_line(tmp_path):
 
 
 def test_spec_keys_are_declared_like_scenario_fields():
-    """One validator: the spec's keys carry the scenario schema's _f() metadata."""
+    """One validator: the spec's keys carry the scenario schema's setting() metadata."""
     import dataclasses
 
     from simulation.sweep.spec import AnalysisSpec, DesignSpec, _TopLevel

@@ -109,6 +109,7 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from simulation.api import run, summarize
+    from simulation.atomic import atomic_write_json
     from simulation.config import to_dict
     from simulation.footprint import check_fits
     from simulation.metrics import scenario_metrics
@@ -116,7 +117,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         atomic_dir,
         check_output_folder,
         manifest,
-        write_json,
         write_run_tables,
     )
 
@@ -144,7 +144,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             pools=not result.model.always_open,
             policy=scenario.policy,
         )
-        write_json(
+        atomic_write_json(
+            tmp / "manifest.json",
             manifest(
                 kind="run",
                 scenario=scenario.name,
@@ -155,7 +156,6 @@ def cmd_run(args: argparse.Namespace) -> int:
                 rows={name: len(df) for name, df in result.tables.items()},
                 wall_seconds=round(result.wall_seconds, 3),
             ),
-            tmp / "manifest.json",
         )
     s = summarize(result)
     tk = result.ticks

@@ -84,9 +84,10 @@ def default_out(quick: bool, cases: list[str]) -> Path:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from simulation.atomic import atomic_write_json
     from simulation.config import ConfigError, load_scenario, parse_override
     from simulation.footprint import check_fits
-    from simulation.results import atomic_dir, check_output_folder, manifest, write_json
+    from simulation.results import atomic_dir, check_output_folder, manifest
     from simulation.validation import CASES, validate
 
     if args.seed < 0:
@@ -117,7 +118,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             path = case_figure(case, data, tmp / f"{case}.png")
             if path is not None:
                 figures.append(path.name)
-        write_json(
+        atomic_write_json(
+            tmp / "manifest.json",
             manifest(
                 kind="validation",
                 size=report.size,
@@ -134,7 +136,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 wall_seconds_per_case=report.wall_seconds,
                 wall_seconds=round(wall, 2),
             ),
-            tmp / "manifest.json",
         )
     print(text_table(table, report.family_alpha))
     failed = int((table["verdict"] != "pass").sum())

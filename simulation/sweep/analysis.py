@@ -33,7 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation.atomic import atomic_path
 from simulation.errors import first_line
+from simulation.intervals import CONF_LEVEL, t_interval, wilson_interval
 from simulation.sweep.store import (
     COORD_PREFIX,
     DESIGN_FILE,
@@ -51,8 +53,6 @@ OUTPUTS = (
     "phase.png",
     "response.png",
 )
-CONF_LEVEL = 0.95
-Z95 = 1.959963984540054
 
 
 def parameter_label(key: str, doc: str = "") -> str:
@@ -217,33 +217,6 @@ def _runs_from_rows(rows_dir: Path, names: list[str]) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Intervals and per-point summaries
 # --------------------------------------------------------------------------------------------
-
-
-def wilson_interval(
-    successes: np.ndarray, n: np.ndarray, z: float = Z95
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wilson score interval of a proportion (arrays of equal shape; NaN where n = 0)."""
-    successes = np.asarray(successes, dtype=float)
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = successes / n
-        denom = 1 + z**2 / n
-        centre = (p + z**2 / (2 * n)) / denom
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / denom
-    return centre - half, centre + half
-
-
-def t_interval(
-    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, conf: float = CONF_LEVEL
-) -> tuple[np.ndarray, np.ndarray]:
-    """Student-t interval of a mean (NaN where n < 2)."""
-    from scipy import stats
-
-    n = np.asarray(n, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        q = stats.t.ppf(0.5 + conf / 2, np.where(n >= 2, n - 1, np.nan))
-        half = q * np.asarray(sd, dtype=float) / np.sqrt(n)
-    return np.asarray(mean) - half, np.asarray(mean) + half
 
 
 def _metric_values(runs: pd.DataFrame, metric: str, is_bool: bool) -> pd.Series:
@@ -653,9 +626,8 @@ def _describe_phase(s: PhaseSurface) -> str:
 
 
 def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path, fsync=False) as tmp:
+        frame.to_csv(tmp, index=False)
 
 
 def _choose_metric(data: SweepData, requested: str | None, where: str) -> str:
@@ -765,7 +737,6 @@ def analyze_sweep(
         one line, and nothing written.
     """
     from simulation.cli import UsageError
-    from simulation.sweep import plots
 
     data = load_sweep(root)
     notes: list[str] = list(data.notes)
@@ -787,6 +758,8 @@ def analyze_sweep(
             ) from None
     out_dir = Path(out) if out is not None else data.root / "analysis"
     _writable_folder(out_dir, data.root, out is not None)
+    from simulation.sweep import plots  # after the checks: matplotlib makes its cache folder
+
     if not data.complete:
         notes.append(
             f"the sweep is incomplete ({len(data.runs)} of {data.n_runs_expected} "

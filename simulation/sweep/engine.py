@@ -16,24 +16,23 @@ Order of work (nothing is written until every check has passed):
 import collections
 import concurrent.futures as cf
 import contextlib
-import datetime as dt
-import hashlib
 import json
 import os
-import platform
 import signal
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simulation.paths import RESULTS, SOURCE_ROOT
+from simulation import results
+from simulation.atomic import atomic_write_json
+from simulation.paths import RESULTS
+from simulation.results import git_info
+from simulation.results import now as _now
 from simulation.sweep.design import Design, build_design, design_from_coordinates
 from simulation.sweep.executors import ExecutorChoice, OpenExecutor, open_executor
 from simulation.sweep.labels import plural
@@ -47,11 +46,10 @@ from simulation.sweep.store import (
     RUNS_FILE,
     ScanCounts,
     SweepStore,
-    atomic_write_json,
+    json_sha256,
 )
 from simulation.sweep.worker import Task, execute, failed_row
 
-PROJECT_ROOT = SOURCE_ROOT  # the clone, for the commit; None for an installed wheel
 MAX_WORKER_DEATHS = 2
 """A run whose worker process dies (out of memory, a segfault) is run again alone in a new
 worker; when its worker has died this many times while it ran alone it is recorded as failed
@@ -60,18 +58,6 @@ MAX_DEAD_IN_A_ROW = 5
 """So many runs recorded failed by worker deaths, with no run coming back in between, stop
 the sweep: the workers probably cannot start at all."""
 T = TypeVar("T")
-VERSION_PACKAGES = (
-    "snowball-sim",
-    "numpy",
-    "scipy",
-    "mesa",
-    "pandas",
-    "pyarrow",
-    "SALib",
-    "dask",
-    "distributed",
-    "tqdm",
-)
 
 
 @dataclass
@@ -103,8 +89,7 @@ def default_out(spec: SweepSpec) -> Path:
 
 def fingerprint(identity: dict[str, Any]) -> str:
     """SHA-256 of the canonical JSON of what defines the runs."""
-    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return json_sha256(identity)
 
 
 def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
@@ -235,56 +220,8 @@ def _foreign_row(store: SweepStore, spec: SweepSpec, design: Design) -> str | No
     return None
 
 
-def versions() -> dict[str, str | None]:
-    """Python, platform and package versions."""
-    out: dict[str, str | None] = {
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
-    for name in VERSION_PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
-
-
-def git_info() -> dict[str, Any]:
-    """Commit of the working tree (and whether it has uncommitted changes to what can change
-    a result: see :data:`simulation.results.CODE_PATHS`)."""
-    from simulation.results import CODE_PATHS
-
-    def git(*args: str) -> str | None:
-        if PROJECT_ROOT is None:  # an installed wheel: no clone, no commit
-            return None
-        try:
-            res = subprocess.run(
-                ["git", "-C", str(PROJECT_ROOT), *args],
-                capture_output=True,
-                text=True,
-                timeout=5,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return res.stdout.strip() if res.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no", *CODE_PATHS)
-    out: dict[str, Any] = {"commit": commit, "dirty": None if status is None else bool(status)}
-    if status:
-        diff = git("diff", "HEAD", *CODE_PATHS)
-        if diff is not None:
-            out["diff_sha256"] = hashlib.sha256(diff.encode()).hexdigest()
-    return out
-
-
 def _code_state(session: dict[str, Any]) -> str:
     return f"{session.get('commit')}+{session.get('diff_sha256') or ''}"
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _scan(store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool) -> ScanCounts:
@@ -573,7 +510,7 @@ def _drive(
     session["wall_seconds"] = round(wall, 3)
     store.write_record(record)
     manifest = _manifest(spec, design, prepared, record, summary)
-    atomic_write_json(store.root / MANIFEST_FILE, manifest)
+    atomic_write_json(store.root / MANIFEST_FILE, manifest, indent=1)
     return SweepResult(
         out=store.root,
         runs=summary["runs"],
@@ -775,25 +712,26 @@ def _manifest(
 ) -> dict[str, Any]:
     d = spec.design
     crn = spec.common_random_numbers
-    return {
-        "schema": RECORD_SCHEMA,
-        "kind": "snowball-sweep",
-        "name": spec.name,
-        "description": spec.description,
-        "complete": summary["missing"] == 0,
-        "spec_file": spec.source,
-        "spec": spec.raw,
-        "fingerprint": record["fingerprint"],
-        "scenario": {
-            "name": spec.scenario,
-            "path": spec.scenario_path,
-            "overrides": spec.overrides(),
-            "resolved": prepared.base_config,
-        },
-        "runner": prepared.name,
-        "test_runner": prepared.is_test_runner,
-        "seeds": {
-            "root_seed": spec.seed,
+    wall = sum(float(s.get("wall_seconds") or 0.0) for s in record["sessions"])
+    return results.manifest(
+        "snowball-sweep",
+        wall_seconds=round(wall, 3),
+        created=record.get("created"),
+        record_schema=RECORD_SCHEMA,
+        name=spec.name,
+        description=spec.description,
+        complete=summary["missing"] == 0,
+        spec_file=spec.source,
+        spec=spec.raw,
+        fingerprint=record["fingerprint"],
+        scenario=spec.scenario,
+        scenario_file=spec.scenario_path,
+        overrides=spec.overrides(),
+        config=prepared.base_config,
+        runner=prepared.name,
+        test_runner=prepared.is_test_runner,
+        root_seed=spec.seed,
+        seeding={
             "common_random_numbers": crn,
             "run_seed": (
                 "SeedSequence(root_seed, spawn_key=(1, replicate))"
@@ -803,7 +741,7 @@ def _manifest(
             + ".generate_state(1, uint64)[0] >> 1",
             "design_seed": "SeedSequence(root_seed, spawn_key=(0,))",
         },
-        "design": {
+        design={
             "kind": d.kind,
             "samples": d.samples,
             "levels": d.levels,
@@ -812,13 +750,10 @@ def _manifest(
             "points": design.n_points,
             "parameters": [{**p.identity(), "doc": p.doc} for p in spec.parameters],
         },
-        "replicates": spec.replicates,
-        "metrics": summary["metrics"],
-        "counts": {k: summary[k] for k in ("runs", "ok", "failed", "missing")},
-        "compute_seconds": round(summary["compute_seconds"], 3),
-        "created": record.get("created"),
-        "sessions": record["sessions"],
-        "versions": versions(),
-        "git": git_info(),
-        "files": {"runs": RUNS_FILE, "design": DESIGN_FILE, "rows": "rows/"},
-    }
+        replicates=spec.replicates,
+        metrics=summary["metrics"],
+        counts={k: summary[k] for k in ("runs", "ok", "failed", "missing")},
+        compute_seconds=round(summary["compute_seconds"], 3),
+        sessions=record["sessions"],
+        files={"runs": RUNS_FILE, "design": DESIGN_FILE, "rows": "rows/"},
+    )

@@ -8,7 +8,6 @@ alone.
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from simulation.atomic import atomic_path
 from simulation.sweep.labels import METRIC_LABELS, metric_label, plural
 
 if TYPE_CHECKING:  # annotations only: the analysis imports this module to draw
@@ -39,10 +39,22 @@ def _figure(figsize: tuple[float, float]) -> Figure:
 
 
 def _save(fig: Figure, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path, fsync=False) as tmp:
+        fig.savefig(tmp, format="png", dpi=150, bbox_inches="tight")
 
+
+_BARS = {
+    True: (
+        ("ST", "ST_conf", "#1f77b4", "total order ST"),
+        ("S1", "S1_conf", "#ff7f0e", "first order S1"),
+    ),
+    False: (
+        ("mu_star", "mu_star_conf", "#1f77b4", "mu* (mean |elementary effect|)"),
+        ("sigma", None, "#9467bd", "sigma (spread: interactions, non-linearity)"),
+    ),
+}
+"""The two bars per parameter of a Sobol (True) or Morris (False) panel: column, interval
+column, colour, label."""
 
 WIDE_INTERVAL = 0.25
 """Median half-width of the ST intervals above which a panel warns the reader."""
@@ -80,27 +92,13 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, 
         part = table[table["metric"] == metric]
         is_bool = metric == "took_off" or (metric in data.metrics and data.is_bool(metric))
         y = np.arange(len(part))
-        if method == "sobol":
-            part = part.sort_values("ST", ascending=True)
-            h = 0.38
-            ax.barh(
-                y + h / 2,
-                part["ST"],
-                h,
-                xerr=part["ST_conf"],
-                color="#1f77b4",
-                capsize=3,
-                label="total order ST",
-            )
-            ax.barh(
-                y - h / 2,
-                part["S1"],
-                h,
-                xerr=part["S1_conf"],
-                color="#ff7f0e",
-                capsize=3,
-                label="first order S1",
-            )
+        sobol = method == "sobol"
+        part = part.sort_values("ST" if sobol else "mu_star", ascending=True)
+        h = 0.38
+        for offset, (col, conf, color, label) in zip((h / 2, -h / 2), _BARS[sobol], strict=True):
+            xerr = part[conf] if conf else None
+            ax.barh(y + offset, part[col], h, xerr=xerr, color=color, capsize=3, label=label)
+        if sobol:
             ax.axvline(0, color="0.3", lw=0.8)
             ax.set_xlabel("Sobol index: share of the variance of the point means")
             hi = float(
@@ -123,24 +121,6 @@ def sensitivity_chart(table: pd.DataFrame, metrics: list[str], data: SweepData, 
                     color="#b22222",
                 )
         else:
-            part = part.sort_values("mu_star", ascending=True)
-            h = 0.38
-            ax.barh(
-                y + h / 2,
-                part["mu_star"],
-                h,
-                xerr=part["mu_star_conf"],
-                color="#1f77b4",
-                capsize=3,
-                label="mu* (mean |elementary effect|)",
-            )
-            ax.barh(
-                y - h / 2,
-                part["sigma"],
-                h,
-                color="#9467bd",
-                label="sigma (spread: interactions, non-linearity)",
-            )
             unit = METRIC_LABELS.get(metric, (metric, ""))[1] or "units of the metric"
             if is_bool:
                 unit = "change in probability"

@@ -7,7 +7,7 @@ root seed, days, and the summary metrics to keep. Parameter names are the dotted
 that ``--set`` accepts (``streams.focal.persuasion``). docs/SWEEPS.md has the full format.
 
 There is one validator: the spec's own keys are dataclass fields declared with the scenario
-schema's ``_f()`` (default, meaning, range, choices) and checked by
+schema's ``setting()`` (default, meaning, range, choices) and checked by
 :func:`simulation.config.build`, and every fixed or varied scenario value is checked by the
 scenario's own coercion rules against its field's metadata. Only what is particular to a
 sweep (ranges, designs, sizes) is checked here.
@@ -28,14 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from simulation.config import (
-    _MISSING,
+    MISSING,
     ConfigError,
-    _check_number,
-    _coerce,
-    _describe,
-    _f,
     build,
+    check_number,
+    coerce,
+    describe_rule,
     known_keys,
+    setting,
 )
 from simulation.sweep.labels import plural
 
@@ -66,7 +66,7 @@ class FieldInfo:
 
     ``kind`` is ``int``, ``float``, ``pair`` (a trait range: a number fixes it), ``list`` (a
     sequence of numbers), ``str`` or ``bool``; ``tp`` and ``meta`` are the schema field's type
-    and its ``_f()`` metadata (range, choices, length, one-line meaning).
+    and its ``setting()`` metadata (range, choices, length, one-line meaning).
     """
 
     key: str
@@ -175,26 +175,26 @@ def check_key(key: str, source: str, where: str, value: Any, focal: str) -> Fiel
 class _TopLevel:
     """The spec's top-level values (the tables and ``metrics`` are read separately)."""
 
-    name: str = _f("", "name of the sweep (default: the spec file's name)")
-    description: str = _f("", "one line about the study")
-    scenario: str = _f("", "base scenario: a named scenario or a path relative to the spec")
-    days: int | None = _f(None, "days simulated (overrides the scenario's)", 1)
-    replicates: int = _f(1, "runs per design point, each with its own seed", 1)
-    seed: int | None = _f(None, "root seed: every run's seed is spawned from it", 0)
-    common_random_numbers: bool = _f(True, "replicate k has the same seed at every point")
-    paired_leverage: bool | None = _f(None, "add a run without ads per run (for leverage)")
-    focal: str = _f("focal", "stream group whose metrics are kept")
-    max_runs: int | None = _f(None, "refuse a design of more runs than this", 1)
+    name: str = setting("", "name of the sweep (default: the spec file's name)")
+    description: str = setting("", "one line about the study")
+    scenario: str = setting("", "base scenario: a named scenario or a path relative to the spec")
+    days: int | None = setting(None, "days simulated (overrides the scenario's)", 1)
+    replicates: int = setting(1, "runs per design point, each with its own seed", 1)
+    seed: int | None = setting(None, "root seed: every run's seed is spawned from it", 0)
+    common_random_numbers: bool = setting(True, "replicate k has the same seed at every point")
+    paired_leverage: bool | None = setting(None, "add a run without ads per run (for leverage)")
+    focal: str = setting("focal", "stream group whose metrics are kept")
+    max_runs: int | None = setting(None, "refuse a design of more runs than this", 1)
 
 
 @dataclass(frozen=True)
 class _Range:
     """A parameter range ``{ low, high, num, log }``."""
 
-    low: float | None = _f(None, "lower end")
-    high: float | None = _f(None, "upper end")
-    num: int | None = _f(None, "number of grid levels along the range", 2)
-    log: bool = _f(False, "levels spaced geometrically, samples drawn log-uniformly")
+    low: float | None = setting(None, "lower end")
+    high: float | None = setting(None, "upper end")
+    num: int | None = setting(None, "number of grid levels along the range", 2)
+    log: bool = setting(False, "levels spaced geometrically, samples drawn log-uniformly")
 
 
 # --------------------------------------------------------------------------------------------
@@ -274,24 +274,24 @@ class Parameter:
 class DesignSpec:
     """How parameters become points; see :mod:`simulation.sweep.design`."""
 
-    kind: str = _f("grid", "how parameters become points", choices=DESIGN_KINDS)
-    samples: int | None = _f(
+    kind: str = setting("grid", "how parameters become points", choices=DESIGN_KINDS)
+    samples: int | None = setting(
         None, "points (random, lhs), base samples N (sobol) or trajectories r (morris)"
     )
-    levels: int = _f(4, "grid levels of the Morris method (even)")
-    optimal_trajectories: int | None = _f(None, "Morris: keep the r most spread trajectories")
-    second_order: bool = _f(True, "Sobol: also estimate second-order indices")
+    levels: int = setting(4, "grid levels of the Morris method (even)")
+    optimal_trajectories: int | None = setting(None, "Morris: keep the r most spread trajectories")
+    second_order: bool = setting(True, "Sobol: also estimate second-order indices")
 
 
 @dataclass(frozen=True)
 class AnalysisSpec:
     """Defaults for ``snowball analyze`` (each can be overridden on the command line)."""
 
-    metric: str | None = _f(None, "metric of the phase diagram and first sensitivity panel")
-    metrics: tuple[str, ...] = _f((), "metrics of the sensitivity chart")
-    phase: tuple[str, str] | None = _f(None, "the two varied parameters of the phase diagram")
-    threshold: float | None = _f(None, "level of the phase diagram's contour")
-    resamples: int = _f(1000, "bootstrap resamples of the sensitivity intervals", 10)
+    metric: str | None = setting(None, "metric of the phase diagram and first sensitivity panel")
+    metrics: tuple[str, ...] = setting((), "metrics of the sensitivity chart")
+    phase: tuple[str, str] | None = setting(None, "the two varied parameters of the phase diagram")
+    threshold: float | None = setting(None, "level of the phase diagram's contour")
+    resamples: int = setting(1000, "bootstrap resamples of the sensitivity intervals", 10)
 
 
 @dataclass(frozen=True)
@@ -487,12 +487,12 @@ def _check_value(info: FieldInfo, v: Any, source: str, where: str, shown: Any) -
     if info.kind not in LISTED:
         raise ConfigError(source, where, shown, f"{info.key} cannot be varied")
     try:
-        value = _coerce(info.tp, v, info.meta, source, where)
+        value = coerce(info.tp, v, info.meta, source, where)
     except ConfigError:
         if info.meta.get("choices"):
-            allowed = f"values must be {_describe(info.meta, '')}"
+            allowed = f"values must be {describe_rule(info.meta, '')}"
         else:
-            allowed = f"must list {_describe(info.meta, LISTED[info.kind])}"
+            allowed = f"must list {describe_rule(info.meta, LISTED[info.kind])}"
         raise ConfigError(source, where, shown, allowed) from None
     return float(v) if info.kind == "pair" and not isinstance(v, list) else value
 
@@ -532,7 +532,7 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
     for bound in ("low", "high"):
         if bound not in value:
             raise ConfigError(
-                source, f"{where}.{bound}", _MISSING, "a range needs both low and high"
+                source, f"{where}.{bound}", MISSING, "a range needs both low and high"
             )
     low, high, num = rng.low, rng.high, rng.num
     assert low is not None and high is not None
@@ -543,7 +543,7 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
     if low > high:
         raise ConfigError(source, where, value, "inverted range: low must be < high")
     for bound in ("low", "high"):
-        _check_number(value[bound], info.meta, "a number", source, f"{where}.{bound}", value[bound])
+        check_number(value[bound], info.meta, "a number", source, f"{where}.{bound}", value[bound])
     if rng.log and low <= 0:
         raise ConfigError(source, f"{where}.low", value["low"], "a log range needs low > 0")
     integers = math.floor(high) - math.ceil(low) + 1
@@ -556,7 +556,7 @@ def _parse_parameter(key: str, value: Any, info: FieldInfo, kind: str, source: s
             raise ConfigError(
                 source,
                 f"{where}.num",
-                _MISSING,
+                MISSING,
                 "a range in a grid design needs num = the number of levels "
                 "(>= 2); or choose a sampled design (random, lhs, sobol, morris)",
             )
@@ -605,7 +605,7 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
         raise ConfigError(
             source,
             "design.kind",
-            _MISSING,
+            MISSING,
             "parameters with ranges need a design: one of " + ", ".join(SAMPLED_KINDS),
         )
     design = build(DesignSpec, raw, source, "design")
@@ -641,7 +641,7 @@ def _parse_design(raw: Any, params_raw: dict[str, Any], source: str) -> DesignSp
         raise ConfigError(
             source,
             "design.samples",
-            _MISSING,
+            MISSING,
             f"a {kind} design needs samples = the number of {what}",
         )
     if samples < minimum:
@@ -706,7 +706,7 @@ def _check_scenario(scenario: str, path: Path, source: str) -> None:
 
 def _required(raw: dict[str, Any], key: str, source: str, what: str) -> None:
     if key not in raw:
-        raise ConfigError(source, key, _MISSING, f"is required: {what}")
+        raise ConfigError(source, key, MISSING, f"is required: {what}")
 
 
 def parse_spec(

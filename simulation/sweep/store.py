@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from simulation.atomic import atomic_path, atomic_write_bytes, atomic_write_json
 from simulation.sweep.design import Design
 
 SWEEP_FILE = "sweep.json"
@@ -54,27 +55,6 @@ FSYNC_MIN_SECONDS = 0.05
 BASE_COLUMNS = ("point", "replicate", "seed", "status", "error")
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, fsync: bool = True) -> None:
-    """Write ``data`` to ``path`` so that ``path`` is never seen half-written.
-
-    The data go to a temporary name in the same folder and are renamed onto ``path``; with
-    ``fsync`` they reach the disk before the rename (durable across a power cut, not only
-    across the death of this process, which the rename alone guarantees).
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        if fsync:
-            fh.flush()
-            os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically (see :func:`atomic_write_bytes`)."""
-    atomic_write_bytes(path, (json.dumps(obj, indent=1, sort_keys=False) + "\n").encode())
-
-
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
@@ -84,8 +64,10 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _record_checksum(record: dict[str, Any]) -> str:
-    text = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
+def json_sha256(obj: Any) -> str:
+    """SHA-256 of ``obj`` as canonical JSON (sorted keys, no spaces, other types as str):
+    the sweep's fingerprint and the record's checksum."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -141,7 +123,7 @@ class SweepStore:
         if not isinstance(record, dict) or "fingerprint" not in record:
             return {"damaged": f"{path} is not a sweep record"}
         stored = record.pop(CHECKSUM_KEY, None)
-        if stored is not None and stored != _record_checksum(record):
+        if stored is not None and stored != json_sha256(record):
             return {"damaged": f"{path} does not match its checksum (edited or corrupted)"}
         return record
 
@@ -271,7 +253,9 @@ class SweepStore:
         """Write sweep.json atomically, with the SHA-256 of its own content (everything but
         the checksum, as canonical JSON) so that an edited or corrupted record is noticed."""
         body = {k: v for k, v in record.items() if k != CHECKSUM_KEY}
-        atomic_write_json(self.root / SWEEP_FILE, {**body, CHECKSUM_KEY: _record_checksum(body)})
+        atomic_write_json(
+            self.root / SWEEP_FILE, {**body, CHECKSUM_KEY: json_sha256(body)}, indent=1
+        )
 
     def design_checksum(self) -> str | None:
         """SHA-256 of design.parquet's bytes (None if it cannot be read)."""
@@ -308,33 +292,30 @@ class SweepStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        tmp = self.root / f".{DESIGN_FILE}.{os.getpid()}.tmp"
-        writer = None
-        try:
-            for start in range(0, max(design.n_points, 1), 65536):
-                stop = min(design.n_points, start + 65536)
-                cols: dict[str, list] = {"point": list(range(start, stop))}
-                points = [design.point(i) for i in range(start, stop)]
-                for key in design.names:
-                    cols[key] = [_cell(pt[key]) for pt in points]
-                table = pa.table(cols)
-                if design.coordinates is not None:
-                    for j, key in enumerate(design.names):
-                        table = table.append_column(
-                            COORD_PREFIX + key,
-                            pa.array(design.coordinates[start:stop, j], type=pa.float64()),
-                        )
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table)
-            if writer is None:  # no points at all cannot happen, but keep the file valid
-                pq.write_table(pa.table({"point": pa.array([], pa.int64())}), tmp)
-        finally:
-            if writer is not None:
-                writer.close()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / DESIGN_FILE)
+        with atomic_path(self.root / DESIGN_FILE) as tmp:
+            writer = None
+            try:
+                for start in range(0, max(design.n_points, 1), 65536):
+                    stop = min(design.n_points, start + 65536)
+                    cols: dict[str, list] = {"point": list(range(start, stop))}
+                    points = [design.point(i) for i in range(start, stop)]
+                    for key in design.names:
+                        cols[key] = [_cell(pt[key]) for pt in points]
+                    table = pa.table(cols)
+                    if design.coordinates is not None:
+                        for j, key in enumerate(design.names):
+                            table = table.append_column(
+                                COORD_PREFIX + key,
+                                pa.array(design.coordinates[start:stop, j], type=pa.float64()),
+                            )
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                if writer is None:  # no points at all cannot happen, but keep the file valid
+                    pq.write_table(pa.table({"point": pa.array([], pa.int64())}), tmp)
+            finally:
+                if writer is not None:
+                    writer.close()
 
     def read_coordinates(self, names: tuple[str, ...]) -> np.ndarray | None:
         """Stored design coordinates (sampled designs), or None."""
@@ -423,8 +404,10 @@ class SweepStore:
         fields.append(pa.field("wall_seconds", pa.float64()))
         schema = pa.schema(fields)
 
-        tmp = self.root / f".{RUNS_FILE}.{os.getpid()}.tmp"
-        with pq.ParquetWriter(tmp, schema) as writer:
+        with (
+            atomic_path(self.root / RUNS_FILE) as tmp,
+            pq.ParquetWriter(tmp, schema) as writer,
+        ):
             batch: dict[str, list] = {f.name: [] for f in fields}
             size = 0
 
@@ -448,9 +431,6 @@ class SweepStore:
                 if size >= BATCH_ROWS:
                     flush()
             flush()
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.root / RUNS_FILE)
         fsync_dir(self.root)
         return {
             "ok": counts.ok,

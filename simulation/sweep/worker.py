@@ -109,7 +109,7 @@ def failed_row(task: Task, error: str) -> dict[str, Any]:
 
 
 def init_worker(parent_pid: int) -> None:
-    """Initializer of local worker processes.
+    """Initializer of local worker processes (of a sweep, and of a study: experiments._execute).
 
     Workers ignore Ctrl-C (the driver handles it and stops them), and exit on their own
     within a second if the driver dies (e.g. ``kill -9``), so no orphan keeps computing.
