@@ -39,7 +39,7 @@ from typing import Any
 from experiments._execute import RunOutput, StudyTask
 from experiments._plan import Plan
 from simulation.sweep.engine import differences, fingerprint
-from simulation.sweep.store import atomic_write_bytes, atomic_write_json
+from simulation.atomic import atomic_write_bytes, atomic_write_json
 
 WORK_KIND = "snowball-study-work"
 RECORD_FILE = "work.json"
