@@ -38,8 +38,8 @@ from typing import Any
 
 from experiments._execute import RunOutput, StudyTask
 from experiments._plan import Plan
-from simulation.sweep.engine import differences, fingerprint
 from simulation.atomic import atomic_write_bytes, atomic_write_json
+from simulation.sweep.engine import differences, fingerprint
 
 WORK_KIND = "snowball-study-work"
 RECORD_FILE = "work.json"
