@@ -101,13 +101,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES
-    from experiments._gallery import write_gallery
-    from experiments._outputs import RESULTS_DIR, study_dir
-    from experiments._plan import pick_size
-    from experiments._study import run_study
-    from simulation.commands.run import show_progress
-    from simulation.footprint import check_fits
-    from simulation.results import check_output_folder, check_parent_folder, read_manifest
 
     if args.list:
         for name in STUDY_NAMES:
@@ -132,6 +125,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         )
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
+    # The flags are checked before the studies' modules (the model, pandas, scipy) load.
+    from experiments._gallery import write_gallery
+    from experiments._outputs import RESULTS_DIR, study_dir
+    from experiments._plan import pick_size
+    from experiments._study import run_study
+    from simulation.commands.run import show_progress
+    from simulation.footprint import check_fits
+    from simulation.results import check_output_folder, check_parent_folder, read_manifest
+
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
     jobs = {}  # worker processes per study: never more than it has runs
