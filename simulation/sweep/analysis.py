@@ -765,7 +765,6 @@ def analyze_sweep(
         one line, and nothing written.
     """
     from simulation.cli import UsageError
-    from simulation.sweep import plots
 
     data = load_sweep(root)
     notes: list[str] = list(data.notes)
@@ -787,6 +786,9 @@ def analyze_sweep(
             ) from None
     out_dir = Path(out) if out is not None else data.root / "analysis"
     _writable_folder(out_dir, data.root, out is not None)
+    # After the checks: importing matplotlib makes its cache folder (~/.cache/matplotlib).
+    from simulation.sweep import plots
+
     if not data.complete:
         notes.append(
             f"the sweep is incomplete ({len(data.runs)} of {data.n_runs_expected} "
