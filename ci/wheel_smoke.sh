@@ -6,16 +6,20 @@
 # the manifests record no commit (no clone), and that nothing is written into the venv
 # (site-packages included; only Python's own __pycache__ is allowed).
 #
-#     bash ci/wheel_smoke.sh            # PY=python3.12 to use another interpreter
+#     bash ci/wheel_smoke.sh                        # python3
+#     PYTHON=~/.pyenv/versions/3.13.0/bin/python3 bash ci/wheel_smoke.sh
 #
-# Uses pip's cache (~/.cache/pip); about 1-2 minutes of commands after the install.
+# PYTHON (or PY) names the interpreter; .ci/run runs it on the default python3 (3.11) and,
+# where pyenv has one, on Python 3.13 (whose venv gets the newest Mesa). Uses pip's cache
+# (~/.cache/pip); about 1-2 minutes of commands after the install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-PY=${PY:-python3}
+PY=${PYTHON:-${PY:-python3}}
 TMP=$(mktemp -d /tmp/snowball-wheel.XXXXXX)
 trap 'rm -rf "$TMP"' EXIT
 echo "wheel: building in $TMP with $($PY --version)"
+PYV=$($PY -c "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')")
 
 fail() {
     echo "wheel: FAILED: $*" >&2
@@ -67,15 +71,22 @@ grep -q '^fan_accumulation ' "$TMP/out.txt" || fail "experiment --list lacks fan
 # fan_accumulation --quick: one arm of two seeds, the cheapest study.
 timed "$SNOWBALL" experiment fan_accumulation --quick --quiet
 
-for m in results/runs/default-seed0 results/runs/funnel-seed0 results/validation-quick \
-    results/quick/fan_accumulation; do
+# --days 1 is an override: the run folders are <scenario>-seed0-days1-<hash> (snowball run).
+shopt -s nullglob
+folders=(results/runs/default-seed0-days1-* results/runs/funnel-seed0-days1-*
+    results/validation-quick results/quick/fan_accumulation)
+shopt -u nullglob
+[ ${#folders[@]} -eq 4 ] || fail "expected 4 output folders in results/, found: ${folders[*]}"
+for m in "${folders[@]}"; do
     [ -f "$TMP/work/$m/manifest.json" ] || fail "no $m/manifest.json in the current folder"
-    "$TMP/venv/bin/python" - "$TMP/work/$m/manifest.json" <<'EOF' || fail "$m: commit not null"
+    "$TMP/venv/bin/python" - "$TMP/work/$m/manifest.json" <<'EOF2' || fail "$m: commit not null"
 import json, sys
 sys.exit(json.load(open(sys.argv[1]))["commit"] is not None)
-EOF
+EOF2
 done
 [ ! -e "$TMP/work/README.md" ] || fail "a README.md was written outside the clone"
 written=$(find "$TMP/venv" -newer "$TMP/installed" ! -path '*/__pycache__*' -print)
 [ -z "$written" ] || fail "written into the venv: $written"
-echo "wheel: outputs under the current folder, none in the venv ($SECONDS s in all)"
+MESA=$("$TMP/venv/bin/python" -c "import importlib.metadata as m; print(m.version('mesa'))")
+echo "wheel: Python $PYV, Mesa $MESA: outputs under the current folder, none in the venv" \
+    "($SECONDS s in all)"

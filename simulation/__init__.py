@@ -6,12 +6,28 @@ Quick use::
     from simulation import load_scenario, run
     result = run("default", seed=1, days=3)
     result.streams, result.ticks   # pandas DataFrames
+
+The public names are loaded on first use (PEP 562 ``__getattr__``): ``import simulation``
+itself loads only the configuration and the two registries of part names (policies and
+strategies, which the scenario loader asks to validate ``policy`` and ``campaign.strategy``),
+so the command line refuses bad input before the model, pandas, scipy and Mesa are imported.
 """
+
+import typing
+
+# The registries register their lookups with the scenario loader when imported: here, so
+# that every scenario load, from any entry point, can validate names. Both are cheap (the
+# policy classes are imported on first use), and so is the configuration.
+from simulation import distribution as distribution
+from simulation import strategies as strategies
+from simulation.config import ConfigError, Scenario, load_scenario
 
 __version__ = "0.1.0"
 
-from simulation.api import RunResult, build_model, run, run_summary, summarize
-from simulation.config import ConfigError, Scenario, load_scenario
+if typing.TYPE_CHECKING:
+    from simulation.api import RunResult, build_model, run, run_summary, summarize
+
+_FROM_API = ("RunResult", "build_model", "run", "run_summary", "summarize")
 
 __all__ = [
     "ConfigError",
@@ -23,3 +39,18 @@ __all__ = [
     "run_summary",
     "summarize",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """A name of :mod:`simulation.api`, imported on first use (and kept here after)."""
+    if name not in _FROM_API:
+        raise AttributeError(f"module 'simulation' has no attribute {name!r}")
+    from simulation import api
+
+    value = getattr(api, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

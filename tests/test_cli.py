@@ -1,7 +1,9 @@
 """The command line, run as a user would: real subprocesses, real files."""
 
+import importlib.metadata
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +52,10 @@ def test_run_writes_all_outputs_and_reruns_are_byte_identical(tmp_path):
     assert set(MANIFEST_COMMON) | {"config", "seed", "run_id"} <= set(man)
     assert man["kind"] == "run" and man["commit"] == commit_label(man["git"])
     assert man["seed"] == 3 and man["config"]["population"]["viewers"] == 800
-    assert man["versions"]["mesa"].startswith("3.3")
+    # The versions actually installed (the newest-Python CI stage runs the newest Mesa).
+    assert man["versions"]["mesa"] == importlib.metadata.version("mesa")
+    assert man["versions"]["numpy"] == importlib.metadata.version("numpy")
+    assert man["versions"]["python"] == platform.python_version()
     ma = {k: v for k, v in man.items() if k not in ("wall_seconds", "created")}
     mb = json.loads((b / "manifest.json").read_text())
     assert ma == {k: v for k, v in mb.items() if k not in ("wall_seconds", "created")}
@@ -581,3 +586,71 @@ def test_leftovers_of_dead_writers_only_are_removed_and_a_set_aside_output_is_pu
     assert len(removed) == 2
     assert (target / "manifest.json").exists() and not old.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["out", *(k.name for k in kept)])
+
+
+# ------------------------------------------------------------------ start-up
+
+HEAVY = ("mesa", "pandas", "scipy", "numba", "matplotlib", "pyarrow", "simulation.model")
+
+LOADED = """
+import sys
+from simulation.cli import main
+code = main(sys.argv[1:])
+heavy = {heavy!r}
+print(code, " ".join(m for m in heavy if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--set", "nope=1"],
+        ["run", "--set", "policy=interst_feed"],
+        ["run", "--seed", "-1"],
+        ["validate", "--alpha", "1"],
+        ["sweep", "--jobs", "0", "x.toml"],
+        ["sweep", "missing.toml"],
+        ["analyze", "--threshold", "nan", "results"],
+    ],
+    ids=lambda a: "-".join(a[:2]),
+)
+def test_bad_input_is_refused_before_the_heavy_modules_load(tmp_path, argv):
+    """Start-up: the command line refuses these bad inputs having imported none of the
+    model, pandas, scipy, Mesa, numba or matplotlib (each would add up to seconds of CPU to
+    every refusal; tests/test_bad_inputs.py runs a hundred of them)."""
+    r = subprocess.run(
+        [sys.executable, "-c", LOADED.format(heavy=HEAVY), *argv],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert r.stdout.split("\n")[0] == "2 ", (r.stdout, r.stderr)
+    assert len(r.stderr.splitlines()) == 1 and "error" in r.stderr, r.stderr
+
+
+def test_import_simulation_is_cheap_and_the_public_names_load_on_use():
+    code = (
+        "import sys, simulation\n"
+        f"heavy = {HEAVY!r}\n"
+        "before = [m for m in heavy if m in sys.modules]\n"
+        "names = {n: getattr(simulation, n) for n in simulation.__all__}\n"
+        "print(before, 'mesa' in sys.modules, sorted(names))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (
+        "[] True ['ConfigError', 'RunResult', 'Scenario', 'build_model', 'load_scenario', "
+        "'run', 'run_summary', 'summarize']"
+    )
+
+
+def test_validate_help_names_the_cases_and_the_defaults(capsys):
+    from simulation.validation import CASES, DEFAULT_SEED, FAMILY_ALPHA
+
+    with pytest.raises(SystemExit) as exc:
+        main(["validate", "--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert f"cases: {', '.join(CASES)}" in out
+    assert f"(default {DEFAULT_SEED})" in out and f"default {FAMILY_ALPHA})" in out

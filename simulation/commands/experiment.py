@@ -125,17 +125,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES
-    from experiments._execute import StudyFailed
-    from experiments._gallery import write_gallery
-    from experiments._outputs import RESULTS_DIR, study_dir
-    from experiments._plan import pick_size
-    from experiments._study import run_study
-    from experiments._work import StudyWork, plan_identity
-    from simulation.commands.run import show_progress
-    from simulation.footprint import check_fits
-    from simulation.results import check_output_folder, check_parent_folder, read_manifest
-    from simulation.sweep.engine import Terminated, sigterm_stops
-    from simulation.sweep.executors import ExecutorChoice, check_address
 
     if args.list:
         for name in STUDY_NAMES:
@@ -145,7 +134,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         raise UsageError("give a study NAME or --all, not both")
     if not args.all and not args.name:
         raise UsageError("give a study NAME or --all (see snowball experiment --list)")
-    if args.name and args.name not in STUDIES:
+    if args.name and args.name not in STUDY_NAMES:  # names only: no study module loads
         import difflib
 
         near = difflib.get_close_matches(args.name, STUDY_NAMES, n=1)
@@ -161,12 +150,27 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     if args.dask is not None:
+        from simulation.sweep.executors import check_address
+
         check_address(args.dask)
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues an interrupted run: add --resume")
     if (args.resume or args.dask is not None) and (args.reanalyse or args.plan):
         flag = "--resume" if args.resume else "--dask"
         raise UsageError(f"{flag} runs a study: it cannot go with --plan or --reanalyse")
+    # The flags are checked before the studies' modules (the model, pandas, scipy) load.
+    from experiments._execute import StudyFailed
+    from experiments._gallery import write_gallery
+    from experiments._outputs import RESULTS_DIR, study_dir
+    from experiments._plan import pick_size
+    from experiments._study import run_study
+    from experiments._work import StudyWork, plan_identity
+    from simulation.commands.run import show_progress
+    from simulation.footprint import check_fits
+    from simulation.results import check_output_folder, check_parent_folder, read_manifest
+    from simulation.sweep.engine import Terminated, sigterm_stops
+    from simulation.sweep.executors import ExecutorChoice
+
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
     jobs = {}  # worker processes per study: never more than it has runs

@@ -108,11 +108,22 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # The checks first, each importing only what it needs: a bad scenario or flag is refused
+    # before the model, pandas and scipy load (a second and more of start-up).
+    from simulation.footprint import check_fits
+
+    overrides = overrides_from(args)
+    scenario = load_scenario(args.scenario, overrides, new_groups=False)
+    where = str(resolve_path(args.scenario)) + (" with --set" if args.overrides else "")
+    if scenario.metrics.extra:  # import them now, so a bad one is refused before the run
+        from simulation.metrics import scenario_metrics
+
+        scenario_metrics(scenario.metrics.extra, str(resolve_path(args.scenario)))
+    check_fits([scenario], where)
+
     from simulation.api import run, summarize
     from simulation.atomic import atomic_write_json
     from simulation.config import to_dict
-    from simulation.footprint import check_fits
-    from simulation.metrics import scenario_metrics
     from simulation.results import (
         atomic_dir,
         check_output_folder,
@@ -120,11 +131,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_run_tables,
     )
 
-    overrides = overrides_from(args)
-    scenario = load_scenario(args.scenario, overrides, new_groups=False)
-    where = str(resolve_path(args.scenario)) + (" with --set" if args.overrides else "")
-    scenario_metrics(scenario.metrics.extra, str(resolve_path(args.scenario)))  # import now
-    check_fits([scenario], where)
     default = RUNS_DIR / default_folder_name(scenario.name, scenario.seed, overrides)
     out = check_output_folder(args.out or default, "run")
     result = run(scenario, progress=show_progress(args))

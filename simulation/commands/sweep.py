@@ -142,8 +142,7 @@ def _positive_float(flag: str, text: str) -> float:
 def sweep_command(args: argparse.Namespace) -> int:
     """Run ``snowball sweep``; exit status 0 (all ok), 1 (failed or missing runs)."""
     from simulation.sweep import plural
-    from simulation.sweep.engine import Terminated, run_sweep, sigterm_stops
-    from simulation.sweep.executors import ExecutorChoice
+    from simulation.sweep.spec import load_spec
 
     jobs = _positive_int("--jobs", args.jobs) if args.jobs is not None else None
     timeout = _positive_float("--dask-timeout", args.dask_timeout)
@@ -151,11 +150,18 @@ def sweep_command(args: argparse.Namespace) -> int:
         raise UsageError("--dask: needs an address (tcp://host:port, a scheduler file or local:N)")
     if args.retry_failed and not args.resume:
         raise UsageError("--retry-failed continues a sweep: add --resume")
+    # The flags and the spec are checked before the engine (and with it the model, pandas
+    # and scipy) is imported: a bad one is refused in a fraction of the start-up time.
+    spec = load_spec(spec_path(args.spec))
+
+    from simulation.sweep.engine import Terminated, run_sweep, sigterm_stops
+    from simulation.sweep.executors import ExecutorChoice
+
     choice = ExecutorChoice(jobs=jobs, dask=args.dask, dask_timeout=timeout)
     try:
         with sigterm_stops():
             result = run_sweep(
-                spec_path(args.spec),
+                spec,
                 args.out,
                 executor=choice,
                 resume=args.resume,
@@ -204,8 +210,6 @@ def sweep_command(args: argparse.Namespace) -> int:
 
 def analyze_command(args: argparse.Namespace) -> int:
     """Run ``snowball analyze`` and print what it found and wrote."""
-    from simulation.sweep.analysis import analyze_sweep
-
     threshold = None
     if args.threshold is not None:
         try:
@@ -220,6 +224,8 @@ def analyze_command(args: argparse.Namespace) -> int:
         if len(parts) != 2 or not all(parts):
             raise UsageError(f"--phase {args.phase}: must name two varied parameters, A,B")
         phase = (parts[0], parts[1])
+    from simulation.sweep.analysis import analyze_sweep  # pandas: after the flags' checks
+
     report = analyze_sweep(
         args.dir, metric=args.metric, phase=phase, threshold=threshold, out=args.out
     )

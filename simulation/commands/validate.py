@@ -12,31 +12,51 @@ Exit status: 0 when every check passes, 1 when any fails, 2 for bad input (one l
 stderr, nothing written).
 """
 
+from __future__ import annotations
+
 import argparse
 import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from simulation.paths import RESULTS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 RESULTS_DIR = RESULTS  # ./results of the current folder
 
 
+class _HelpWithCases(argparse.Action):
+    """``-h/--help`` of ``validate``. The case names and the defaults of ``--seed`` and
+    ``--alpha`` live in :mod:`simulation.validation`, which imports the model, pandas and
+    scipy: they are read here, when the help is asked for, so that building the parser stays
+    cheap and a bad input is refused before those modules load."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: Any):
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> None:
+        from simulation.validation import CASES, DEFAULT_SEED, FAMILY_ALPHA
+
+        parser.epilog = "cases: " + ", ".join(CASES)
+        parser.set_defaults(seed=DEFAULT_SEED, alpha=FAMILY_ALPHA)  # shown by %(default)s
+        parser.print_help()
+        parser.exit()
+
+
 def register(subparsers: Any) -> None:
     """Add the ``validate`` subcommand."""
-    from simulation.validation import CASES, DEFAULT_SEED, FAMILY_ALPHA
-
     p = subparsers.add_parser(
         "validate",
         help="check the simulator against closed-form results in its special cases",
         description="Run each special case (scenario files in experiments/validation/) "
         "through the real model and test it against theory; see docs/VALIDATION.md.",
-        epilog="cases: " + ", ".join(CASES),
+        add_help=False,
     )
+    p.add_argument("-h", "--help", action=_HelpWithCases, help="show this help message and exit")
     p.add_argument("--quick", action="store_true", help="the small size the test suite runs")
     p.add_argument(
         "--case",
@@ -44,9 +64,11 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help=f"run only this case (repeatable): {', '.join(CASES)}",
+        help="run only this case (repeatable; the cases are listed below)",
     )
-    p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="root seed of the validation")
+    p.add_argument(
+        "--seed", type=int, default=None, help="root seed of the validation (default %(default)s)"
+    )
     p.add_argument(
         "--set",
         dest="overrides",
@@ -59,8 +81,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--alpha",
         type=float,
-        default=FAMILY_ALPHA,
-        help=f"family-wise error rate over all checks (Bonferroni; default {FAMILY_ALPHA})",
+        default=None,
+        help="family-wise error rate over all checks (Bonferroni; default %(default)s)",
     )
     p.add_argument(
         "--out",
@@ -86,14 +108,21 @@ def default_out(quick: bool, cases: list[str]) -> Path:
 def cmd_validate(args: argparse.Namespace) -> int:
     from simulation.atomic import atomic_write_json
     from simulation.config import ConfigError, load_scenario, parse_override
+
+    # The flags first: a bad one is refused before simulation.validation (the model, pandas,
+    # scipy) is imported.
+    if args.seed is not None and args.seed < 0:
+        raise ConfigError("--seed", "seed", args.seed, "must be an integer >= 0")
+    if args.alpha is not None and not 0 < args.alpha < 1:
+        raise ConfigError("--alpha", "alpha", args.alpha, "must be in (0, 1)")
     from simulation.footprint import check_fits
     from simulation.results import atomic_dir, check_output_folder, manifest
-    from simulation.validation import CASES, validate
+    from simulation.validation import CASES, DEFAULT_SEED, FAMILY_ALPHA, validate
 
-    if args.seed < 0:
-        raise ConfigError("--seed", "seed", args.seed, "must be an integer >= 0")
-    if not 0 < args.alpha < 1:
-        raise ConfigError("--alpha", "alpha", args.alpha, "must be in (0, 1)")
+    if args.seed is None:
+        args.seed = DEFAULT_SEED
+    if args.alpha is None:
+        args.alpha = FAMILY_ALPHA
     for name in args.cases:
         if name not in CASES:
             raise ConfigError("--case", "case", name, f"must be one of {', '.join(CASES)}")

@@ -12,17 +12,78 @@ scenario loader calls (through :func:`simulation.config.register_part_registry`)
 policy through the same contract; docs/CONTRIBUTING.md says how to add one.
 """
 
-from simulation.config import register_part_registry, unknown_name
-from simulation.distribution.base import DistributionPolicy
-from simulation.distribution.cascade import Cascade
-from simulation.distribution.interest_feed import InterestFeed
-from simulation.distribution.private_values import PrivateValues
-from simulation.distribution.search_funnel import SearchFunnel
-from simulation.distribution.urn import Urn
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-POLICIES: dict[str, type] = {
-    cls.name: cls for cls in (InterestFeed, SearchFunnel, Urn, Cascade, PrivateValues)
-}
+from simulation.config import register_part_registry, unknown_name
+
+if TYPE_CHECKING:
+    from simulation.distribution.base import DistributionPolicy
+    from simulation.distribution.cascade import Cascade
+    from simulation.distribution.interest_feed import InterestFeed
+    from simulation.distribution.private_values import PrivateValues
+    from simulation.distribution.search_funnel import SearchFunnel
+    from simulation.distribution.urn import Urn
+
+POLICY_NAMES: tuple[str, ...] = (
+    "interest_feed",
+    "search_funnel",
+    "urn",
+    "cascade",
+    "private_values",
+)
+"""The registered policies' names, in the registry's order. Known without importing the
+classes: a scenario's ``policy`` is validated (and a bad one refused) before numpy, scipy and
+the kernels load; :func:`_classes` imports the classes on first use and checks this list
+against their ``name``."""
+
+_loaded: dict[str, type] = {}
+
+
+def _classes() -> dict[str, type]:
+    """Name -> class of every registered policy, imported on first call."""
+    if not _loaded:
+        from simulation.distribution.cascade import Cascade
+        from simulation.distribution.interest_feed import InterestFeed
+        from simulation.distribution.private_values import PrivateValues
+        from simulation.distribution.search_funnel import SearchFunnel
+        from simulation.distribution.urn import Urn
+
+        classes = {
+            cls.name: cls for cls in (InterestFeed, SearchFunnel, Urn, Cascade, PrivateValues)
+        }
+        if tuple(classes) != POLICY_NAMES:
+            raise RuntimeError(
+                f"POLICY_NAMES {POLICY_NAMES} disagree with the classes' names {tuple(classes)}"
+            )
+        _loaded.update(classes)
+    return _loaded
+
+
+class _Policies(Mapping[str, type]):
+    """The registry: a read-only mapping from name to class whose names are known at once and
+    whose classes are imported when the first one is looked up."""
+
+    def __getitem__(self, name: str) -> type:
+        if name not in POLICY_NAMES:
+            raise KeyError(name)
+        return _classes()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(POLICY_NAMES)
+
+    def __len__(self) -> int:
+        return len(POLICY_NAMES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in POLICY_NAMES
+
+    def __repr__(self) -> str:
+        return f"POLICIES({', '.join(POLICY_NAMES)})"
+
+
+POLICIES: Mapping[str, type] = _Policies()
+"""Name -> policy class, for every registered policy (what scenarios name in ``policy``)."""
 
 
 def policy_class(name: str, source: str = "policy", key: str = "policy") -> type:
@@ -41,10 +102,31 @@ def policy_class(name: str, source: str = "policy", key: str = "policy") -> type
         raise unknown_name(source, key, name, sorted(POLICIES)) from None
 
 
-register_part_registry("policy", policy_class)
+def _check_policy_name(name: str, source: str, key: str) -> None:
+    """The scenario loader's check: ``name`` is registered (without importing the class)."""
+    if not isinstance(name, str) or name not in POLICY_NAMES:
+        raise unknown_name(source, key, name, sorted(POLICY_NAMES))
+
+
+register_part_registry("policy", _check_policy_name)
+
+_CLASS_NAMES = ("Cascade", "InterestFeed", "PrivateValues", "SearchFunnel", "Urn")
+
+
+def __getattr__(name: str) -> type:
+    """The policy classes and :class:`DistributionPolicy`, imported on first use."""
+    if name in _CLASS_NAMES:
+        return next(cls for cls in _classes().values() if cls.__name__ == name)
+    if name == "DistributionPolicy":
+        from simulation.distribution.base import DistributionPolicy
+
+        return DistributionPolicy
+    raise AttributeError(f"module 'simulation.distribution' has no attribute {name!r}")
+
 
 __all__ = [
     "POLICIES",
+    "POLICY_NAMES",
     "Cascade",
     "DistributionPolicy",
     "InterestFeed",
