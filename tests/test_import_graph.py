@@ -91,6 +91,10 @@ def import_graph(root: Path = ROOT) -> dict[str, set[str]]:
         tree = ast.parse(path.read_text(), filename=str(path))
         targets = {resolve(n) for n in imported_names(tree, module, path.name == "__init__.py")}
         graph[module] = {t for t in targets if t is not None and t != module}
+    if "simulation.cli" in graph:  # the command line imports its commands by name
+        from simulation.cli import COMMAND_MODULES
+
+        graph["simulation.cli"] |= set(COMMAND_MODULES)
     return graph
 
 

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from simulation import cli
-from simulation.cli import UsageError
+from simulation.errors import UsageError
 from simulation.intervals import t_interval, wilson_interval
 from simulation.sweep.analysis import (
     analyze_sweep,

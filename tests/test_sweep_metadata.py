@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from simulation import cli
-from simulation.cli import UsageError
+from simulation.errors import UsageError
 from simulation.sweep.engine import run_sweep
 from simulation.sweep.executors import ExecutorChoice
 from simulation.sweep.fakes import toy_runner

@@ -35,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
     from simulation.dashboard import INSTALL_HINT, missing_modules
     from simulation.dashboard.server import (
         AddressError,

@@ -121,7 +121,7 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     ensure_importable()
     from experiments import STUDIES, STUDY_NAMES

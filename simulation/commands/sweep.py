@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulation.cli import UsageError
+from simulation.errors import UsageError
 
 
 def spec_path(text: str) -> Path:

@@ -109,7 +109,7 @@ def load_sweep(root: str | Path) -> SweepData:
     simulation.cli.UsageError
         ``root`` holds no sweep.
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
     from simulation.sweep.spec import scenario_field
 
     root = Path(root)
@@ -631,7 +631,7 @@ def _atomic_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def _choose_metric(data: SweepData, requested: str | None, where: str) -> str:
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     if requested is not None:
         if requested not in data.metrics:
@@ -652,7 +652,7 @@ def _choose_metric(data: SweepData, requested: str | None, where: str) -> str:
 def _choose_phase(data: SweepData, phase: tuple[str, str] | None) -> tuple[str, str] | None:
     """The phase diagram's parameters: asked for, the spec's, or the first two varied ones
     (a Sobol or Morris study draws one only when asked)."""
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     names = data.names
     if phase is None and data.analysis.get("phase"):
@@ -683,7 +683,7 @@ def _writable_folder(out: Path, root: Path, given: bool) -> None:
         One line naming the folder; for the default place inside the sweep folder it points
         at ``--out``.
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out}: exists and is not a folder")
@@ -736,7 +736,7 @@ def analyze_sweep(
         A bad argument, no runs, a damaged sweep folder, or a place that cannot be written:
         one line, and nothing written.
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     data = load_sweep(root)
     notes: list[str] = list(data.notes)

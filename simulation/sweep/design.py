@@ -160,7 +160,7 @@ def _salib(module: str, spec: SweepSpec) -> Any:
     try:
         return importlib.import_module(f"SALib.{module}")
     except ImportError:
-        from simulation.cli import UsageError
+        from simulation.errors import UsageError
 
         raise UsageError(
             f"{spec.source}: a {spec.design.kind} design needs SALib: "

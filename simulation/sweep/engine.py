@@ -109,7 +109,7 @@ def _check_folder(
     Raises :class:`simulation.cli.UsageError` (nothing is written) when it holds something
     else, or this sweep without ``--resume``.
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     root = store.root
     if not root.exists():
@@ -163,7 +163,7 @@ def _resumed_design(
     ``rebuild`` and written anew from the spec, after the rows on disk have been checked to
     belong to the spec's design (same seed and values for every run that has a row).
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     damaged = [record["damaged"]] if record.get("damaged") else []
     problem = store.design_problem(record) if not damaged else None

@@ -171,7 +171,7 @@ def check_address(address: str) -> None:
     simulation.cli.UsageError
         With one line naming the address and what is allowed.
     """
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     if not address.strip():
         raise UsageError("--dask: needs an address (tcp://host:port, a scheduler file or local:N)")
@@ -182,7 +182,7 @@ def check_address(address: str) -> None:
 
 
 def _open_dask(address: str, timeout: float) -> OpenExecutor:
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     try:
         from distributed import Client

@@ -97,7 +97,7 @@ def runner_from_env() -> Runner | None:
     target = os.environ.get(RUNNER_ENV, "").strip()
     if not target:
         return None
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
 
     module, _, attr = target.partition(":")
     try:
@@ -185,7 +185,7 @@ def prepare(
 
 
 def _prepare_simulation(spec: SweepSpec, first_point: dict | None) -> PreparedRunner:
-    from simulation.cli import UsageError
+    from simulation.errors import UsageError
     from simulation.config import load_scenario
 
     try:

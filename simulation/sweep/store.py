@@ -185,7 +185,7 @@ class SweepStore:
         """
         import fcntl
 
-        from simulation.cli import UsageError
+        from simulation.errors import UsageError
         from simulation.errors import OutputFolderError
 
         try:
