@@ -24,6 +24,7 @@ import numpy as np
 from experiments._report import count
 from simulation.config import (
     Scenario,
+    drop_none,
     load_scenario,
     replace,
     scenario_from_dict,
@@ -253,13 +254,7 @@ def freeze_market(scenario: Scenario, market_seed: int) -> Scenario:
         name = gname if g["count"] == 1 else f"{gname}__{j:03d}"
         groups[name] = new
     raw["streams"] = groups
-    return scenario_from_dict(_drop_none(raw), f"{scenario.name} (frozen market {market_seed})")
-
-
-def _drop_none(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _drop_none(v) for k, v in d.items() if v is not None}
-    return d
+    return scenario_from_dict(drop_none(raw), f"{scenario.name} (frozen market {market_seed})")
 
 
 def base_group(name: str) -> str:

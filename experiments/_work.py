@@ -25,7 +25,6 @@ written.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import hashlib
 import json
 import math
@@ -39,6 +38,7 @@ from typing import Any
 from experiments._execute import RunOutput, StudyTask
 from experiments._plan import Plan
 from simulation.atomic import atomic_write_bytes, atomic_write_json
+from simulation.results import now
 from simulation.sweep.engine import differences, fingerprint
 
 WORK_KIND = "snowball-study-work"
@@ -103,11 +103,6 @@ def plan_identity(plan: Plan) -> dict[str, Any]:
         "code": code_digest(),
         "versions": versions,
     }
-
-
-def now() -> str:
-    """The time, to the second, in UTC (ISO 8601)."""
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 class StudyWork:

@@ -896,6 +896,11 @@ def to_dict(obj: Any) -> Any:
 SCENARIO_DIR = package_data("scenarios")  # experiments/scenarios/, shipped in the wheel
 
 
+def scenario_names() -> list[str]:
+    """The named scenarios (the bundled ``SCENARIO_DIR/*.toml``), sorted."""
+    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+
+
 def parse_override(text: str) -> tuple[str, Any]:
     """Parse ``key=value``; the value is read as TOML (``3``, ``0.5``, ``"x"``, ``[1, 2]``,
     ``true``), falling back to a bare string."""
@@ -949,7 +954,7 @@ def resolve_path(scenario: str | Path | None) -> Path:
 
 def no_such_scenario() -> str:
     """What is allowed where a scenario file or name was not found."""
-    names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+    names = ", ".join(scenario_names())
     return f"no such scenario file or name; named scenarios: {names}"
 
 
@@ -1057,7 +1062,7 @@ def read_raw(path: Path, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
             "base",
             base,
             f"no such file next to {path.name} and no such named scenario; named scenarios: "
-            + ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))),
+            + ", ".join(scenario_names()),
         )
     me = os.path.realpath(path)
     if os.path.realpath(base_path) in (*_seen, me):
@@ -1119,12 +1124,13 @@ def scenario_from_dict(raw: dict[str, Any], source: str = "<dict>") -> Scenario:
 def replace(scenario: Scenario, **overrides: Any) -> Scenario:
     """A copy of ``scenario`` with dotted-key overrides, validated like a file."""
     raw = apply_overrides(to_dict(scenario), overrides)
-    return build(Scenario, _drop_none(raw), f"{scenario.name} (with overrides)")
+    return build(Scenario, drop_none(raw), f"{scenario.name} (with overrides)")
 
 
-def _drop_none(d: Any) -> Any:
+def drop_none(d: Any) -> Any:
+    """``d`` without its None values, in nested tables too (TOML has no null)."""
     if isinstance(d, dict):
-        return {k: _drop_none(v) for k, v in d.items() if v is not None}
+        return {k: drop_none(v) for k, v in d.items() if v is not None}
     return d
 
 

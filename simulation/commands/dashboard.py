@@ -35,7 +35,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from simulation.errors import UsageError
     from simulation.dashboard import INSTALL_HINT, missing_modules
     from simulation.dashboard.server import (
         AddressError,
@@ -44,6 +43,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         check_address,
         serve,
     )
+    from simulation.errors import UsageError
 
     missing = missing_modules()
     if missing:

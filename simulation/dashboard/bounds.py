@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
-from simulation.config import SCENARIO_DIR
+from simulation.config import scenario_names
 from simulation.distribution import POLICIES
 from simulation.strategies import STRATEGIES
 
@@ -67,7 +67,7 @@ FLAGS = ("promotion",)
 
 
 def _preset_names() -> tuple[str, ...]:
-    names = sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    names = scenario_names()
     return tuple(sorted(names, key=lambda n: n != "default"))
 
 

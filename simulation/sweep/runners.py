@@ -185,8 +185,8 @@ def prepare(
 
 
 def _prepare_simulation(spec: SweepSpec, first_point: dict | None) -> PreparedRunner:
-    from simulation.errors import UsageError
     from simulation.config import load_scenario
+    from simulation.errors import UsageError
 
     try:
         groups = sorted(load_scenario(spec.scenario_path).streams)

@@ -687,13 +687,13 @@ def _resolve_scenario(scenario: str, base_dir: Path) -> Path:
 
 def _check_scenario(scenario: str, path: Path, source: str) -> None:
     """The base scenario must be a readable file (the scenario loader reads it later)."""
-    from simulation.config import SCENARIO_DIR
+    from simulation.config import scenario_names
 
     try:
         read_regular_file(path, "scenario")
     except ConfigError as exc:
         if not path.exists() and not path.is_symlink():
-            names = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))) or "(none)"
+            names = ", ".join(scenario_names()) or "(none)"
             raise ConfigError(
                 source,
                 "scenario",

@@ -185,8 +185,7 @@ class SweepStore:
         """
         import fcntl
 
-        from simulation.errors import UsageError
-        from simulation.errors import OutputFolderError
+        from simulation.errors import OutputFolderError, UsageError
 
         try:
             fh = open(self.root / LOCK_FILE, "a+")
