@@ -63,4 +63,4 @@ lowest-versions:
 	bash ci/lowest_versions.sh
 
 clean:
-	rm -rf $(VENV) .venv-py313 .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

@@ -52,10 +52,12 @@ mkdir "$TMP/work"
 cd "$TMP/work"
 timed() {
     local start=$SECONDS
-    "$@" >"$TMP/out.txt" 2>"$TMP/err.txt" || {
+    local rc=0
+    "$@" >"$TMP/out.txt" 2>"$TMP/err.txt" || rc=$?
+    if [ "$rc" -ne 0 ]; then
         cat "$TMP/out.txt" "$TMP/err.txt"
-        fail "exit status $? from: ${*#"$TMP"/}"
-    }
+        fail "exit status $rc from: ${*#"$TMP"/}"
+    fi
     echo "wheel: $(basename "$1") ${*:2}  ($((SECONDS - start)) s)"
 }
 

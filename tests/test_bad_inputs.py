@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bad_input_cases import all_cases
+from bad_input_cases import all_cases
 
 CASES = all_cases()
 
@@ -35,8 +35,13 @@ def tree(root: Path) -> dict[str, tuple[str, int, int]]:
     return out
 
 
-def test_there_are_cases_from_the_cli_module():
-    assert len([c for c in CASES if c[0]]) >= 45
+def test_there_are_cases_from_every_command():
+    """At least 60 bad inputs over all commands (issue 19), and the cases of the command line
+    (run, experiment, validate, dashboard, ...) and of sweeps both present."""
+    from bad_input_cases import cli, sweep
+
+    assert len(CASES) >= 60
+    assert len(cli.CASES) >= 45 and len(sweep.CASES) >= 20
 
 
 @pytest.mark.parametrize("setup", [s for _, s in CASES], ids=[i for i, _ in CASES])

@@ -453,7 +453,8 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal_and_q_everywhere(tmp_path
     assert r.returncode == 0, r.stderr
     assert "tick" not in r.stderr and "\r" not in r.stderr
     for argv in (["run", "-q"], ["experiment", "-q"], ["validate", "-q"], ["sweep", "-q"],
-                 ["analyze", "-q"]):  # fmt: skip
+                 ["analyze", "-q"], ["dashboard", "-q"], ["scenarios", "-q"],
+                 ["strategies", "-q"]):  # fmt: skip
         args, extra = (
             __import__("simulation.cli")
             .cli.build_parser()

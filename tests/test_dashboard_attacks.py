@@ -37,8 +37,8 @@ from simulation.dashboard.bounds import BOUNDS, CHOICES
 
 if missing_modules():
     pytest.skip(f"dashboard extra not installed ({missing_modules()})", allow_module_level=True)
-websockets = pytest.importorskip("websockets")
-from websockets.exceptions import InvalidStatus  # noqa: E402
+import websockets  # a dev dependency: these security tests never skip
+from websockets.exceptions import InvalidStatus
 
 SERVER_TIMEOUT = 120  # s until /readyz answers on a loaded 2-core machine
 UI_TIMEOUT = 60  # s for the server to answer a message

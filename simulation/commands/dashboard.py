@@ -31,6 +31,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"address to listen on (default {DEFAULT_HOST}: this machine only; 0.0.0.0 "
         "makes it reachable from other machines, without any login)",
     )
+    p.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="print only the address to open (no notes; errors still go to stderr)",
+    )
     p.set_defaults(func=cmd_dashboard)
 
 
@@ -62,7 +68,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     url_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"snowball dashboard: open http://{url_host}:{args.port}/ in a browser (Ctrl+C stops)")
-    if args.host not in LOCAL_HOSTS:
+    if args.host not in LOCAL_HOSTS and not args.quiet:
         print(
             f"snowball dashboard: listening on {args.host}: other machines on the network can "
             "open it, and there is no login"
@@ -71,5 +77,6 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         serve(args.host, args.port)
     except KeyboardInterrupt:  # Ctrl+C: uvicorn has shut down and re-raised it
         pass
-    print("snowball dashboard: stopped")
+    if not args.quiet:
+        print("snowball dashboard: stopped")
     return 0

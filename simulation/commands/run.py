@@ -57,10 +57,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("scenarios", help="list the named scenarios")
-    p.set_defaults(func=cmd_scenarios)
-    p = sub.add_parser("strategies", help="list the paid-traffic strategies")
-    p.set_defaults(func=cmd_strategies)
+    for name, what, func in (
+        ("scenarios", "the named scenarios", cmd_scenarios),
+        ("strategies", "the paid-traffic strategies", cmd_strategies),
+    ):
+        p = sub.add_parser(name, help=f"list {what}")
+        # -q is accepted by every command (scripts pass it everywhere); a list is all these print.
+        p.add_argument("--quiet", "-q", action="store_true", help="accepted; prints the list only")
+        p.set_defaults(func=func)
 
 
 def show_progress(args: argparse.Namespace) -> bool:
