@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from simulation.config import ConfigError
+from simulation.errors import one_line
 from simulation.theory import gini
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -181,7 +182,7 @@ def load_metric(spec: str, source: str, key: str = "metrics.extra") -> Any:
         module = importlib.import_module(module_name)
     except Exception as exc:  # ImportError, or an error raised by the module's own code
         raise ConfigError(
-            source, key, spec, f"cannot import module {module_name!r} ({_one_line(exc)})"
+            source, key, spec, f"cannot import module {module_name!r} ({one_line(exc, typed=True)})"
         ) from None
     target: Any = module
     for part in attr.split("."):
@@ -193,7 +194,10 @@ def load_metric(spec: str, source: str, key: str = "metrics.extra") -> Any:
             target = target()
         except Exception as exc:
             raise ConfigError(
-                source, key, spec, f"{attr}() failed without arguments ({_one_line(exc)})"
+                source,
+                key,
+                spec,
+                f"{attr}() failed without arguments ({one_line(exc, typed=True)})",
             ) from None
     return target
 
@@ -214,11 +218,6 @@ def scenario_metrics(extra: Sequence[str], source: str) -> list[Any]:
     """A scenario's extra metrics (``metrics.extra``), loaded and checked against the
     built-in names; ``source`` (the scenario file, or its name) leads any error message."""
     return load_extra(extra, source, [m.name for m in TICK_METRICS])
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def tick_reporters(metrics: Iterable[Any] = TICK_METRICS) -> dict[str, Callable[[Any], Any]]:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulation.errors import one_line
 from simulation.sweep.worker import init_worker
 
 DEFAULT_DASK_TIMEOUT = 5.0
@@ -158,10 +159,6 @@ def death_cause(exit_codes: list[int | None]) -> str:
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def check_address(address: str) -> None:
     """Refuse a ``--dask`` address that cannot be right whatever the network (empty, or
     ``local:N`` without a number of workers N >= 1), before anything else is done.
@@ -215,7 +212,7 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
             if cluster is not None:
                 cluster.close()
             raise UsageError(
-                f"--dask {address}: could not start a local Dask cluster ({_one_line(exc)})"
+                f"--dask {address}: could not start a local Dask cluster ({one_line(exc)})"
             ) from None
         description = f"Dask LocalCluster of {n} processes"
     else:
@@ -232,7 +229,7 @@ def _open_dask(address: str, timeout: float) -> OpenExecutor:
             waited = time.monotonic() - t0
             raise UsageError(
                 f"--dask {address}: no Dask scheduler answered "
-                f"({_one_line(exc)}; gave up after {waited:.0f} s); start one "
+                f"({one_line(exc)}; gave up after {waited:.0f} s); start one "
                 "(dask scheduler, dask-jobqueue) or check the address"
             ) from None
         description = f"Dask scheduler {client.scheduler.address}"

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from simulation.errors import one_line
+
 ROW_SCHEMA = 1
 MAX_ERROR_CHARS = 2000
 
@@ -40,13 +42,12 @@ def _plain(value: Any, name: str) -> float | int | bool:
 
 def describe_error(exc: BaseException) -> str:
     """``Type: message (at file:line)`` on one line."""
-    msg = " ".join(str(exc).split())
     where = ""
     tb = traceback.extract_tb(exc.__traceback__)
     if tb:
         last = tb[-1]
         where = f" (at {os.path.basename(last.filename)}:{last.lineno} in {last.name})"
-    text = f"{type(exc).__name__}: {msg}{where}" if msg else f"{type(exc).__name__}{where}"
+    text = one_line(exc, typed=True) + where
     return text[:MAX_ERROR_CHARS]
 
 
