@@ -41,7 +41,8 @@ check() {
     echo
     # The core tests, from the clone (-p no:cacheprovider: nothing written there).
     "$vpy" -m pytest -q -x -p no:cacheprovider \
-        tests/test_model.py tests/test_config.py tests/test_regression.py tests/test_cli.py
+        tests/test_model.py tests/test_config.py tests/test_regression.py tests/test_cli.py \
+        tests/test_kernels.py  # numba's kernels (the lowest numba), against the numpy path
     # A tiny Latin-hypercube sweep (scipy.stats.qmc) and its analysis, outside the clone.
     rm -rf "$WORK/run" && mkdir -p "$WORK/run"
     cat > "$WORK/run/lhs.toml" <<'SPEC'
@@ -61,6 +62,30 @@ SPEC
     (cd "$WORK/run" && "$venv/bin/snowball" sweep lhs.toml --jobs 1 --quiet --out sweep \
         && "$venv/bin/snowball" analyze sweep)
     test -f "$WORK/run/sweep/runs.parquet"
+    # A tiny Sobol sweep on a local Dask cluster and its Sobol indices: the lowest dask,
+    # distributed and SALib (N = 8 base samples x (2 + 2) = 32 runs).
+    cat > "$WORK/run/sobol.toml" <<'SPEC'
+name = "lowest_sobol"
+scenario = "default"
+days = 1
+seed = 7
+metrics = ["roi", "focal_gmv"]
+[set]
+"population.viewers" = 500
+[design]
+kind = "sobol"
+samples = 8
+second_order = false
+[parameters]
+"streams.focal.persuasion" = { low = 0.02, high = 0.09 }
+"streams.focal.campaign.daily_budget" = { low = 100, high = 1000 }
+[analysis]
+metric = "focal_gmv"
+resamples = 50
+SPEC
+    (cd "$WORK/run" && "$venv/bin/snowball" sweep sobol.toml --dask local:1 --quiet --out sobol \
+        && "$venv/bin/snowball" analyze sobol)
+    test -f "$WORK/run/sobol/analysis/summary.csv"
     echo "lowest [$label]: passed"
 }
 
