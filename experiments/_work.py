@@ -37,7 +37,12 @@ from typing import Any
 
 from experiments._execute import RunOutput, StudyTask
 from experiments._plan import Plan
-from simulation.atomic import atomic_write_bytes, atomic_write_json
+from simulation.atomic import (
+    atomic_write_bytes,
+    atomic_write_json,
+    lock_folder,
+    remove_temporaries,
+)
 from simulation.results import now
 from simulation.sweep.engine import differences, fingerprint
 
@@ -194,31 +199,21 @@ class StudyWork:
     def open(self, record: dict[str, Any] | None, identity: dict[str, Any]) -> dict[str, Any]:
         """Create (or reopen) the folder, take its lock, remove temporaries a killed session
         left; return the record to extend (a new one if ``record`` is None)."""
-        import fcntl
-
-        from simulation.errors import OutputFolderError, UsageError
+        from simulation.errors import OutputFolderError
 
         try:
             self.runs.mkdir(parents=True, exist_ok=True)
-            fh = open(self.root / LOCK_FILE, "a+")
         except OSError as exc:
             raise OutputFolderError(
                 f"{self.root}: cannot write there ({exc.strerror or exc})"
             ) from None
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            raise UsageError(
-                f"{self.root}: another snowball experiment is running this study into "
-                f"{self.out}; wait for it or choose another --out"
-            ) from None
-        self._lock_fh = fh
-        for folder in (self.root, self.runs):
-            for entry in os.scandir(folder):
-                if entry.name.endswith(".tmp"):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
+        self._lock_fh = lock_folder(
+            self.root / LOCK_FILE,
+            str(self.root),
+            f"{self.root}: another snowball experiment is running this study into "
+            f"{self.out}; wait for it or choose another --out",
+        )
+        remove_temporaries(self.root, self.runs)
         if record is None:
             record = {
                 "kind": WORK_KIND,

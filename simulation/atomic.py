@@ -14,7 +14,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 @contextlib.contextmanager
@@ -67,3 +67,48 @@ def json_default(x: Any) -> Any:
     if isinstance(x, Path):
         return str(x)
     raise TypeError(f"not JSON serialisable: {type(x)}")
+
+
+def lock_folder(lock_file: Path, where: str, busy: str, unwritable_hint: str = "") -> IO[str]:
+    """Hold an exclusive ``flock`` on ``lock_file`` (created if need be) and return its open
+    file: the lock lasts until the file is closed or the process ends (``kill -9`` too), so a
+    folder has one writer at a time and a dead writer never strands it.
+
+    Raises
+    ------
+    simulation.errors.OutputFolderError
+        ``where`` cannot be written (``where: cannot write there (why)`` + ``unwritable_hint``).
+    simulation.errors.UsageError
+        Another process holds the lock (the message ``busy``).
+    """
+    import fcntl
+
+    from simulation.errors import OutputFolderError, UsageError
+
+    try:
+        fh = open(lock_file, "a+")
+    except OSError as exc:  # a read-only folder or file system
+        raise OutputFolderError(
+            f"{where}: cannot write there ({exc.strerror or exc}){unwritable_hint}"
+        ) from None
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise UsageError(busy) from None
+    return fh
+
+
+def remove_temporaries(*folders: Path) -> int:
+    """Delete the ``*.tmp`` files a killed writer left in ``folders`` (those that exist);
+    return how many. Call it only while holding the folders' lock (:func:`lock_folder`)."""
+    n = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if entry.name.endswith(".tmp"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    n += 1
+    return n

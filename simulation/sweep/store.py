@@ -37,7 +37,13 @@ from typing import Any
 
 import numpy as np
 
-from simulation.atomic import atomic_path, atomic_write_bytes, atomic_write_json
+from simulation.atomic import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_json,
+    lock_folder,
+    remove_temporaries,
+)
 from simulation.sweep.design import Design
 
 SWEEP_FILE = "sweep.json"
@@ -183,25 +189,13 @@ class SweepStore:
         simulation.cli.UsageError
             Another driver holds it.
         """
-        import fcntl
-
-        from simulation.errors import OutputFolderError, UsageError
-
-        try:
-            fh = open(self.root / LOCK_FILE, "a+")
-        except OSError as exc:  # a read-only folder or file system
-            raise OutputFolderError(
-                f"--out {self.root}: cannot write there ({exc.strerror or exc}); a sweep "
-                "continues only where it can write"
-            ) from None
-        try:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            raise UsageError(
-                f"{self.root}: another snowball sweep is writing to this "
-                "folder; wait for it or choose another --out"
-            ) from None
+        fh = lock_folder(
+            self.root / LOCK_FILE,
+            f"--out {self.root}",
+            f"{self.root}: another snowball sweep is writing to this folder; wait for it or "
+            "choose another --out",
+            "; a sweep continues only where it can write",
+        )
         fh.seek(0)
         fh.truncate()
         fh.write(f"{os.getpid()}\n")
@@ -221,16 +215,7 @@ class SweepStore:
 
     def remove_temporaries(self) -> int:
         """Delete temporary files left by a killed session; return how many."""
-        n = 0
-        for folder in (self.root, self.rows):
-            if not folder.is_dir():
-                continue
-            for entry in os.scandir(folder):
-                if entry.name.endswith(".tmp"):
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(entry.path)
-                        n += 1
-        return n
+        return remove_temporaries(self.root, self.rows)
 
     def write_row(self, row: dict[str, Any]) -> None:
         """Record one completed run (atomically; see the module docstring).
