@@ -25,7 +25,6 @@ written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -43,14 +42,13 @@ from simulation.atomic import (
     lock_folder,
     remove_temporaries,
 )
-from simulation.results import now
+from simulation.results import code_digest, now
 from simulation.sweep.engine import differences, fingerprint
 
 WORK_KIND = "snowball-study-work"
 RECORD_FILE = "work.json"
 RUNS_DIR = "runs"
 LOCK_FILE = ".lock"
-CODE_PACKAGES = ("simulation", "experiments")
 VERSION_PACKAGES = ("numpy", "pandas", "scipy", "mesa", "pyarrow")
 """Packages whose version can change a run's numbers (or how its tables pickle)."""
 
@@ -59,23 +57,6 @@ def work_dir(out: Path) -> Path:
     """The work folder of the output folder ``out``: ``.<name>.work`` beside it."""
     out = Path(out)
     return out.parent / f".{out.name}.work"
-
-
-def code_digest() -> str:
-    """SHA-256 of every source and data file of the ``simulation`` and ``experiments``
-    packages (their paths and bytes): what can change a run, in a clone or an installed
-    wheel alike, and unchanged by commits that touch only docs, tests or results."""
-    import importlib
-
-    h = hashlib.sha256()
-    for name in CODE_PACKAGES:
-        root = Path(importlib.import_module(name).__file__ or "").parent
-        for path in sorted(root.rglob("*")):
-            if "__pycache__" in path.parts or not path.is_file():
-                continue
-            h.update(f"{name}/{path.relative_to(root).as_posix()}\0".encode())
-            h.update(path.read_bytes())
-    return h.hexdigest()
 
 
 def plan_identity(plan: Plan) -> dict[str, Any]:

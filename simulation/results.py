@@ -57,6 +57,30 @@ CODE_PATHS = ("--", ".", ":!results", ":!README.md", ":!docs")
 README's gallery, which the experiment command rewrites) and the prose (``docs/``)."""
 
 
+CODE_PACKAGES = ("simulation", "experiments")
+"""The packages whose files make up the code state (:func:`code_digest`)."""
+
+
+def code_digest() -> str:
+    """SHA-256 of every source and data file of the ``simulation`` and ``experiments``
+    packages (their paths and bytes): what can change a run, in a clone or an installed
+    wheel alike, and unchanged by commits that touch only docs, tests or results."""
+    import importlib.util
+
+    h = hashlib.sha256()
+    for name in CODE_PACKAGES:  # located, not imported: reading them runs nothing
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for path in sorted(root.rglob("*")):
+            if "__pycache__" in path.parts or not path.is_file():
+                continue
+            h.update(f"{name}/{path.relative_to(root).as_posix()}\0".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
 def git_info() -> dict[str, Any]:
     """``{"commit", "dirty"}`` of the clone, plus ``diff_sha256`` (of ``git diff HEAD``)
     when dirty: dirty means a tracked file in :data:`CODE_PATHS` has changes. Both are None

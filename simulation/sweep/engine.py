@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 from simulation import results
 from simulation.atomic import atomic_write_json
 from simulation.paths import RESULTS
-from simulation.results import git_info
+from simulation.results import code_digest, git_info
 from simulation.results import now as _now
 from simulation.sweep.design import Design, build_design, design_from_coordinates
 from simulation.sweep.executors import ExecutorChoice, OpenExecutor, open_executor
@@ -221,7 +221,9 @@ def _foreign_row(store: SweepStore, spec: SweepSpec, design: Design) -> str | No
 
 
 def _code_state(session: dict[str, Any]) -> str:
-    return f"{session.get('commit')}+{session.get('diff_sha256') or ''}"
+    """What the sweep's resume compares: the digest of the source (:func:`code_digest`), the
+    same in a clone and an installed wheel (git's commit and diff exist only in a clone)."""
+    return code_digest()
 
 
 def _scan(store: SweepStore, design: Design, spec: SweepSpec, retry_failed: bool) -> ScanCounts:
@@ -385,8 +387,9 @@ def run_sweep(
                 record["design_sha256"] = store.design_checksum()
             if record.get("code_seen") and record["code_seen"] != _code_state(session):
                 notes.append(
-                    "the code changed since this sweep's last session (commit or "
-                    "uncommitted changes); the manifest records the code of every session"
+                    "the code changed since this sweep's last session (the source of the "
+                    "simulation or experiments packages); the manifest records the code of "
+                    "every session"
                 )
             changed = differences(record.get("resolved") or {}, prepared.base_config or {})
             if record.get("resolved") is not None and changed:
