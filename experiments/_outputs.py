@@ -7,7 +7,6 @@ outputs, full precision), ``summary.csv``, ``manifest.json``, ``REPORT.md`` and
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -68,17 +67,7 @@ def write_outputs(
                 root_seed=plan.root_seed,
                 seeds=list(plan.seeds),
                 sizes=dict(plan.sizes),
-                arms=[
-                    {
-                        "name": a.name,
-                        "base": a.base,
-                        "overrides": dict(a.overrides),
-                        "x": None if math.isnan(a.x) else a.x,
-                        "tags": dict(a.tags),
-                        "market_seed": a.market_seed,
-                    }
-                    for a in plan.arms
-                ],
+                arms=[a.record() for a in plan.arms],
                 market_seeds=list(plan.market_seeds) if plan.market_seeds else None,
                 notes=dict(plan.notes),
                 config=base_configs,

@@ -86,6 +86,17 @@ class Arm:
     tags: Mapping[str, Any] = field(default_factory=dict)
     market_seed: int | None = None
 
+    def record(self) -> dict[str, Any]:
+        """The arm as plain JSON values (the manifest's and the work folder's description)."""
+        return {
+            "name": self.name,
+            "base": self.base,
+            "overrides": dict(self.overrides),
+            "x": None if math.isnan(self.x) else self.x,
+            "tags": dict(self.tags),
+            "market_seed": self.market_seed,
+        }
+
 
 @dataclass(frozen=True)
 class Plan:

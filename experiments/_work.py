@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import pickle
 import shutil
@@ -75,17 +74,7 @@ def plan_identity(plan: Plan) -> dict[str, Any]:
         "seeds": list(plan.seeds),
         "market_seeds": list(plan.market_seeds) if plan.market_seeds else None,
         "sizes": dict(plan.sizes),
-        "arms": [
-            {
-                "name": a.name,
-                "base": a.base,
-                "overrides": dict(a.overrides),
-                "x": None if math.isnan(a.x) else a.x,
-                "tags": dict(a.tags),
-                "market_seed": a.market_seed,
-            }
-            for a in plan.arms
-        ],
+        "arms": [a.record() for a in plan.arms],
         "code": code_digest(),
         "versions": versions,
     }
