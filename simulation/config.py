@@ -278,6 +278,35 @@ class FeedConfig:
 
 
 @dataclass(frozen=True)
+class PlatformConfig:
+    """Version 2's platform mechanisms (issue 21). Every mechanism has its own switch, and
+    with every switch off (the field defaults) the model is version 1's: the regression
+    digests are unchanged."""
+
+    # --- audience-aware estimates: baseline x room uplift (simulation/estimates.py) ---------
+    audience_estimates: bool = setting(
+        False, "judge rooms by their uplift over a platform-wide baseline (false: per-room rates)"
+    )
+
+    # --- interest dynamics and created demand (simulation/population.py) --------------------
+    interest_drift: bool = setting(
+        False, "exposure and engagement move viewers' interests, which decay back to baseline"
+    )
+
+    # --- one platform, two entrances (policy "mixed") ---------------------------------------
+    search_share: float = setting(
+        0.3, "policy 'mixed': mean share of sessions that are search/mall sessions", 0, 1
+    )
+
+    # --- traffic pools that mean the same at every size -------------------------------------
+    pool_quota: str = setting(
+        "fair_share",
+        "tier quotas as multiples of the fair share (version 1) or size_invariant",
+        choices=("fair_share", "size_invariant"),
+    )
+
+
+@dataclass(frozen=True)
 class FunnelConfig:
     """The traditional search funnel: needs, search ranking, paid search ads."""
 
@@ -525,6 +554,9 @@ class Scenario:
     )
     feed: FeedConfig = field(default_factory=FeedConfig, metadata={"doc": "interest feed"})
     funnel: FunnelConfig = field(default_factory=FunnelConfig, metadata={"doc": "search funnel"})
+    platform: PlatformConfig = field(
+        default_factory=PlatformConfig, metadata={"doc": "version 2 platform mechanisms"}
+    )
     auction: AuctionConfig = field(default_factory=AuctionConfig, metadata={"doc": "ad auction"})
     calendar: CalendarConfig = field(
         default_factory=CalendarConfig, metadata={"doc": "campaign calendar"}
