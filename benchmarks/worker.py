@@ -41,8 +41,10 @@ def main(argv: list[str]) -> None:
 
     viewers, days, seed = int(argv[0]), int(argv[1]), int(argv[2])
     spd = float(argv[3]) if len(argv) > 3 and argv[3] != "-" else None
+    extra = json.loads(argv[4]) if len(argv) > 4 else {}
     t0 = time.perf_counter()
-    model = api.build_model("scale_1m", seed=seed, overrides=scaled_overrides(viewers, days, spd))
+    overrides = {**scaled_overrides(viewers, days, spd), **extra}
+    model = api.build_model("scale_1m", seed=seed, overrides=overrides)
     start = time.perf_counter()
     model.run_days(days)
     wall = time.perf_counter() - start
@@ -70,6 +72,7 @@ def main(argv: list[str]) -> None:
                 "phases": dict(model.timer.seconds),
                 "peak_rss_bytes": int(rss),
                 "viewer_state_bytes": int(model.population.nbytes()),
+                "overrides": extra,
             }
         )
     )
