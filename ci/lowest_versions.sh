@@ -2,9 +2,10 @@
 # Are the lower bounds in pyproject.toml true? Installs the LOWEST versions that the project's
 # direct dependencies allow (core + the sweep and fast extras; uv's --resolution lowest-direct:
 # the project's own requirements at their minimum, everything they pull in at its newest
-# compatible version) into a throwaway venv, then runs the core tests and a tiny
-# Latin-hypercube sweep there. Run by hand, not in CI: it downloads old wheels, and each of its
-# two passes runs the four core test files (24 min per pass on the shared 2-core machine):
+# compatible version) into a throwaway venv, then runs the core and kernel tests, a tiny
+# Latin-hypercube sweep and a tiny Sobol sweep on a local Dask cluster there. Run by hand, not
+# in CI: it downloads old wheels, and each of its two passes runs the five test files (about
+# 6 min per pass on a quiet 2-core machine, 10-15 min while it is shared; docs/INSTALL.md):
 #
 #     bash ci/lowest_versions.sh              # Python 3.11 (requires-python's minimum)
 #     PY=python3.12 bash ci/lowest_versions.sh

@@ -228,12 +228,18 @@ def run_study(
 def reanalyse(folder: Path) -> Analysis:
     """Recompute a study's analysis from the raw outputs in ``folder`` (its plan is rebuilt
     from the manifest's size and replicates and checked against the recorded seeds)."""
-    man, runs, daily, streams = load_outputs(folder)
+    return _analyse(folder, *load_outputs(folder))[2]
+
+
+def _analyse(
+    folder: Path, man: dict[str, Any], runs, daily, streams
+) -> tuple[Study, Plan, Analysis]:
+    """The study, its rebuilt plan and its analysis of outputs read from ``folder``."""
     study = load_study(man["study"])
     plan = study.plan(man["size"], man["replicates"])
     if list(plan.seeds) != man["seeds"]:
         raise ValueError(f"{folder}: seeds in the manifest differ from the study's plan")
-    return study.analysis(runs, daily, plan, streams)
+    return study, plan, study.analysis(runs, daily, plan, streams)
 
 
 def refresh_outputs(folder: Path) -> Analysis:
@@ -244,9 +250,7 @@ def refresh_outputs(folder: Path) -> Analysis:
     folder = Path(folder)
     man, runs, daily, streams = load_outputs(folder)
     check_output_folder(folder, "experiment", same={"study": man.get("study")})
-    study = load_study(man["study"])
-    plan = study.plan(man["size"], man["replicates"])
-    analysis = reanalyse(folder)
+    study, plan, analysis = _analyse(folder, man, runs, daily, streams)
     wall, jobs = man["wall_seconds"], man["jobs"]
     write_outputs(
         folder,

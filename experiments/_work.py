@@ -42,7 +42,7 @@ from simulation.atomic import (
     remove_temporaries,
 )
 from simulation.results import code_digest, now
-from simulation.sweep.engine import differences, fingerprint
+from simulation.sweep.engine import differences_shown, fingerprint
 
 WORK_KIND = "snowball-study-work"
 RECORD_FILE = "work.json"
@@ -155,8 +155,7 @@ class StudyWork:
                 f"{RECORD_FILE}); delete it to start anew"
             )
         if rec.get("fingerprint") != fingerprint(identity):
-            diff = differences(rec.get("identity", {}), identity)
-            shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
+            shown = differences_shown(rec.get("identity", {}), identity)
             raise UsageError(
                 f"--resume: {self.root} holds the runs of another plan or code state of "
                 f"{rec.get('study', '?')} (differs in {shown}); run the plan it was made "

@@ -14,13 +14,13 @@ import dataclasses
 import difflib
 import math
 import os
-import stat
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulation import files
 from simulation.paths import package_data
 
 SCHEMA_VERSION = 1
@@ -990,58 +990,16 @@ def no_such_scenario() -> str:
     return f"no such scenario file or name; named scenarios: {names}"
 
 
-MAX_SCENARIO_BYTES = 16 * 2**20
-"""A scenario file larger than this is refused before it is read: the largest shipped one is
-a few KB, and a file the size of the machine's memory would otherwise be read whole."""
-
-_FILE_KINDS = (
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def _unreadable(path: Path, why: str) -> ConfigError:
-    return ConfigError(str(path), "(file)", str(path), why)
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read one TOML file; anything that keeps it from being read is a :class:`ConfigError`.
-
-    The file's type is checked with ``stat`` before it is opened: opening a FIFO blocks until
-    a writer comes, and a device such as ``/dev/zero`` never ends, so only a regular file (a
-    symbolic link to one is followed) of at most :data:`MAX_SCENARIO_BYTES` is opened.
-    """
+def read_toml(path: Path, what: str = "scenario") -> dict[str, Any]:
+    """Read one TOML file (a scenario, or ``what`` else); anything that keeps it from being
+    read is a :class:`ConfigError` (:func:`simulation.files.read_toml` says which: a folder,
+    a FIFO, a device, a dangling or looping link, no permission, too large, not UTF-8, a
+    syntax error with its line and column)."""
+    missing = no_such_scenario() if what == "scenario" else None
     try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise _unreadable(path, no_such_scenario()) from None
-    except OSError as exc:  # a symbolic link loop, a path through a file, no permission
-        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})") from None
-    for test, kind in _FILE_KINDS:
-        if test(st.st_mode):
-            raise _unreadable(path, f"is {kind}, not a TOML file")
-    if not stat.S_ISREG(st.st_mode):
-        raise _unreadable(path, "is not a regular file; a scenario is a TOML file")
-    if st.st_size > MAX_SCENARIO_BYTES:
-        raise _unreadable(
-            path, f"is {st.st_size:,} bytes; a scenario file is at most {MAX_SCENARIO_BYTES:,}"
-        )
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_SCENARIO_BYTES + 1)
-    except OSError as exc:  # no read permission, an I/O error, a file removed meanwhile
-        raise _unreadable(path, f"cannot be read ({exc.strerror or exc})") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _unreadable(path, "is not UTF-8 text (a TOML file must be UTF-8)") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
+        return files.read_toml(path, what, missing=missing)
+    except files.UnreadableFile as exc:
+        raise ConfigError(str(path), exc.key, exc.value, exc.allowed) from None
 
 
 def _exists(path: Path) -> bool:

@@ -14,12 +14,14 @@ Dispatch: :func:`use` is true only when numba is importable and the work is at l
 :data:`MIN_SIZE` elements (or when a caller forces it), so the test suite and small runs never
 import numba or compile anything; once a call of that size has happened in the process (a
 large run), calls of :data:`MIN_SIZE_WARM` elements on use the kernels too. Kernels are
-compiled on first use with ``cache=True`` (later processes load them from ``__pycache__``).
+compiled on first use and cached on disk, so later processes load them (:func:`cache_folder`:
+a folder of the user's, never ``__pycache__`` beside an installed package).
 Measurements: docs/PERFORMANCE.md.
 """
 
 import os
 import platform
+from pathlib import Path
 
 import numpy as np
 
@@ -84,6 +86,68 @@ def _codegen_options() -> None:
         ll.set_option("snowball", "-x86-cmov-converter=false")
 
 
+def cache_folder() -> Path:
+    """Where the compiled kernels are cached: ``snowball/numba`` in the user's cache folder
+    (``$XDG_CACHE_HOME``, else ``~/.cache``; ``%LOCALAPPDATA%`` on Windows,
+    ``~/Library/Caches`` on macOS), under a subfolder per installed copy of this module
+    (numba names it after the module's folder and a hash of its path).
+
+    numba's own ``cache=True`` writes into ``__pycache__`` beside the source, that is into
+    site-packages for an installed wheel (or, when that is read-only, into numba's folder in
+    the user's cache). Setting ``NUMBA_CACHE_DIR`` instead would move the cache of every other
+    numba function in the process too: the kernels get a cache locator of their own
+    (:func:`numba_cache`). A user who has set ``NUMBA_CACHE_DIR`` keeps it: then numba's own
+    cache is used, in that folder.
+    """
+    if os.name == "nt":  # pragma: no cover - not tested here
+        base = os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local"
+    elif platform.system() == "Darwin":  # pragma: no cover - not tested here
+        base = Path.home() / "Library" / "Caches"
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "snowball" / "numba"
+
+
+def numba_cache(py_func) -> object | None:
+    """A numba function cache for ``py_func`` in :func:`cache_folder`, or None when that
+    folder cannot be made or written (then the kernel is compiled in each process, and
+    nothing is written).
+
+    It uses numba's cache classes (``numba.core.caching``: the same index and object files,
+    the same checks of the source's hash, the CPU and numba's version), with a locator that
+    names the folder; numba has no public per-function setting for it. The classes exist
+    from numba 0.61 (the lowest allowed) to 0.68; a numba without them gets no cache, and
+    tests/test_kernels.py fails (it checks that the cache is written there, and that nothing
+    is written beside the module)."""
+    try:
+        from numba.core import caching
+
+        caching._CacheLocator, caching._SourceFileBackedLocatorMixin  # noqa: B018
+    except (ImportError, AttributeError):  # pragma: no cover - a numba that moved them
+        return None
+    folder = str(cache_folder())
+
+    class Locator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+        def __init__(self, py_func, py_file):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = os.path.join(folder, self.get_suitable_cache_subpath(py_file))
+
+        def get_cache_path(self):
+            return self._cache_path
+
+    class Impl(caching.CompileResultCacheImpl):
+        _locator_classes = (Locator,)
+
+    class Cache(caching.FunctionCache):
+        _impl_class = Impl
+
+    try:
+        return Cache(py_func)
+    except RuntimeError:  # no locator: the folder cannot be made or written
+        return None
+
+
 def get(name: str):
     """The compiled version of the kernel ``name`` (compiled, or loaded from cache, once).
 
@@ -93,10 +157,17 @@ def get(name: str):
     is re-delivered when the call returns."""
     f = _jit.get(name)
     if f is None:
-        from numba import njit
+        import numba
 
         _codegen_options()
-        dispatcher = njit(cache=True, nogil=True)(globals()[f"_{name}"])
+        py_func = globals()[f"_{name}"]
+        if numba.config.CACHE_DIR:  # the user's NUMBA_CACHE_DIR: numba's own cache, there
+            dispatcher = numba.njit(cache=True, nogil=True)(py_func)
+        else:
+            dispatcher = numba.njit(nogil=True)(py_func)
+            cache = numba_cache(py_func)
+            if cache is not None:  # what njit(cache=True) does, with the kernels' own folder
+                dispatcher._cache = cache
 
         def first_call(*args):
             _jit[name] = dispatcher

@@ -160,11 +160,15 @@ def test_no_import_cycles():
 
 def test_config_is_at_the_bottom():
     """The configuration imports nothing it configures (the registries validate their own
-    names), not even lazily: its only project import is ``simulation.paths``, the leaf that
-    says where the bundled scenario files are, which itself imports nothing of the project."""
+    names), not even lazily. Its only project imports are two leaves that import nothing of
+    the project: ``simulation.paths``, which says where the bundled scenario files are, and
+    ``simulation.files``, the one reader of input files (scenarios and sweep specs: the
+    refusals of folders, FIFOs, devices, link loops and oversized or non-UTF-8 files live
+    there once, below config, so the sweep spec need not read files on its own)."""
     graph = import_graph()
-    assert graph["simulation.config"] == {"simulation.paths"}
+    assert graph["simulation.config"] == {"simulation.paths", "simulation.files"}
     assert graph["simulation.paths"] == set()
+    assert graph["simulation.files"] == set()
 
 
 @pytest.mark.parametrize(

@@ -260,3 +260,73 @@ def test_compile_all_readies_every_kernel(monkeypatch):
     } - {"codegen_options"}
     assert compile_kernels.compile_all() == sorted(defined)
     assert kernels.FORCE is None
+
+
+CACHE_PROBE = """
+import numpy as np
+from simulation import kernels
+assert kernels.__file__.startswith({site!r}), kernels.__file__
+f = kernels.get("sample_categories")
+cum = np.cumsum(np.ones((2, 3), dtype=np.float32), axis=1)
+out = f(cum, np.array([0, 1, 1]), np.array([0.1, 0.5, 0.9], dtype=np.float32))
+assert out.tolist() == [0, 1, 2], out
+d = kernels._jit["sample_categories"]
+print(sum(d.stats.cache_hits.values()), sum(d.stats.cache_misses.values()))
+"""
+
+
+def snapshot(root):
+    """Every path under ``root`` with its size and modification time."""
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("numba_cache_dir", [False, True])
+def test_an_installed_copy_caches_its_kernels_outside_the_package(tmp_path, numba_cache_dir):
+    """A copy of the package standing for an installed wheel (run as root, a read-only
+    folder would still be writable, so every file under it is compared instead): compiling a
+    kernel writes nothing in the package folder, and the cache goes to the user's cache
+    folder (kernels.cache_folder, from XDG_CACHE_HOME here), where a second process loads it
+    instead of compiling. A user's own NUMBA_CACHE_DIR is honoured instead."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    site = tmp_path / "site-packages"
+    source = Path(kernels.__file__).parent
+    shutil.copytree(source, site / "simulation", ignore=shutil.ignore_patterns("__pycache__"))
+    before = snapshot(site)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    env |= {"PYTHONPATH": str(site), "PYTHONDONTWRITEBYTECODE": "1"}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "user-cache")
+    cache = tmp_path / "user-cache" / "snowball" / "numba"
+    if numba_cache_dir:
+        env["NUMBA_CACHE_DIR"] = str(tmp_path / "numba-cache")
+        cache = tmp_path / "numba-cache"
+
+    def probe() -> list[int]:
+        r = subprocess.run(
+            [sys.executable, "-c", CACHE_PROBE.format(site=str(site))],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr
+        return [int(x) for x in r.stdout.split()]
+
+    assert probe() == [0, 1]  # compiled: a cache miss
+    assert snapshot(site) == before  # nothing written beside the module
+    written = sorted(p.name for p in cache.rglob("*") if p.is_file())
+    assert any(n.startswith("kernels._sample_categories") and n.endswith(".nbi") for n in written)
+    assert any(n.endswith(".nbc") for n in written), written
+    assert [p.parent.name for p in cache.rglob("*.nbi")] == [
+        "simulation_" + __import__("hashlib").sha1(str(site / "simulation").encode()).hexdigest()
+    ]
+    assert probe() == [1, 0]  # loaded from the cache
+    assert snapshot(site) == before

@@ -93,12 +93,20 @@ def fingerprint(identity: dict[str, Any]) -> str:
 
 
 def differences(a: Any, b: Any, prefix: str = "") -> list[str]:
+    """The dotted keys whose values differ between two nested dicts (``(all)`` for two
+    different non-dicts)."""
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
         for k in sorted(set(a) | set(b), key=str):
             out += differences(a.get(k), b.get(k), f"{prefix}.{k}" if prefix else str(k))
         return out
     return [] if a == b else [prefix or "(all)"]
+
+
+def differences_shown(a: Any, b: Any) -> str:
+    """The first four of :func:`differences`, for a message (``...`` when there are more)."""
+    diff = differences(a, b)
+    return ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
 
 
 def _check_folder(
@@ -134,8 +142,7 @@ def _check_folder(
             )
         return record
     if record["fingerprint"] != digest:
-        diff = differences(record.get("identity", {}), identity)
-        shown = ", ".join(diff[:4]) + (", ..." if len(diff) > 4 else "")
+        shown = differences_shown(record.get("identity", {}), identity)
         raise UsageError(
             f"--out {root}: holds a different sweep (from "
             f"{record.get('spec_file', '?')}; differs in {shown}); choose "

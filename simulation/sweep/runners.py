@@ -243,8 +243,7 @@ def _scenario_file(path: str) -> dict[str, Any] | None:
 
     from simulation import config
 
-    reader = getattr(config, "read_raw", config.read_toml)
     try:
-        return reader(Path(path))
+        return config.read_raw(Path(path))
     except (ConfigError, OSError):
         return None

@@ -19,9 +19,6 @@ the value and what is allowed; nothing is run or written before the spec has pas
 import dataclasses
 import difflib
 import math
-import os
-import stat
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +32,10 @@ from simulation.config import (
     coerce,
     describe_rule,
     known_keys,
+    read_toml,
     setting,
 )
+from simulation.files import UnreadableFile, read_regular_file
 from simulation.sweep.labels import plural
 
 DESIGN_KINDS = ("grid", "random", "lhs", "sobol", "morris")
@@ -378,46 +377,6 @@ def design_points(design: DesignSpec, parameters: tuple[Parameter, ...]) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def read_regular_file(path: Path, what: str) -> bytes:
-    """The bytes of ``path``, which must be a readable regular file.
-
-    Raises
-    ------
-    ConfigError
-        One line saying why not: missing, a folder, a special file (FIFO, socket, device:
-        reading one could block for ever), a symbolic-link loop, no read permission.
-    """
-
-    def refuse(reason: str) -> ConfigError:
-        return ConfigError(str(path), "(file)", str(path), reason)
-
-    try:  # non-blocking, so that opening a FIFO with no writer returns at once
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        dangling = " (a symbolic link to nothing)" if os.path.islink(path) else ""
-        raise refuse(f"no such {what} file{dangling}") from None
-    except OSError as exc:
-        if os.path.islink(path) and not os.path.exists(path):
-            raise refuse(f"is a symbolic link that loops; give the {what} file itself") from None
-        raise refuse(
-            f"cannot be read ({exc.strerror or exc}); give a readable {what} file"
-        ) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise refuse(f"is a folder, not a {what} file")
-        if not stat.S_ISREG(mode):
-            raise refuse(f"is not a regular file (a FIFO, socket or device); give a {what} file")
-        chunks = []
-        while chunk := os.read(fd, 1 << 20):
-            chunks.append(chunk)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise refuse(f"cannot be read ({exc.strerror or exc})") from None
-    finally:
-        os.close(fd)
-
-
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec file.
 
@@ -428,13 +387,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         value and what is allowed.
     """
     path = Path(path)
-    data = read_regular_file(path, "sweep spec")
-    try:
-        raw = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(str(path), "(file)", str(path), "must be UTF-8 TOML") from None
-    except tomllib.TOMLDecodeError as exc:  # its message names the line and column
-        raise ConfigError(str(path), "(syntax)", str(exc), f"is not valid TOML ({exc})") from None
+    raw = read_toml(path, "sweep spec")
     return parse_spec(raw, str(path), path.resolve().parent, default_name=path.stem)
 
 
@@ -691,7 +644,7 @@ def _check_scenario(scenario: str, path: Path, source: str) -> None:
 
     try:
         read_regular_file(path, "scenario")
-    except ConfigError as exc:
+    except UnreadableFile as exc:
         if not path.exists() and not path.is_symlink():
             names = ", ".join(scenario_names()) or "(none)"
             raise ConfigError(

@@ -81,6 +81,18 @@ def execute(
         and math.isfinite(reported)
     ):
         wall = float(reported)
+    return _row(task, status, error, metrics, wall)
+
+
+def failed_row(task: Task, error: str) -> dict[str, Any]:
+    """The row of a run that never came back from its worker (the process died)."""
+    return _row(task, "failed", error[:MAX_ERROR_CHARS], {}, 0.0)
+
+
+def _row(
+    task: Task, status: str, error: str | None, metrics: dict[str, Any], wall: float
+) -> dict[str, Any]:
+    """One run's row, its keys in the stored order (see :func:`execute`)."""
     return {
         "schema": ROW_SCHEMA,
         "point": task.point,
@@ -91,21 +103,6 @@ def execute(
         "params": dict(task.params),
         "metrics": metrics,
         "wall_seconds": wall,
-    }
-
-
-def failed_row(task: Task, error: str) -> dict[str, Any]:
-    """The row of a run that never came back from its worker (the process died)."""
-    return {
-        "schema": ROW_SCHEMA,
-        "point": task.point,
-        "replicate": task.replicate,
-        "seed": task.seed,
-        "status": "failed",
-        "error": error[:MAX_ERROR_CHARS],
-        "params": dict(task.params),
-        "metrics": {},
-        "wall_seconds": 0.0,
     }
 
 
