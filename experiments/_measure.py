@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from simulation.api import TOOK_OFF_MULTIPLE, RunResult, focal_streams
+from simulation.economics import PROFIT_FIELDS
 
 if TYPE_CHECKING:
     from experiments._plan import Arm
@@ -47,6 +48,12 @@ DAILY_SUMS = (
 )
 
 
+def daily_sums(streams: pd.DataFrame) -> tuple[str, ...]:
+    """:data:`DAILY_SUMS` plus the economics columns the run has (returns, refunds and the
+    profit terms: present only with ``economics.returns`` / ``profit_accounting`` on)."""
+    return DAILY_SUMS + tuple(c for c in PROFIT_FIELDS if c in streams.columns)
+
+
 def group_daily(result: RunResult, group: str = "focal") -> pd.DataFrame:
     """Per-day totals of one stream group (sums over its streams), plus its followers, best
     pool tier, mean review score and budget. Days with no rows give zeros."""
@@ -55,7 +62,7 @@ def group_daily(result: RunResult, group: str = "focal") -> pd.DataFrame:
     mine = st[st["stream"].isin(ids)]
     days = np.arange(result.scenario.days)
     agg = mine.groupby("day").agg(
-        **{c: (c, "sum") for c in DAILY_SUMS},
+        **{c: (c, "sum") for c in daily_sums(st)},
         followers=("followers", "sum"),
         budget=("budget", "sum"),
         pool_tier=("pool_tier", "max"),
@@ -79,6 +86,7 @@ def platform_daily(result: RunResult) -> pd.DataFrame:
         "orders",
         "gmv",
         "ad_spend",
+        *(c for c in ("refunds", "profit") if c in st.columns),
     ]
     out = st.groupby("day")[cols].sum().reindex(np.arange(result.scenario.days), fill_value=0)
     out.columns = [f"platform_{c}" for c in out.columns]
@@ -89,9 +97,11 @@ def platform_daily(result: RunResult) -> pd.DataFrame:
 def focal_measurement(result: RunResult, arm: Arm, group: str = "focal") -> Measurement:
     """The default measurement: the focal group's daily table and its run totals."""
     daily = group_daily(result, group).merge(platform_daily(result), on="day")
-    totals = {f"total_{c}": float(daily[c].sum()) for c in DAILY_SUMS}
+    totals = {f"total_{c}": float(daily[c].sum()) for c in daily_sums(result.streams)}
     spend = totals["total_ad_spend"]
     totals["paid_roi"] = totals["total_paid_gmv"] / spend if spend > 0 else math.nan
+    if "total_profit" in totals:  # economics.profit_accounting: profit beside ROI
+        totals["profit_per_ad_yuan"] = totals["total_profit"] / spend if spend > 0 else math.nan
     totals["final_followers"] = float(daily["followers"].iloc[-1])
     return Measurement(totals, daily)
 

@@ -180,6 +180,8 @@ def analyse(
         "top_tier_days": "share of live days the room reached the top pool tier",
         "paid_relative_orders": "orders per paid impression / platform orders per impression",
     }
+    if "total_profit" in runs:  # economics.profit_accounting: profit beside ROI
+        metrics["total_profit"] = "focal profit after every cost (simulation.economics), yuan"
     rows = arm_rows(runs, metrics, plan.arms)
     slopes = per_seed_slopes(lev, "x", "leverage")
     above = lev[lev["x"] > 1].groupby("replicate")["leverage"].mean()

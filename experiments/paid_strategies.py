@@ -104,6 +104,9 @@ def with_incremental(runs: pd.DataFrame) -> pd.DataFrame:
         out["leverage"] = np.where(paid > 0, (out["total_free_impressions"] - free0) / paid, np.nan)
         out["incremental_roi"] = np.where(spend > 0, (out["total_gmv"] - gmv0) / spend, np.nan)
     out["incremental_profit"] = out["total_margin"] - spend - margin0
+    if "total_profit" in runs:  # economics.profit_accounting: the booked profit, every cost
+        profit0 = base["total_profit"].reindex(key).to_numpy()
+        out["incremental_booked_profit"] = out["total_profit"] - profit0
     out["net_margin"] = out["total_margin"] - spend
     with np.errstate(divide="ignore", invalid="ignore"):
         out["cpm"] = np.where(paid > 0, 1000 * spend / paid, np.nan)
@@ -132,6 +135,9 @@ def analyse(
         "paid_orders_per_mille": "paid orders per 1000 paid impressions",
         "final_budget": "daily budget on the last day, yuan",
     }
+    if "total_profit" in runs:  # economics.profit_accounting: profit beside ROI
+        metrics["total_profit"] = "focal profit after every cost (simulation.economics), yuan"
+        metrics["incremental_booked_profit"] = "focal profit minus the none arm's, yuan"
     rows = arm_rows(runs, metrics, plan.arms)
     caps = list(plan.notes["capacities"])
 

@@ -142,6 +142,7 @@ class AdBudget(mesa.Agent):
     def observe(self, day: int, live: bool, free_impr: int, follow_impr: int) -> CampaignDay:
         c = self.model.campaigns
         i = self.index
+        profit = self.model.day_profit  # economics.profit_accounting, else None
         return CampaignDay(
             day=day,
             budget=float(c.budget[i]),
@@ -152,6 +153,7 @@ class AdBudget(mesa.Agent):
             free_impressions=free_impr,
             follow_impressions=follow_impr,
             live=live,
+            profit=None if profit is None else float(profit[self.stream]),
         )
 
     def step(self) -> None:

@@ -46,6 +46,7 @@ SUMMARY_METRICS = (
     "total_orders",
     "focal_gmv",
     "focal_margin",
+    "focal_profit",
     "focal_final_tier",
     "focal_followers",
     "free_impressions",
@@ -59,7 +60,8 @@ SUMMARY_METRICS = (
     "took_off",
     "wall_seconds",
 )
-"""Keys of :func:`run_summary`'s result (impressions, spend and ROI are the focal group's)."""
+"""Keys of :func:`run_summary`'s result (impressions, spend, ROI and profit are the focal
+group's; profit is NaN unless ``economics.profit_accounting`` is on)."""
 
 
 @dataclass
@@ -235,6 +237,7 @@ def summarize(result: RunResult, focal: str = "focal") -> dict[str, Any]:
         "total_orders": int(tk["orders"].sum()),
         "focal_gmv": float(mine["gmv"].sum()),
         "focal_margin": float(mine["margin"].sum()),
+        "focal_profit": float(mine["profit"].sum()) if "profit" in mine else math.nan,
         "focal_final_tier": int(last_live["pool_tier"].max()) if not on_air.empty else 0,
         "focal_followers": int(last_day["followers"].sum()) if not mine.empty else 0,
         "free_impressions": int(mine["free_impressions"].sum()),

@@ -450,6 +450,65 @@ class CalendarConfig:
 
 
 @dataclass(frozen=True)
+class EconomicsConfig:
+    """Merchants' economics (issue 22): each room's profit per day, and returns.
+
+    Both switches are off by default (version 1: no profit columns, no return draws). The
+    rates' defaults come from published practitioner figures where they exist and are
+    order-of-magnitude choices elsewhere (docs/MODEL.md, section 7.16, cites each)."""
+
+    profit_accounting: bool = setting(
+        False,
+        "book each room's profit per day: GMV less refunds, cost of goods, platform fees, "
+        "influencer commission, return handling, ad spend and operating costs",
+    )
+    returns: bool = setting(
+        False,
+        "buyers return orders, more often when the quality they experience falls short of "
+        "what the room presented",
+    )
+    platform_fee_rate: float = setting(
+        0.05, "platform technical service fee, share of GMV net of refunds", 0, 1
+    )
+    commission_rate: float = setting(
+        0.20,
+        "influencer commission, share of GMV net of refunds, that a merchant pays an alliance "
+        "or top-KOL room selling its products",
+        0,
+        1,
+    )
+    host_cost_per_hour: float = setting(
+        100.0,
+        "operating cost (the host's pay) per live hour of a room selling its own goods, yuan",
+        0,
+    )
+    return_base_rate: float = setting(
+        0.15,
+        "probability an order is returned when experienced quality meets what was presented",
+        0,
+        1,
+    )
+    return_quality_slope: float = setting(
+        1.0,
+        "extra return probability per unit of shortfall (presented minus experienced quality)",
+        0,
+        100,
+    )
+    presented_quality: float = setting(
+        -1.0,
+        "quality every room presents, in [0, 1]; -1 = each room presents its true quality",
+        -1,
+        1,
+    )
+    return_handling_cost: float = setting(
+        10.0, "yuan per returned order (return shipping, inspection, customer service)", 0
+    )
+    restock_share: float = setting(
+        0.8, "share of a returned item's cost of goods recovered by restocking it", 0, 1
+    )
+
+
+@dataclass(frozen=True)
 class CampaignConfig:
     """An ad budget attached to every stream of a group."""
 
@@ -560,6 +619,9 @@ class Scenario:
     auction: AuctionConfig = field(default_factory=AuctionConfig, metadata={"doc": "ad auction"})
     calendar: CalendarConfig = field(
         default_factory=CalendarConfig, metadata={"doc": "campaign calendar"}
+    )
+    economics: EconomicsConfig = field(
+        default_factory=EconomicsConfig, metadata={"doc": "merchants' profit and returns"}
     )
     urn: UrnConfig = field(
         default_factory=UrnConfig, metadata={"doc": "urn policy (validation special cases)"}
@@ -890,6 +952,15 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                 _join(prefix, "merchant"),
                 obj.merchant,
                 "only alliance and top_kol streams sell for another merchant",
+            )
+    elif isinstance(obj, EconomicsConfig):
+        q = obj.presented_quality
+        if q != -1 and not 0 <= q <= 1:
+            raise ConfigError(
+                source,
+                _join(prefix, "presented_quality"),
+                q,
+                "must be -1 (each room's true quality) or in [0, 1]",
             )
     elif isinstance(obj, CampaignConfig):
         check_part_name("strategy", obj.strategy, source, _join(prefix, "strategy"))

@@ -35,6 +35,7 @@ from simulation.ads import AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario, load_scenario, replace, to_dict
 from simulation.distribution import POLICIES
+from simulation.economics import RETURN_FIELDS, Economics
 from simulation.estimates import Estimator, TrafficPools
 from simulation.metrics import (
     DAY_KEY,
@@ -46,7 +47,16 @@ from simulation.metrics import (
 from simulation.population import Population
 from simulation.streams import Stream, StreamTable
 
-RNG_COMPONENTS = ("population", "streams", "sessions", "warmup", "policy", "behaviour", "needs")
+RNG_COMPONENTS = (
+    "population",
+    "streams",
+    "sessions",
+    "warmup",
+    "policy",
+    "behaviour",
+    "needs",
+    "returns",  # economics.returns (issue 22): appended, so every earlier stream is unchanged
+)
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
@@ -67,6 +77,9 @@ DAY_FIELDS = (
     "warmup_views",
     "live_ticks",
 )
+# --- economics (issue 22): day fields that exist only when their switch is on -----------------
+# economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
+# economics.profit_accounting adds simulation.economics.PROFIT_FIELDS to the day record.
 
 
 def resolve_config(
@@ -203,6 +216,15 @@ class SnowballModel(Model):
         self.cum_gmv = np.zeros(n)
         self.cum_impressions = np.zeros(n)
         self.day_counts = {f: np.zeros(n) for f in DAY_FIELDS}
+        # --- economics (issue 22) ---
+        ec = sc.economics
+        self.economics = (
+            Economics(ec, self.table, self.tph) if ec.profit_accounting or ec.returns else None
+        )
+        if ec.returns:
+            self.day_counts.update({f: np.zeros(n) for f in RETURN_FIELDS})
+        self.day_profit: np.ndarray | None = None
+        """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.daily_records: list[dict[str, np.ndarray]] = []
         self.tier_history = np.full((sc.n_ticks, n), -1, dtype=np.int8)
@@ -475,6 +497,19 @@ class SnowballModel(Model):
             if k not in ("warmup_views", "live_ticks"):  # counted elsewhere
                 dc[k] += sums[k]
         dc["live_ticks"] += live
+        # --- economics (issue 22): returns decided per order, booked on the order's day ---
+        if self.config.economics.returns and len(out.rating_stream):
+            bought = np.flatnonzero(out.bought)  # the order of the rating arrays
+            price = out.price[bought]
+            returned = self.economics.draw_returns(
+                out.rating_stream,
+                price,
+                price - out.margin[bought],
+                out.rating_value,
+                self.rngs["returns"],
+            )
+            for k in RETURN_FIELDS:
+                dc[k] += returned[k]
         c = self.campaigns
         if c.n:
             spend_c, orders_c = sums["camp_spend"], sums["camp_orders"]
@@ -550,11 +585,15 @@ class SnowballModel(Model):
             self.live_ticks_today = t.live_ticks_on(day, self.tpd)
         self.day_live = np.zeros(t.n, dtype=bool)
         t.tier_max_today = np.zeros(t.n, dtype=np.int64)
+        if self.economics is not None:
+            self.economics.start_day()
 
     def _end_day(self, day: int) -> None:
         self.daily_records.append(self._day_record(day))
         self._measure_day(day)
         self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
+        if self.economics is not None:  # investments decided tonight, booked tomorrow
+            self.economics.invest(np.array([a.pending_investment for a in self.stream_agents]))
         self.agents_by_type[Stream].do("step")
         self.behaviour.refresh()
         self.population.decay_affinity()
@@ -591,4 +630,8 @@ class SnowballModel(Model):
                 "persuasion": t.persuasion.copy(),
             }
         )
+        # --- economics (issue 22) ---
+        if self.config.economics.profit_accounting:
+            rec.update(self.economics.profit_terms(dc, dc["live_ticks"]))
+            self.day_profit = rec["profit"]
         return rec

@@ -13,7 +13,8 @@ scenario loader calls (through :func:`simulation.config.register_part_registry`)
 
 What a campaign observes (:class:`CampaignDay`) is what an advertiser sees in an ad console:
 its own spend, paid impressions, paid orders and paid GMV, plus the room's impressions by
-source (a room's operator sees its free traffic). No strategy sees the room's hidden traits.
+source (a room's operator sees its free traffic) and, when the scenario books it
+(``economics.profit_accounting``), the room's profit. No strategy sees the room's hidden traits.
 """
 
 from dataclasses import dataclass
@@ -35,6 +36,10 @@ class CampaignDay:
     free_impressions: int
     follow_impressions: int
     live: bool
+    profit: float | None = None
+    """The room's profit that day, yuan, after every cost including this campaign's spend
+    (``economics.profit_accounting``; see :mod:`simulation.economics`); None when the
+    scenario does not book profit. No built-in strategy reads it yet."""
 
     @property
     def roi(self) -> float:

@@ -14,6 +14,8 @@ fitness_urn    ``urn`` on entries; streams differ only in their hook (entry prob
 cascade        ``cascade``: each entry earns Poisson(R) impressions next tick, R > 1, R < 1
 bass           ``search_funnel``: needs at rate p plus word of mouth q, one purchase each
 auction        ``private_values``: iid U(0, v) values per slot; budgets slack, then binding
+returns        ``economics.returns``: rooms of fixed quality, one presented quality
+                (:mod:`simulation.validation_returns`)
 =============  =====================================================================
 
 Statistics. Every check is a test at a stated level: t-intervals (:func:`theory.mean_ci`)
@@ -52,6 +54,7 @@ from simulation import theory
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
 from simulation.paths import package_data
+from simulation.validation_returns import run_case as _returns
 
 VALIDATION_DIR = package_data("validation")  # experiments/validation/, shipped in the wheel
 FAMILY_ALPHA = 0.05
@@ -1150,6 +1153,13 @@ CASES: dict[str, Case] = {
                 "quick": {"runs": {"auction": 1, "pacing": 4}},
                 "full": {"runs": {"auction": 5, "pacing": 16}},
             },
+        ),
+        Case(
+            "returns",
+            "Returns against their binomial expectation given experienced quality",
+            ("returns.toml",),
+            _returns,
+            {"quick": {"runs": 1}, "full": {"runs": 4}},
         ),
     )
 }

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from simulation import theory
+from simulation.validation_returns import draw as returns_draw
 
 SIM = "#4C72B0"
 THEORY = "#C44E52"
@@ -334,6 +335,7 @@ PANELS = {
     "cascade": (2, cascade),
     "bass": (2, bass),
     "auction": (2, auction),
+    "returns": (1, returns_draw),
 }
 
 

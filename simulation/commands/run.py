@@ -186,12 +186,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{tk['ad_spend'].sum():,.0f} yuan; Gini of GMV across streams "
         f"{s['gini_gmv']:.2f}, top 10% hold {s['top10_share_gmv']:.0%}"
     )
+    st = result.streams
+    if "refunds" in st:  # economics.returns
+        orders = max(int(st["orders"].sum()), 1)
+        print(
+            f"  returns {st['returns'].sum() / orders:.1%} of orders, refunds "
+            f"{st['refunds'].sum():,.0f} yuan"
+        )
+    if "profit" in st:  # economics.profit_accounting
+        print(
+            f"  profit {st['profit'].sum():,.0f} yuan after cost of goods "
+            f"{st['cogs'].sum():,.0f}, platform fees {st['platform_fees'].sum():,.0f}, "
+            f"commission {st['commission'].sum():,.0f}, ad spend {st['ad_spend'].sum():,.0f} "
+            f"and operating costs {(st['host_cost'] + st['capacity_cost']).sum():,.0f}"
+        )
     if "focal" in scenario.streams and scenario.streams["focal"].count > 0:
         roi = "n/a" if math.isnan(s["roi"]) else f"{s['roi']:.2f}"
+        profit = "" if math.isnan(s["focal_profit"]) else f", profit {s['focal_profit']:,.0f} yuan"
         print(
             f"  focal room: GMV {s['focal_gmv']:,.0f} yuan, followers "
-            f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}, "
-            f"took off: {'yes' if s['took_off'] else 'no'}"
+            f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}"
+            f"{profit}, took off: {'yes' if s['took_off'] else 'no'}"
         )
     print(f"  wrote {out}/ ({', '.join(f'{n}.parquet' for n in result.tables)}, manifest.json)")
     print(f"  figure: {out / 'overview.png'}")

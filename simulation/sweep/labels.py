@@ -14,6 +14,7 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "total_orders": ("orders on the platform", "orders"),
     "focal_gmv": ("GMV of the focal stream", "yuan"),
     "focal_margin": ("margin of the focal stream", "yuan"),
+    "focal_profit": ("profit of the focal stream (economics.profit_accounting)", "yuan"),
     "focal_final_tier": ("traffic-pool tier of the focal stream on its last day on air", "tier"),
     "focal_followers": ("followers of the focal stream at the end", "viewers"),
     "free_impressions": ("free impressions of the focal stream", "impressions"),
