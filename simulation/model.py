@@ -46,7 +46,20 @@ from simulation.metrics import (
 from simulation.population import Population
 from simulation.streams import Stream, StreamTable
 
-RNG_COMPONENTS = ("population", "streams", "sessions", "warmup", "policy", "behaviour", "needs")
+RNG_COMPONENTS = (
+    "population",
+    "streams",
+    "sessions",
+    "warmup",
+    "policy",
+    "behaviour",
+    "needs",
+    "entrance",
+)
+"""One generator per component, in spawn order; new components are appended (a child of
+``SeedSequence.spawn`` is fixed by its index, so every existing stream stays as it was).
+``entrance``: the mixed platform's viewer propensities and per-session entrances (only that
+policy strictly inside its limits reads it)."""
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
@@ -66,6 +79,10 @@ DAY_FIELDS = (
     "paid_gmv",
     "warmup_views",
     "live_ticks",
+    "search_impressions",
+    "search_orders",
+    "search_gmv",
+    "search_ad_spend",
 )
 
 
@@ -210,6 +227,9 @@ class SnowballModel(Model):
         self.tick_stats: dict[str, float] = {}
         self.policy = POLICIES[sc.policy](self)
         self.always_open = bool(getattr(self.policy, "always_open", False))
+        self.ads_all_day = self.always_open or bool(getattr(self.policy, "ads_all_day", False))
+        """Campaigns can bid in every tick (shops open all day), so budgets pace over the
+        whole day rather than over the room's live ticks."""
         self.tick_metrics: list[Any] = list(TICK_METRICS)
         self.day_metrics: list[Any] = []
         self.tick_values: dict[str, Any] = {}
@@ -420,8 +440,9 @@ class SnowballModel(Model):
 
     def _tally(self, imp: Impressions, out: Outcome) -> dict[str, np.ndarray]:
         """Per-stream sums of the tick's impressions and outcomes and, under ``camp_*``,
-        per-campaign sums over the paid impressions: impression counts by source and campaign
-        and campaign orders int64, everything else float64."""
+        per-campaign sums over the paid impressions: impression counts (by source, by
+        campaign, via search) and campaign orders int64, everything else float64. The
+        ``search_*`` sums are over the impressions from the policy's ``search_start`` on."""
         n, n_c = self.table.n, self.campaigns.n
         s, src = imp.stream, imp.source
         # One pass over all impressions for the three sources; the weighted sums only over
@@ -457,6 +478,19 @@ class SnowballModel(Model):
         bought_p, price_p = out.bought[paid], out.price[paid]
         sums["paid_orders"] = total(s_p, bought_p)
         sums["paid_gmv"] = total(s_p, price_p)
+        # The impressions from ``search_start`` on came through the search entrance (all of
+        # them under the funnel, none under the feed; the mixed platform's tail).
+        lo = getattr(self.policy, "search_start", len(imp))
+        if lo == 0:
+            for k in ("orders", "gmv", "ad_spend"):
+                sums[f"search_{k}"] = sums[k]
+            sums["search_impressions"] = np.bincount(s, minlength=n)
+        else:
+            b_s, p_s = b[np.searchsorted(b, lo) :], paid[np.searchsorted(paid, lo) :]
+            sums["search_orders"] = total(s[b_s])
+            sums["search_gmv"] = total(s[b_s], out.price[b_s])
+            sums["search_ad_spend"] = total(s[p_s], imp.charge[p_s])
+            sums["search_impressions"] = np.bincount(s[lo:], minlength=n)
         camp = imp.campaign[paid]
         sums["camp_spend"] = total(camp, charge_p, n_c)
         sums["camp_impressions"] = np.bincount(camp, minlength=n_c)
@@ -544,7 +578,7 @@ class SnowballModel(Model):
             self.rngs["needs"], 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
         )
         pop.reserved[:] = -1
-        if self.always_open:
+        if self.ads_all_day:
             self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
         else:
             self.live_ticks_today = t.live_ticks_on(day, self.tpd)
