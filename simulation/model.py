@@ -227,9 +227,9 @@ class SnowballModel(Model):
         self.tick_stats: dict[str, float] = {}
         self.policy = POLICIES[sc.policy](self)
         self.always_open = bool(getattr(self.policy, "always_open", False))
-        self.ads_all_day = self.always_open or bool(getattr(self.policy, "ads_all_day", False))
-        """Campaigns can bid in every tick (shops open all day), so budgets pace over the
-        whole day rather than over the room's live ticks."""
+        self.paces_by_entrance = bool(getattr(self.policy, "paces_by_entrance", False))
+        """The mixed platform: campaigns bid in the feed while on air and in search all day,
+        and pace on the policy's per-tick weights (``pacing_weight``, ``pacing_ticks``)."""
         self.tick_metrics: list[Any] = list(TICK_METRICS)
         self.day_metrics: list[Any] = []
         self.tick_values: dict[str, Any] = {}
@@ -517,7 +517,8 @@ class SnowballModel(Model):
             c.day_orders += orders_c
             c.paid_orders_total += orders_c
             c.day_gmv += sums["camp_gmv"]
-            c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now)
+            weight = self.policy.pacing_weight(live)[c.stream] if self.paces_by_entrance else None
+            c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now, weight)
         self.estimator.update(
             {
                 "impressions": impressions,
@@ -578,8 +579,10 @@ class SnowballModel(Model):
             self.rngs["needs"], 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
         )
         pop.reserved[:] = -1
-        if self.ads_all_day:
+        if self.always_open:
             self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
+        elif self.paces_by_entrance:
+            self.live_ticks_today = self.policy.pacing_ticks(t.live_ticks_on(day, self.tpd))
         else:
             self.live_ticks_today = t.live_ticks_on(day, self.tpd)
         self.day_live = np.zeros(t.n, dtype=bool)

@@ -122,7 +122,7 @@ def test_search_shops_are_open_off_the_air_and_feed_rooms_only_on_it():
     pol.serve = check
     m.run_days(1)
     assert off_air_search > 0
-    assert not m.always_open and m.ads_all_day
+    assert not m.always_open and m.paces_by_entrance
 
 
 def test_subset_keeps_every_per_session_field():

@@ -19,9 +19,14 @@ The same viewers, needs, rooms, follows and ad budgets serve both entrances:
 - **Search rank.** The listings rank on the room's recent orders from every entrance: the
   funnel's sales memory folds in all of the day's orders, so sales made in the live room lift
   the shop in search (and search sales count in the room's estimates, which the feed reads).
-- **Budgets.** A campaign's one daily budget pays for both entrances. Shops are open all day,
-  so budgets pace over the whole day (``ads_all_day``): within a tick the feed's CPM ads are
-  charged first, and the search ads may spend only what of the tick's allowance is left.
+- **Budgets.** A campaign's one daily budget pays for both entrances: CPM feed ads while its
+  room is on air, CPC search ads all day. Pacing weighs each tick by its ad opportunity,
+  1 while the room is on air and ``search_share`` while only its shop is open (in expectation
+  a share s of sessions search at any hour, 1 - s scroll the feed), and spreads the budget
+  over the day's summed weight (1 - s) x live ticks + s x ticks a day — the feed's pacing at
+  s = 0, the funnel's at s = 1 (:meth:`simulation.ads.Campaigns.pace`). Within a tick the
+  feed's CPM ads are charged first, and the search ads may spend only what of the tick's
+  allowance is left.
 - **Behaviour.** Search impressions require a need and a search ends at its first purchase;
   feed impressions do not (``requires_need`` and ``one_order_per_session`` are per-impression
   arrays, see :meth:`simulation.behaviour.Behaviour.respond`).
@@ -82,8 +87,9 @@ class MixedPlatform:
         entrance (feed impressions come first); the model's ``search_*`` day columns.
     always_open : bool
         True at ``search_share`` 1 only (the search funnel's shops without schedules).
-    ads_all_day : bool
-        True strictly inside the limits: search ads run all day, so budgets pace over it.
+    paces_by_entrance : bool
+        True strictly inside the limits: campaigns pace on :meth:`pacing_weight` and
+        :meth:`pacing_ticks` (the model reads them).
     """
 
     name: ClassVar[str] = "mixed"
@@ -97,7 +103,7 @@ class MixedPlatform:
         self.search = SearchFunnel(model) if self.share > 0 else None
         self.pure = self.feed if self.search is None else self.search if self.feed is None else None
         self.always_open = self.share == 1.0
-        self.ads_all_day = self.pure is None
+        self.paces_by_entrance = self.pure is None
         self.search_start = 0
         if self.pure is not None:
             self.requires_need = self.pure.requires_need
@@ -112,6 +118,15 @@ class MixedPlatform:
         self.propensity = self.rng.beta(self.share * c, (1 - self.share) * c, n).astype(np.float32)
         self._open = np.ones(model.table.n, dtype=bool)
         self.last_search_sessions = 0
+
+    def pacing_ticks(self, live_ticks: np.ndarray) -> np.ndarray:
+        """The day's summed pacing weight per stream, (1 - s) x live ticks + s x ticks a day
+        (float64)."""
+        return (1 - self.share) * live_ticks + self.share * self.m.tpd
+
+    def pacing_weight(self, live: np.ndarray) -> np.ndarray:
+        """This tick's pacing weight per stream: 1 on air, s while only the shop is open."""
+        return np.where(live, 1.0, self.share)
 
     def serve(self, sessions: Sessions, live: np.ndarray) -> Impressions:
         """Split the sessions by entrance, serve each through its policy and put the feed's
