@@ -14,6 +14,8 @@ fitness_urn    ``urn`` on entries; streams differ only in their hook (entry prob
 cascade        ``cascade``: each entry earns Poisson(R) impressions next tick, R > 1, R < 1
 bass           ``search_funnel``: needs at rate p plus word of mouth q, one purchase each
 auction        ``private_values``: iid U(0, v) values per slot; budgets slack, then binding
+platform_lim.  ``mixed`` at ``search_share`` 0 and 1 against ``interest_feed`` and
+               ``search_funnel`` (:mod:`simulation.validation_limits`)
 =============  =====================================================================
 
 Statistics. Every check is a test at a stated level: t-intervals (:func:`theory.mean_ci`)
@@ -76,8 +78,10 @@ class Measurement:
     ``kind`` is ``"mean"`` (``samples``: independent replicates, t-interval), ``"proportion"``
     (``successes`` of ``trials``, Wilson interval), ``"normal"`` (an ``estimate`` with its
     ``standard_error``, normal interval) or ``"gof"`` (a goodness-of-fit test already
-    computed: ``statistic``, ``p_value``, ``n``). ``relation`` says what the theory
-    predicts: ``"="`` the value ``theory``, ``"<"`` or ``">"`` a value below or above it.
+    computed: ``statistic``, ``p_value``, ``n``) or ``"equivalence"`` (``samples`` of a
+    difference that theory says is ``theory``; two one-sided t-tests (TOST) that it lies
+    within ``theory`` ± ``margin``). ``relation`` says what the theory predicts: ``"="`` the
+    value ``theory``, ``"<"`` or ``">"`` a value below or above it, ``"≈"`` equivalence.
     ``limit`` is the closed form as text, shown beside the value tested (the long-run value
     when the test uses an exact finite-size one).
     """
@@ -102,6 +106,8 @@ class Measurement:
     law: str = ""
     """For a goodness-of-fit check: the distribution tested against, as text."""
     note: str = ""
+    margin: float = math.nan
+    """For an equivalence check: the half-width of the equivalence region around ``theory``."""
 
 
 def evaluate(measurements: list[Measurement], family_alpha: float = FAMILY_ALPHA) -> pd.DataFrame:
@@ -137,12 +143,25 @@ def evaluate(measurements: list[Measurement], family_alpha: float = FAMILY_ALPHA
                 x.relation
             ]
             test = x.test or "normal"
+        elif x.kind == "equivalence":
+            # TOST at the check's level: both one-sided tests reject, i.e. the 1 - 2 x level
+            # interval lies inside theory ± margin; p is the larger one-sided p-value.
+            a = np.asarray(x.samples, dtype=float)
+            ci = theory.mean_ci(a, 1 - 2 * level)
+            simulated, low, high, n = ci.estimate, ci.low, ci.high, ci.n
+            p = max(
+                _t_pvalue(a, x.theory - x.margin, "greater"),
+                _t_pvalue(a, x.theory + x.margin, "less"),
+            )
+            test = x.test or "TOST"
         elif x.kind == "gof":
             simulated, n, p, test = x.statistic, x.n, x.p_value, x.test
         else:  # pragma: no cover - programming error
             raise ValueError(f"unknown measurement kind {x.kind!r}")
         if x.kind == "gof":
             ok = p >= level
+        elif x.kind == "equivalence":
+            ok = x.theory - x.margin < low and high < x.theory + x.margin
         elif x.relation == "=":
             ok = low <= x.theory <= high
         elif x.relation == "<":
@@ -1096,6 +1115,12 @@ def _auction(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
     return out
 
 
+def _platform_limits(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
+    from simulation.validation_limits import platform_limits  # (it imports this module)
+
+    return platform_limits(scenarios, size, ss)
+
+
 # --------------------------------------------------------------------------------------------
 # Registry and driver
 # --------------------------------------------------------------------------------------------
@@ -1150,6 +1175,13 @@ CASES: dict[str, Case] = {
                 "quick": {"runs": {"auction": 1, "pacing": 4}},
                 "full": {"runs": {"auction": 5, "pacing": 16}},
             },
+        ),
+        Case(
+            "platform_limits",
+            "The mixed platform at search_share 0 and 1 is the interest feed and the funnel",
+            ("limits_feed.toml", "limits_search.toml"),
+            _platform_limits,
+            {"quick": {"runs": 3, "inside": 0.01}, "full": {"runs": 12, "inside": 0.01}},
         ),
     )
 }

@@ -334,6 +334,7 @@ PANELS = {
     "cascade": (2, cascade),
     "bass": (2, bass),
     "auction": (2, auction),
+    "platform_limits": (2, None),  # drawn by simulation.validation_limits.figure
 }
 
 
@@ -342,6 +343,8 @@ def case_figure(case: str, data: dict[str, Any], path: Path) -> Path | None:
     if case not in PANELS or not data:
         return None
     n, draw = PANELS[case]
+    if draw is None:
+        from simulation.validation_limits import figure as draw
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.2 * n, 4.4), layout="constrained")

@@ -247,3 +247,56 @@ def test_the_shop_ranks_on_orders_from_both_entrances():
     keep = np.exp(-1 / m.config.funnel.sales_memory_days)
     np.testing.assert_allclose(pol.search.sales, seen["orders"] * (1 - keep))
     assert seen["orders"].sum() > seen["search"].sum() > 0
+
+
+# --------------------------------------------------------------------------------------------
+# The validation case platform_limits
+# --------------------------------------------------------------------------------------------
+
+
+def limits_case(overrides=None, runs=2):
+    from simulation.validation import CASES
+
+    case = CASES["platform_limits"]
+    scs = [load_scenario(p, {"days": 1, **(overrides or {})}) for p in case.scenario_paths()]
+    return case.run(scs, {"runs": runs, "inside": 0.01}, np.random.SeedSequence(3))
+
+
+def test_the_equivalence_rule_needs_the_interval_inside_the_margin():
+    from simulation.validation import Measurement, evaluate
+
+    def row(samples):
+        m = Measurement("c", "v", "q", 0.0, kind="equivalence", relation="≈", margin=0.01)
+        m.samples = np.asarray(samples, dtype=float)
+        return evaluate([m]).iloc[0]
+
+    assert row([0.0, 0.0, 0.0])["verdict"] == "pass"
+    assert row([0.001, -0.002, 0.0005, 0.0])["verdict"] == "pass"
+    # Centred but too noisy to show equivalence: not a pass (a non-significant difference).
+    noisy = row([0.05, -0.05, 0.04, -0.04])
+    assert noisy["verdict"] == "fail" and noisy["p_value"] > noisy["level"]
+    assert row([0.02, 0.021, 0.019])["verdict"] == "fail"  # a real difference beyond it
+
+
+def test_platform_limits_passes_at_the_limits_and_fails_when_a_limit_is_broken(monkeypatch):
+    from simulation.validation import evaluate
+
+    table = evaluate(limits_case().measurements)
+    assert len(table) == 6 and (table["verdict"] == "pass").all()
+    assert (table["simulated"] == 0).all()
+    # One extra draw from the policy's generator at share 0 or 1 breaks byte-identity: the
+    # runs then differ by their noise and the equivalence test must not pass.
+    init = MixedPlatform.__init__
+
+    def extra_draw(self, model):
+        model.rngs["policy"].random()
+        init(self, model)
+
+    monkeypatch.setattr(MixedPlatform, "__init__", extra_draw)
+    broken = evaluate(limits_case().measurements)
+    assert (broken["verdict"] == "fail").any()
+
+
+def test_platform_limits_refuses_a_share_inside_the_limits():
+    with pytest.raises(ConfigError, match=r"platform\.search_share"):
+        limits_case({"platform.search_share": 0.5})
