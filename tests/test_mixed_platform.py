@@ -300,3 +300,28 @@ def test_platform_limits_passes_at_the_limits_and_fails_when_a_limit_is_broken(m
 def test_platform_limits_refuses_a_share_inside_the_limits():
     with pytest.raises(ConfigError, match=r"platform\.search_share"):
         limits_case({"platform.search_share": 0.5})
+
+
+def test_the_compiled_kernels_give_the_same_mixed_run(monkeypatch):
+    """The feed's compiled path on an entrance's subset of sessions draws as numpy does."""
+    from simulation import kernels
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    runs = []
+    for force in (False, True):
+        monkeypatch.setattr(kernels, "FORCE", force)
+        runs.append(api.run(mixed(), seed=4, days=1))
+    pd.testing.assert_frame_equal(runs[0].streams, runs[1].streams)
+    pd.testing.assert_frame_equal(runs[0].ticks, runs[1].ticks)
+
+
+def test_snowball_run_reports_what_came_through_search(tmp_path, capsys):
+    from simulation.cli import main
+
+    args = ["run", "mixed", "--days", "1", "--set", "population.viewers=1500", "-q"]
+    assert main([*args, "--out", str(tmp_path / "m")]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "through search" in x)
+    assert "of orders" in line and "of ad spend" in line
+    assert main(["run", "default", *args[2:], "--out", str(tmp_path / "d")]) == 0
+    assert "through search" not in capsys.readouterr().out

@@ -186,6 +186,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{tk['ad_spend'].sum():,.0f} yuan; Gini of GMV across streams "
         f"{s['gini_gmv']:.2f}, top 10% hold {s['top10_share_gmv']:.0%}"
     )
+    if scenario.policy == "mixed":  # one platform, two entrances: what came through search
+        st = result.streams
+        share = {
+            k: st[f"search_{k}"].sum() / st[k].sum() if st[k].sum() > 0 else 0.0
+            for k in ("impressions", "orders", "gmv", "ad_spend")
+        }
+        print(
+            f"  through search: {share['impressions']:.0%} of impressions, "
+            f"{share['orders']:.0%} of orders, {share['gmv']:.0%} of GMV, "
+            f"{share['ad_spend']:.0%} of ad spend"
+        )
     if "focal" in scenario.streams and scenario.streams["focal"].count > 0:
         roi = "n/a" if math.isnan(s["roi"]) else f"{s['roi']:.2f}"
         print(
