@@ -34,8 +34,8 @@ The same viewers, needs, rooms, follows and ad budgets serve both entrances:
 Limits: at ``search_share`` 0 the policy *is* the interest feed and at 1 the search funnel —
 the delegate alone is built and run, with the same generator, and no propensity is drawn, so a
 run is byte-identical to the pure policy's (tests/test_mixed_platform.py; the validation case
-``platform_limits`` tests it over seeds, and that the platform just inside the limits is
-statistically equivalent to them).
+``platform_limits`` tests the equivalence over seeds, and reports how far the platform just
+inside the limits moves from them).
 """
 
 from dataclasses import fields, replace
