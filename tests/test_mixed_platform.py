@@ -6,7 +6,10 @@ rank counts the orders of both."""
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from scipy import stats
+from test_model import check_invariants
 
 from simulation import api
 from simulation.behaviour import PAID, Impressions
@@ -199,15 +202,15 @@ def test_search_impressions_need_a_need_and_stop_at_the_first_purchase():
 def test_one_budget_pays_for_both_entrances_and_is_never_exceeded():
     sc = mixed(0.5, days=2)
     res = api.run(sc, seed=7)
-    st = res.streams
-    assert (st["ad_spend"] <= st["budget"] + 1e-6).all()
-    assert (st["search_ad_spend"] <= st["ad_spend"] + 1e-9).all()
-    search_spend = st["search_ad_spend"].sum()
-    feed_spend = st["ad_spend"].sum() - search_spend
+    s = res.streams
+    assert (s["ad_spend"] <= s["budget"] + 1e-6).all()
+    assert (s["search_ad_spend"] <= s["ad_spend"] + 1e-9).all()
+    search_spend = s["search_ad_spend"].sum()
+    feed_spend = s["ad_spend"].sum() - search_spend
     assert search_spend > 0 and feed_spend > 0
     for k in ("impressions", "orders", "gmv"):
-        assert (st[f"search_{k}"] <= st[k] + 1e-9).all()
-        assert 0 < st[f"search_{k}"].sum() < st[k].sum()
+        assert (s[f"search_{k}"] <= s[k] + 1e-9).all()
+        assert 0 < s[f"search_{k}"].sum() < s[k].sum()
 
 
 def test_the_tick_allowance_holds_across_both_entrances():
@@ -325,3 +328,47 @@ def test_snowball_run_reports_what_came_through_search(tmp_path, capsys):
     assert "of orders" in line and "of ad spend" in line
     assert main(["run", "default", *args[2:], "--out", str(tmp_path / "d")]) == 0
     assert "through search" not in capsys.readouterr().out
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    share=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.0, 1.0)),
+    concentration=st.floats(0.05, 50.0),
+    budget=st.floats(0, 3000),
+    seed=st.integers(0, 2**31),
+)
+def test_invariants_hold_at_any_share(share, concentration, budget, seed):
+    """The whole model's invariants (tests/test_model.py) at random shares, limits included:
+    impressions add up, orders <= entries <= impressions, spend <= budget, and the search
+    columns are parts of the totals."""
+    sc = mixed(
+        share,
+        **{
+            "population.viewers": 800,
+            "platform.search_propensity_concentration": concentration,
+            "streams.focal.campaign.daily_budget": budget,
+        },
+    )
+    res = api.run(sc, seed=seed)
+    check_invariants(res)
+    s = res.streams
+    for k in ("impressions", "orders", "gmv", "ad_spend"):
+        assert (s[f"search_{k}"] >= 0).all() and (s[f"search_{k}"] <= s[k] + 1e-9).all()
+    if share == 0:
+        assert (s["search_impressions"] == 0).all()
+    if share == 1:
+        assert (s["search_impressions"] == s["impressions"]).all()
+
+
+def test_the_dashboard_runs_the_mixed_preset():
+    import io
+
+    from simulation.dashboard import charts
+    from simulation.dashboard.session import DashboardModel, controls_from_preset
+
+    m = DashboardModel(controls=controls_from_preset("mixed")[0], viewers=2000, days=1, seed=5)
+    for _ in range(144):  # one day of 10-minute ticks
+        m.step()
+    for name, figure in charts.FIGURES.items():
+        figure(m).savefig(io.BytesIO(), format="png")
+        assert charts.readout(name, m)
