@@ -5,7 +5,8 @@ One tick (``tick_minutes`` of platform time):
 1. Sessions arrive by each viewer's rhythm (campaign days raise volume).
 2. Warm-up videos of rooms about to go live book interested viewers.
 3. The distribution policy fills the sessions' slots: follow channel, paid auction, free
-   recommendation (interest feed) or store visits, search ads and organic results (funnel).
+   recommendation (interest feed) or store visits, search ads and organic results (funnel),
+   or each session by its entrance (the mixed platform).
 4. Viewers act on what they are shown (enter, dwell, interact, buy, follow); buyers' ratings
    are queued for ``review_lag_days`` later.
 5. The platform's estimators absorb all of the tick's traffic; every horse-race window the
