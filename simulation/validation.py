@@ -51,6 +51,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation import theory
+from simulation import validation_limits as limits
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
 from simulation.paths import package_data
@@ -1116,9 +1117,49 @@ def _auction(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
 
 
 def _platform_limits(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
-    from simulation.validation_limits import platform_limits  # (it imports this module)
-
-    return platform_limits(scenarios, size, ss)
+    """The mixed platform at search_share 0 and 1 against the pure policies: one equivalence
+    check (TOST, margin ``validation_limits.MARGIN``) per limit and statistic on the paired
+    per-seed relative differences; just inside the limits reported in the notes and figure
+    (see :mod:`simulation.validation_limits`)."""
+    for sc in scenarios:
+        limits.check_limit(sc)  # refuse before any run
+    out = CaseOutput()
+    variants = []
+    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
+        runs = _runs(size, sc)
+        seeds, _ = _spawn(child, runs)
+        out.seeds[sc.name] = seeds
+        r = limits.limit_runs(sc, seeds, float(size["inside"]))
+        d, d_in = r.difference, r.inside_difference
+        label = f"search_share {r.share:g} against {r.policy}"
+        for j, name in enumerate(limits.STATISTICS):
+            sd_in = d_in[:, j].std(ddof=1) if runs > 1 else 0.0
+            out.measurements.append(
+                Measurement(
+                    "platform_limits",
+                    label,
+                    f"{name}: (mixed − {r.policy}) ÷ mean of {r.policy}, paired seeds",
+                    0.0,
+                    kind="equivalence",
+                    relation="≈",
+                    samples=d[:, j],
+                    margin=limits.MARGIN,
+                    limit=f"−{limits.MARGIN:g} < difference < {limits.MARGIN:g} (TOST)",
+                    note=f"{runs} seeds; interval: the TOST's 1 − 2 × level one; "
+                    f"{r.policy} mean {r.pure[:, j].mean():.6g}; just inside (search_share "
+                    f"{r.near:g}, not tested): {d_in[:, j].mean():+.4f} ± {sd_in:.4f} "
+                    "(mean ± sd over seeds)",
+                )
+            )
+        variants.append(
+            {"label": label, "pure": r.pure, "mixed": r.mixed, "inside": d_in, "near": r.near}
+        )
+    out.figure = {
+        "variants": variants,
+        "statistics": list(limits.STATISTICS),
+        "margin": limits.MARGIN,
+    }
+    return out
 
 
 # --------------------------------------------------------------------------------------------
