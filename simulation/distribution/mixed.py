@@ -128,6 +128,11 @@ class MixedPlatform:
         """This tick's pacing weight per stream: 1 on air, s while only the shop is open."""
         return np.where(live, 1.0, self.share)
 
+    def search_probability(self, sessions: Sessions) -> np.ndarray:
+        """Each session's probability of opening at the search entrance: its viewer's
+        propensity, (n,) float32 (the one place a state-dependent entrance would go)."""
+        return self.propensity.take(sessions.viewer)
+
     def serve(self, sessions: Sessions, live: np.ndarray) -> Impressions:
         """Split the sessions by entrance, serve each through its policy and put the feed's
         impressions first, then the search ones (with ``session`` indexing ``sessions``)."""
@@ -135,8 +140,8 @@ class MixedPlatform:
             imp = self.pure.serve(sessions, live)
             self.search_start = 0 if self.pure is self.search else len(imp)
             return imp
-        searching = self.rng.random(len(sessions), dtype=np.float32) < self.propensity.take(
-            sessions.viewer
+        searching = self.rng.random(len(sessions), dtype=np.float32) < self.search_probability(
+            sessions
         )
         rows_s = np.flatnonzero(searching)
         rows_f = np.flatnonzero(~searching)
