@@ -22,7 +22,9 @@ budget at the end of the day does not count as running ahead). A hard guard make
 overspending impossible and keeps
 spend from running ahead: in a tick a campaign may spend at most what keeps its day's spend
 within one tick of the even curve, ``budget x (elapsed live ticks + 2) / live ticks - spent``,
-and never more than it has left.
+and never more than it has left. Under the mixed platform a tick counts by its ad
+opportunity (1 on air, the search share while only the room's shop is open; see
+:meth:`Campaigns.pace`).
 """
 
 import mesa
@@ -57,8 +59,9 @@ class Campaigns:
         """What each campaign was allowed to spend in the tick just run (pacing feedback)."""
         self.tick_remaining = np.zeros(n)
         """Budget left at the start of the tick just run."""
-        self.elapsed = np.zeros(n, dtype=np.int64)
-        """Live ticks today in which the campaign could bid so far."""
+        self.elapsed = np.zeros(n)
+        """Live ticks today in which the campaign could bid so far (each counted by its pacing
+        weight under the mixed platform, see :meth:`pace`; whole numbers otherwise)."""
         self.paid_orders_total = np.zeros(n, dtype=np.int64)
         self.day_impressions = np.zeros(n, dtype=np.int64)
         self.day_orders = np.zeros(n, dtype=np.int64)
@@ -94,9 +97,24 @@ class Campaigns:
             aov_c * self.cfg.max_delivery_value / (1.0 + self.mu),
         )
 
-    def pace(self, spend_tick: np.ndarray, live_ticks: np.ndarray, bidding: np.ndarray) -> None:
-        """Dual update after a tick, for campaigns that could bid in it (see module doc)."""
-        even = self.budget / np.maximum(live_ticks, 1)
+    def pace(
+        self,
+        spend_tick: np.ndarray,
+        live_ticks: np.ndarray,
+        bidding: np.ndarray,
+        weight: np.ndarray | None = None,
+    ) -> None:
+        """Dual update after a tick, for campaigns that could bid in it (see module doc).
+
+        ``weight``: the tick's ad opportunity per campaign, as a share of a full tick (the
+        mixed platform: 1 while the room is on air, the search share while only its shop is
+        open; ``live_ticks`` is then the day's summed weight). The even pace of the tick is
+        the budget x weight / live_ticks, and the tick counts ``weight`` towards ``elapsed``.
+        None: every tick weighs 1."""
+        if weight is None:
+            even = self.budget / np.maximum(live_ticks, 1)
+        else:
+            even = self.budget * weight / np.maximum(live_ticks, 1)
         ratio = np.clip(np.where(even > 0, spend_tick / np.maximum(even, 1e-12), 1.0), 0, 3)
         # Stopped by the guard: it would have spent more, so it counts as running ahead —
         # unless what stopped it was the end of the budget (the day's last ticks, where the
@@ -107,9 +125,10 @@ class Campaigns:
         one_mu = (1 + self.mu) * np.exp(self.cfg.pacing_rate * (ratio - 1))
         # The day's last live tick says nothing about pacing (nothing is left to pace): its
         # catch-up would only carry an end-of-day artefact into tomorrow's multiplier.
-        update = bidding & (self.elapsed + 1 < live_ticks)
+        step = bidding if weight is None else bidding * weight
+        update = bidding & (self.elapsed + (1 if weight is None else weight) < live_ticks)
         self.mu = np.where(update, np.clip(one_mu, 1, 1000) - 1, self.mu)
-        self.elapsed += bidding
+        self.elapsed += step
 
 
 class AdBudget(mesa.Agent):

@@ -174,8 +174,8 @@ class Behaviour:
         pop: Population,
         day: int,
         intent: float,
-        requires_need: bool,
-        one_order_per_session: bool,
+        requires_need: bool | np.ndarray,
+        one_order_per_session: bool | np.ndarray,
         rng: np.random.Generator,
     ) -> Outcome:
         """Draw every impression's outcome and apply the viewers' state changes.
@@ -193,9 +193,12 @@ class Behaviour:
         intent
             Buy-hazard multiplier of the day (campaign days > 1).
         requires_need
-            Search funnel: no purchase without a need in the category.
+            Search funnel: no purchase without a need in the category. A bool for every
+            impression, or a bool per impression (the mixed platform: its search
+            impressions require a need, its feed impressions do not).
         one_order_per_session
-            Search funnel: a search ends at its first purchase (positions in order).
+            Search funnel: a search ends at its first purchase (positions in order). A bool,
+            or a bool per impression (the rule applies among the flagged impressions).
         """
         c, t = self.cfg, self.table
         n = len(imp)
@@ -244,7 +247,11 @@ class Behaviour:
         # hazard = base x need term x satiation x intent, where need and satiation are read
         # from (N, K) arrays at random (a cache miss each): only the entrants who could buy
         # at their upper bounds (the largest need term, satiation 1) read them.
-        no_need = 0.0 if requires_need else 1.0
+        per_impression = np.ndim(requires_need) > 0
+        if per_impression:  # the mixed platform: 0 for search entrants, 1 for feed ones
+            no_need = np.where(np.asarray(requires_need)[e], 0.0, 1.0)
+        else:
+            no_need = 0.0 if requires_need else 1.0
         base = (
             c.buy_hazard_per_minute
             * (t.persuasion[se] / 0.05)
@@ -256,12 +263,25 @@ class Behaviour:
 
         def hazard_of(i: np.ndarray) -> np.ndarray:
             view, idx = flat(pop.need, ve[i], cat_e[i])
-            need_term = np.where(view[idx], c.need_multiplier, no_need)
+            otherwise = no_need[i] if per_impression else no_need
+            need_term = np.where(view[idx], c.need_multiplier, otherwise)
             return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * intent
 
-        bound = base * max(c.need_multiplier, no_need) * intent
+        if per_impression:
+            bound = base * np.maximum(c.need_multiplier, no_need) * intent
+        else:
+            bound = base * max(c.need_multiplier, no_need) * intent
         bought_e = buy_decisions(rng.random(len(e)), dwell_e, bound, hazard_of)
-        if one_order_per_session and bought_e.any():
+        if np.ndim(one_order_per_session) > 0:
+            # Only the flagged impressions' sessions end at their first purchase.
+            b = np.flatnonzero(bought_e & np.asarray(one_order_per_session)[e])
+            if len(b):
+                _, first = np.unique(imp.session[e[b]], return_index=True)
+                drop = np.zeros(len(e), dtype=bool)
+                drop[b] = True
+                drop[b[first]] = False
+                bought_e &= ~drop
+        elif one_order_per_session and bought_e.any():
             b = np.flatnonzero(bought_e)
             _, first = np.unique(imp.session[e[b]], return_index=True)
             keep = np.zeros(len(e), dtype=bool)

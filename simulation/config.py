@@ -297,6 +297,14 @@ class PlatformConfig:
     search_share: float = setting(
         0.3, "policy 'mixed': mean share of sessions that are search/mall sessions", 0, 1
     )
+    search_propensity_concentration: float = setting(
+        2.0,
+        "policy 'mixed': concentration a + b of each viewer's Beta-distributed propensity "
+        "to open a session at the search entrance (mean search_share; small = viewers are "
+        "searchers or scrollers, large = every viewer near search_share)",
+        0,
+        lo_open=True,
+    )
 
     # --- traffic pools that mean the same at every size -------------------------------------
     pool_quota: str = setting(

@@ -5,7 +5,8 @@ One tick (``tick_minutes`` of platform time):
 1. Sessions arrive by each viewer's rhythm (campaign days raise volume).
 2. Warm-up videos of rooms about to go live book interested viewers.
 3. The distribution policy fills the sessions' slots: follow channel, paid auction, free
-   recommendation (interest feed) or store visits, search ads and organic results (funnel).
+   recommendation (interest feed) or store visits, search ads and organic results (funnel),
+   or each session by its entrance (the mixed platform).
 4. Viewers act on what they are shown (enter, dwell, interact, buy, follow); buyers' ratings
    are queued for ``review_lag_days`` later.
 5. The platform's estimators absorb all of the tick's traffic; every horse-race window the
@@ -55,8 +56,14 @@ RNG_COMPONENTS = (
     "policy",
     "behaviour",
     "needs",
-    "returns",  # economics.returns (issue 22): appended, so every earlier stream is unchanged
+    "returns",
+    "entrance",
 )
+"""One generator per component, in spawn order; new components are appended (a child of
+``SeedSequence.spawn`` is fixed by its index, so every existing stream stays as it was).
+``returns``: which orders are returned (``economics.returns``, issue 22). ``entrance``: the
+mixed platform's viewer propensities and per-session entrances (only that policy strictly
+inside its limits reads it)."""
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
@@ -76,6 +83,10 @@ DAY_FIELDS = (
     "paid_gmv",
     "warmup_views",
     "live_ticks",
+    "search_impressions",
+    "search_orders",
+    "search_gmv",
+    "search_ad_spend",
 )
 # --- economics (issue 22): day fields that exist only when their switch is on -----------------
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
@@ -232,6 +243,9 @@ class SnowballModel(Model):
         self.tick_stats: dict[str, float] = {}
         self.policy = POLICIES[sc.policy](self)
         self.always_open = bool(getattr(self.policy, "always_open", False))
+        self.paces_by_entrance = bool(getattr(self.policy, "paces_by_entrance", False))
+        """The mixed platform: campaigns bid in the feed while on air and in search all day,
+        and pace on the policy's per-tick weights (``pacing_weight``, ``pacing_ticks``)."""
         self.tick_metrics: list[Any] = list(TICK_METRICS)
         self.day_metrics: list[Any] = []
         self.tick_values: dict[str, Any] = {}
@@ -442,8 +456,9 @@ class SnowballModel(Model):
 
     def _tally(self, imp: Impressions, out: Outcome) -> dict[str, np.ndarray]:
         """Per-stream sums of the tick's impressions and outcomes and, under ``camp_*``,
-        per-campaign sums over the paid impressions: impression counts by source and campaign
-        and campaign orders int64, everything else float64."""
+        per-campaign sums over the paid impressions: impression counts (by source, by
+        campaign, via search) and campaign orders int64, everything else float64. The
+        ``search_*`` sums are over the impressions from the policy's ``search_start`` on."""
         n, n_c = self.table.n, self.campaigns.n
         s, src = imp.stream, imp.source
         # One pass over all impressions for the three sources; the weighted sums only over
@@ -479,6 +494,19 @@ class SnowballModel(Model):
         bought_p, price_p = out.bought[paid], out.price[paid]
         sums["paid_orders"] = total(s_p, bought_p)
         sums["paid_gmv"] = total(s_p, price_p)
+        # The impressions from ``search_start`` on came through the search entrance (all of
+        # them under the funnel, none under the feed; the mixed platform's tail).
+        lo = getattr(self.policy, "search_start", len(imp))
+        if lo == 0:
+            for k in ("orders", "gmv", "ad_spend"):
+                sums[f"search_{k}"] = sums[k]
+            sums["search_impressions"] = np.bincount(s, minlength=n)
+        else:
+            b_s, p_s = b[np.searchsorted(b, lo) :], paid[np.searchsorted(paid, lo) :]
+            sums["search_orders"] = total(s[b_s])
+            sums["search_gmv"] = total(s[b_s], out.price[b_s])
+            sums["search_ad_spend"] = total(s[p_s], imp.charge[p_s])
+            sums["search_impressions"] = np.bincount(s[lo:], minlength=n)
         camp = imp.campaign[paid]
         sums["camp_spend"] = total(camp, charge_p, n_c)
         sums["camp_impressions"] = np.bincount(camp, minlength=n_c)
@@ -518,7 +546,8 @@ class SnowballModel(Model):
             c.day_orders += orders_c
             c.paid_orders_total += orders_c
             c.day_gmv += sums["camp_gmv"]
-            c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now)
+            weight = self.policy.pacing_weight(live)[c.stream] if self.paces_by_entrance else None
+            c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now, weight)
         self.estimator.update(
             {
                 "impressions": impressions,
@@ -581,6 +610,8 @@ class SnowballModel(Model):
         pop.reserved[:] = -1
         if self.always_open:
             self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
+        elif self.paces_by_entrance:
+            self.live_ticks_today = self.policy.pacing_ticks(t.live_ticks_on(day, self.tpd))
         else:
             self.live_ticks_today = t.live_ticks_on(day, self.tpd)
         self.day_live = np.zeros(t.n, dtype=bool)

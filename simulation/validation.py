@@ -15,7 +15,9 @@ cascade        ``cascade``: each entry earns Poisson(R) impressions next tick, R
 bass           ``search_funnel``: needs at rate p plus word of mouth q, one purchase each
 auction        ``private_values``: iid U(0, v) values per slot; budgets slack, then binding
 returns        ``economics.returns``: rooms of fixed quality, one presented quality
-                (:mod:`simulation.validation_returns`)
+               (:mod:`simulation.validation_returns`)
+platform_lim.  ``mixed`` at ``search_share`` 0 and 1 against ``interest_feed`` and
+               ``search_funnel`` (:mod:`simulation.validation_limits`)
 =============  =====================================================================
 
 Statistics. Every check is a test at a stated level: t-intervals (:func:`theory.mean_ci`)
@@ -51,6 +53,7 @@ import pandas as pd
 from scipy import stats
 
 from simulation import theory
+from simulation import validation_limits as limits
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
 from simulation.paths import package_data
@@ -79,8 +82,10 @@ class Measurement:
     ``kind`` is ``"mean"`` (``samples``: independent replicates, t-interval), ``"proportion"``
     (``successes`` of ``trials``, Wilson interval), ``"normal"`` (an ``estimate`` with its
     ``standard_error``, normal interval) or ``"gof"`` (a goodness-of-fit test already
-    computed: ``statistic``, ``p_value``, ``n``). ``relation`` says what the theory
-    predicts: ``"="`` the value ``theory``, ``"<"`` or ``">"`` a value below or above it.
+    computed: ``statistic``, ``p_value``, ``n``) or ``"equivalence"`` (``samples`` of a
+    difference that theory says is ``theory``; two one-sided t-tests (TOST) that it lies
+    within ``theory`` ± ``margin``). ``relation`` says what the theory predicts: ``"="`` the
+    value ``theory``, ``"<"`` or ``">"`` a value below or above it, ``"≈"`` equivalence.
     ``limit`` is the closed form as text, shown beside the value tested (the long-run value
     when the test uses an exact finite-size one).
     """
@@ -105,6 +110,8 @@ class Measurement:
     law: str = ""
     """For a goodness-of-fit check: the distribution tested against, as text."""
     note: str = ""
+    margin: float = math.nan
+    """For an equivalence check: the half-width of the equivalence region around ``theory``."""
 
 
 def evaluate(measurements: list[Measurement], family_alpha: float = FAMILY_ALPHA) -> pd.DataFrame:
@@ -140,12 +147,25 @@ def evaluate(measurements: list[Measurement], family_alpha: float = FAMILY_ALPHA
                 x.relation
             ]
             test = x.test or "normal"
+        elif x.kind == "equivalence":
+            # TOST at the check's level: both one-sided tests reject, i.e. the 1 - 2 x level
+            # interval lies inside theory ± margin; p is the larger one-sided p-value.
+            a = np.asarray(x.samples, dtype=float)
+            ci = theory.mean_ci(a, 1 - 2 * level)
+            simulated, low, high, n = ci.estimate, ci.low, ci.high, ci.n
+            p = max(
+                _t_pvalue(a, x.theory - x.margin, "greater"),
+                _t_pvalue(a, x.theory + x.margin, "less"),
+            )
+            test = x.test or "TOST"
         elif x.kind == "gof":
             simulated, n, p, test = x.statistic, x.n, x.p_value, x.test
         else:  # pragma: no cover - programming error
             raise ValueError(f"unknown measurement kind {x.kind!r}")
         if x.kind == "gof":
             ok = p >= level
+        elif x.kind == "equivalence":
+            ok = x.theory - x.margin < low and high < x.theory + x.margin
         elif x.relation == "=":
             ok = low <= x.theory <= high
         elif x.relation == "<":
@@ -1099,6 +1119,52 @@ def _auction(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
     return out
 
 
+def _platform_limits(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
+    """The mixed platform at search_share 0 and 1 against the pure policies: one equivalence
+    check (TOST, margin ``validation_limits.MARGIN``) per limit and statistic on the paired
+    per-seed relative differences; just inside the limits reported in the notes and figure
+    (see :mod:`simulation.validation_limits`)."""
+    for sc in scenarios:
+        limits.check_limit(sc)  # refuse before any run
+    out = CaseOutput()
+    variants = []
+    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
+        runs = _runs(size, sc)
+        seeds, _ = _spawn(child, runs)
+        out.seeds[sc.name] = seeds
+        r = limits.limit_runs(sc, seeds, float(size["inside"]))
+        d, d_in = r.difference, r.inside_difference
+        label = f"search_share {r.share:g} against {r.policy}"
+        for j, name in enumerate(limits.STATISTICS):
+            sd_in = d_in[:, j].std(ddof=1) if runs > 1 else 0.0
+            out.measurements.append(
+                Measurement(
+                    "platform_limits",
+                    label,
+                    f"{name}: (mixed − {r.policy}) ÷ mean of {r.policy}, paired seeds",
+                    0.0,
+                    kind="equivalence",
+                    relation="≈",
+                    samples=d[:, j],
+                    margin=limits.MARGIN,
+                    limit=f"−{limits.MARGIN:g} < difference < {limits.MARGIN:g} (TOST)",
+                    note=f"{runs} seeds; interval: the TOST's 1 − 2 × level one; "
+                    f"{r.policy} mean {r.pure[:, j].mean():.6g}; just inside (search_share "
+                    f"{r.near:g}, not tested): {d_in[:, j].mean():+.4f} ± {sd_in:.4f} "
+                    "(mean ± sd over seeds)",
+                )
+            )
+        variants.append(
+            {"label": label, "pure": r.pure, "mixed": r.mixed, "inside": d_in, "near": r.near}
+        )
+    out.figure = {
+        "variants": variants,
+        "statistics": list(limits.STATISTICS),
+        "margin": limits.MARGIN,
+    }
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Registry and driver
 # --------------------------------------------------------------------------------------------
@@ -1160,6 +1226,13 @@ CASES: dict[str, Case] = {
             ("returns.toml",),
             _returns,
             {"quick": {"runs": 1}, "full": {"runs": 4}},
+        ),
+        Case(
+            "platform_limits",
+            "The mixed platform at search_share 0 and 1 is the interest feed and the funnel",
+            ("limits_feed.toml", "limits_search.toml"),
+            _platform_limits,
+            {"quick": {"runs": 3, "inside": 0.01}, "full": {"runs": 12, "inside": 0.01}},
         ),
     )
 }

@@ -328,6 +328,50 @@ def auction(data: dict[str, Any], axes: np.ndarray) -> None:
         axes[1].legend(fontsize=8)
 
 
+def platform_limits(data: dict[str, Any], axes: np.ndarray) -> None:
+    """Left: each run's totals under the mixed platform at the limit against the pure
+    policy's (on the diagonal when equal). Right: the relative differences just inside the
+    limits, per statistic, with the equivalence margin for scale."""
+    names = data["statistics"]
+    markers = ("o", "s", "^")
+    for i, v in enumerate(data["variants"]):
+        for j, name in enumerate(names):
+            pure, mixed = v["pure"][:, j], v["mixed"][:, j]
+            scale = max(float(np.abs(pure).mean()), 1e-12)
+            axes[0].scatter(
+                pure / scale,
+                mixed / scale,
+                marker=markers[j % len(markers)],
+                color=f"C{i}",
+                alpha=0.7,
+                label=f"{v['label']}: {name}",
+            )
+            axes[1].scatter(
+                np.full(len(v["inside"]), j + 0.2 * (i - 0.5)),
+                v["inside"][:, j],
+                color=f"C{i}",
+                alpha=0.7,
+                label=f"share {v['near']:g} vs {v['label'].split()[-1]}" if j == 0 else None,
+            )
+    lo, hi = axes[0].get_xlim()
+    axes[0].plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1, label="mixed = pure")
+    axes[0].set(
+        title="At the limits: run totals, mixed against pure",
+        xlabel="pure policy (÷ its mean)",
+        ylabel="mixed platform (÷ the pure mean)",
+    )
+    axes[0].legend(fontsize=7)
+    m = data["margin"]
+    axes[1].axhspan(-m, m, color="grey", alpha=0.2, label=f"± {m:g} (the limits' margin)")
+    axes[1].axhline(0, color="grey", lw=1)
+    axes[1].set_xticks(range(len(names)), names)
+    axes[1].set(
+        title="Just inside the limits (reported, not tested)",
+        ylabel="(mixed − pure) ÷ pure mean, per seed",
+    )
+    axes[1].legend(fontsize=7)
+
+
 PANELS = {
     "polya": (4, polya),
     "gamma_urn": (2, gamma_urn),
@@ -336,6 +380,7 @@ PANELS = {
     "bass": (2, bass),
     "auction": (2, auction),
     "returns": (1, returns_draw),
+    "platform_limits": (2, platform_limits),
 }
 
 

@@ -133,6 +133,11 @@ def reference_tally(model, imp, out):
     ref["interactions"] = out.stream_interactions
     ref["paid_orders"] = np.bincount(s[paid], out.bought[paid], minlength=n)
     ref["paid_gmv"] = np.bincount(s[paid], out.price[paid], minlength=n)
+    lo = getattr(model.policy, "search_start", n_imp := len(imp))
+    search = np.arange(n_imp) >= lo
+    ref["search_impressions"] = np.bincount(s[search], minlength=n)
+    for k, w in (("orders", out.bought), ("gmv", out.price), ("ad_spend", imp.charge)):
+        ref[f"search_{k}"] = np.bincount(s[search], w[search], minlength=n)
     camp = imp.campaign[paid]
     ref["camp_spend"] = np.bincount(camp, imp.charge[paid], minlength=n_c)
     ref["camp_impressions"] = np.bincount(camp, minlength=n_c)
@@ -164,7 +169,7 @@ def test_tally_equals_the_plain_bincounts(policy):
     model.run_days(1)
     n, spend, orders = np.array(seen).sum(axis=0)
     assert n > 0
-    if policy in ("interest_feed", "private_values", "search_funnel"):  # ads and sales
+    if policy in ("interest_feed", "private_values", "search_funnel", "mixed"):  # ads, sales
         assert spend > 0 and orders > 0
 
 

@@ -200,6 +200,16 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"commission {st['commission'].sum():,.0f}, ad spend {st['ad_spend'].sum():,.0f} "
             f"and operating costs {(st['host_cost'] + st['capacity_cost']).sum():,.0f}"
         )
+    if scenario.policy == "mixed":  # one platform, two entrances: what came through search
+        share = {
+            k: st[f"search_{k}"].sum() / st[k].sum() if st[k].sum() > 0 else 0.0
+            for k in ("impressions", "orders", "gmv", "ad_spend")
+        }
+        print(
+            f"  through search: {share['impressions']:.0%} of impressions, "
+            f"{share['orders']:.0%} of orders, {share['gmv']:.0%} of GMV, "
+            f"{share['ad_spend']:.0%} of ad spend"
+        )
     if "focal" in scenario.streams and scenario.streams["focal"].count > 0:
         roi = "n/a" if math.isnan(s["roi"]) else f"{s['roi']:.2f}"
         profit = "" if math.isnan(s["focal_profit"]) else f", profit {s['focal_profit']:,.0f} yuan"

@@ -193,6 +193,8 @@ def _cells(row: pd.Series) -> dict[str, str]:
         theory = rel + _num(row["theory"])
         simulated = _num(row["simulated"])
         interval = f"[{_num(row['ci_low'])}, {_num(row['ci_high'])}]"
+        if row["relation"] == "≈":  # an equivalence test's (TOST's) 1 − 2 x level interval
+            interval += " (TOST: the 1 − 2α/m interval, inside the margin to pass)"
     return {"theory": theory, "simulated": simulated, "interval": interval}
 
 

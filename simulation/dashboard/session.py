@@ -46,6 +46,7 @@ DEFAULT_SEED = 1
 POLICY_LABELS = {
     "interest_feed": "interest feed (snowball)",
     "search_funnel": "search funnel (traditional)",
+    "mixed": "mixed platform (feed and search)",
 }
 """How the page names each distribution policy."""
 

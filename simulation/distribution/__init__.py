@@ -2,9 +2,10 @@
 
 Every policy implements :class:`simulation.distribution.base.DistributionPolicy`; the
 registry below is what scenarios name in ``policy``. ``interest_feed`` and ``search_funnel``
-are the two platforms the studies compare; ``urn``, ``cascade`` and ``private_values`` are
-the small allocation rules that put the model into the special cases with closed-form
-answers (docs/VALIDATION.md).
+are the two platforms the studies compare, and ``mixed`` is one platform with both entrances
+(each session a feed or a search session; the two pure policies are its limits);
+``urn``, ``cascade`` and ``private_values`` are the small allocation rules that put the model
+into the special cases with closed-form answers (docs/VALIDATION.md).
 
 This package owns its names: :func:`policy_class` is the one lookup, and it is what the
 scenario loader calls (through :func:`simulation.config.register_part_registry`) to reject a
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from simulation.distribution.base import DistributionPolicy
     from simulation.distribution.cascade import Cascade
     from simulation.distribution.interest_feed import InterestFeed
+    from simulation.distribution.mixed import MixedPlatform
     from simulation.distribution.private_values import PrivateValues
     from simulation.distribution.search_funnel import SearchFunnel
     from simulation.distribution.urn import Urn
@@ -31,6 +33,7 @@ POLICY_NAMES: tuple[str, ...] = (
     "urn",
     "cascade",
     "private_values",
+    "mixed",
 )
 """The registered policies' names, in the registry's order. Known without importing the
 classes: a scenario's ``policy`` is validated (and a bad one refused) before numpy, scipy and
@@ -45,12 +48,14 @@ def _classes() -> dict[str, type]:
     if not _loaded:
         from simulation.distribution.cascade import Cascade
         from simulation.distribution.interest_feed import InterestFeed
+        from simulation.distribution.mixed import MixedPlatform
         from simulation.distribution.private_values import PrivateValues
         from simulation.distribution.search_funnel import SearchFunnel
         from simulation.distribution.urn import Urn
 
         classes = {
-            cls.name: cls for cls in (InterestFeed, SearchFunnel, Urn, Cascade, PrivateValues)
+            cls.name: cls
+            for cls in (InterestFeed, SearchFunnel, Urn, Cascade, PrivateValues, MixedPlatform)
         }
         if tuple(classes) != POLICY_NAMES:
             raise RuntimeError(
@@ -110,7 +115,14 @@ def _check_policy_name(name: str, source: str, key: str) -> None:
 
 register_part_registry("policy", _check_policy_name)
 
-_CLASS_NAMES = ("Cascade", "InterestFeed", "PrivateValues", "SearchFunnel", "Urn")
+_CLASS_NAMES = (
+    "Cascade",
+    "InterestFeed",
+    "MixedPlatform",
+    "PrivateValues",
+    "SearchFunnel",
+    "Urn",
+)
 
 
 def __getattr__(name: str) -> type:
@@ -130,6 +142,7 @@ __all__ = [
     "Cascade",
     "DistributionPolicy",
     "InterestFeed",
+    "MixedPlatform",
     "PrivateValues",
     "SearchFunnel",
     "Urn",

@@ -15,6 +15,8 @@ class DistributionPolicy(Protocol):
 
     ``requires_need`` and ``one_order_per_session`` tell viewer behaviour whether content
     can create demand (interest feed) or purchase needs an existing need (search funnel).
+    A policy with both entrances (``mixed``) sets ``per_impression_flags`` and holds them as
+    instance attributes: one bool per impression of the tick it last served.
     """
 
     name: ClassVar[str]

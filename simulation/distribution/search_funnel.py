@@ -39,6 +39,9 @@ class SearchFunnel:
     requires_need: ClassVar[bool] = True
     one_order_per_session: ClassVar[bool] = True
     always_open: ClassVar[bool] = True
+    search_start: ClassVar[int] = 0
+    """Every impression comes through the search entrance (the day table's ``search_*``
+    columns equal the totals)."""
 
     def __init__(self, model: "SnowballModel"):
         self.m = model
@@ -72,11 +75,19 @@ class SearchFunnel:
             self.ranking[c, : len(top)] = top
             start += counts[c]
 
-    def serve(self, sessions: Sessions, live: np.ndarray) -> Impressions:
+    def serve(
+        self, sessions: Sessions, live: np.ndarray, spent: np.ndarray | None = None
+    ) -> Impressions:
+        """The sessions' store visits and searches. ``live`` is not read: shops are always
+        open. ``spent``: yuan each campaign has already spent this tick at another entrance
+        (the mixed platform's feed ads), taken off its allowance here, so one budget pays
+        for both entrances and never more than the tick's allowance."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
         t = m.table
         camps = m.campaigns
         self._allow = camps.allowance(m.live_ticks_today[camps.stream])
+        if spent is not None:
+            self._allow = np.maximum(self._allow - spent, 0.0)
         needs = pop.need[sessions.viewer]
         has = needs.any(axis=1)
         idx = np.flatnonzero(has)
