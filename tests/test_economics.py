@@ -154,7 +154,9 @@ def test_switches_off_is_version_one():
     assert m.rngs["returns"].bit_generator.state == before  # no draws
     s = api.streams_table(m)
     assert not {*PROFIT_FIELDS, "returned_cost"} & set(s.columns)
-    assert RNG_COMPONENTS[-1] == "returns"  # appended: every earlier stream unchanged
+    # appended after version 1's components, so every earlier stream is unchanged
+    v1 = ("population", "streams", "sessions", "warmup", "policy", "behaviour", "needs")
+    assert RNG_COMPONENTS[: len(v1)] == v1 and "returns" in RNG_COMPONENTS[len(v1) :]
 
 
 def test_profit_alone_books_no_returns_and_draws_nothing():
