@@ -13,7 +13,7 @@ only through these measured metrics.
 
 import numpy as np
 
-from simulation.config import FeedConfig
+from simulation.config import FeedConfig, PlatformConfig
 
 
 class Estimator:
@@ -27,12 +27,21 @@ class Estimator:
         Feed settings (half-life, prior strength, value weights).
     tick_minutes
         Minutes per tick, to convert the half-life into a per-tick decay.
+    platform
+        Version 2's settings: ``interaction_weight`` (interactions in the value; 0 = off).
     """
 
-    FIELDS = ("impressions", "entries", "dwell", "orders", "gmv")
+    FIELDS: tuple[str, ...] = ("impressions", "entries", "dwell", "orders", "gmv", "interactions")
 
-    def __init__(self, n_streams: int, cfg: FeedConfig, tick_minutes: int):
+    def __init__(
+        self,
+        n_streams: int,
+        cfg: FeedConfig,
+        tick_minutes: int,
+        platform: PlatformConfig | None = None,
+    ):
         self.cfg = cfg
+        self.interaction_weight = platform.interaction_weight if platform is not None else 0.0
         self.decay = 0.5 ** (tick_minutes / cfg.estimator_half_life_minutes)
         self.c = {f: np.zeros(n_streams) for f in self.FIELDS}
         self.memory = cfg.room_memory_days > 0
@@ -46,9 +55,12 @@ class Estimator:
         self.total = dict.fromkeys(self.FIELDS, 0.0)
 
     def update(self, counts: dict[str, np.ndarray]) -> None:
-        """Decay and add one tick of per-stream counts (all traffic sources together)."""
+        """Decay and add one tick of per-stream counts (all traffic sources together); a
+        field missing from ``counts`` adds nothing."""
         for f in self.FIELDS:
-            x = counts[f]
+            x = counts.get(f)
+            if x is None:
+                continue
             self.c[f] *= self.decay
             self.c[f] += x
             if self.memory:
@@ -62,17 +74,21 @@ class Estimator:
             self.window[f][:] = 0
 
     def priors(self) -> dict[str, float]:
-        """Platform-average entry rate, dwell per entry, conversion per entry, order value."""
+        """Platform-average entry rate, dwell per entry, conversion per entry, order value
+        and interactions per impression."""
         t = self.total
         entry = t["entries"] / t["impressions"] if t["impressions"] > 0 else 0.1
         dwell = t["dwell"] / t["entries"] if t["entries"] > 0 else 1.5
         cvr = t["orders"] / t["entries"] if t["entries"] > 0 else 0.02
         aov = t["gmv"] / t["orders"] if t["orders"] > 0 else 100.0
+        inter = t.get("interactions", 0.0)
+        per_imp = inter / t["impressions"] if t["impressions"] > 0 and inter > 0 else 0.05
         return {
             "entry": max(entry, 1e-4),
             "dwell": max(dwell, 1e-3),
             "cvr": max(cvr, 1e-5),
             "aov": max(aov, 1e-3),
+            "interactions": max(per_imp, 1e-6),
         }
 
     def rates(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -102,7 +118,7 @@ class Estimator:
         cvr = (c["orders"] + m_e * p["cvr"]) / (c["entries"] + m_e)
         aov = (c["gmv"] + m_o * p["aov"]) / (c["orders"] + m_o)
         gpm = 1000 * entry * cvr * aov
-        return {
+        rates = {
             "entry": entry,
             "dwell": dwell,
             "cvr": cvr,
@@ -110,18 +126,295 @@ class Estimator:
             "gpm": gpm,
             "engagement": entry * dwell,
         }
+        if self.interaction_weight > 0:
+            rates["interactions"] = (c["interactions"] + m * p["interactions"]) / (
+                c["impressions"] + m
+            )
+        return rates
 
     def value(self, rates: dict[str, np.ndarray]) -> np.ndarray:
         """Predicted value of an impression relative to the platform average (1 = average):
-        ``w_e * engagement / engagement_avg + w_g * gpm / gpm_avg`` normalised by the
-        weights."""
+        ``w_e * engagement / engagement_avg + w_g * gpm / gpm_avg (+ w_i * interactions /
+        interactions_avg)`` normalised by the weights (``w_i`` = ``interaction_weight``,
+        the interactions term only when it is positive)."""
         p = self.priors()
         w_e, w_g = self.cfg.value_engagement_weight, self.cfg.value_gmv_weight
-        if w_e + w_g == 0:
+        w_i = self.interaction_weight
+        if w_e + w_g + w_i == 0:
             return np.ones_like(rates["entry"])
         eng = rates["engagement"] / (p["entry"] * p["dwell"])
         gpm = rates["gpm"] / (1000 * p["entry"] * p["cvr"] * p["aov"])
-        return (w_e * eng + w_g * gpm) / (w_e + w_g)
+        if w_i == 0:
+            return (w_e * eng + w_g * gpm) / (w_e + w_g)
+        inter = rates["interactions"] / p["interactions"]
+        return (w_e * eng + w_g * gpm + w_i * inter) / (w_e + w_g + w_i)
+
+
+# --------------------------------------------------------------------------------------------
+# Audience-aware estimates (platform.audience_estimates)
+# --------------------------------------------------------------------------------------------
+
+Z_BINS = 10
+"""Bins of the viewer's relative interest z in the room's category, each a factor 2 wide:
+z < 1/16, [1/16, 1/8), ..., [8, 16), z >= 16 (found from the binary exponent of z)."""
+FAN_LEVELS = 3
+"""Not a fan; a fan with affinity < 0.5; a fan with affinity >= 0.5."""
+ACTIVITY_BINS = 4
+"""The viewer's session rate against ``sessions_per_day``: < 1/2, [1/2, 1), [1, 2), >= 2."""
+NEED_LEVELS = 2
+"""Without or with a need in the room's category (conversion cells only)."""
+CELLS = Z_BINS * FAN_LEVELS * ACTIVITY_BINS
+
+
+class AudienceBaseline:
+    """The platform-wide baseline: expected entry, dwell and conversion of an impression
+    from the viewer's features alone, fitted online from all traffic.
+
+    A binned table of exponentially decayed counts (half-life ``baseline_half_life_days``)
+    over the cells (relative interest in the room's category, fan level, activity) and, for
+    conversion, need state. A cell's rate is its count ratio shrunk towards the platform
+    average with ``prior_strength`` pseudo-impressions (pseudo-entries for the per-entry
+    rates), so a rare cell predicts the average and a common one its own rate: calibrated by
+    construction. The traffic source is not a feature. Undecayed sums of the predictions made
+    (before each tick's update) and of the outcomes are kept for :func:`calibration_table`.
+    """
+
+    def __init__(self, prior_strength: float, decay: float):
+        self.m = prior_strength
+        self.decay = decay
+        c, cn = CELLS, CELLS * NEED_LEVELS
+        self.impressions = np.zeros(c)
+        self.entries = np.zeros(c)
+        self.dwell = np.zeros(c)
+        self.need_entries = np.zeros(cn)
+        self.orders = np.zeros(cn)
+        self.calibration = {
+            "entry": np.zeros((3, c)),  # impressions, predicted entries, entries
+            "dwell": np.zeros((3, c)),  # entries, predicted minutes, minutes
+            "cvr": np.zeros((3, cn)),  # entries, predicted orders, orders
+        }
+        self.tables()
+
+    def tables(self) -> None:
+        """Refresh the cell rates ``entry`` (per impression), ``dwell`` (minutes per entry),
+        ``cvr`` (orders per entry) and ``engagement`` (entry x dwell) from the counts."""
+        imp, ent = self.impressions, self.entries
+        n = imp.sum()
+        p_e = ent.sum() / n if n > 0 else 0.1
+        p_d = self.dwell.sum() / ent.sum() if ent.sum() > 0 else 1.5
+        n_e = self.need_entries.sum()
+        p_c = self.orders.sum() / n_e if n_e > 0 else 0.02
+        m, m_e = self.m, self.m * max(p_e, 1e-4)
+        self.entry = (ent + m * p_e) / (imp + m)
+        self.minutes = (self.dwell + m_e * p_d) / (ent + m_e)
+        self.cvr = (self.orders + m_e * p_c) / (self.need_entries + m_e)
+        self.engagement = self.entry * self.minutes
+
+    @staticmethod
+    def cells(z: np.ndarray, fan_level: np.ndarray, activity_bin: np.ndarray) -> np.ndarray:
+        """Cell index of each impression from its relative interest z (float), fan level and
+        activity bin (small ints), int64 (n,)."""
+        _, e = np.frexp(np.maximum(z, np.float32(1e-30)))
+        zb = np.clip(e + 4, 0, Z_BINS - 1)
+        zb *= FAN_LEVELS
+        zb += fan_level
+        zb *= ACTIVITY_BINS
+        zb += activity_bin
+        return zb.astype(np.int64, copy=False)
+
+    def observe(
+        self,
+        stream: np.ndarray,
+        cell: np.ndarray,
+        entered: np.ndarray,
+        dwell: np.ndarray,
+        bought: np.ndarray,
+        need: np.ndarray,
+        n_streams: int,
+        interactions: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """Expected counts per stream of one tick's impressions under the baseline as it
+        stood (before this tick), then the tick's counts into the baseline.
+
+        ``entered`` (n,) bool; ``dwell``, ``bought`` (n,) outcomes; ``need`` (entries,) bool,
+        the need state of each entry's viewer in the room's category. Returns per-stream (S,)
+        ``exp_entries`` (sum of predicted entry probabilities), ``exp_dwell`` and
+        ``exp_orders`` (sums over the entries of predicted minutes and orders) and, with
+        ``interactions``, ``exp_engagement`` (predicted minutes per impression, summed).
+        """
+        e = np.flatnonzero(entered)
+        s_e, cell_e = stream[e], cell[e]
+        need_cell = cell_e * NEED_LEVELS + need
+        bought_e = bought[e].astype(np.float64)
+        dwell_e = dwell[e]
+
+        def per_stream(index, weights):
+            return np.bincount(index, weights, minlength=n_streams).astype(np.float64, copy=False)
+
+        out = {
+            "exp_entries": per_stream(stream, self.entry.take(cell)),
+            "exp_dwell": per_stream(s_e, self.minutes.take(cell_e)),
+            "exp_orders": per_stream(s_e, self.cvr.take(need_cell)),
+        }
+        if interactions:
+            out["exp_engagement"] = per_stream(stream, self.engagement.take(cell))
+        c, cn = CELLS, CELLS * NEED_LEVELS
+        n_c = np.bincount(cell, minlength=c).astype(np.float64)
+        e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
+        d_c = np.bincount(cell_e, dwell_e, minlength=c)
+        e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
+        o_n = np.bincount(need_cell, bought_e, minlength=cn)
+        cal = self.calibration
+        cal["entry"] += (n_c, self.entry * n_c, e_c)
+        cal["dwell"] += (e_c, self.minutes * e_c, d_c)
+        cal["cvr"] += (e_n, self.cvr * e_n, o_n)
+        for x, add in (
+            (self.impressions, n_c),
+            (self.entries, e_c),
+            (self.dwell, d_c),
+            (self.need_entries, e_n),
+            (self.orders, o_n),
+        ):
+            x *= self.decay
+            x += add
+        self.tables()
+        return out
+
+
+def activity_bins(activity: np.ndarray, sessions_per_day: float) -> np.ndarray:
+    """Activity bin of each viewer (``ACTIVITY_BINS``) from their session rate per day
+    against the scenario's mean: < 1/2, [1/2, 1), [1, 2), >= 2, int64 (n,)."""
+    ratio = np.asarray(activity, dtype=np.float32) / np.float32(sessions_per_day)
+    _, e = np.frexp(np.maximum(ratio, np.float32(1e-30)))
+    return np.clip(e + 1, 0, ACTIVITY_BINS - 1).astype(np.int64)
+
+
+def audience_counts(
+    baseline: AudienceBaseline,
+    stream: np.ndarray,
+    session: np.ndarray,
+    z: np.ndarray,
+    affinity: np.ndarray,
+    is_fan: np.ndarray,
+    session_activity: np.ndarray,
+    session_need: np.ndarray,
+    category: np.ndarray,
+    entered: np.ndarray,
+    dwell: np.ndarray,
+    bought: np.ndarray,
+    n_streams: int,
+    interactions: bool = False,
+) -> dict[str, np.ndarray]:
+    """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
+    impressions' features: relative interest ``z`` in the room's category, follow status
+    and ``affinity`` of the (viewer, room) pair, the session's activity bin
+    (``session_activity`` (sessions,)) and its viewer's needs as the tick began
+    (``session_need`` (sessions, K) bool, read before purchases satisfy them). ``category``
+    is the room's category per impression. Shapes (n,) unless stated."""
+    fan = is_fan.astype(np.int64)
+    fan += affinity >= 0.5
+    cell = baseline.cells(z, fan, session_activity.take(session))
+    e = np.flatnonzero(entered)
+    k = session_need.shape[1]
+    need = session_need.reshape(-1).take(session[e] * k + category[e]).astype(np.int64)
+    return baseline.observe(stream, cell, entered, dwell, bought, need, n_streams, interactions)
+
+
+class UpliftEstimator(Estimator):
+    """Audience-aware estimates: each room's smoothed uplift over the baseline.
+
+    Besides the observed counts, the counters hold the baseline's expected counts of the
+    same impressions (``exp_entries``, ``exp_dwell``, ``exp_orders``, ``exp_engagement``).
+    Uplifts are indirectly standardised ratios, observed / expected, shrunk towards a prior
+    uplift U0 with the pseudo-counts of :meth:`Estimator._shrink`:
+
+    - entry ``U_e = (E + m p_e U0_e) / (E_hat + m p_e)``
+    - dwell per entry ``U_d = (D + m_e p_d U0_d) / (D_hat + m_e p_d)``, m_e = m p_e
+    - conversion per entry ``U_c = (O + m_e p_c U0_c) / (O_hat + m_e p_c)``
+    - order value ``U_a = (G + m_o p_a U0_a) / (O p_a + m_o p_a)``, m_o = m_e p_c
+    - interactions ``U_i = (I + m p_i U0_i) / (iota E_hat_eng + m p_i)``, iota = platform
+      interactions per dwell minute (only with ``interaction_weight`` > 0)
+
+    U0 = 1 (as expected for its audience) for a window or without room memory, else the
+    room's long-run uplift (itself shrunk to 1). :meth:`rates` returns the *standardised*
+    rates, the platform averages times the uplifts (what the room would do on the
+    platform's average audience), so :meth:`Estimator.value` of them is the uplift value
+    ``(w_e U_e U_d + w_g U_e U_c U_a + w_i U_i) / (w_e + w_g + w_i)``.
+    """
+
+    FIELDS = (
+        *Estimator.FIELDS,
+        "exp_entries",
+        "exp_dwell",
+        "exp_orders",
+        "exp_engagement",
+    )
+
+    def __init__(
+        self, n_streams: int, cfg: FeedConfig, tick_minutes: int, platform: PlatformConfig
+    ):
+        super().__init__(n_streams, cfg, tick_minutes, platform)
+        decay = 0.5 ** (tick_minutes / (platform.baseline_half_life_days * 1440))
+        self.baseline = AudienceBaseline(cfg.prior_strength, decay)
+
+    def uplift(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Smoothed uplifts per stream (entry, dwell, cvr, aov and, when weighted,
+        interactions) from ``counts`` (default: the decayed counters, with the long-run
+        record as prior when ``room_memory_days > 0``)."""
+        if counts is None and self.memory:
+            return self._uplift(self.c, self._uplift(self.long, None))
+        return self._uplift(self.c if counts is None else counts, None)
+
+    def _uplift(
+        self, c: dict[str, np.ndarray], prior: dict[str, np.ndarray] | None
+    ) -> dict[str, np.ndarray]:
+        p = self.priors()
+        m = self.cfg.prior_strength
+        m_e = m * p["entry"]
+        m_o = m_e * p["cvr"]
+
+        def u0(key):
+            return 1.0 if prior is None else prior[key]
+
+        a = m * p["entry"]
+        b = m_e * p["dwell"]
+        g = m_e * p["cvr"]
+        h = m_o * p["aov"]
+        up = {
+            "entry": (c["entries"] + a * u0("entry")) / (c["exp_entries"] + a),
+            "dwell": (c["dwell"] + b * u0("dwell")) / (c["exp_dwell"] + b),
+            "cvr": (c["orders"] + g * u0("cvr")) / (c["exp_orders"] + g),
+            "aov": (c["gmv"] + h * u0("aov")) / (c["orders"] * p["aov"] + h),
+        }
+        if self.interaction_weight > 0:
+            t = self.total
+            iota = t["interactions"] / t["dwell"] if t["dwell"] > 0 else 0.3
+            k = m * p["interactions"]
+            up["interactions"] = (c["interactions"] + k * u0("interactions")) / (
+                iota * c["exp_engagement"] + k
+            )
+        return up
+
+    def rates(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Standardised rates per stream: platform averages x the smoothed uplifts of
+        :meth:`uplift` (same keys as :meth:`Estimator.rates`)."""
+        up = self.uplift(counts)
+        p = self.priors()
+        entry = p["entry"] * up["entry"]
+        dwell = p["dwell"] * up["dwell"]
+        cvr = p["cvr"] * up["cvr"]
+        aov = p["aov"] * up["aov"]
+        rates = {
+            "entry": entry,
+            "dwell": dwell,
+            "cvr": cvr,
+            "aov": aov,
+            "gpm": 1000 * entry * cvr * aov,
+            "engagement": entry * dwell,
+        }
+        if "interactions" in up:
+            rates["interactions"] = p["interactions"] * up["interactions"]
+        return rates
 
 
 class TrafficPools:

@@ -35,7 +35,13 @@ from simulation.ads import AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario, load_scenario, replace, to_dict
 from simulation.distribution import POLICIES
-from simulation.estimates import Estimator, TrafficPools
+from simulation.estimates import (
+    Estimator,
+    TrafficPools,
+    UpliftEstimator,
+    activity_bins,
+    audience_counts,
+)
 from simulation.metrics import (
     DAY_KEY,
     TICK_METRICS,
@@ -43,7 +49,7 @@ from simulation.metrics import (
     scenario_metrics,
     tick_reporters,
 )
-from simulation.population import Population
+from simulation.population import Population, Sessions
 from simulation.streams import Stream, StreamTable
 
 RNG_COMPONENTS = ("population", "streams", "sessions", "warmup", "policy", "behaviour", "needs")
@@ -188,12 +194,19 @@ class SnowballModel(Model):
         self.campaigns = Campaigns(configs, sc.auction)
         self.bidding_now = np.zeros(self.campaigns.n, dtype=bool)
         self.ad_agents = [AdBudget(self, j, s, cfg) for j, (s, cfg) in enumerate(configs)]
-        self.estimator = Estimator(n, sc.feed, sc.tick_minutes)
+        self.audience = sc.platform.audience_estimates
+        if self.audience:
+            self.estimator: Estimator = UpliftEstimator(n, sc.feed, sc.tick_minutes, sc.platform)
+        else:
+            self.estimator = Estimator(n, sc.feed, sc.tick_minutes, sc.platform)
         self.pools = TrafficPools(sc.feed, sc.population.categories)
         self.rerank_ticks = max(1, round(sc.feed.rerank_minutes / sc.tick_minutes))
         self.behaviour = Behaviour(sc.behaviour, self.table)
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
+        self.uplift = self.value
+        """The value the feed allocates on, (S,): with ``platform.audience_estimates`` the
+        room's smoothed uplift over the baseline (1 = as expected for its audience)."""
         self.day = 0
         self.tod = 0
         self.live = np.zeros(n, dtype=bool)
@@ -328,11 +341,14 @@ class SnowballModel(Model):
         sessions = pop.snapshot(viewers)
         self.timer.lap("sessions")
         self.rates = self.estimator.rates()
-        self.value = self.estimator.value(self.rates)
+        self.value = self.uplift = self.estimator.value(self.rates)
         self.bidding_now[:] = False
         imp = self.policy.serve(sessions, live)
         self.timer.lap("allocation")
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
+        # The baseline reads the viewers' needs as they were shown the room (before purchases
+        # satisfy them).
+        need_before = pop.need.take(sessions.viewer, axis=0) if self.audience else None
         out = self.behaviour.respond(
             imp,
             sessions,
@@ -345,7 +361,7 @@ class SnowballModel(Model):
         )
         self.policy.settle(imp, out)
         self.timer.lap("behaviour")
-        self._account(imp, out, len(sessions), live)
+        self._account(imp, out, len(sessions), live, sessions, need_before)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
             self.pools.rerank(
@@ -464,7 +480,15 @@ class SnowballModel(Model):
         sums["camp_gmv"] = total(camp, price_p, n_c)
         return sums
 
-    def _account(self, imp: Impressions, out: Outcome, n_sessions: int, live: np.ndarray) -> None:
+    def _account(
+        self,
+        imp: Impressions,
+        out: Outcome,
+        n_sessions: int,
+        live: np.ndarray,
+        sessions: Sessions | None = None,
+        need_before: np.ndarray | None = None,
+    ) -> None:
         dc = self.day_counts
         sums = self._tally(imp, out)
         per_source = [sums[f"{x}_impressions"] for x in SOURCES]
@@ -484,15 +508,17 @@ class SnowballModel(Model):
             c.paid_orders_total += orders_c
             c.day_gmv += sums["camp_gmv"]
             c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now)
-        self.estimator.update(
-            {
-                "impressions": impressions,
-                "entries": entries,
-                "dwell": dwell,
-                "orders": orders,
-                "gmv": gmv,
-            }
-        )
+        counts = {
+            "impressions": impressions,
+            "entries": entries,
+            "dwell": dwell,
+            "orders": orders,
+            "gmv": gmv,
+            "interactions": sums["interactions"],
+        }
+        if self.audience and sessions is not None and len(imp):
+            counts.update(self._audience_counts(imp, out, sessions, need_before))
+        self.estimator.update(counts)
         self.cum_gmv += gmv
         self.cum_impressions += impressions
         if len(out.rating_stream):
@@ -526,6 +552,39 @@ class SnowballModel(Model):
             "ad_spend": float(imp.charge.sum()),
             "live_streams": int(live.sum()),
         }
+
+    def _audience_counts(
+        self, imp: Impressions, out: Outcome, sessions: Sessions, need_before: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The baseline's expected counts of the tick's impressions per stream (and the tick
+        into the baseline): never reads the impressions' source (docs/MODEL.md 7.15.1)."""
+        s, t = imp.stream, self.table
+        cat = t.category.take(s)
+        z = sessions.relative_interest(imp.session, cat)
+        if imp.fan_slot is None or imp.affinity is None:
+            _, aff = sessions.lookup(imp.session, s)
+        else:
+            aff = imp.affinity
+        act = activity_bins(
+            self.population.activity.take(sessions.viewer),
+            self.config.population.sessions_per_day,
+        )
+        return audience_counts(
+            self.estimator.baseline,
+            s,
+            imp.session,
+            z,
+            aff,
+            out.is_fan,
+            act,
+            need_before,
+            cat,
+            out.entered,
+            out.dwell,
+            out.bought,
+            t.n,
+            self.estimator.interaction_weight > 0,
+        )
 
     # ------------------------------------------------------------------ days
 
