@@ -154,9 +154,11 @@ class Estimator:
 # Audience-aware estimates (platform.audience_estimates)
 # --------------------------------------------------------------------------------------------
 
-Z_BINS = 10
-"""Bins of the viewer's relative interest z in the room's category, each a factor 2 wide:
-z < 1/16, [1/16, 1/8), ..., [8, 16), z >= 16 (found from the binary exponent of z)."""
+Z_BINS = 30
+"""Bins of the viewer's relative interest z in the room's category, two per octave:
+z < 2^-10 (behaviour treats every z below 10^-3 alike), then [2^e, 1.5 x 2^e) and
+[1.5 x 2^e, 2^(e+1)) for e = -10 .. 3, then z >= 16. Read off the float32 bits of z (its
+exponent and first mantissa bit): one shift, no logarithm."""
 FAN_LEVELS = 3
 """Not a fan; a fan with affinity < 0.5; a fan with affinity >= 0.5."""
 ACTIVITY_BINS = 4
@@ -164,6 +166,40 @@ ACTIVITY_BINS = 4
 NEED_LEVELS = 2
 """Without or with a need in the room's category (conversion cells only)."""
 CELLS = Z_BINS * FAN_LEVELS * ACTIVITY_BINS
+"""Cells of the entry and dwell tables: (z bin, fan level, activity bin), in that order."""
+_Z_OFFSET = 2 * (127 - 10) - 1
+"""(float32 bits of z) >> 22 is 2 x biased exponent + first mantissa bit; 2^-10 -> bin 1."""
+
+
+def z_bins(z: np.ndarray) -> np.ndarray:
+    """The baseline's bin (``Z_BINS``) of each relative interest z >= 0, int32 (n,)."""
+    bits = np.ascontiguousarray(z, dtype=np.float32).view(np.int32)
+    b = np.right_shift(bits, 22)
+    b -= _Z_OFFSET
+    return np.clip(b, 0, Z_BINS - 1, out=b)
+
+
+def activity_bins(activity: np.ndarray, sessions_per_day: float) -> np.ndarray:
+    """Activity bin of each viewer (``ACTIVITY_BINS``) from their session rate per day
+    against the scenario's mean: < 1/2, [1/2, 1), [1, 2), >= 2, int8 (n,)."""
+    ratio = np.asarray(activity, dtype=np.float32) / np.float32(sessions_per_day)
+    _, e = np.frexp(np.maximum(ratio, np.float32(1e-30)))
+    return np.clip(e + 1, 0, ACTIVITY_BINS - 1).astype(np.int8)
+
+
+def pair_index(
+    stream: np.ndarray, z: np.ndarray, fan_level: np.ndarray, activity_bin: np.ndarray
+) -> np.ndarray:
+    """(stream, cell) index ``stream x CELLS + cell`` of each impression, int64 (n,), from
+    its relative interest z (float32), fan level and activity bin (small ints)."""
+    pair = np.multiply(stream, CELLS, dtype=np.int64)
+    zb = z_bins(z)
+    zb *= FAN_LEVELS * ACTIVITY_BINS
+    pair += zb
+    fa = np.multiply(fan_level, ACTIVITY_BINS, dtype=np.int8)
+    fa += activity_bin
+    pair += fa
+    return pair
 
 
 class AudienceBaseline:
@@ -196,36 +232,23 @@ class AudienceBaseline:
         self.tables()
 
     def tables(self) -> None:
-        """Refresh the cell rates ``entry`` (per impression), ``dwell`` (minutes per entry),
-        ``cvr`` (orders per entry) and ``engagement`` (entry x dwell) from the counts."""
+        """Refresh the cell rates ``entry`` (per impression), ``minutes`` (dwell per entry),
+        ``cvr`` (orders per entry) and ``engagement`` (entry x minutes) from the counts."""
         imp, ent = self.impressions, self.entries
-        n = imp.sum()
+        n, n_e = imp.sum(), ent.sum()
         p_e = ent.sum() / n if n > 0 else 0.1
-        p_d = self.dwell.sum() / ent.sum() if ent.sum() > 0 else 1.5
-        n_e = self.need_entries.sum()
-        p_c = self.orders.sum() / n_e if n_e > 0 else 0.02
+        p_d = self.dwell.sum() / n_e if n_e > 0 else 1.5
+        n_en = self.need_entries.sum()
+        p_c = self.orders.sum() / n_en if n_en > 0 else 0.02
         m, m_e = self.m, self.m * max(p_e, 1e-4)
         self.entry = (ent + m * p_e) / (imp + m)
         self.minutes = (self.dwell + m_e * p_d) / (ent + m_e)
         self.cvr = (self.orders + m_e * p_c) / (self.need_entries + m_e)
         self.engagement = self.entry * self.minutes
 
-    @staticmethod
-    def cells(z: np.ndarray, fan_level: np.ndarray, activity_bin: np.ndarray) -> np.ndarray:
-        """Cell index of each impression from its relative interest z (float), fan level and
-        activity bin (small ints), int64 (n,)."""
-        _, e = np.frexp(np.maximum(z, np.float32(1e-30)))
-        zb = np.clip(e + 4, 0, Z_BINS - 1)
-        zb *= FAN_LEVELS
-        zb += fan_level
-        zb *= ACTIVITY_BINS
-        zb += activity_bin
-        return zb.astype(np.int64, copy=False)
-
     def observe(
         self,
-        stream: np.ndarray,
-        cell: np.ndarray,
+        pair: np.ndarray,
         entered: np.ndarray,
         dwell: np.ndarray,
         bought: np.ndarray,
@@ -236,30 +259,35 @@ class AudienceBaseline:
         """Expected counts per stream of one tick's impressions under the baseline as it
         stood (before this tick), then the tick's counts into the baseline.
 
-        ``entered`` (n,) bool; ``dwell``, ``bought`` (n,) outcomes; ``need`` (entries,) bool,
-        the need state of each entry's viewer in the room's category. Returns per-stream (S,)
-        ``exp_entries`` (sum of predicted entry probabilities), ``exp_dwell`` and
-        ``exp_orders`` (sums over the entries of predicted minutes and orders) and, with
-        ``interactions``, ``exp_engagement`` (predicted minutes per impression, summed).
+        ``pair`` (n,) is :func:`pair_index`; ``entered`` (n,) bool; ``dwell``, ``bought``
+        (n,) outcomes; ``need`` (entries,) 0/1, the need state of each entry's viewer in the
+        room's category. Returns per-stream (S,) ``exp_entries`` (sum of predicted entry
+        probabilities), ``exp_dwell`` and ``exp_orders`` (sums over the entries of
+        predicted minutes and orders) and, with ``interactions``, ``exp_engagement``
+        (predicted minutes per impression, summed). One counting pass over the impressions
+        (into (stream, cell) pairs); the rest is over the entries or the (S, CELLS) table.
         """
+        c, cn = CELLS, CELLS * NEED_LEVELS
+        joint = np.bincount(pair, minlength=n_streams * c).reshape(n_streams, c)
+        n_c = joint.sum(axis=0).astype(np.float64)
         e = np.flatnonzero(entered)
-        s_e, cell_e = stream[e], cell[e]
-        need_cell = cell_e * NEED_LEVELS + need
-        bought_e = bought[e].astype(np.float64)
+        pair_e = pair[e]
+        s_e = pair_e // c
+        cell_e = pair_e - s_e * c
+        need_cell = cell_e * NEED_LEVELS + need.astype(np.int64)
         dwell_e = dwell[e]
+        bought_e = bought[e].astype(np.float64)
 
         def per_stream(index, weights):
             return np.bincount(index, weights, minlength=n_streams).astype(np.float64, copy=False)
 
         out = {
-            "exp_entries": per_stream(stream, self.entry.take(cell)),
+            "exp_entries": joint @ self.entry,
             "exp_dwell": per_stream(s_e, self.minutes.take(cell_e)),
             "exp_orders": per_stream(s_e, self.cvr.take(need_cell)),
         }
         if interactions:
-            out["exp_engagement"] = per_stream(stream, self.engagement.take(cell))
-        c, cn = CELLS, CELLS * NEED_LEVELS
-        n_c = np.bincount(cell, minlength=c).astype(np.float64)
+            out["exp_engagement"] = joint @ self.engagement
         e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
         d_c = np.bincount(cell_e, dwell_e, minlength=c)
         e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
@@ -281,14 +309,6 @@ class AudienceBaseline:
         return out
 
 
-def activity_bins(activity: np.ndarray, sessions_per_day: float) -> np.ndarray:
-    """Activity bin of each viewer (``ACTIVITY_BINS``) from their session rate per day
-    against the scenario's mean: < 1/2, [1/2, 1), [1, 2), >= 2, int64 (n,)."""
-    ratio = np.asarray(activity, dtype=np.float32) / np.float32(sessions_per_day)
-    _, e = np.frexp(np.maximum(ratio, np.float32(1e-30)))
-    return np.clip(e + 1, 0, ACTIVITY_BINS - 1).astype(np.int64)
-
-
 def audience_counts(
     baseline: AudienceBaseline,
     stream: np.ndarray,
@@ -306,18 +326,62 @@ def audience_counts(
     interactions: bool = False,
 ) -> dict[str, np.ndarray]:
     """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
-    impressions' features: relative interest ``z`` in the room's category, follow status
-    and ``affinity`` of the (viewer, room) pair, the session's activity bin
-    (``session_activity`` (sessions,)) and its viewer's needs as the tick began
-    (``session_need`` (sessions, K) bool, read before purchases satisfy them). ``category``
-    is the room's category per impression. Shapes (n,) unless stated."""
-    fan = is_fan.astype(np.int64)
-    fan += affinity >= 0.5
-    cell = baseline.cells(z, fan, session_activity.take(session))
+    impressions' features: relative interest ``z`` (float32) in the room's category, follow
+    status and ``affinity`` of the (viewer, room) pair, the session's activity bin
+    (``session_activity`` (sessions,) int8) and its viewer's needs as the tick began
+    (``session_need`` (sessions, K) bool, read before purchases satisfy them).
+    ``category`` (S,) is each stream's category. Shapes (n,) unless stated."""
+    fan = np.greater_equal(affinity, 0.5).view(np.int8)
+    fan += is_fan.view(np.int8)
+    pair = pair_index(stream, z, fan, session_activity.take(session))
     e = np.flatnonzero(entered)
     k = session_need.shape[1]
-    need = session_need.reshape(-1).take(session[e] * k + category[e]).astype(np.int64)
-    return baseline.observe(stream, cell, entered, dwell, bought, need, n_streams, interactions)
+    need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
+    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions)
+
+
+CALIBRATION_QUANTITIES = {
+    "entry": "entries per impression",
+    "dwell": "dwell minutes per entry",
+    "cvr": "orders per entry",
+}
+
+
+def calibration_table(baseline: AudienceBaseline, groups: int = 10) -> list[dict[str, float]]:
+    """Predicted against observed rates of the baseline by decile of its prediction.
+
+    For each quantity (entry per impression, dwell per entry, conversion per entry), cells
+    are sorted by their mean prediction (made online, before each tick's update) and cut
+    into ``groups`` groups of about equal weight (impressions or entries; a cell is not
+    split, so a heavy cell makes its group larger). Per group: its share of the weight,
+    the mean prediction, the observed rate and their ratio (1 = calibrated). One row per
+    (quantity, group) with keys quantity, group, share, predicted, observed, ratio.
+    """
+    rows = []
+    for q in CALIBRATION_QUANTITIES:
+        weight, pred, obs = baseline.calibration[q]
+        used = np.flatnonzero(weight > 0)
+        if len(used) == 0:
+            continue
+        w, pr, ob = weight[used], pred[used], obs[used]
+        order = np.argsort(pr / w, kind="stable")
+        w, pr, ob = w[order], pr[order], ob[order]
+        mid = (np.cumsum(w) - w / 2) / w.sum()
+        group = np.minimum((mid * groups).astype(np.int64), groups - 1)
+        for g in np.unique(group):
+            sel = group == g
+            total = float(w[sel].sum())
+            rows.append(
+                {
+                    "quantity": q,
+                    "group": int(g) + 1,
+                    "share": total / float(w.sum()),
+                    "predicted": float(pr[sel].sum()) / total,
+                    "observed": float(ob[sel].sum()) / total,
+                    "ratio": float(ob[sel].sum()) / max(float(pr[sel].sum()), 1e-300),
+                }
+            )
+    return rows
 
 
 class UpliftEstimator(Estimator):

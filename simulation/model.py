@@ -559,8 +559,8 @@ class SnowballModel(Model):
         """The baseline's expected counts of the tick's impressions per stream (and the tick
         into the baseline): never reads the impressions' source (docs/MODEL.md 7.15.1)."""
         s, t = imp.stream, self.table
-        cat = t.category.take(s)
-        z = sessions.relative_interest(imp.session, cat)
+        cat = t.category
+        z = out.z if out.z is not None else sessions.relative_interest(imp.session, cat[s])
         if imp.fan_slot is None or imp.affinity is None:
             _, aff = sessions.lookup(imp.session, s)
         else:
