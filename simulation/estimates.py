@@ -163,8 +163,9 @@ FAN_LEVELS = 3
 """Not a fan; a fan with affinity < 0.5; a fan with affinity >= 0.5."""
 ACTIVITY_BINS = 4
 """The viewer's session rate against ``sessions_per_day``: < 1/2, [1/2, 1), [1, 2), >= 2."""
-NEED_LEVELS = 2
-"""Without or with a need in the room's category (conversion cells only)."""
+NEED_LEVELS = 4
+"""Need state in the room's category (conversion cells only): no need; a need; satiated (a
+purchase in the category within ``satiation_days``); both."""
 CELLS = Z_BINS * FAN_LEVELS * ACTIVITY_BINS
 """Cells of the entry and dwell tables: (z bin, fan level, activity bin), in that order."""
 _Z_OFFSET = 2 * (127 - 10) - 1
@@ -260,10 +261,10 @@ class AudienceBaseline:
         stood (before this tick), then the tick's counts into the baseline.
 
         ``pair`` (n,) is :func:`pair_index`; ``entered`` (n,) bool; ``dwell``, ``bought``
-        (n,) outcomes; ``need`` (entries,) 0/1, the need state of each entry's viewer in the
-        room's category. Returns per-stream (S,) ``exp_entries`` (sum of predicted entry
-        probabilities), ``exp_dwell`` and ``exp_orders`` (sums over the entries of
-        predicted minutes and orders) and, with ``interactions``, ``exp_engagement``
+        (n,) outcomes; ``need`` (entries,), the need state (< ``NEED_LEVELS``) of each
+        entry's viewer in the room's category. Returns per-stream (S,) ``exp_entries`` (sum
+        of predicted entry probabilities), ``exp_dwell`` and ``exp_orders`` (sums over the
+        entries of predicted minutes and orders) and, with ``interactions``, ``exp_engagement``
         (predicted minutes per impression, summed). One counting pass over the impressions
         (into (stream, cell) pairs); the rest is over the entries or the (S, CELLS) table.
         """
@@ -328,8 +329,9 @@ def audience_counts(
     """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
     impressions' features: relative interest ``z`` (float32) in the room's category, follow
     status and ``affinity`` of the (viewer, room) pair, the session's activity bin
-    (``session_activity`` (sessions,) int8) and its viewer's needs as the tick began
-    (``session_need`` (sessions, K) bool, read before purchases satisfy them).
+    (``session_activity`` (sessions,) int8) and its viewer's need states as the tick began
+    (``session_need`` (sessions, K) small ints < ``NEED_LEVELS``, read before purchases
+    satisfy needs and start satiation).
     ``category`` (S,) is each stream's category. Shapes (n,) unless stated."""
     fan = np.greater_equal(affinity, 0.5).view(np.int8)
     fan += is_fan.view(np.int8)

@@ -346,9 +346,9 @@ class SnowballModel(Model):
         imp = self.policy.serve(sessions, live)
         self.timer.lap("allocation")
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
-        # The baseline reads the viewers' needs as they were shown the room (before purchases
-        # satisfy them).
-        need_before = pop.need.take(sessions.viewer, axis=0) if self.audience else None
+        # The baseline reads the viewers' need states as they were shown the room (before
+        # purchases satisfy needs and start satiation).
+        need_before = self._need_states(sessions.viewer, day) if self.audience else None
         out = self.behaviour.respond(
             imp,
             sessions,
@@ -552,6 +552,16 @@ class SnowballModel(Model):
             "ad_spend": float(imp.charge.sum()),
             "live_streams": int(live.sum()),
         }
+
+    def _need_states(self, viewers: np.ndarray, day: int) -> np.ndarray:
+        """Need state of each session's viewer per category, (sessions, K) int8: 1 if they
+        have a need, + 2 if they bought in the category within ``satiation_days``."""
+        pop = self.population
+        state = pop.need.take(viewers, axis=0).view(np.int8)
+        last = pop.last_buy_day.take(viewers, axis=0)
+        recent = (last >= 0) & (last > day - self.config.behaviour.satiation_days)
+        state += recent.view(np.int8) * np.int8(2)
+        return state
 
     def _audience_counts(
         self, imp: Impressions, out: Outcome, sessions: Sessions, need_before: np.ndarray

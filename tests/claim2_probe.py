@@ -5,7 +5,8 @@ Leverage is experiments/paid_leverage.py's: (the focal room's free impressions o
 with its campaign - without it, same seed) / its paid impressions with the campaign. The
 probe reports the mean over a fixed list of seeds, its sign and a one-sample t-test's p-value
 against 0; it asserts nothing about the value (tests/test_audience_estimates.py runs it, and
-``python tests/claim2_probe.py`` prints it at the moderate size of paid_leverage).
+``python tests/claim2_probe.py [--small | --full]`` prints it at the moderate, the test's or
+the full size of paid_leverage).
 """
 
 import sys
@@ -26,6 +27,8 @@ BOTTOM = {
 SEEDS = (301, 302, 303, 304, 305, 306)
 MODERATE = {"population.viewers": 10_000, "days": 7}
 """paid_leverage's moderate size."""
+FULL = {"population.viewers": 20_000, "days": 10}
+"""paid_leverage's full size."""
 TEST_SIZE = {
     "population.viewers": 3000,
     "days": 3,
@@ -91,7 +94,7 @@ def describe(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - a measurement script
-    size = TEST_SIZE if "--small" in sys.argv else MODERATE
+    size = TEST_SIZE if "--small" in sys.argv else FULL if "--full" in sys.argv else MODERATE
     for targeting in ("interest", "broad"):
         for audience in (False, True):
             print(describe(leverage(size, SEEDS, targeting, audience)), flush=True)
