@@ -269,8 +269,9 @@ class AudienceBaseline:
         (into (stream, cell) pairs); the rest is over the entries or the (S, CELLS) table.
         """
         c, cn = CELLS, CELLS * NEED_LEVELS
-        joint = np.bincount(pair, minlength=n_streams * c).reshape(n_streams, c)
-        n_c = joint.sum(axis=0).astype(np.float64)
+        joint = np.bincount(pair, minlength=n_streams * c).astype(np.float64)
+        joint = joint.reshape(n_streams, c)
+        n_c = joint.sum(axis=0)
         e = np.flatnonzero(entered)
         pair_e = pair[e]
         s_e = pair_e // c

@@ -22,6 +22,7 @@ used.
 
 import hashlib
 import json
+import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -559,7 +560,9 @@ class SnowballModel(Model):
         pop = self.population
         state = pop.need.take(viewers, axis=0).view(np.int8)
         last = pop.last_buy_day.take(viewers, axis=0)
-        recent = (last >= 0) & (last > day - self.config.behaviour.satiation_days)
+        # last > day - satiation_days, for whole days: an integer comparison (no float copy).
+        since = math.floor(day - self.config.behaviour.satiation_days)
+        recent = (last >= 0) & (last > max(since, -1))
         state += recent.view(np.int8) * np.int8(2)
         return state
 
