@@ -163,9 +163,10 @@ FAN_LEVELS = 3
 """Not a fan; a fan with affinity < 0.5; a fan with affinity >= 0.5."""
 ACTIVITY_BINS = 4
 """The viewer's session rate against ``sessions_per_day``: < 1/2, [1/2, 1), [1, 2), >= 2."""
-NEED_LEVELS = 4
-"""Need state in the room's category (conversion cells only): no need; a need; satiated (a
-purchase in the category within ``satiation_days``); both."""
+NEED_LEVELS = 8
+"""Need state in the room's category (conversion cells only): a need or not, times the
+satiation level (no purchase in the category within ``satiation_days`` = tau; the last one
+within tau, tau/2 or tau/8 days)."""
 CELLS = Z_BINS * FAN_LEVELS * ACTIVITY_BINS
 """Cells of the entry and dwell tables: (z bin, fan level, activity bin), in that order."""
 _Z_OFFSET = 2 * (127 - 10) - 1

@@ -556,14 +556,16 @@ class SnowballModel(Model):
 
     def _need_states(self, viewers: np.ndarray, day: int) -> np.ndarray:
         """Need state of each session's viewer per category, (sessions, K) int8: 1 if they
-        have a need, + 2 if they bought in the category within ``satiation_days``."""
+        have a need, + 2 x the satiation level (0: no purchase in the category within
+        ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2, tau/8 days)."""
         pop = self.population
         state = pop.need.take(viewers, axis=0).view(np.int8)
         last = pop.last_buy_day.take(viewers, axis=0)
-        # last > day - satiation_days, for whole days: an integer comparison (no float copy).
-        since = math.floor(day - self.config.behaviour.satiation_days)
-        recent = (last >= 0) & (last > max(since, -1))
-        state += recent.view(np.int8) * np.int8(2)
+        tau = self.config.behaviour.satiation_days
+        for share in (1.0, 0.5, 0.125):
+            # last > day - share x tau, for whole days: an integer comparison (never = -1).
+            recent = last > max(math.floor(day - share * tau), -1)
+            state += recent.view(np.int8) * np.int8(2)
         return state
 
     def _audience_counts(

@@ -5,8 +5,9 @@ Leverage is experiments/paid_leverage.py's: (the focal room's free impressions o
 with its campaign - without it, same seed) / its paid impressions with the campaign. The
 probe reports the mean over a fixed list of seeds, its sign and a one-sample t-test's p-value
 against 0; it asserts nothing about the value (tests/test_audience_estimates.py runs it, and
-``python tests/claim2_probe.py [--small | --full]`` prints it at the moderate, the test's or
-the full size of paid_leverage).
+``python tests/claim2_probe.py [--small | --full] [interest | broad] [off | on]`` prints it at
+the moderate, the test's or the full size of paid_leverage, for the targetings and audience
+estimates named, default all).
 """
 
 import sys
@@ -94,7 +95,10 @@ def describe(r: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - a measurement script
-    size = TEST_SIZE if "--small" in sys.argv else FULL if "--full" in sys.argv else MODERATE
-    for targeting in ("interest", "broad"):
-        for audience in (False, True):
+    args = sys.argv[1:]
+    size = TEST_SIZE if "--small" in args else FULL if "--full" in args else MODERATE
+    targetings = [t for t in ("interest", "broad") if t in args] or ["interest", "broad"]
+    switches = [s == "on" for s in ("off", "on") if s in args] or [False, True]
+    for targeting in targetings:
+        for audience in switches:
             print(describe(leverage(size, SEEDS, targeting, audience)), flush=True)
