@@ -118,6 +118,9 @@ class Outcome:
     rating_stream: np.ndarray
     rating_viewer: np.ndarray
     rating_value: np.ndarray
+    z: np.ndarray | None = None
+    """Relative interest of each impression's viewer in the room's category (n,) float32, as
+    the response used it (read by the audience-aware baseline)."""
 
 
 def buy_decisions(
@@ -320,7 +323,9 @@ class Behaviour:
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
         margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
-        return Outcome(entered, dwell, inter_s, bought, price, margin, is_fan, se[b], ve[b], rating)
+        return Outcome(
+            entered, dwell, inter_s, bought, price, margin, is_fan, se[b], ve[b], rating, z
+        )
 
     def apply_ratings(
         self, pop: Population, viewers: np.ndarray, streams: np.ndarray, rating: np.ndarray

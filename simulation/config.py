@@ -287,6 +287,18 @@ class PlatformConfig:
     audience_estimates: bool = setting(
         False, "judge rooms by their uplift over a platform-wide baseline (false: per-room rates)"
     )
+    baseline_half_life_days: float = setting(
+        1.0,
+        "half-life in days of the platform-wide baseline's counts (audience_estimates)",
+        0,
+        lo_open=True,
+    )
+    interaction_weight: float = setting(
+        0.0,
+        "weight of interactions (likes, comments, shares per impression, relative to peers "
+        "or to the baseline) in predicted value; 0 = not read",
+        0,
+    )
 
     # --- interest dynamics and created demand (simulation/population.py) --------------------
     interest_drift: bool = setting(

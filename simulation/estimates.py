@@ -13,7 +13,7 @@ only through these measured metrics.
 
 import numpy as np
 
-from simulation.config import FeedConfig
+from simulation.config import FeedConfig, PlatformConfig
 
 
 class Estimator:
@@ -27,12 +27,21 @@ class Estimator:
         Feed settings (half-life, prior strength, value weights).
     tick_minutes
         Minutes per tick, to convert the half-life into a per-tick decay.
+    platform
+        Version 2's settings: ``interaction_weight`` (interactions in the value; 0 = off).
     """
 
-    FIELDS = ("impressions", "entries", "dwell", "orders", "gmv")
+    FIELDS: tuple[str, ...] = ("impressions", "entries", "dwell", "orders", "gmv", "interactions")
 
-    def __init__(self, n_streams: int, cfg: FeedConfig, tick_minutes: int):
+    def __init__(
+        self,
+        n_streams: int,
+        cfg: FeedConfig,
+        tick_minutes: int,
+        platform: PlatformConfig | None = None,
+    ):
         self.cfg = cfg
+        self.interaction_weight = platform.interaction_weight if platform is not None else 0.0
         self.decay = 0.5 ** (tick_minutes / cfg.estimator_half_life_minutes)
         self.c = {f: np.zeros(n_streams) for f in self.FIELDS}
         self.memory = cfg.room_memory_days > 0
@@ -46,9 +55,12 @@ class Estimator:
         self.total = dict.fromkeys(self.FIELDS, 0.0)
 
     def update(self, counts: dict[str, np.ndarray]) -> None:
-        """Decay and add one tick of per-stream counts (all traffic sources together)."""
+        """Decay and add one tick of per-stream counts (all traffic sources together); a
+        field missing from ``counts`` adds nothing."""
         for f in self.FIELDS:
-            x = counts[f]
+            x = counts.get(f)
+            if x is None:
+                continue
             self.c[f] *= self.decay
             self.c[f] += x
             if self.memory:
@@ -62,17 +74,21 @@ class Estimator:
             self.window[f][:] = 0
 
     def priors(self) -> dict[str, float]:
-        """Platform-average entry rate, dwell per entry, conversion per entry, order value."""
+        """Platform-average entry rate, dwell per entry, conversion per entry, order value
+        and interactions per impression."""
         t = self.total
         entry = t["entries"] / t["impressions"] if t["impressions"] > 0 else 0.1
         dwell = t["dwell"] / t["entries"] if t["entries"] > 0 else 1.5
         cvr = t["orders"] / t["entries"] if t["entries"] > 0 else 0.02
         aov = t["gmv"] / t["orders"] if t["orders"] > 0 else 100.0
+        inter = t.get("interactions", 0.0)
+        per_imp = inter / t["impressions"] if t["impressions"] > 0 and inter > 0 else 0.05
         return {
             "entry": max(entry, 1e-4),
             "dwell": max(dwell, 1e-3),
             "cvr": max(cvr, 1e-5),
             "aov": max(aov, 1e-3),
+            "interactions": max(per_imp, 1e-6),
         }
 
     def rates(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -102,7 +118,7 @@ class Estimator:
         cvr = (c["orders"] + m_e * p["cvr"]) / (c["entries"] + m_e)
         aov = (c["gmv"] + m_o * p["aov"]) / (c["orders"] + m_o)
         gpm = 1000 * entry * cvr * aov
-        return {
+        rates = {
             "entry": entry,
             "dwell": dwell,
             "cvr": cvr,
@@ -110,18 +126,363 @@ class Estimator:
             "gpm": gpm,
             "engagement": entry * dwell,
         }
+        if self.interaction_weight > 0:
+            rates["interactions"] = (c["interactions"] + m * p["interactions"]) / (
+                c["impressions"] + m
+            )
+        return rates
 
     def value(self, rates: dict[str, np.ndarray]) -> np.ndarray:
         """Predicted value of an impression relative to the platform average (1 = average):
-        ``w_e * engagement / engagement_avg + w_g * gpm / gpm_avg`` normalised by the
-        weights."""
+        ``w_e * engagement / engagement_avg + w_g * gpm / gpm_avg (+ w_i * interactions /
+        interactions_avg)`` normalised by the weights (``w_i`` = ``interaction_weight``,
+        the interactions term only when it is positive)."""
         p = self.priors()
         w_e, w_g = self.cfg.value_engagement_weight, self.cfg.value_gmv_weight
-        if w_e + w_g == 0:
+        w_i = self.interaction_weight
+        if w_e + w_g + w_i == 0:
             return np.ones_like(rates["entry"])
         eng = rates["engagement"] / (p["entry"] * p["dwell"])
         gpm = rates["gpm"] / (1000 * p["entry"] * p["cvr"] * p["aov"])
-        return (w_e * eng + w_g * gpm) / (w_e + w_g)
+        if w_i == 0:
+            return (w_e * eng + w_g * gpm) / (w_e + w_g)
+        inter = rates["interactions"] / p["interactions"]
+        return (w_e * eng + w_g * gpm + w_i * inter) / (w_e + w_g + w_i)
+
+
+# --------------------------------------------------------------------------------------------
+# Audience-aware estimates (platform.audience_estimates)
+# --------------------------------------------------------------------------------------------
+
+Z_BINS = 30
+"""Bins of the viewer's relative interest z in the room's category, two per octave:
+z < 2^-10 (behaviour treats every z below 10^-3 alike), then [2^e, 1.5 x 2^e) and
+[1.5 x 2^e, 2^(e+1)) for e = -10 .. 3, then z >= 16. Read off the float32 bits of z (its
+exponent and first mantissa bit): one shift, no logarithm."""
+FAN_LEVELS = 3
+"""Not a fan; a fan with affinity < 0.5; a fan with affinity >= 0.5."""
+ACTIVITY_BINS = 4
+"""The viewer's session rate against ``sessions_per_day``: < 1/2, [1/2, 1), [1, 2), >= 2."""
+NEED_LEVELS = 8
+"""Need state in the room's category (conversion cells only): a need or not, times the
+satiation level (no purchase in the category within ``satiation_days`` = tau; the last one
+within tau, tau/2 or tau/8 days)."""
+CELLS = Z_BINS * FAN_LEVELS * ACTIVITY_BINS
+"""Cells of the entry and dwell tables: (z bin, fan level, activity bin), in that order."""
+_Z_OFFSET = 2 * (127 - 10) - 1
+"""(float32 bits of z) >> 22 is 2 x biased exponent + first mantissa bit; 2^-10 -> bin 1."""
+
+
+def z_bins(z: np.ndarray) -> np.ndarray:
+    """The baseline's bin (``Z_BINS``) of each relative interest z >= 0, int32 (n,)."""
+    bits = np.ascontiguousarray(z, dtype=np.float32).view(np.int32)
+    b = np.right_shift(bits, 22)
+    b -= _Z_OFFSET
+    return np.clip(b, 0, Z_BINS - 1, out=b)
+
+
+def activity_bins(activity: np.ndarray, sessions_per_day: float) -> np.ndarray:
+    """Activity bin of each viewer (``ACTIVITY_BINS``) from their session rate per day
+    against the scenario's mean: < 1/2, [1/2, 1), [1, 2), >= 2, int8 (n,)."""
+    ratio = np.asarray(activity, dtype=np.float32) / np.float32(sessions_per_day)
+    _, e = np.frexp(np.maximum(ratio, np.float32(1e-30)))
+    return np.clip(e + 1, 0, ACTIVITY_BINS - 1).astype(np.int8)
+
+
+def pair_index(
+    stream: np.ndarray, z: np.ndarray, fan_level: np.ndarray, activity_bin: np.ndarray
+) -> np.ndarray:
+    """(stream, cell) index ``stream x CELLS + cell`` of each impression, int64 (n,), from
+    its relative interest z (float32), fan level and activity bin (small ints)."""
+    pair = np.multiply(stream, CELLS, dtype=np.int64)
+    zb = z_bins(z)
+    zb *= FAN_LEVELS * ACTIVITY_BINS
+    pair += zb
+    fa = np.multiply(fan_level, ACTIVITY_BINS, dtype=np.int8)
+    fa += activity_bin
+    pair += fa
+    return pair
+
+
+class AudienceBaseline:
+    """The platform-wide baseline: expected entry, dwell and conversion of an impression
+    from the viewer's features alone, fitted online from all traffic.
+
+    A binned table of exponentially decayed counts (half-life ``baseline_half_life_days``)
+    over the cells (relative interest in the room's category, fan level, activity) and, for
+    conversion, need state. A cell's rate is its count ratio shrunk towards the platform
+    average with ``prior_strength`` pseudo-impressions (pseudo-entries for the per-entry
+    rates), so a rare cell predicts the average and a common one its own rate: calibrated by
+    construction. The traffic source is not a feature. Undecayed sums of the predictions made
+    (before each tick's update) and of the outcomes are kept for :func:`calibration_table`.
+    """
+
+    def __init__(self, prior_strength: float, decay: float):
+        self.m = prior_strength
+        self.decay = decay
+        c, cn = CELLS, CELLS * NEED_LEVELS
+        self.impressions = np.zeros(c)
+        self.entries = np.zeros(c)
+        self.dwell = np.zeros(c)
+        self.need_entries = np.zeros(cn)
+        self.orders = np.zeros(cn)
+        self.calibration = {
+            "entry": np.zeros((3, c)),  # impressions, predicted entries, entries
+            "dwell": np.zeros((3, c)),  # entries, predicted minutes, minutes
+            "cvr": np.zeros((3, cn)),  # entries, predicted orders, orders
+        }
+        self.tables()
+
+    def tables(self) -> None:
+        """Refresh the cell rates ``entry`` (per impression), ``minutes`` (dwell per entry),
+        ``cvr`` (orders per entry) and ``engagement`` (entry x minutes) from the counts."""
+        imp, ent = self.impressions, self.entries
+        n, n_e = imp.sum(), ent.sum()
+        p_e = ent.sum() / n if n > 0 else 0.1
+        p_d = self.dwell.sum() / n_e if n_e > 0 else 1.5
+        n_en = self.need_entries.sum()
+        p_c = self.orders.sum() / n_en if n_en > 0 else 0.02
+        m, m_e = self.m, self.m * max(p_e, 1e-4)
+        self.entry = (ent + m * p_e) / (imp + m)
+        self.minutes = (self.dwell + m_e * p_d) / (ent + m_e)
+        self.cvr = (self.orders + m_e * p_c) / (self.need_entries + m_e)
+        self.engagement = self.entry * self.minutes
+
+    def observe(
+        self,
+        pair: np.ndarray,
+        entered: np.ndarray,
+        dwell: np.ndarray,
+        bought: np.ndarray,
+        need: np.ndarray,
+        n_streams: int,
+        interactions: bool = False,
+    ) -> dict[str, np.ndarray]:
+        """Expected counts per stream of one tick's impressions under the baseline as it
+        stood (before this tick), then the tick's counts into the baseline.
+
+        ``pair`` (n,) is :func:`pair_index`; ``entered`` (n,) bool; ``dwell``, ``bought``
+        (n,) outcomes; ``need`` (entries,), the need state (< ``NEED_LEVELS``) of each
+        entry's viewer in the room's category. Returns per-stream (S,) ``exp_entries`` (sum
+        of predicted entry probabilities), ``exp_dwell`` and ``exp_orders`` (sums over the
+        entries of predicted minutes and orders) and, with ``interactions``, ``exp_engagement``
+        (predicted minutes per impression, summed). One counting pass over the impressions
+        (into (stream, cell) pairs); the rest is over the entries or the (S, CELLS) table.
+        """
+        c, cn = CELLS, CELLS * NEED_LEVELS
+        joint = np.bincount(pair, minlength=n_streams * c).astype(np.float64)
+        joint = joint.reshape(n_streams, c)
+        n_c = joint.sum(axis=0)
+        e = np.flatnonzero(entered)
+        pair_e = pair[e]
+        s_e = pair_e // c
+        cell_e = pair_e - s_e * c
+        need_cell = cell_e * NEED_LEVELS + need.astype(np.int64)
+        dwell_e = dwell[e]
+        bought_e = bought[e].astype(np.float64)
+
+        def per_stream(index, weights):
+            return np.bincount(index, weights, minlength=n_streams).astype(np.float64, copy=False)
+
+        out = {
+            "exp_entries": joint @ self.entry,
+            "exp_dwell": per_stream(s_e, self.minutes.take(cell_e)),
+            "exp_orders": per_stream(s_e, self.cvr.take(need_cell)),
+        }
+        if interactions:
+            out["exp_engagement"] = joint @ self.engagement
+        e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
+        d_c = np.bincount(cell_e, dwell_e, minlength=c)
+        e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
+        o_n = np.bincount(need_cell, bought_e, minlength=cn)
+        cal = self.calibration
+        cal["entry"] += (n_c, self.entry * n_c, e_c)
+        cal["dwell"] += (e_c, self.minutes * e_c, d_c)
+        cal["cvr"] += (e_n, self.cvr * e_n, o_n)
+        for x, add in (
+            (self.impressions, n_c),
+            (self.entries, e_c),
+            (self.dwell, d_c),
+            (self.need_entries, e_n),
+            (self.orders, o_n),
+        ):
+            x *= self.decay
+            x += add
+        self.tables()
+        return out
+
+
+def audience_counts(
+    baseline: AudienceBaseline,
+    stream: np.ndarray,
+    session: np.ndarray,
+    z: np.ndarray,
+    affinity: np.ndarray,
+    is_fan: np.ndarray,
+    session_activity: np.ndarray,
+    session_need: np.ndarray,
+    category: np.ndarray,
+    entered: np.ndarray,
+    dwell: np.ndarray,
+    bought: np.ndarray,
+    n_streams: int,
+    interactions: bool = False,
+) -> dict[str, np.ndarray]:
+    """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
+    impressions' features: relative interest ``z`` (float32) in the room's category, follow
+    status and ``affinity`` of the (viewer, room) pair, the session's activity bin
+    (``session_activity`` (sessions,) int8) and its viewer's need states as the tick began
+    (``session_need`` (sessions, K) small ints < ``NEED_LEVELS``, read before purchases
+    satisfy needs and start satiation).
+    ``category`` (S,) is each stream's category. Shapes (n,) unless stated."""
+    fan = np.greater_equal(affinity, 0.5).view(np.int8)
+    fan += is_fan.view(np.int8)
+    pair = pair_index(stream, z, fan, session_activity.take(session))
+    e = np.flatnonzero(entered)
+    k = session_need.shape[1]
+    need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
+    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions)
+
+
+CALIBRATION_QUANTITIES = {
+    "entry": "entries per impression",
+    "dwell": "dwell minutes per entry",
+    "cvr": "orders per entry",
+}
+
+
+def calibration_table(baseline: AudienceBaseline, groups: int = 10) -> list[dict[str, float]]:
+    """Predicted against observed rates of the baseline by decile of its prediction.
+
+    For each quantity (entry per impression, dwell per entry, conversion per entry), cells
+    are sorted by their mean prediction (made online, before each tick's update) and cut
+    into ``groups`` groups of about equal weight (impressions or entries; a cell is not
+    split, so a heavy cell makes its group larger). Per group: its share of the weight,
+    the mean prediction, the observed rate and their ratio (1 = calibrated). One row per
+    (quantity, group) with keys quantity, group, share, predicted, observed, ratio.
+    """
+    rows = []
+    for q in CALIBRATION_QUANTITIES:
+        weight, pred, obs = baseline.calibration[q]
+        used = np.flatnonzero(weight > 0)
+        if len(used) == 0:
+            continue
+        w, pr, ob = weight[used], pred[used], obs[used]
+        order = np.argsort(pr / w, kind="stable")
+        w, pr, ob = w[order], pr[order], ob[order]
+        mid = (np.cumsum(w) - w / 2) / w.sum()
+        group = np.minimum((mid * groups).astype(np.int64), groups - 1)
+        for g in np.unique(group):
+            sel = group == g
+            total = float(w[sel].sum())
+            rows.append(
+                {
+                    "quantity": q,
+                    "group": int(g) + 1,
+                    "share": total / float(w.sum()),
+                    "predicted": float(pr[sel].sum()) / total,
+                    "observed": float(ob[sel].sum()) / total,
+                    "ratio": float(ob[sel].sum()) / max(float(pr[sel].sum()), 1e-300),
+                }
+            )
+    return rows
+
+
+class UpliftEstimator(Estimator):
+    """Audience-aware estimates: each room's smoothed uplift over the baseline.
+
+    Besides the observed counts, the counters hold the baseline's expected counts of the
+    same impressions (``exp_entries``, ``exp_dwell``, ``exp_orders``, ``exp_engagement``).
+    Uplifts are indirectly standardised ratios, observed / expected, shrunk towards a prior
+    uplift U0 with the pseudo-counts of :meth:`Estimator._shrink`:
+
+    - entry ``U_e = (E + m p_e U0_e) / (E_hat + m p_e)``
+    - dwell per entry ``U_d = (D + m_e p_d U0_d) / (D_hat + m_e p_d)``, m_e = m p_e
+    - conversion per entry ``U_c = (O + m_e p_c U0_c) / (O_hat + m_e p_c)``
+    - order value ``U_a = (G + m_o p_a U0_a) / (O p_a + m_o p_a)``, m_o = m_e p_c
+    - interactions ``U_i = (I + m p_i U0_i) / (iota E_hat_eng + m p_i)``, iota = platform
+      interactions per dwell minute (only with ``interaction_weight`` > 0)
+
+    U0 = 1 (as expected for its audience) for a window or without room memory, else the
+    room's long-run uplift (itself shrunk to 1). :meth:`rates` returns the *standardised*
+    rates, the platform averages times the uplifts (what the room would do on the
+    platform's average audience), so :meth:`Estimator.value` of them is the uplift value
+    ``(w_e U_e U_d + w_g U_e U_c U_a + w_i U_i) / (w_e + w_g + w_i)``.
+    """
+
+    FIELDS = (
+        *Estimator.FIELDS,
+        "exp_entries",
+        "exp_dwell",
+        "exp_orders",
+        "exp_engagement",
+    )
+
+    def __init__(
+        self, n_streams: int, cfg: FeedConfig, tick_minutes: int, platform: PlatformConfig
+    ):
+        super().__init__(n_streams, cfg, tick_minutes, platform)
+        decay = 0.5 ** (tick_minutes / (platform.baseline_half_life_days * 1440))
+        self.baseline = AudienceBaseline(cfg.prior_strength, decay)
+
+    def uplift(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Smoothed uplifts per stream (entry, dwell, cvr, aov and, when weighted,
+        interactions) from ``counts`` (default: the decayed counters, with the long-run
+        record as prior when ``room_memory_days > 0``)."""
+        if counts is None and self.memory:
+            return self._uplift(self.c, self._uplift(self.long, None))
+        return self._uplift(self.c if counts is None else counts, None)
+
+    def _uplift(
+        self, c: dict[str, np.ndarray], prior: dict[str, np.ndarray] | None
+    ) -> dict[str, np.ndarray]:
+        p = self.priors()
+        m = self.cfg.prior_strength
+        m_e = m * p["entry"]
+        m_o = m_e * p["cvr"]
+
+        def u0(key):
+            return 1.0 if prior is None else prior[key]
+
+        a = m * p["entry"]
+        b = m_e * p["dwell"]
+        g = m_e * p["cvr"]
+        h = m_o * p["aov"]
+        up = {
+            "entry": (c["entries"] + a * u0("entry")) / (c["exp_entries"] + a),
+            "dwell": (c["dwell"] + b * u0("dwell")) / (c["exp_dwell"] + b),
+            "cvr": (c["orders"] + g * u0("cvr")) / (c["exp_orders"] + g),
+            "aov": (c["gmv"] + h * u0("aov")) / (c["orders"] * p["aov"] + h),
+        }
+        if self.interaction_weight > 0:
+            t = self.total
+            iota = t["interactions"] / t["dwell"] if t["dwell"] > 0 else 0.3
+            k = m * p["interactions"]
+            up["interactions"] = (c["interactions"] + k * u0("interactions")) / (
+                iota * c["exp_engagement"] + k
+            )
+        return up
+
+    def rates(self, counts: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        """Standardised rates per stream: platform averages x the smoothed uplifts of
+        :meth:`uplift` (same keys as :meth:`Estimator.rates`)."""
+        up = self.uplift(counts)
+        p = self.priors()
+        entry = p["entry"] * up["entry"]
+        dwell = p["dwell"] * up["dwell"]
+        cvr = p["cvr"] * up["cvr"]
+        aov = p["aov"] * up["aov"]
+        rates = {
+            "entry": entry,
+            "dwell": dwell,
+            "cvr": cvr,
+            "aov": aov,
+            "gpm": 1000 * entry * cvr * aov,
+            "engagement": entry * dwell,
+        }
+        if "interactions" in up:
+            rates["interactions"] = p["interactions"] * up["interactions"]
+        return rates
 
 
 class TrafficPools:

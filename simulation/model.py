@@ -23,6 +23,7 @@ used.
 
 import hashlib
 import json
+import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -37,7 +38,13 @@ from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, 
 from simulation.config import Scenario, load_scenario, replace, to_dict
 from simulation.distribution import POLICIES
 from simulation.economics import RETURN_FIELDS, Economics
-from simulation.estimates import Estimator, TrafficPools
+from simulation.estimates import (
+    Estimator,
+    TrafficPools,
+    UpliftEstimator,
+    activity_bins,
+    audience_counts,
+)
 from simulation.metrics import (
     DAY_KEY,
     TICK_METRICS,
@@ -45,7 +52,7 @@ from simulation.metrics import (
     scenario_metrics,
     tick_reporters,
 )
-from simulation.population import Population
+from simulation.population import Population, Sessions
 from simulation.streams import Stream, StreamTable
 
 RNG_COMPONENTS = (
@@ -212,12 +219,19 @@ class SnowballModel(Model):
         self.campaigns = Campaigns(configs, sc.auction)
         self.bidding_now = np.zeros(self.campaigns.n, dtype=bool)
         self.ad_agents = [AdBudget(self, j, s, cfg) for j, (s, cfg) in enumerate(configs)]
-        self.estimator = Estimator(n, sc.feed, sc.tick_minutes)
+        self.audience = sc.platform.audience_estimates
+        if self.audience:
+            self.estimator: Estimator = UpliftEstimator(n, sc.feed, sc.tick_minutes, sc.platform)
+        else:
+            self.estimator = Estimator(n, sc.feed, sc.tick_minutes, sc.platform)
         self.pools = TrafficPools(sc.feed, sc.population.categories)
         self.rerank_ticks = max(1, round(sc.feed.rerank_minutes / sc.tick_minutes))
         self.behaviour = Behaviour(sc.behaviour, self.table)
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
+        self.uplift = self.value
+        """The value the feed allocates on, (S,): with ``platform.audience_estimates`` the
+        room's smoothed uplift over the baseline (1 = as expected for its audience)."""
         self.day = 0
         self.tod = 0
         self.live = np.zeros(n, dtype=bool)
@@ -364,11 +378,14 @@ class SnowballModel(Model):
         sessions = pop.snapshot(viewers)
         self.timer.lap("sessions")
         self.rates = self.estimator.rates()
-        self.value = self.estimator.value(self.rates)
+        self.value = self.uplift = self.estimator.value(self.rates)
         self.bidding_now[:] = False
         imp = self.policy.serve(sessions, live)
         self.timer.lap("allocation")
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
+        # The baseline reads the viewers' need states as they were shown the room (before
+        # purchases satisfy needs and start satiation).
+        need_before = self._need_states(sessions.viewer, day) if self.audience else None
         out = self.behaviour.respond(
             imp,
             sessions,
@@ -381,7 +398,7 @@ class SnowballModel(Model):
         )
         self.policy.settle(imp, out)
         self.timer.lap("behaviour")
-        self._account(imp, out, len(sessions), live)
+        self._account(imp, out, len(sessions), live, sessions, need_before)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
             self.pools.rerank(
@@ -514,7 +531,15 @@ class SnowballModel(Model):
         sums["camp_gmv"] = total(camp, price_p, n_c)
         return sums
 
-    def _account(self, imp: Impressions, out: Outcome, n_sessions: int, live: np.ndarray) -> None:
+    def _account(
+        self,
+        imp: Impressions,
+        out: Outcome,
+        n_sessions: int,
+        live: np.ndarray,
+        sessions: Sessions | None = None,
+        need_before: np.ndarray | None = None,
+    ) -> None:
         dc = self.day_counts
         sums = self._tally(imp, out)
         per_source = [sums[f"{x}_impressions"] for x in SOURCES]
@@ -548,15 +573,17 @@ class SnowballModel(Model):
             c.day_gmv += sums["camp_gmv"]
             weight = self.policy.pacing_weight(live)[c.stream] if self.paces_by_entrance else None
             c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now, weight)
-        self.estimator.update(
-            {
-                "impressions": impressions,
-                "entries": entries,
-                "dwell": dwell,
-                "orders": orders,
-                "gmv": gmv,
-            }
-        )
+        counts = {
+            "impressions": impressions,
+            "entries": entries,
+            "dwell": dwell,
+            "orders": orders,
+            "gmv": gmv,
+            "interactions": sums["interactions"],
+        }
+        if self.audience and sessions is not None and len(imp):
+            counts.update(self._audience_counts(imp, out, sessions, need_before))
+        self.estimator.update(counts)
         self.cum_gmv += gmv
         self.cum_impressions += impressions
         if len(out.rating_stream):
@@ -590,6 +617,53 @@ class SnowballModel(Model):
             "ad_spend": float(imp.charge.sum()),
             "live_streams": int(live.sum()),
         }
+
+    def _need_states(self, viewers: np.ndarray, day: int) -> np.ndarray:
+        """Need state of each session's viewer per category, (sessions, K) int8: 1 if they
+        have a need, + 2 x the satiation level (0: no purchase in the category within
+        ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2, tau/8 days)."""
+        pop = self.population
+        state = pop.need.take(viewers, axis=0).view(np.int8)
+        last = pop.last_buy_day.take(viewers, axis=0)
+        tau = self.config.behaviour.satiation_days
+        for share in (1.0, 0.5, 0.125):
+            # last > day - share x tau, for whole days: an integer comparison (never = -1).
+            recent = last > max(math.floor(day - share * tau), -1)
+            state += recent.view(np.int8) * np.int8(2)
+        return state
+
+    def _audience_counts(
+        self, imp: Impressions, out: Outcome, sessions: Sessions, need_before: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The baseline's expected counts of the tick's impressions per stream (and the tick
+        into the baseline): never reads the impressions' source (docs/MODEL.md 7.15.1)."""
+        s, t = imp.stream, self.table
+        cat = t.category
+        z = out.z if out.z is not None else sessions.relative_interest(imp.session, cat[s])
+        if imp.fan_slot is None or imp.affinity is None:
+            _, aff = sessions.lookup(imp.session, s)
+        else:
+            aff = imp.affinity
+        act = activity_bins(
+            self.population.activity.take(sessions.viewer),
+            self.config.population.sessions_per_day,
+        )
+        return audience_counts(
+            self.estimator.baseline,
+            s,
+            imp.session,
+            z,
+            aff,
+            out.is_fan,
+            act,
+            need_before,
+            cat,
+            out.entered,
+            out.dwell,
+            out.bought,
+            t.n,
+            self.estimator.interaction_weight > 0,
+        )
 
     # ------------------------------------------------------------------ days
 

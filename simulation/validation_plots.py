@@ -372,6 +372,28 @@ def platform_limits(data: dict[str, Any], axes: np.ndarray) -> None:
     axes[1].legend(fontsize=7)
 
 
+def audience_uplift(data: dict[str, Any], axes: np.ndarray) -> None:
+    v = data["variants"][0]
+    channels = list(v["new"])
+    x = np.arange(len(channels))
+    for ax, est, title in (
+        (axes[0], "new", "uplift (new)"),
+        (axes[1], "old", "per-room rate (old)"),
+    ):
+        rows = [_ci(v[est][c]) for c in channels]
+        mean = np.array([r[0] for r in rows])
+        err = np.array([[r[0] - r[1] for r in rows], [r[2] - r[0] for r in rows]])
+        ax.errorbar(x, mean, yerr=err, fmt="o", color=SIM, label="simulated, 95% CI")
+        limit = [float(np.mean(v[f"theory_{est}"][c])) for c in channels]
+        trait = [float(np.mean(v["theory_trait"][c])) for c in channels]
+        ax.plot(x, limit, "_", ms=24, mew=2, color=THEORY, label="closed form")
+        ax.plot(x, trait, "_", ms=24, mew=2, color=LIMIT, label="relative trait, all viewers")
+        ax.set_xticks(x, channels)
+        ax.set_ylabel("ratio rich / poor audience room")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+
+
 PANELS = {
     "polya": (4, polya),
     "gamma_urn": (2, gamma_urn),
@@ -381,6 +403,7 @@ PANELS = {
     "auction": (2, auction),
     "returns": (1, returns_draw),
     "platform_limits": (2, platform_limits),
+    "audience_uplift": (2, audience_uplift),
 }
 
 

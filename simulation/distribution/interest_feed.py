@@ -209,7 +209,14 @@ class InterestFeed:
     # ------------------------------------------------------------------ helpers
 
     def stream_weights(self, live_idx: np.ndarray) -> np.ndarray:
-        """Ranking weight of each live stream: value^exponent x review x campaign boost."""
+        """Ranking weight of each live stream: value^exponent x review x campaign boost.
+
+        With ``platform.audience_estimates`` the value is the room's uplift over the
+        audience baseline: the predicted value for a slot's viewer is baseline x uplift x
+        review, and the baseline factor (the viewer's interest in the slot's category,
+        activity, need) is common to every candidate of the slot's category, so ranking by
+        uplift is ranking by predicted value for the viewer at hand (docs/MODEL.md 7.15.1).
+        """
         m, t, cfg = self.m, self.m.table, self.cfg
         value = m.value[live_idx]
         w = np.maximum(value, 1e-9) ** cfg.value_exponent
