@@ -36,6 +36,7 @@ from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, 
 from simulation.config import Scenario, load_scenario, replace, to_dict
 from simulation.distribution import POLICIES
 from simulation.estimates import Estimator, TrafficPools
+from simulation.loop_gains import WindowLog
 from simulation.metrics import (
     DAY_KEY,
     TICK_METRICS,
@@ -55,6 +56,8 @@ DAY_FIELDS = (
     "paid_impressions",
     "follow_impressions",
     "fan_impressions",
+    "fan_orders",
+    "fan_gmv",
     "entries",
     "dwell_minutes",
     "interactions",
@@ -191,6 +194,8 @@ class SnowballModel(Model):
         self.estimator = Estimator(n, sc.feed, sc.tick_minutes)
         self.pools = TrafficPools(sc.feed, sc.population.categories)
         self.rerank_ticks = max(1, round(sc.feed.rerank_minutes / sc.tick_minutes))
+        self.window_log = WindowLog(n, self.rerank_ticks, self.tpd)
+        """Free impressions and uplift per horse-race window (simulation.loop_gains)."""
         self.behaviour = Behaviour(sc.behaviour, self.table)
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
@@ -346,6 +351,7 @@ class SnowballModel(Model):
         self.policy.settle(imp, out)
         self.timer.lap("behaviour")
         self._account(imp, out, len(sessions), live)
+        self.window_log.record(self, live)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
             self.pools.rerank(
@@ -452,6 +458,9 @@ class SnowballModel(Model):
         sums["orders"] = total(s_b)
         sums["gmv"] = total(s_b, price_b)
         sums["margin"] = total(s_b, out.margin[b])
+        fan_b = out.is_fan[b]  # orders and GMV of buyers who followed the room
+        sums["fan_orders"] = total(s_b[fan_b])
+        sums["fan_gmv"] = total(s_b[fan_b], price_b[fan_b])
         s_p, charge_p = s[paid], imp.charge[paid]
         sums["ad_spend"] = total(s_p, charge_p)
         bought_p, price_p = out.bought[paid], out.price[paid]
