@@ -321,6 +321,42 @@ def room_table(model: "SnowballModel", streams: pd.DataFrame) -> pd.DataFrame:
     return out[list(LOOP_GAIN_COLUMNS)]
 
 
+def gains_so_far(model: "SnowballModel", stream: int) -> dict[str, Any]:
+    """Room ``stream``'s loop gains over the run so far (completed days and the current
+    one), as a :func:`room_table` row with ``created_measured`` (whether the run records
+    created demand). For live views such as the dashboard."""
+    fields = ("gmv", "fan_gmv", "fan_impressions", "orders", CREATED_FIELD)
+    fields += tuple(f"{x}_impressions" for x in ("free", "paid", "follow"))
+    measured = CREATED_FIELD in model.day_counts
+    tot = dict.fromkeys(fields, 0.0)
+    for source in (*model.daily_records, model.day_counts):
+        for f in fields:
+            if f in source:
+                tot[f] += float(source[f][stream])
+    imp = tot["free_impressions"] + tot["paid_impressions"] + tot["follow_impressions"]
+    fans = fan_gains(
+        np.array(tot["gmv"]), np.array(imp), np.array(tot["fan_gmv"]),
+        np.array(tot["fan_impressions"]),
+    )  # fmt: skip
+    pairs = window_pairs(model.window_log.table())
+    p = pairs[pairs["stream"] == stream]
+    est = {"estimate": math.nan, "low": math.nan, "high": math.nan}
+    if len(p) >= MIN_PAIRS:
+        est = elasticity(p["y"].to_numpy(), p["x"].to_numpy(), p["v"].to_numpy())
+    created = created_share(np.array(tot[CREATED_FIELD]) if measured else None, tot["orders"])
+    return {
+        "stream": stream,
+        "window_pairs": float(len(p)),
+        "uplift_elasticity": est["estimate"],
+        "uplift_elasticity_low": est["low"],
+        "uplift_elasticity_high": est["high"],
+        **{k: float(v) for k, v in fans.items()},
+        "orders": tot["orders"],
+        "created_share": float(created),
+        "created_measured": measured,
+    }
+
+
 def _fmt(x: float, spec: str = ".2f") -> str:
     return "n/a" if x is None or not np.isfinite(x) else format(x, spec)
 
