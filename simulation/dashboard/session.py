@@ -527,12 +527,14 @@ def loop_gains_lines(model: DashboardModel) -> list[str]:
             f"{g['uplift_elasticity']:+.2f}% free impressions in the next "
             f"{model.config.feed.rerank_minutes}-minute window "
             f"(95% interval {g['uplift_elasticity_low']:+.2f} to "
-            f"{g['uplift_elasticity_high']:+.2f}; {int(g['window_pairs'])} windows)."
+            f"{g['uplift_elasticity_high']:+.2f}; {int(g['window_pairs'])} windows in "
+            f"{int(g['live_spells'])} live spells)."
         )
     else:
         traffic = (
-            f"Free traffic ← conversion: not measured yet ({int(g['window_pairs'])} of the "
-            f"{MIN_PAIRS} live windows needed)."
+            f"Free traffic ← conversion: not measured yet ({int(g['window_pairs'])} windows "
+            f"in {int(g['live_spells'])} live spells; it needs {MIN_PAIRS} windows in 2 "
+            "spells)."
         )
     if np.isfinite(g["fan_gpm_multiple"]):
         fans = (

@@ -200,7 +200,7 @@ def tier_quota(
     if form == "fair_share":
         fair = slots_k / np.maximum(n_live_k, 1)
         return multiple * fair[cat]
-    return slots_k[cat] * multiple / (multiple + n_live_k[cat] - 1)
+    return slots_k[cat] * (multiple / (multiple + n_live_k[cat] - 1))  # alone: c / c = 1
 
 
 def _free_impressions(
@@ -466,7 +466,9 @@ class InterestFeed:
             self.caps[m.table.tier[live_idx]], slots_k, n_live_k, cat_l, self.pool_quota
         )
         alloc = waterfill(self.stream_weights(live_idx), cap, cat_l, slots_k)
-        self.capped[live_idx] = alloc >= cap * (1 - 1e-9)
+        # Bound: held at its quota, and the quota is less than the category's slots (a room
+        # given every slot was not held back).
+        self.capped[live_idx] = (alloc >= cap * (1 - 1e-9)) & (cap < slots_k[cat_l] * (1 - 1e-9))
         share = alloc / np.maximum(slots_k[cat_l], 1e-300)
         filled_k = np.bincount(cat_l, share, minlength=k)
         prec = audience_precision(
