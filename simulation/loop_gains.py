@@ -227,17 +227,31 @@ def elasticity(
     meat = np.zeros((X.shape[1], X.shape[1]))
     for c in range(clusters):
         rows = order[bounds[c] : bounds[c + 1]]
-        X_c = X[rows]
-        # CR2 (Bell and McCaffrey): residuals scaled by (I - H_cc)^(-1/2), the inverse square
-        # root of the cluster's block of the residual maker (pseudo-inverse where it is
-        # singular: the fixed effects' own direction)
-        h = X_c @ bread @ X_c.T
-        if fixed_effects is not None:  # the group means removed are part of the fit
-            g_c = g[rows]
-            h = h + (g_c[:, None] == g_c[None, :]) / size[g_c][None, :]
-        lam, vec = np.linalg.eigh(np.eye(len(rows)) - h)
-        inv_sqrt = np.where(lam > 1e-10, 1 / np.sqrt(np.maximum(lam, 1e-10)), 0.0)
-        u = X_c.T @ (vec @ (inv_sqrt * (vec.T @ resid[rows])))
+        # CR2 (Bell and McCaffrey): the cluster's residuals scaled by (I - H_cc)^(-1/2), the
+        # inverse square root of its block of the residual maker. H_cc = U M U' has low
+        # rank (U: the cluster's rows of X and, with fixed effects, its groups' indicators
+        # over sqrt(group size)), so it is taken through the eigenvalues of R M R' (U = QR);
+        # directions where I - H_cc is singular (a group's own mean) get weight 0.
+        U, M = X[rows], bread
+        if fixed_effects is not None:
+            groups_c, col = np.unique(g[rows], return_inverse=True)
+            D = np.zeros((len(rows), len(groups_c)))
+            D[np.arange(len(rows)), col] = 1 / np.sqrt(size[groups_c])[col]
+            U = np.hstack([U, D])
+            M = np.block(
+                [
+                    [bread, np.zeros((len(bread), len(groups_c)))],
+                    [np.zeros((len(groups_c), len(bread))), np.eye(len(groups_c))],
+                ]
+            )
+        Q, R = np.linalg.qr(U)
+        lam, V = np.linalg.eigh(R @ M @ R.T)
+        QV = Q @ V
+        one_minus = 1 - lam
+        scale = np.where(one_minus > 1e-10, 1 / np.sqrt(np.maximum(one_minus, 1e-10)), 0.0) - 1
+        e_c = resid[rows]
+        adjusted = e_c + QV @ (scale * (QV.T @ e_c))
+        u = X[rows].T @ adjusted
         meat += np.outer(u, u)
     se = math.sqrt(max(float((bread @ meat @ bread)[j, j]), 0.0))
     half = float(t_quantile(clusters - 1, level)) * se
@@ -317,8 +331,9 @@ LOOP_GAIN_COLUMNS = (
 
 
 def room_table(model: "SnowballModel", streams: pd.DataFrame) -> pd.DataFrame:
-    """One row per room over the whole run (:data:`LOOP_GAIN_COLUMNS`): its window pairs and
-    uplift elasticity with its interval (NaN with fewer than :data:`MIN_PAIRS` pairs), fans'
+    """One row per room over the whole run (:data:`LOOP_GAIN_COLUMNS`): its window pairs, live
+    spells and uplift elasticity with its interval (:func:`room_elasticity`: NaN with fewer
+    than :data:`MIN_PAIRS` pairs or 2 spells), fans'
     and non-fans' GPM, the fan GPM multiple and fan share of impressions, orders, and created
     demand's share of orders (NaN: not measured, when the run has no ``created_orders``).
     Every column is float64 but ``stream`` (int64) and ``group``."""
@@ -422,12 +437,8 @@ def describe(row: dict[str, Any], pooled: dict[str, float] | None = None) -> lis
             else "n/a (no orders)"
         ),
     ]
-    if pooled is not None and np.isfinite(pooled["estimate"]):
-        lines.append(
-            f"all rooms pooled (room fixed effects): elasticity {pooled['estimate']:+.2f} "
-            f"({pooled['low']:+.2f} to {pooled['high']:+.2f}; {pooled['clusters']} rooms, "
-            f"{pooled['n']} window pairs)"
-        )
+    if pooled is not None:
+        lines += describe_pooled(pooled)
     return lines
 
 
@@ -438,14 +449,16 @@ def summary_lines(model: "SnowballModel", table: pd.DataFrame, focal: str = "foc
     pooled = pooled_elasticity(window_pairs(model.window_log.table()))
     rows = table[table["group"] == focal]
     if rows.empty:
-        if not np.isfinite(pooled["estimate"]):
-            return []
         return describe_pooled(pooled)
     row = {**rows.iloc[0].to_dict(), "created_measured": measured}
     return describe(row, pooled)
 
 
 def describe_pooled(pooled: dict[str, float]) -> list[str]:
+    """The line of the elasticity pooled over rooms (:func:`pooled_elasticity`); none when
+    it could not be estimated."""
+    if not np.isfinite(pooled["estimate"]):
+        return []
     return [
         f"all rooms pooled (room fixed effects): free-traffic elasticity to uplift "
         f"{pooled['estimate']:+.2f} ({pooled['low']:+.2f} to {pooled['high']:+.2f}; "
