@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from simulation import loop_gains
 from simulation.config import STREAM_KINDS, Scenario, replace
 from simulation.metrics import DAY_KEY
 from simulation.model import SnowballModel, resolve_config, run_id
@@ -68,8 +69,9 @@ group's; profit is NaN unless ``economics.profit_accounting`` is on)."""
 class RunResult:
     """One finished run: the model (for inspection) and its tables.
 
-    ``ticks`` (one row per tick), ``streams`` (one row per stream per day) and ``days`` (one
-    row per day: ``day`` and the day metrics' columns) hold the run's values only;
+    ``ticks`` (one row per tick), ``streams`` (one row per stream per day), ``days`` (one
+    row per day: ``day`` and the day metrics' columns) and ``loop_gains`` (one row per
+    stream: :func:`simulation.loop_gains.room_table`) hold the run's values only;
     :meth:`keyed` gives a table with the run's keys in front, ready to stack with other
     runs' (``pd.concat([r.keyed("streams") for r in results])``).
     """
@@ -81,6 +83,7 @@ class RunResult:
     streams: pd.DataFrame
     wall_seconds: float
     days: pd.DataFrame = field(default_factory=pd.DataFrame)
+    loop_gains: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def run_id(self) -> str:
@@ -95,11 +98,16 @@ class RunResult:
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         """The run's tables by name, as ``snowball run`` writes them."""
-        return {"ticks": self.ticks, "streams": self.streams, "days": self.days}
+        return {
+            "ticks": self.ticks,
+            "streams": self.streams,
+            "days": self.days,
+            "loop_gains": self.loop_gains,
+        }
 
     def keyed(self, table: str) -> pd.DataFrame:
-        """Table ``table`` ("ticks", "streams" or "days") with the run's keys as its first
-        columns, as ``snowball run`` writes it."""
+        """Table ``table`` ("ticks", "streams", "days" or "loop_gains") with the run's keys as
+        its first columns, as ``snowball run`` writes it."""
         return with_run_keys(getattr(self, table), self.keys)
 
 
@@ -191,8 +199,16 @@ def run(
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - start
+    streams = streams_table(model)
     return RunResult(
-        sc, model.seed, model, ticks_table(model), streams_table(model), wall, days_table(model)
+        sc,
+        model.seed,
+        model,
+        ticks_table(model),
+        streams,
+        wall,
+        days_table(model),
+        loop_gains.room_table(model, streams),
     )
 
 

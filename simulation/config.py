@@ -321,7 +321,9 @@ class PlatformConfig:
     # --- traffic pools that mean the same at every size -------------------------------------
     pool_quota: str = setting(
         "fair_share",
-        "tier quotas as multiples of the fair share (version 1) or size_invariant",
+        "a tier's quota of its category's free slots: fair_share = tier_caps x slots / live "
+        "rooms (version 1); size_invariant = slots x c / (c + live rooms - 1), the share of a "
+        "room whose weight is c = tier_caps times its live peers' mean, at any market size",
         choices=("fair_share", "size_invariant"),
     )
 

@@ -15,6 +15,10 @@ strategies, operators, affinity decay); the values go through Mesa's ``DataColle
 model itself (``streams.parquet``).
 
 ``measure`` should only read the model: a metric that changed it would change the run.
+
+The loop-gain day metrics (the focal room's free-traffic elasticity to uplift, fans' GPM
+multiple and share of impressions, created demand's share of orders) are in
+:mod:`simulation.loop_gains` (``LOOP_GAIN_METRICS``); they are not added by default.
 """
 
 import importlib

@@ -45,6 +45,7 @@ from simulation.estimates import (
     activity_bins,
     audience_counts,
 )
+from simulation.loop_gains import WindowLog
 from simulation.metrics import (
     DAY_KEY,
     TICK_METRICS,
@@ -79,6 +80,8 @@ DAY_FIELDS = (
     "paid_impressions",
     "follow_impressions",
     "fan_impressions",
+    "fan_orders",
+    "fan_gmv",
     "entries",
     "dwell_minutes",
     "interactions",
@@ -226,6 +229,8 @@ class SnowballModel(Model):
             self.estimator = Estimator(n, sc.feed, sc.tick_minutes, sc.platform)
         self.pools = TrafficPools(sc.feed, sc.population.categories)
         self.rerank_ticks = max(1, round(sc.feed.rerank_minutes / sc.tick_minutes))
+        self.window_log = WindowLog(n, self.rerank_ticks, self.tpd)
+        """Free impressions and uplift per horse-race window (simulation.loop_gains)."""
         self.behaviour = Behaviour(sc.behaviour, self.table)
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
@@ -399,6 +404,7 @@ class SnowballModel(Model):
         self.policy.settle(imp, out)
         self.timer.lap("behaviour")
         self._account(imp, out, len(sessions), live, sessions, need_before)
+        self.window_log.record(self, live)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
             self.pools.rerank(
@@ -506,6 +512,9 @@ class SnowballModel(Model):
         sums["orders"] = total(s_b)
         sums["gmv"] = total(s_b, price_b)
         sums["margin"] = total(s_b, out.margin[b])
+        fan_b = out.is_fan[b]  # orders and GMV of buyers who followed the room
+        sums["fan_orders"] = total(s_b[fan_b])
+        sums["fan_gmv"] = total(s_b[fan_b], price_b[fan_b])
         s_p, charge_p = s[paid], imp.charge[paid]
         sums["ad_spend"] = total(s_p, charge_p)
         bought_p, price_p = out.bought[paid], out.price[paid]

@@ -147,10 +147,11 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
-RUN_TABLES = ("ticks", "streams", "days")
+RUN_TABLES = ("ticks", "streams", "days", "loop_gains")
 """The per-run tables ``snowball run`` writes, each as ``<name>.parquet`` with the run's keys
 in front (``days`` holds the day metrics: only ``day`` when the run has none, so that every
-run folder has the same files)."""
+run folder has the same files; ``loop_gains`` one row per stream,
+:func:`simulation.loop_gains.room_table`)."""
 
 
 def with_run_keys(df: pd.DataFrame, keys: dict[str, Any]) -> pd.DataFrame:
@@ -210,7 +211,14 @@ def check_parent_folder(target: Path, flag: str = "--out") -> Path:
 
 
 OUTPUT_FILES = {
-    "run": {"ticks.parquet", "streams.parquet", "days.parquet", "overview.png", "manifest.json"},
+    "run": {
+        "ticks.parquet",
+        "streams.parquet",
+        "days.parquet",
+        "loop_gains.parquet",
+        "overview.png",
+        "manifest.json",
+    },
     "experiment": {
         "runs.csv",
         "daily.csv.gz",

@@ -109,7 +109,7 @@ def test_user_metrics_through_the_api_land_in_the_tick_and_day_tables(user_modul
     expected = res.streams.groupby("day")["gmv"].max().to_numpy()
     np.testing.assert_allclose(res.days["top_room_gmv"], expected)
     assert res.days["top_room_gmv"].max() > 0
-    assert set(res.tables) == set(plain.tables) == {"ticks", "streams", "days"}
+    assert set(res.tables) == set(plain.tables) == {"ticks", "streams", "days", "loop_gains"}
     assert list(plain.days.columns) == ["day"] and plain.days["day"].tolist() == [0, 1]
 
 
@@ -213,9 +213,14 @@ def test_the_run_command_writes_keyed_tables_and_the_day_table(tmp_path, user_mo
     sc = load_scenario(path, {"seed": 5})
     assert man["run_id"] == run_id(sc, 5) and len(man["run_id"]) == 12
     n_streams = SnowballModel(sc).table.n
-    assert man["rows"] == {"ticks": sc.n_ticks, "streams": 2 * n_streams, "days": 2}
+    assert man["rows"] == {
+        "ticks": sc.n_ticks,
+        "streams": 2 * n_streams,
+        "days": 2,
+        "loop_gains": n_streams,
+    }
     keys = ["scenario", "seed", "run_id"]
-    for name in ("ticks", "streams", "days"):
+    for name in ("ticks", "streams", "days", "loop_gains"):
         df = pd.read_parquet(out / f"{name}.parquet")
         assert list(df.columns[:3]) == keys, name
         assert (df["scenario"] == "with_metrics").all() and (df["seed"] == 5).all()

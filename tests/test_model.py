@@ -128,6 +128,8 @@ def reference_tally(model, imp, out):
         "gmv": out.price,
         "margin": out.margin,
         "ad_spend": imp.charge,
+        "fan_orders": out.bought & out.is_fan,
+        "fan_gmv": out.price * out.is_fan,
     }
     ref.update({k: np.bincount(s, w, minlength=n) for k, w in weights.items()})
     ref["interactions"] = out.stream_interactions

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="run one scenario and write its tables, manifest and figure",
         description="Run a scenario (default: experiments/scenarios/"
         "default.toml) and write ticks.parquet, streams.parquet, days.parquet, "
-        "manifest.json and overview.png.",
+        "loop_gains.parquet, manifest.json and overview.png.",
     )
     p.add_argument(
         "scenario",
@@ -218,6 +218,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{s['focal_followers']:,}, final tier {s['focal_final_tier']}, paid ROI {roi}"
             f"{profit}, took off: {'yes' if s['took_off'] else 'no'}"
         )
+    from simulation.loop_gains import summary_lines
+
+    lines = summary_lines(result.model, result.loop_gains)
+    if lines:
+        print("  loop gains" + (" of the focal room:" if len(lines) > 1 else ":"))
+        for line in lines:
+            print(f"    {line}")
     print(f"  wrote {out}/ ({', '.join(f'{n}.parquet' for n in result.tables)}, manifest.json)")
     print(f"  figure: {out / 'overview.png'}")
     return 0

@@ -40,6 +40,7 @@ from simulation.dashboard.session import (
     Controls,
     DashboardModel,
     controls_from_preset,
+    loop_gains_lines,
     problems,
     status_line,
 )
@@ -57,6 +58,7 @@ CSS = """
 .snowball-status { font-family: monospace; font-size: 13px; }
 .snowball-chart img { max-width: 100%; height: auto; }
 .snowball-hint { font-size: 12px; color: #555; }
+.snowball-loop-gains { font-size: 13px; line-height: 1.35; }
 /* the page's sliders show their value at all times */
 .v-slider__thumb-container--show-label .v-slider__thumb-label-container {
   display: block !important;
@@ -136,6 +138,31 @@ def Chart(model: DashboardModel, name: str):
         rw.Image(value=png, format="png")
         solara.Text(readout(name, model), classes=["snowball-readout", f"snowball-readout-{name}"])
         solara.Text(caption(name, model), classes=["snowball-caption"])
+
+
+LOOP_GAINS_HINT = (
+    "How strongly each ring of the snowball fed the next so far: conversion lifting free "
+    "traffic, fans converting better than strangers, and demand the platform's content "
+    "created (docs/MODEL.md, 7.15.5)."
+)
+
+
+@solara.component
+def LoopGainsCard(model: DashboardModel):
+    """The focal room's loop gains so far, computed on the server
+    (:func:`~simulation.dashboard.session.loop_gains_lines`), refreshed once per horse-race
+    window."""
+    update_counter.get()
+    window = model.sim.rerank_ticks if model.sim is not None else 1
+    lines = solara.use_memo(
+        lambda: loop_gains_lines(model), dependencies=[id(model), model.ticks // window]
+    )
+    if not lines:
+        return
+    with solara.Card("Loop gains of the focal room", classes=["snowball-loop-gains-card"]):
+        for line in lines:
+            solara.Text(line, classes=["snowball-loop-gains"])
+        solara.Text(LOOP_GAINS_HINT, classes=["snowball-hint"])
 
 
 @solara.component
@@ -464,4 +491,5 @@ def Page():
         RunCard(parameters, refused)
         TickCard(model.value)
     Status(model, controls, refused)
+    LoopGainsCard(model.value)
     Charts(model.value)

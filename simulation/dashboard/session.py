@@ -33,6 +33,7 @@ import numpy as np
 
 from simulation.config import SCENARIO_DIR, ConfigError, Scenario, load_scenario
 from simulation.dashboard.bounds import PRESETS, ControlError, checked
+from simulation.loop_gains import MIN_PAIRS, gains_so_far
 from simulation.metrics import gini
 from simulation.model import SnowballModel
 
@@ -475,6 +476,15 @@ class DashboardModel(mesa.Model):
             "gini": float(h["gini"][-1]) if n else 0.0,
         }
 
+    def loop_gains(self) -> dict[str, Any] | None:
+        """The focal room's loop gains so far (:func:`simulation.loop_gains.gains_so_far`:
+        free-traffic elasticity to uplift with its interval, fans' GPM multiple and share of
+        impressions, created demand's share of orders), or None without a model or a focal
+        room."""
+        if self.sim is None or not self.has_focal:
+            return None
+        return gains_so_far(self.sim, int(self.focal[0]))
+
     def _review_now(self) -> float:
         if self.sim is None or not self.has_focal:
             return float("nan")
@@ -504,3 +514,46 @@ def status_line(model: DashboardModel) -> str:
         f"GMV {s['gmv']:,.0f} yuan · ad spend {s['ad_spend']:,.0f} yuan · ROI {roi} · "
         f"fans {s['fans']:,} · review {review} · pool tier {tier} · Gini of GMV {s['gini']:.2f}"
     )
+
+
+def loop_gains_lines(model: DashboardModel) -> list[str]:
+    """The focal room's loop gains so far as short sentences for the page's card (computed
+    here, on the server; empty without a model or a focal room)."""
+    g = model.loop_gains()
+    if g is None:
+        return []
+    if np.isfinite(g["uplift_elasticity"]):
+        traffic = (
+            f"Free traffic ← conversion: +1% of measured uplift brings "
+            f"{g['uplift_elasticity']:+.2f}% free impressions in the next "
+            f"{model.config.feed.rerank_minutes}-minute window "
+            f"(95% interval {g['uplift_elasticity_low']:+.2f} to "
+            f"{g['uplift_elasticity_high']:+.2f}; {int(g['window_pairs'])} windows in "
+            f"{int(g['live_spells'])} live spells)."
+        )
+    else:
+        traffic = (
+            f"Free traffic ← conversion: not measured yet ({int(g['window_pairs'])} windows "
+            f"in {int(g['live_spells'])} live spells; it needs {MIN_PAIRS} windows in 2 "
+            "spells)."
+        )
+    if np.isfinite(g["fan_gpm_multiple"]):
+        fans = (
+            f"Fans → conversion: fans spend {g['fan_gpm_multiple']:.2f}x what other viewers "
+            f"do per impression (GPM {g['fan_gpm']:,.0f} vs {g['other_gpm']:,.0f} yuan); fans "
+            f"get {g['fan_share']:.1%} of the room's impressions."
+        )
+    elif np.isfinite(g["fan_share"]):
+        fans = (
+            f"Fans → conversion: no GPM multiple yet; fans get {g['fan_share']:.1%} of the "
+            "room's impressions."
+        )
+    else:
+        fans = "Fans → conversion: no impressions yet."
+    if not g["created_measured"]:
+        created = "Created demand: not measured (this run's viewers' interests do not move)."
+    elif np.isfinite(g["created_share"]):
+        created = f"Created demand: {g['created_share']:.1%} of the room's orders."
+    else:
+        created = "Created demand: no orders yet."
+    return [traffic, fans, created]

@@ -15,7 +15,9 @@ A session's slots are filled in three steps:
    live stream if none is live; ``exploration_scope = "platform"``: any live stream at all);
    the rest are allocated among the category's live streams in proportion to predicted
    value (raised to ``value_exponent``, times the review factor and any campaign-day boost),
-   each capped by its pool tier's quota (a multiple of the fair share of the category's free slots);
+   each capped by its pool tier's quota (a multiple of the fair share of the category's free
+   slots, or with ``platform.pool_quota = "size_invariant"`` the share a room with that
+   multiple of its live peers' mean weight would take: :func:`tier_quota`);
    the capped allocation is found by water-filling. Quota no live stream can take goes to
    short videos (not a live impression). Within the allocation, viewers with stronger
    interest are routed preferentially to rooms with a precise audience model (many fans).
@@ -171,6 +173,36 @@ def audience_precision(followers: np.ndarray, half: float) -> np.ndarray:
     return followers / (followers + half)
 
 
+def tier_quota(
+    multiple: np.ndarray,
+    slots_k: np.ndarray,
+    n_live_k: np.ndarray,
+    cat: np.ndarray,
+    form: str = "fair_share",
+) -> np.ndarray:
+    """Each live stream's cap on free slots this tick (docs/MODEL.md, 7.3 and 7.15.4).
+
+    ``multiple`` is the stream's tier cap (``tier_caps[tier]``), ``slots_k`` (K,) the free
+    slots of each category allocated by value, ``n_live_k`` (K,) its live streams and ``cat``
+    each stream's category; shapes (L,) for the streams.
+
+    - ``"fair_share"`` (version 1): ``multiple x slots / live`` -- a multiple c of the fair
+      share. A stream whose weight is r times its peers' mean gets ``L r / (r + L - 1)`` fair
+      shares uncapped, so the cap binds when r > c (L - 1) / (L - c), and never once c >= L:
+      in a category of 7 live rooms the top tier (8) cannot bind, in one of 170 it binds at
+      r > 8.3.
+    - ``"size_invariant"``: ``slots x c / (c + live - 1)`` -- the share a stream would take
+      if its weight were c times the mean weight of its live peers. The cap binds when
+      r > c, whatever the number of live peers (before water-filling moves what capped
+      peers cannot take). For many peers it tends to the fair-share cap; with few it is
+      below it, and a room alone in its category may take all of the category's slots.
+    """
+    if form == "fair_share":
+        fair = slots_k / np.maximum(n_live_k, 1)
+        return multiple * fair[cat]
+    return slots_k[cat] * (multiple / (multiple + n_live_k[cat] - 1))  # alone: c / c = 1
+
+
 def _free_impressions(
     viewer: np.ndarray,
     stream: np.ndarray,
@@ -205,6 +237,11 @@ class InterestFeed:
         self.cfg = model.config.feed
         self.rng = model.rngs["policy"]
         self.caps = np.asarray(self.cfg.tier_caps)
+        self.pool_quota = model.config.platform.pool_quota
+        self.capped = np.zeros(model.table.n, dtype=bool)
+        """Streams whose tier quota bound in the last tick's free allocation (their
+        value-weighted share would have exceeded it), (S,); a diagnostic, read by nothing
+        that allocates."""
 
     # ------------------------------------------------------------------ helpers
 
@@ -405,6 +442,7 @@ class InterestFeed:
         impressions ``before`` (with ``fan_slot`` and ``affinity``) come first in the result.
         ``kernel``: see :func:`simulation.kernels.use`."""
         m, pop, rng, cfg = self.m, self.m.population, self.rng, self.cfg
+        self.capped[:] = False
         live_idx = np.flatnonzero(live)
         n = len(free_sess)
         if n == 0 or len(live_idx) == 0:
@@ -431,9 +469,13 @@ class InterestFeed:
         live_idx, cat_l = live_idx[order], cat_l[order]
         n_live_k = np.bincount(cat_l, minlength=k)
         start = np.concatenate(([0], np.cumsum(n_live_k)[:-1]))
-        fair = slots_k / np.maximum(n_live_k, 1)
-        cap = self.caps[m.table.tier[live_idx]] * fair[cat_l]
+        cap = tier_quota(
+            self.caps[m.table.tier[live_idx]], slots_k, n_live_k, cat_l, self.pool_quota
+        )
         alloc = waterfill(self.stream_weights(live_idx), cap, cat_l, slots_k)
+        # Bound: held at its quota, and the quota is less than the category's slots (a room
+        # given every slot was not held back).
+        self.capped[live_idx] = (alloc >= cap * (1 - 1e-9)) & (cap < slots_k[cat_l] * (1 - 1e-9))
         share = alloc / np.maximum(slots_k[cat_l], 1e-300)
         filled_k = np.bincount(cat_l, share, minlength=k)
         prec = audience_precision(
