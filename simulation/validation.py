@@ -56,10 +56,10 @@ from scipy import stats
 
 from simulation import theory
 from simulation import validation_limits as limits
+from simulation import validation_returns as returns_case
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
 from simulation.paths import package_data
-from simulation.validation_returns import run_case as _returns
 
 VALIDATION_DIR = package_data("validation")  # experiments/validation/, shipped in the wheel
 FAMILY_ALPHA = 0.05
@@ -1206,6 +1206,76 @@ def _audience_uplift(scenarios: list[Scenario], size: dict[str, Any], ss: np.ran
                 )
         variants.append({"label": label, **r})
     out.figure = {"variants": variants}
+    return out
+
+
+def _returns_groups(sc: Scenario) -> list[str]:
+    """The ``returns`` case's preconditions; its stream groups with streams."""
+    ec = sc.economics
+    _require(sc, ec.returns, "economics.returns", ec.returns, "must be true")
+    groups = [name for name, g in sc.streams.items() if g.count > 0]
+    for name in groups:
+        lo, hi = sc.streams[name].quality
+        _require(
+            sc,
+            lo == hi,
+            f"streams.{name}.quality",
+            [lo, hi],
+            "must be one number (a group's rate is then one binomial expectation)",
+        )
+    return groups
+
+
+def _returns(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
+    """Returns against their binomial expectation given experienced quality
+    (:mod:`simulation.validation_returns`: the closed form and the runs)."""
+    out = CaseOutput()
+    rows = []
+    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
+        groups = _returns_groups(sc)
+        seeds, _ = _spawn(child, _runs(size, sc))
+        out.seeds[sc.name] = seeds
+        orders, returns = returns_case.group_counts(sc, seeds, groups)
+        ec, sigma = sc.economics, sc.behaviour.rating_noise
+        for g in groups:
+            q = sc.streams[g].quality[0]
+            presented = q if ec.presented_quality < 0 else ec.presented_quality
+            r = returns_case.expected_return_rate(
+                q, presented, sigma, ec.return_base_rate, ec.return_quality_slope
+            )
+            _require(
+                sc,
+                orders[g] >= 100,
+                f"streams.{g}",
+                orders[g],
+                "made fewer than 100 orders; run more days, viewers or runs",
+            )
+            label = f"quality {q:g}, presented {presented:g}, rating noise {sigma:g}"
+            out.measurements.append(
+                Measurement(
+                    "returns",
+                    label,
+                    f"returned share of orders, group {g}",
+                    r,
+                    kind="proportion",
+                    successes=returns[g],
+                    trials=orders[g],
+                    limit=f"b + s E[min(max(0, P − X), g*)] = {r:.4f}, "
+                    f"b = {ec.return_base_rate:g}, s = {ec.return_quality_slope:g}",
+                    note=f"{len(seeds)} run(s); X = clip(q + N(0, σ), 0, 1), the rating draw",
+                )
+            )
+            rows.append(
+                {
+                    "group": g,
+                    "quality": q,
+                    "presented": presented,
+                    "theory": r,
+                    "returns": returns[g],
+                    "orders": orders[g],
+                }
+            )
+    out.figure = {"rows": rows}
     return out
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import stats
 
 from simulation.config import Scenario
+from simulation.intervals import wilson_interval
 from simulation.model import SnowballModel
 
 
@@ -55,95 +56,24 @@ def expected_return_rate(
     return base + slope * (shortfall_mean(presented, quality, sigma) - capped)
 
 
-def _check(sc: Scenario) -> list[str]:
-    from simulation.validation import _require  # the shared refusal, naming the key
-
-    ec = sc.economics
-    _require(sc, ec.returns, "economics.returns", ec.returns, "must be true")
-    groups = [name for name, g in sc.streams.items() if g.count > 0]
-    for name in groups:
-        lo, hi = sc.streams[name].quality
-        _require(
-            sc,
-            lo == hi,
-            f"streams.{name}.quality",
-            [lo, hi],
-            "must be one number (a group's rate is then one binomial expectation)",
-        )
-    return groups
-
-
-def run_case(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
-    """The ``returns`` case (see the module docstring); a ``CaseOutput``."""
-    from simulation.validation import CaseOutput, Measurement, _runs, _spawn
-
-    out = CaseOutput()
-    rows = []
-    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
-        groups = _check(sc)
-        seeds, _ = _spawn(child, _runs(size, sc))
-        out.seeds[sc.name] = seeds
-        orders = {g: 0 for g in groups}
-        returns = {g: 0 for g in groups}
-        for seed in seeds:
-            model = SnowballModel(sc, seed)
-            model.run_days()
-            names = np.asarray(model.table.group_names)[model.table.group]
-            got_orders = np.zeros(model.table.n)
-            got_returns = np.zeros(model.table.n)
-            for rec in model.daily_records:
-                got_orders += rec["orders"]
-                got_returns += rec["returns"]
-            for g in groups:
-                orders[g] += int(got_orders[names == g].sum())
-                returns[g] += int(got_returns[names == g].sum())
-        ec, sigma = sc.economics, sc.behaviour.rating_noise
+def group_counts(sc: Scenario, seeds: list[int], groups: list[str]) -> tuple[dict, dict]:
+    """Orders and returned orders of each stream group, summed over runs of ``sc`` at
+    ``seeds`` (the real model, run to its end)."""
+    orders = dict.fromkeys(groups, 0)
+    returns = dict.fromkeys(groups, 0)
+    for seed in seeds:
+        model = SnowballModel(sc, seed)
+        model.run_days()
+        names = np.asarray(model.table.group_names)[model.table.group]
+        got_orders = np.zeros(model.table.n)
+        got_returns = np.zeros(model.table.n)
+        for rec in model.daily_records:
+            got_orders += rec["orders"]
+            got_returns += rec["returns"]
         for g in groups:
-            q = sc.streams[g].quality[0]
-            presented = q if ec.presented_quality < 0 else ec.presented_quality
-            r = expected_return_rate(
-                q, presented, sigma, ec.return_base_rate, ec.return_quality_slope
-            )
-            _require_orders(sc, g, orders[g])
-            label = f"quality {q:g}, presented {presented:g}, rating noise {sigma:g}"
-            out.measurements.append(
-                Measurement(
-                    "returns",
-                    label,
-                    f"returned share of orders, group {g}",
-                    r,
-                    kind="proportion",
-                    successes=returns[g],
-                    trials=orders[g],
-                    limit=f"b + s E[min(max(0, P − X), g*)] = {r:.4f}, "
-                    f"b = {ec.return_base_rate:g}, s = {ec.return_quality_slope:g}",
-                    note=f"{len(seeds)} run(s); X = clip(q + N(0, σ), 0, 1), the rating draw",
-                )
-            )
-            rows.append(
-                {
-                    "group": g,
-                    "quality": q,
-                    "presented": presented,
-                    "theory": r,
-                    "returns": returns[g],
-                    "orders": orders[g],
-                }
-            )
-    out.figure = {"rows": rows}
-    return out
-
-
-def _require_orders(sc: Scenario, group: str, n: int) -> None:
-    from simulation.validation import _require
-
-    _require(
-        sc,
-        n >= 100,
-        f"streams.{group}",
-        n,
-        "made fewer than 100 orders; run more days, viewers or runs",
-    )
+            orders[g] += int(got_orders[names == g].sum())
+            returns[g] += int(got_returns[names == g].sum())
+    return orders, returns
 
 
 def draw(data: dict[str, Any], axes: np.ndarray) -> None:
@@ -156,10 +86,8 @@ def draw(data: dict[str, Any], axes: np.ndarray) -> None:
     k = np.array([r["returns"] for r in rows])
     n = np.array([r["orders"] for r in rows])
     share = k / n
-    z = 1.959963984540054
-    centre = (share + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(share * (1 - share) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    err = [share - (centre - half), centre + half - share]
+    lo, hi = wilson_interval(k, n, 0.95)
+    err = [share - lo, hi - share]
     ax.errorbar(q, share, yerr=err, fmt="o", capsize=4, label="simulated (95 % Wilson)")
     ax.plot(q, theory, "x", ms=10, mew=2, label="binomial expectation")
     for r in rows:
