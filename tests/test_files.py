@@ -36,14 +36,10 @@ def test_each_kind_of_bad_path_says_what_it_is(tmp_path):
     )
     assert "is a folder, not a regular file" in refusal(tmp_path)
     assert "is a character device" in refusal(Path("/dev/zero"))  # never read: it never ends
-    loop = tmp_path / "loop.toml"
-    loop.symlink_to(tmp_path / "loop2.toml")
-    (tmp_path / "loop2.toml").symlink_to(loop)
-    assert "is a symbolic link that loops" in refusal(loop)
+    # (a link loop and a link to nothing, through load_spec: tests/test_sweep_spec.py)
     dangling = tmp_path / "dangling.toml"
     dangling.symlink_to(tmp_path / "nowhere.toml")
-    assert "is a symbolic link to nothing" in refusal(dangling)
-    assert "nowhere.toml" in refusal(dangling)
+    assert f"is a symbolic link to nothing ({tmp_path / 'nowhere.toml'})" in refusal(dangling)
     assert refusal(tmp_path / "absent.toml").endswith("no such sweep spec file")
     assert refusal(tmp_path / "absent.toml", missing="not here").endswith(": not here")
     through_a_file = tmp_path / "good.toml" / "x.toml"

@@ -55,11 +55,6 @@ OUTPUTS = (
 )
 
 
-def parameter_label(key: str, doc: str = "") -> str:
-    """The dotted key and, when the schema has one, its meaning."""
-    return f"{key}\n{doc}" if doc else key
-
-
 # --------------------------------------------------------------------------------------------
 # Loading
 # --------------------------------------------------------------------------------------------
