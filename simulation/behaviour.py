@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.config import BehaviourConfig
-from simulation.population import Population, Sessions, flat
+from simulation.population import LATENT, Population, Sessions, flat
 from simulation.streams import StreamTable
 
 FREE, PAID, FOLLOW = 0, 1, 2
@@ -118,6 +118,10 @@ class Outcome:
     rating_stream: np.ndarray
     rating_viewer: np.ndarray
     rating_value: np.ndarray
+    need_bought: np.ndarray | None = None
+    """Per purchase (aligned with ``rating_stream``): the buyer held an exogenous need."""
+    created_bought: np.ndarray | None = None
+    """Per purchase: the demand was created by content (``Population.demand_of``)."""
 
 
 def buy_decisions(
@@ -257,6 +261,9 @@ class Behaviour:
         def hazard_of(i: np.ndarray) -> np.ndarray:
             view, idx = flat(pop.need, ve[i], cat_e[i])
             need_term = np.where(view[idx], c.need_multiplier, no_need)
+            if pop.origin is not None:  # a latent need: weaker than a need (never above it)
+                latent = ~view[idx] & (pop.origin.reshape(-1)[idx] == LATENT)
+                need_term = np.where(latent, pop.latent_multiplier * no_need, need_term)
             return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * intent
 
         bound = base * max(c.need_multiplier, no_need) * intent
@@ -289,6 +296,7 @@ class Behaviour:
         pop.add_follows(ve[store], room[store], c.affinity_initial)
 
         b = np.flatnonzero(bought_e)
+        need_b, created_b = pop.demand_of(ve[b], cat_e[b], ze[b] / np.float32(pop.k))
         pop.record_purchases(ve[b], cat_e[b], day)
         rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
 
@@ -300,7 +308,20 @@ class Behaviour:
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
         margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
-        return Outcome(entered, dwell, inter_s, bought, price, margin, is_fan, se[b], ve[b], rating)
+        return Outcome(
+            entered,
+            dwell,
+            inter_s,
+            bought,
+            price,
+            margin,
+            is_fan,
+            se[b],
+            ve[b],
+            rating,
+            need_b,
+            created_b,
+        )
 
     def apply_ratings(
         self, pop: Population, viewers: np.ndarray, streams: np.ndarray, rating: np.ndarray
