@@ -420,10 +420,9 @@ class Population:
         if n == 0 or len(session) == 0:
             return
         key = session * k + categories
-        add = np.bincount(key, minlength=n * k).astype(np.float64)
-        add *= exposure
-        if len(entered):
-            add += np.bincount(key[entered], entry_weight, minlength=n * k)
+        add = np.multiply(np.bincount(key, minlength=n * k), exposure, dtype=np.float32)
+        if len(entered):  # few: an unbuffered add beats a second (n*K) bincount
+            np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
         add = add.reshape(n, k)
         viewers = sessions.viewer
         # A viewer with two sessions in the tick: stamp each session's index into its
@@ -433,17 +432,22 @@ class Population:
         idx0 = viewers * k
         own = np.arange(n)
         col0[idx0] = own.astype(np.float32)  # exact below 2**24 sessions per tick
-        winner = col0[idx0].astype(np.int64)
-        lost = winner != own
-        if lost.any():
-            lo = np.flatnonzero(lost)
-            np.add.at(add, winner[lo], add[lo])
-        total = add.sum(axis=1)
+        lost = np.flatnonzero(col0[idx0] != own)
+        if len(lost):
+            winner = col0[idx0[lost]].astype(np.int64)
+            np.add.at(add, winner, add[lost])
+        total = add @ np.ones(k, dtype=np.float32)  # row sums (a reduction along rows is slow)
         total += 1
-        new = sessions.interests + add
-        new /= total[:, None]
-        keep = np.flatnonzero(~lost) if lost.any() else own
-        self.interests[viewers[keep]] = new[keep]
+        add += sessions.interests
+        add /= total[:, None]
+        rows = self.interests.view(np.dtype((np.void, 4 * k))).reshape(-1)  # one item per row
+        new = add.view(rows.dtype).reshape(-1)
+        if len(lost):
+            keep = np.ones(n, dtype=bool)
+            keep[lost] = False
+            rows[viewers[keep]] = new[keep]
+        else:
+            rows[viewers] = new
 
     def decay_interests(self, rows: int = 32768) -> None:
         """One day's decay toward the baseline: x <- b + (1 - rho)(x - b), every viewer,
