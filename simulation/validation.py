@@ -14,6 +14,8 @@ fitness_urn    ``urn`` on entries; streams differ only in their hook (entry prob
 cascade        ``cascade``: each entry earns Poisson(R) impressions next tick, R > 1, R < 1
 bass           ``search_funnel``: needs at rate p plus word of mouth q, one purchase each
 auction        ``private_values``: iid U(0, v) values per slot; budgets slack, then binding
+interest_drift ``urn`` with interest-blind slots: a constant exposure schedule moves
+               interests (:mod:`simulation.validation_drift`)
 =============  =====================================================================
 
 Statistics. Every check is a test at a stated level: t-intervals (:func:`theory.mean_ci`)
@@ -1096,6 +1098,12 @@ def _auction(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
     return out
 
 
+def _interest_drift(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
+    from simulation.validation_drift import run_case  # it builds on this module's helpers
+
+    return run_case(scenarios, size, ss)
+
+
 # --------------------------------------------------------------------------------------------
 # Registry and driver
 # --------------------------------------------------------------------------------------------
@@ -1150,6 +1158,13 @@ CASES: dict[str, Case] = {
                 "quick": {"runs": {"auction": 1, "pacing": 4}},
                 "full": {"runs": {"auction": 5, "pacing": 16}},
             },
+        ),
+        Case(
+            "interest_drift",
+            "Interest drift under a fixed exposure schedule: path and fixed point",
+            ("drift.toml", "drift_entries.toml"),
+            _interest_drift,
+            {"quick": {"runs": 1}, "full": {"runs": 4}},
         ),
     )
 }
