@@ -72,7 +72,11 @@ def check_drift_case(sc: Scenario) -> str:
         "must be 0 (slot categories independent of interests)",
     )
     _require(
-        sc, sc.urn.worlds == 1, "urn.worlds", sc.urn.worlds, "must be 1 (every slot of c filled)"
+        sc,
+        sc.population.categories >= 2,
+        "population.categories",
+        sc.population.categories,
+        "must be at least 2 (with one category interests cannot move)",
     )
     _require(
         sc,
@@ -93,6 +97,13 @@ def check_drift_case(sc: Scenario) -> str:
     groups = [n for n, g in sc.streams.items() if g.count > 0]
     _require(sc, len(groups) == 1, "streams", groups, "needs one group of identical streams")
     g = sc.streams[groups[0]]
+    _require(
+        sc,
+        g.count >= sc.urn.worlds,
+        "urn.worlds",
+        sc.urn.worlds,
+        f"must be at most streams.{groups[0]}.count (every world needs a stream of c)",
+    )
     _require(
         sc,
         g.category >= 0,

@@ -327,6 +327,25 @@ def auction(data: dict[str, Any], axes: np.ndarray) -> None:
         axes[1].legend(fontsize=8)
 
 
+def interest_drift(data: dict[str, Any], axes: np.ndarray) -> None:
+    for ax, v in zip(axes, data["variants"], strict=False):
+        h, path = v["simulated"], v["theory"]
+        days = np.arange(1, h.shape[0] + 1)
+        mean, lo, hi = _band(list(h))
+        ax.fill_between(days, lo, hi, color=SIM, alpha=0.3, label="simulated mean (95% CI)")
+        ax.plot(days, mean, color=SIM)
+        ax.plot(np.arange(len(path)), path, "o", ms=3, color=THEORY, label="closed form E[h_d]")
+        ax.axhline(
+            v["fixed_point"], color=LIMIT, ls="--", label=f"fixed point {v['fixed_point']:.3f}"
+        )
+        ax.set(
+            title=f"Interest drift\n{v['label']}",
+            xlabel="day",
+            ylabel="remaining gap h = (1 − x_c)/(1 − b_c)",
+        )
+        ax.legend(fontsize=8)
+
+
 PANELS = {
     "polya": (4, polya),
     "gamma_urn": (2, gamma_urn),
@@ -334,6 +353,7 @@ PANELS = {
     "cascade": (2, cascade),
     "bass": (2, bass),
     "auction": (2, auction),
+    "interest_drift": (2, interest_drift),
 }
 
 
