@@ -15,7 +15,7 @@ cascade        ``cascade``: each entry earns Poisson(R) impressions next tick, R
 bass           ``search_funnel``: needs at rate p plus word of mouth q, one purchase each
 auction        ``private_values``: iid U(0, v) values per slot; budgets slack, then binding
 interest_drift ``urn`` with interest-blind slots: a constant exposure schedule moves
-               interests (:mod:`simulation.validation_drift`)
+               interests (closed form in :mod:`simulation.validation_drift`)
 =============  =====================================================================
 
 Statistics. Every check is a test at a stated level: t-intervals (:func:`theory.mean_ci`)
@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation import theory
+from simulation import theory, validation_drift
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
 from simulation.paths import package_data
@@ -1099,9 +1099,41 @@ def _auction(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
 
 
 def _interest_drift(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
-    from simulation.validation_drift import run_case  # it builds on this module's helpers
-
-    return run_case(scenarios, size, ss)
+    out = CaseOutput()
+    variants = []
+    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
+        _require_no_ads(sc)
+        _require_no_fans(sc)
+        group = validation_drift.check_drift_case(sc)
+        path, fixed = validation_drift.expected_gap(sc, group, sc.days)
+        seeds, _ = _spawn(child, _runs(size, sc))
+        out.seeds[sc.name] = seeds
+        h, chrono = validation_drift.measure_gaps(sc, group, seeds)
+        theory_path = path[:, chrono].mean(axis=1)  # E[mean h] over these viewers, day 0..D
+        h_star = float(fixed[chrono].mean())
+        pf = sc.platform
+        label = (
+            f"eta_e = {pf.drift_per_impression:g}, eta_d = {pf.drift_per_dwell_minute:g}/min, "
+            f"rho = {pf.drift_decay_per_day:g}/day"
+        )
+        for d in sorted({1, (sc.days + 1) // 2, sc.days}):
+            out.measurements.append(
+                Measurement(
+                    "interest_drift",
+                    label,
+                    f"remaining gap to the shown category h = (1 - x_c)/(1 - b_c), end of day {d}",
+                    float(theory_path[d]),
+                    samples=h[d - 1],
+                    limit=f"h* + (1 - h*) r^d; fixed point h* = rho/(1 - r) = {h_star:.4f}",
+                    note=f"{h.shape[1]} viewers in {len(seeds)} runs; theory = the mean of "
+                    "their chronotypes' closed forms",
+                )
+            )
+        variants.append(
+            {"label": label, "simulated": h, "theory": theory_path, "fixed_point": h_star}
+        )
+    out.figure = {"variants": variants}
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Validation case ``interest_drift``: interests under a fixed exposure schedule follow the
 closed-form path and fixed point of the drift equation (docs/VALIDATION.md, case 7;
-docs/MODEL.md 7.15.2).
+docs/MODEL.md 7.15.2). This module holds the case's preconditions, closed form and
+measurement; :mod:`simulation.validation` turns them into checks.
 
 The special case. Policy ``urn`` with ``feed.interest_sharpness`` 0: every slot's category
 is uniform over the K categories whatever the viewer's interests, and every stream is in
@@ -40,28 +41,29 @@ from typing import Any
 import numpy as np
 from scipy import integrate
 
-from simulation.config import Scenario
+from simulation.config import ConfigError, Scenario
 from simulation.model import SnowballModel
 from simulation.population import CHRONOTYPES
-from simulation.validation import (
-    CaseOutput,
-    Measurement,
-    _fixed,
-    _require,
-    _require_no_ads,
-    _require_no_fans,
-    _runs,
-    _spawn,
-)
 
 MIN_GAP = 0.05
 """Viewers whose baseline gap 1 - b_c is below this are left out (h's rounding error in
 float32 grows as 1 / (1 - b_c))."""
 
 
+def _require(sc: Scenario, ok: bool, key: str, value: Any, allowed: str) -> None:
+    if not ok:
+        raise ConfigError(sc.name, key, value, allowed)
+
+
+def _fixed(sc: Scenario, name: str, key: str) -> None:
+    lo, hi = getattr(sc.streams[name], key)
+    _require(sc, lo == hi, f"streams.{name}.{key}", [lo, hi], "must be one number in this case")
+
+
 def check_drift_case(sc: Scenario) -> str:
-    """Refuse a scenario outside the special case (ConfigError naming the key); returns the
-    name of its one stream group."""
+    """Refuse a scenario outside the special case (ConfigError naming the key; ads and
+    follows are refused by the caller, :mod:`simulation.validation`); returns the name of
+    its one stream group."""
     _require(sc, sc.policy == "urn", "policy", sc.policy, "must be 'urn' in this case")
     _require(sc, sc.platform.interest_drift, "platform.interest_drift", False, "must be true")
     _require(
@@ -92,8 +94,6 @@ def check_drift_case(sc: Scenario) -> str:
         list(sc.calendar.campaign_days),
         "must be empty (campaign days lift the session rate)",
     )
-    _require_no_ads(sc)
-    _require_no_fans(sc)
     groups = [n for n, g in sc.streams.items() if g.count > 0]
     _require(sc, len(groups) == 1, "streams", groups, "needs one group of identical streams")
     g = sc.streams[groups[0]]
@@ -183,58 +183,21 @@ def expected_gap(sc: Scenario, group: str, days: int) -> tuple[np.ndarray, np.nd
     return fixed + (1 - fixed) * r**d, fixed
 
 
-def run_case(
-    scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence
-) -> CaseOutput:
-    out = CaseOutput()
-    variants = []
-    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
-        group = check_drift_case(sc)
-        c = sc.streams[group].category
-        path, fixed = expected_gap(sc, group, sc.days)
-        seeds, _ = _spawn(child, _runs(size, sc))
-        out.seeds[sc.name] = seeds
-        gaps, types = [], []
-        for seed in seeds:
-            model = SnowballModel(sc, seed)
-            pop = model.population
-            start = 1 - pop.baseline_rows(0, pop.n)[:, c].astype(np.float64)
-            keep = np.flatnonzero(start >= MIN_GAP)
-            h = np.empty((sc.days, len(keep)))
-            for d in range(sc.days):
-                model.run_days(1)
-                h[d] = (1 - pop.interests[keep, c].astype(np.float64)) / start[keep]
-            gaps.append(h)
-            types.append(pop.chronotype[keep])
-        h = np.concatenate(gaps, axis=1)
-        chrono = np.concatenate(types)
-        theory_path = path[:, chrono].mean(axis=1)  # E[mean h] over these viewers, day 0..D
-        pf = sc.platform
-        label = (
-            f"eta_e = {pf.drift_per_impression:g}, eta_d = {pf.drift_per_dwell_minute:g}/min, "
-            f"rho = {pf.drift_decay_per_day:g}/day"
-        )
-        h_star = float(fixed[chrono].mean())
-        for d in sorted({1, (sc.days + 1) // 2, sc.days}):
-            out.measurements.append(
-                Measurement(
-                    "interest_drift",
-                    label,
-                    f"remaining gap to the shown category h = (1 - x_c)/(1 - b_c), end of day {d}",
-                    float(theory_path[d]),
-                    samples=h[d - 1],
-                    limit=f"h* + (1 - h*) r^d; fixed point h* = rho/(1 - r) = {h_star:.4f}",
-                    note=f"{h.shape[1]} viewers in {len(seeds)} runs; theory = the mean of their "
-                    "chronotypes' closed forms",
-                )
-            )
-        variants.append(
-            {
-                "label": label,
-                "simulated": h,
-                "theory": theory_path,
-                "fixed_point": h_star,
-            }
-        )
-    out.figure = {"variants": variants}
-    return out
+def measure_gaps(sc: Scenario, group: str, seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Run the scenario once per seed; h = (1 - x_c)/(1 - b_c) at the end of each day for
+    every viewer with 1 - b_c >= MIN_GAP, (days, viewers over all runs), and the viewers'
+    chronotypes, (viewers,)."""
+    c = sc.streams[group].category
+    gaps, types = [], []
+    for seed in seeds:
+        model = SnowballModel(sc, seed)
+        pop = model.population
+        start = 1 - pop.baseline_rows(0, pop.n)[:, c].astype(np.float64)
+        keep = np.flatnonzero(start >= MIN_GAP)
+        h = np.empty((sc.days, len(keep)))
+        for d in range(sc.days):
+            model.run_days(1)
+            h[d] = (1 - pop.interests[keep, c].astype(np.float64)) / start[keep]
+        gaps.append(h)
+        types.append(pop.chronotype[keep])
+    return np.concatenate(gaps, axis=1), np.concatenate(types)
