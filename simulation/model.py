@@ -390,21 +390,22 @@ class SnowballModel(Model):
         impressions and entries move interests (``interest_drift``) and entries without a
         purchase may leave latent needs (``latent_needs``)."""
         pop, pf = self.population, self.config.platform
+        if pop.baseline is None and pop.origin is None:
+            return
+        category = self.table.category[imp.stream]
+        entered = np.flatnonzero(out.entered)
         if pop.baseline is not None:
-            entered = np.flatnonzero(out.entered)
             pop.drift_interests(
                 sessions,
                 imp.session,
-                self.table.category[imp.stream],
+                category,
                 pf.drift_per_impression,
                 entered,
                 pf.drift_per_dwell_minute * out.dwell[entered],
             )
         if pop.origin is not None:
-            left = np.flatnonzero(out.entered & ~out.bought)
-            pop.leave_latent_needs(
-                imp.viewer[left], self.table.category[imp.stream[left]], self.rngs["demand"]
-            )
+            left = entered[~out.bought[entered]]
+            pop.leave_latent_needs(imp.viewer[left], category[left], self.rngs["demand"])
 
     @property
     def category_attention(self) -> np.ndarray:

@@ -68,6 +68,16 @@ def row_cumsum(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a 2-D array with few columns, added column by column (numpy's
+    reduction along short rows, and a matrix product, which may start BLAS threads, are
+    slower), (n,) in ``a``'s dtype."""
+    out = a[:, 0].copy() if a.shape[1] else np.zeros(len(a), dtype=a.dtype)
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
 def flat(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A flat view of the C-contiguous 2-D array ``a`` and the flat indices of
     ``(rows[i], cols[i])``: indexing ``view[idx]`` reads or writes the same elements as
@@ -88,6 +98,10 @@ class Sessions:
     interests: np.ndarray
     follow: np.ndarray
     affinity: np.ndarray
+    twin: np.ndarray | None = None
+    """(n,) int64 or None: for each session, one session of the same viewer in this tick,
+    the same for all of that viewer's sessions (itself for a viewer with one), when known
+    from the draw (``interest_drift`` only)."""
     _cum: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -303,6 +317,7 @@ class Population:
         self._search = [BucketSearch(c) for c in self._cum_activity]
         self.platform = platform or PlatformConfig()
         self.baseline: np.ndarray | None = None
+        self._twins: tuple[np.ndarray, np.ndarray] | None = None
         self.origin: np.ndarray | None = None
         self.latent_multiplier = 1 + self.platform.latent_need_strength * (
             behaviour.need_multiplier - 1
@@ -344,8 +359,23 @@ class Population:
             parts.append(self._members[g][np.minimum(idx, len(cum) - 1)])
         if not parts:
             return np.empty(0, dtype=np.int64)
-        # Random order: budget-limited ads and searches go to whoever comes first.
-        return rng.permutation(np.concatenate(parts).astype(np.int64))
+        drawn = np.concatenate(parts).astype(np.int64)
+        if self.baseline is None:
+            # Random order: budget-limited ads and searches go to whoever comes first.
+            return rng.permutation(drawn)
+        # The same order (permuting an array or its positions draws the same numbers), and
+        # each session's twin for the interest drift: within a chronotype the viewers come
+        # out sorted and chronotypes are disjoint, so a viewer's sessions are adjacent here.
+        n = len(drawn)
+        order = rng.permutation(n)
+        viewers = drawn[order]
+        start = np.ones(n, dtype=bool)
+        start[1:] = drawn[1:] != drawn[:-1]
+        first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        self._twins = (viewers, position[first[order]])
+        return viewers
 
     def traits_of(self, viewers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Patience and price sensitivity of ``viewers``, float32 (n,) each: one gather of
@@ -354,12 +384,15 @@ class Population:
         return rows[0::2], rows[1::2]
 
     def snapshot(self, viewers: np.ndarray) -> Sessions:
-        """Gather the session-local rows of a tick's session viewers."""
+        """Gather the session-local rows of a tick's session viewers (with their twins when
+        ``viewers`` is the array the last ``draw_sessions`` returned under drift)."""
+        twins = self._twins
         return Sessions(
             viewers,
             self.interests.take(viewers, axis=0),
             self.follow.take(viewers, axis=0),
             self.affinity.take(viewers, axis=0),
+            twins[1] if twins is not None and twins[0] is viewers else None,
         )
 
     # ------------------------------------------------------------------ interests
@@ -376,7 +409,7 @@ class Population:
         sum to 1 (the float16 store rounds each value to 11 significant bits)."""
         assert self.baseline is not None
         b = self.baseline[lo:hi].astype(np.float32)
-        b /= (b @ np.ones(self.k, dtype=np.float32))[:, None]  # row sums (matmul: fast)
+        b /= row_sums(b)[:, None]
         return b
 
     def baseline_of(self, viewers: np.ndarray, categories: np.ndarray) -> np.ndarray:
@@ -425,18 +458,24 @@ class Population:
             np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
         add = add.reshape(n, k)
         viewers = sessions.viewer
-        # A viewer with two sessions in the tick: stamp each session's index into its
-        # viewer's first interest (every stamped row is rewritten below); the session whose
-        # stamp stays collects the others' weights, and only it is written.
-        col0 = self.interests.reshape(-1)
-        idx0 = viewers * k
         own = np.arange(n)
-        col0[idx0] = own.astype(np.float32)  # exact below 2**24 sessions per tick
-        lost = np.flatnonzero(col0[idx0] != own)
-        if len(lost):
+        if sessions.twin is not None:  # known from the draw
+            lost = np.flatnonzero(sessions.twin != own)
+            winner = sessions.twin[lost]
+        else:
+            # Stamp each session's index into its viewer's first interest (every stamped
+            # row is rewritten below): the session whose stamp stays is the twin.
+            col0 = self.interests.reshape(-1)
+            idx0 = viewers * k
+            col0[idx0] = own.astype(np.float32)  # exact below 2**24 sessions per tick
+            lost = np.flatnonzero(col0[idx0] != own)
             winner = col0[idx0[lost]].astype(np.int64)
-            np.add.at(add, winner, add[lost])
-        total = add @ np.ones(k, dtype=np.float32)  # row sums (a reduction along rows is slow)
+        # A viewer with two sessions in the tick: the twin collects the others' weights,
+        # and only it is written.
+        if len(lost):
+            cols = np.arange(k)
+            np.add.at(add.reshape(-1), (winner[:, None] * k + cols).ravel(), add[lost].ravel())
+        total = row_sums(add)
         total += 1
         add += sessions.interests
         add /= total[:, None]
@@ -454,11 +493,10 @@ class Population:
         in blocks of ``rows`` (rho = ``drift_decay_per_day``)."""
         rho = np.float32(self.platform.drift_decay_per_day)
         keep = np.float32(1) - rho
-        ones = np.ones(self.k, dtype=np.float32)
         for lo in range(0, self.n, rows):
             x = self.interests[lo : lo + rows]
             b = self.baseline[lo : lo + rows].astype(np.float32)
-            b *= (rho / (b @ ones))[:, None]  # rho x the normalised baseline
+            b *= (rho / row_sums(b))[:, None]  # rho x the normalised baseline
             x *= keep
             x += b
 

@@ -99,6 +99,38 @@ def test_a_viewer_with_two_sessions_in_a_tick_gets_one_combined_update():
     assert np.allclose(pop.interests, ref.interests, rtol=1e-6, atol=1e-8)
 
 
+def test_twins_from_the_draw_match_the_stamped_ones_and_the_draw_is_unchanged():
+    """Under drift draw_sessions finds each viewer's twin session without touching the
+    interests; it returns the same sessions in the same order as without drift, and the
+    drift it leads to equals the stamped fallback's."""
+    off = Population(PopulationConfig(viewers=300, categories=5), BehaviourConfig(), 5,
+                     np.random.default_rng(9))  # fmt: skip
+    pop, ref = make(n=300, k=5, seed=9), make(n=300, k=5, seed=9)
+    rng_a, rng_b, rng_c = (np.random.default_rng(1) for _ in range(3))
+    viewers = pop.draw_sessions(20, 1, 40.0, rng_a)  # many sessions: repeats certain
+    assert np.array_equal(viewers, off.draw_sessions(20, 1, 40.0, rng_b))
+    assert np.array_equal(viewers, ref.draw_sessions(20, 1, 40.0, rng_c))
+    sessions = pop.snapshot(viewers)
+    twin = sessions.twin
+    assert twin is not None and np.array_equal(viewers[twin], viewers)
+    assert (twin != np.arange(len(viewers))).any()
+    for v in np.unique(viewers):  # one twin per viewer
+        assert len(np.unique(twin[viewers == v])) == 1
+    plain = ref.snapshot(viewers.copy())  # not the drawn array: no twins, stamps instead
+    assert plain.twin is None
+    rng = np.random.default_rng(2)
+    session = rng.integers(0, len(viewers), 3000)
+    cats = rng.integers(0, 5, 3000)
+    entered = np.flatnonzero(rng.random(3000) < 0.2)
+    w = rng.exponential(0.1, len(entered))
+    pop.drift_interests(sessions, session, cats, 0.01, entered, w)
+    ref.drift_interests(plain, session, cats, 0.01, entered, w)
+    # The twins may differ (so may the order in which a repeated viewer's weights are added).
+    assert np.allclose(pop.interests, ref.interests, rtol=1e-6, atol=1e-9)
+    once = np.unique(viewers)[np.bincount(viewers)[np.unique(viewers)] == 1]
+    assert np.array_equal(pop.interests[once], ref.interests[once])
+
+
 def test_decay_returns_interests_to_the_baseline():
     pop = make(seed=3, drift_decay_per_day=0.5)
     b = pop.baseline_rows(0, pop.n)
