@@ -122,6 +122,8 @@ class Outcome:
     """Per purchase (aligned with ``rating_stream``): the buyer held an exogenous need."""
     created_bought: np.ndarray | None = None
     """Per purchase: the demand was created by content (``Population.demand_of``)."""
+    category: np.ndarray | None = None
+    """Per impression: the category of the room shown, (n,) (read by the interest drift)."""
 
 
 def buy_decisions(
@@ -321,6 +323,7 @@ class Behaviour:
             rating,
             need_b,
             created_b,
+            cat,
         )
 
     def apply_ratings(

@@ -392,7 +392,7 @@ class SnowballModel(Model):
         pop, pf = self.population, self.config.platform
         if pop.baseline is None and pop.origin is None:
             return
-        category = self.table.category[imp.stream]
+        category = self.table.category[imp.stream] if out.category is None else out.category
         entered = np.flatnonzero(out.entered)
         if pop.baseline is not None:
             pop.drift_interests(

@@ -329,7 +329,8 @@ class Population:
             self.baseline = self.interests.astype(np.float16)
             self.interests = self.baseline_rows(0, n)
         if self.platform.latent_needs:
-            self.origin = np.zeros((n, k), dtype=np.uint8)
+            self.origin = np.empty((n, k), dtype=np.uint8)
+            self.origin.fill(NO_ORIGIN)  # written now: no page faults at the first latent needs
 
     # ------------------------------------------------------------------ sessions
 
@@ -452,7 +453,8 @@ class Population:
         n, k = len(sessions), self.k
         if n == 0 or len(session) == 0:
             return
-        key = session * k + categories
+        key = np.multiply(session, k, dtype=np.int64)
+        key += categories
         add = np.multiply(np.bincount(key, minlength=n * k), exposure, dtype=np.float32)
         if len(entered):  # few: an unbuffered add beats a second (n*K) bincount
             np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
