@@ -371,3 +371,18 @@ def test_model_invariants_over_random_demand_settings(
     for rec in model.daily_records:
         assert (rec["need_orders"] >= 0).all() and (rec["created_orders"] >= 0).all()
         assert (rec["need_orders"] + rec["created_orders"] <= rec["orders"]).all()
+
+
+@pytest.mark.parametrize("drift", [False, True])
+@pytest.mark.parametrize("latent", [False, True])
+def test_state_bytes_per_viewer_match_the_footprint_estimate(drift, latent):
+    """197 bytes per viewer at K = 12, F = 8 today; + 24 with drift (float16 baseline),
+    + 12 with latent needs (uint8 origins): 233 with both, under the issue's 260."""
+    from simulation.footprint import viewer_state_bytes
+
+    pf = PlatformConfig(interest_drift=drift, latent_needs=latent)
+    pop = Population(PopulationConfig(viewers=5000), BehaviourConfig(), 5,
+                     np.random.default_rng(0), pf)  # fmt: skip
+    per_viewer = viewer_state_bytes(12, 8, drift, latent)
+    assert per_viewer == 197 + 24 * drift + 12 * latent <= 260
+    assert 0 <= pop.nbytes() - 5000 * per_viewer <= 16
