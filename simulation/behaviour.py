@@ -17,7 +17,9 @@ Functional forms (docs/MODEL.md gives the reasons):
   Poisson with the summed mean)
 - buy (given entry): ``p = 1 - exp(-h x dwell)``, hazard
   ``h = h0 (persuasion/0.05) appeal_role min(4, (price/ref)^-sensitivity) z^w_z
-  (1 + w_b aff) need_term satiation intent``
+  (1 + w_b aff) need_term satiation intent``; need_term is ``need_multiplier`` under a need,
+  a smaller multiplier under a latent need (``platform.latent_needs``), else 1 (or 0 where a
+  purchase requires a need)
 - follow (given entry, not yet following): ``1 - exp(-f x dwell)``, raised by a purchase;
   a purchase in someone else's room may also follow the merchant's own room
 - rating: the item's quality plus noise, applied ``review_lag_days`` later.
