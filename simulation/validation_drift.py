@@ -29,8 +29,8 @@ r: probability q_r, dwell exponential with mean m_r), ``drift_per_dwell_minute``
 
 Every expectation is computed from the scenario's parameters, per chronotype; the check is a
 t-interval (Bonferroni level) of the mean of h over viewers against the mean of their
-chronotypes' E[h_d], on the first day, the middle day and the last day (where E[h_d] is
-nearest the fixed point).
+chronotypes' E[h_d], on the first day, the middle day and the last day; on the last day
+against the fixed point h* itself when E[h_D] is within ``FIXED_POINT_TOLERANCE`` of it.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ from scipy import integrate
 from simulation.config import ConfigError, Scenario
 from simulation.model import SnowballModel
 from simulation.population import CHRONOTYPES
+
+FIXED_POINT_TOLERANCE = 1e-4
+"""The last day's check is against the fixed point h* when the mean path is this close to it
+(far below the interval's half-width), else against the path."""
 
 MIN_GAP = 0.05
 """Viewers whose baseline gap 1 - b_c is below this are left out (h's rounding error in

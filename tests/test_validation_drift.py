@@ -75,6 +75,16 @@ def test_the_case_holds_at_other_parameter_values(overrides):
     assert len(table) == 6 and (table["verdict"] == "pass").all(), table.to_string()
 
 
+def test_the_default_scenarios_end_at_the_fixed_point():
+    """Both scenarios run long enough that the last day is checked against h* itself."""
+    for path in CASES["interest_drift"].scenario_paths():
+        sc = load_scenario(path)
+        group = validation_drift.check_drift_case(sc)
+        expected, fixed = validation_drift.expected_gap(sc, group, sc.days)
+        gap = np.abs(expected[-1] - fixed).max()
+        assert gap <= validation_drift.FIXED_POINT_TOLERANCE, (path.name, gap)
+
+
 def test_the_case_fails_when_the_model_decays_at_another_rate(monkeypatch):
     """The model decays at twice the configured rate: the theory (from the configuration)
     no longer holds and the checks fail."""
