@@ -140,9 +140,14 @@ def ticks_table(model: SnowballModel) -> pd.DataFrame:
 
 
 def days_table(model: SnowballModel) -> pd.DataFrame:
-    """One row per completed day: ``day`` and one column per day metric."""
+    """One row per completed day: ``day``, one column per day metric and, with
+    ``platform.interest_drift``, ``attention_<k>``: category k's share of all viewers'
+    interest at the end of the day (``model.category_attention``)."""
     df = model.datacollector.get_table_dataframe("days").reset_index(drop=True)
     df[DAY_KEY] = df[DAY_KEY].astype("int64")
+    attention = model.category_attention
+    for k in range(attention.shape[1] if len(attention) == len(df) else 0):
+        df[f"attention_{k}"] = attention[:, k]
     return df
 
 

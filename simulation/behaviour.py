@@ -17,7 +17,9 @@ Functional forms (docs/MODEL.md gives the reasons):
   Poisson with the summed mean)
 - buy (given entry): ``p = 1 - exp(-h x dwell)``, hazard
   ``h = h0 (persuasion/0.05) appeal_role min(4, (price/ref)^-sensitivity) z^w_z
-  (1 + w_b aff) need_term satiation intent``
+  (1 + w_b aff) need_term satiation intent``; need_term is ``need_multiplier`` under a need,
+  a smaller multiplier under a latent need (``platform.latent_needs``), else 1 (or 0 where a
+  purchase requires a need)
 - follow (given entry, not yet following): ``1 - exp(-f x dwell)``, raised by a purchase;
   a purchase in someone else's room may also follow the merchant's own room
 - rating: the item's quality plus noise, applied ``review_lag_days`` later.
@@ -29,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from simulation.config import BehaviourConfig
-from simulation.population import Population, Sessions, flat
+from simulation.population import LATENT, Population, Sessions, flat
 from simulation.streams import StreamTable
 
 FREE, PAID, FOLLOW = 0, 1, 2
@@ -121,6 +123,12 @@ class Outcome:
     z: np.ndarray | None = None
     """Relative interest of each impression's viewer in the room's category (n,) float32, as
     the response used it (read by the audience-aware baseline)."""
+    need_bought: np.ndarray | None = None
+    """Per purchase (aligned with ``rating_stream``): the buyer held an exogenous need."""
+    created_bought: np.ndarray | None = None
+    """Per purchase: the demand was created by content (``Population.demand_of``)."""
+    category: np.ndarray | None = None
+    """Per impression: the category of the room shown, (n,) (read by the interest drift)."""
 
 
 def buy_decisions(
@@ -268,6 +276,9 @@ class Behaviour:
             view, idx = flat(pop.need, ve[i], cat_e[i])
             otherwise = no_need[i] if per_impression else no_need
             need_term = np.where(view[idx], c.need_multiplier, otherwise)
+            if pop.origin is not None:  # a latent need: weaker than a need (never above it)
+                latent = ~view[idx] & (pop.origin.reshape(-1)[idx] == LATENT)
+                need_term = np.where(latent, pop.latent_multiplier * otherwise, need_term)
             return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * intent
 
         if per_impression:
@@ -312,6 +323,7 @@ class Behaviour:
         pop.add_follows(ve[store], room[store], c.affinity_initial)
 
         b = np.flatnonzero(bought_e)
+        need_b, created_b = pop.demand_of(ve[b], cat_e[b], ze[b] / np.float32(pop.k))
         pop.record_purchases(ve[b], cat_e[b], day)
         rating = np.clip(t.quality[se[b]] + rng.normal(0, c.rating_noise, len(b)), 0, 1)
 
@@ -324,7 +336,20 @@ class Behaviour:
         margin = np.zeros(n)
         margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
         return Outcome(
-            entered, dwell, inter_s, bought, price, margin, is_fan, se[b], ve[b], rating, z
+            entered,
+            dwell,
+            inter_s,
+            bought,
+            price,
+            margin,
+            is_fan,
+            se[b],
+            ve[b],
+            rating,
+            z,
+            need_b,
+            created_b,
+            cat,
         )
 
     def apply_ratings(

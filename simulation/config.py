@@ -304,6 +304,47 @@ class PlatformConfig:
     interest_drift: bool = setting(
         False, "exposure and engagement move viewers' interests, which decay back to baseline"
     )
+    drift_per_impression: float = setting(
+        0.001,
+        "interest_drift: weight w an impression of category c adds: x <- (x + w e_c)/(1 + w)",
+        0,
+        1,
+    )
+    drift_per_dwell_minute: float = setting(
+        0.01, "interest_drift: extra weight per minute an entrant dwells in the room", 0, 1
+    )
+    drift_decay_per_day: float = setting(
+        0.1, "interest_drift: share of the distance to the viewer's baseline closed each day", 0, 1
+    )
+    created_interest_margin: float = setting(
+        0.25,
+        "an order counts as created demand when the buyer's interest in the category is at "
+        "least (1 + margin) x their baseline interest (interest_drift)",
+        0,
+    )
+    latent_needs: bool = setting(
+        False, "an entry without a purchase can leave a latent need for the room's category"
+    )
+    latent_need_prob: float = setting(
+        0.05, "latent_needs: probability an entry without a purchase leaves a latent need", 0, 1
+    )
+    latent_need_lifetime_days: float = setting(
+        3.0, "latent_needs: mean days a latent need lasts (geometric)", 0, lo_open=True
+    )
+    latent_need_strength: float = setting(
+        0.5,
+        "latent_needs: buy-hazard multiplier 1 + strength x (need_multiplier - 1) "
+        "(0 = none, 1 = as strong as a need)",
+        0,
+        1,
+    )
+    latent_search_per_day: float = setting(
+        0.1,
+        "latent_needs: daily probability a surviving latent need becomes a full need "
+        "(which the search funnel serves)",
+        0,
+        1,
+    )
 
     # --- one platform, two entrances (policy "mixed") ---------------------------------------
     search_share: float = setting(

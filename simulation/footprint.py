@@ -77,16 +77,20 @@ class TooLargeError(UsageError):
     """A run that would not fit in the machine's memory."""
 
 
-def viewer_state_bytes(categories: int, follow_slots: int) -> int:
+def viewer_state_bytes(
+    categories: int, follow_slots: int, interest_drift: bool = False, latent_needs: bool = False
+) -> int:
     """Bytes of per-viewer state in :class:`~simulation.population.Population`.
 
     Interests float32 (4 K), need and adoption bool (2 K), last purchase day int16 (2 K),
     follow list int32 and affinities float32 (8 F), activity float32 (4), chronotype uint8 (1),
     patience and price sensitivity float32 (8), reservation int32 (4), and the session
     sampler's member index int64 (8), cumulative activity float64 (8) and bucket table
-    int32 (4).
+    int32 (4). Version 2: the baseline interests float16 (2 K) with ``interest_drift``, the
+    demand origins uint8 (K) with ``latent_needs`` (docs/MODEL.md 7.15.2).
     """
-    return 8 * categories + 8 * follow_slots + 37
+    extra = 2 * categories * interest_drift + categories * latent_needs
+    return 8 * categories + 8 * follow_slots + 37 + extra
 
 
 def peak_slots_per_viewer(scenario: Scenario) -> float:
@@ -111,7 +115,10 @@ def estimate_bytes(scenario: Scenario) -> float:
     (a float: sizes beyond any machine are estimated, not overflowed)."""
     pop = scenario.population
     per_viewer = VIEWER_OVERHEAD * viewer_state_bytes(
-        pop.categories, pop.follow_slots
+        pop.categories,
+        pop.follow_slots,
+        scenario.platform.interest_drift,
+        scenario.platform.latent_needs,
     ) + SLOT_BYTES * peak_slots_per_viewer(scenario)
     per_stream = STREAM_BYTES + scenario.n_ticks + scenario.days
     return (

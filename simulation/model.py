@@ -66,12 +66,13 @@ RNG_COMPONENTS = (
     "needs",
     "returns",
     "entrance",
+    "demand",
 )
 """One generator per component, in spawn order; new components are appended (a child of
 ``SeedSequence.spawn`` is fixed by its index, so every existing stream stays as it was).
 ``returns``: which orders are returned (``economics.returns``, issue 22). ``entrance``: the
 mixed platform's viewer propensities and per-session entrances (only that policy strictly
-inside its limits reads it)."""
+inside its limits reads it). ``demand``: latent needs (only with ``platform.latent_needs``)."""
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
@@ -97,6 +98,8 @@ DAY_FIELDS = (
     "search_orders",
     "search_gmv",
     "search_ad_spend",
+    "need_orders",
+    "created_orders",
 )
 # --- economics (issue 22): day fields that exist only when their switch is on -----------------
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
@@ -209,7 +212,9 @@ class SnowballModel(Model):
         self.tph = self.tpd / 24
         self.table = StreamTable(sc, self.rngs["streams"])
         n = self.table.n
-        self.population = Population(sc.population, sc.behaviour, n, self.rngs["population"])
+        self.population = Population(
+            sc.population, sc.behaviour, n, self.rngs["population"], sc.platform
+        )
         seeded = np.flatnonzero(self.table.initial_followers > 0)
         self.population.seed_followers(
             seeded,
@@ -257,6 +262,7 @@ class SnowballModel(Model):
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
         self.daily_records: list[dict[str, np.ndarray]] = []
+        self._attention: list[np.ndarray] = []
         self.tier_history = np.full((sc.n_ticks, n), -1, dtype=np.int8)
         """Pool tier of each stream at the end of each tick, -1 while off air."""
         self.tick_stats: dict[str, float] = {}
@@ -402,6 +408,7 @@ class SnowballModel(Model):
             self.rngs["behaviour"],
         )
         self.policy.settle(imp, out)
+        self._move_demand(imp, out, sessions)
         self.timer.lap("behaviour")
         self._account(imp, out, len(sessions), live, sessions, need_before)
         self.window_log.record(self, live)
@@ -426,6 +433,36 @@ class SnowballModel(Model):
             self._end_day(day)
         if t + 1 >= self.config.n_ticks:
             self.running = False
+
+    def _move_demand(self, imp: Impressions, out: Outcome, sessions: Sessions) -> None:
+        """Version 2's demand dynamics after behaviour (docs/MODEL.md 7.15.2): the tick's
+        impressions and entries move interests (``interest_drift``) and entries without a
+        purchase may leave latent needs (``latent_needs``)."""
+        pop, pf = self.population, self.config.platform
+        if pop.baseline is None and pop.origin is None:
+            return
+        category = self.table.category[imp.stream] if out.category is None else out.category
+        entered = np.flatnonzero(out.entered)
+        if pop.baseline is not None:
+            pop.drift_interests(
+                sessions,
+                imp.session,
+                category,
+                pf.drift_per_impression,
+                entered,
+                pf.drift_per_dwell_minute * out.dwell[entered],
+            )
+        if pop.origin is not None:
+            left = entered[~out.bought[entered]]
+            pop.leave_latent_needs(imp.viewer[left], category[left], self.rngs["demand"])
+
+    @property
+    def category_attention(self) -> np.ndarray:
+        """Each category's share of all viewers' interest at the end of each completed day,
+        (days, K) float64 (rows sum to 1); recorded only with ``platform.interest_drift``
+        (without it interests never move), else (0, K)."""
+        k = self.population.k
+        return np.array(self._attention).reshape(-1, k)
 
     def _live_now(self, day: int, tod: int) -> np.ndarray:
         t = self.table
@@ -510,6 +547,11 @@ class SnowballModel(Model):
         b = np.flatnonzero(out.bought)
         s_b, price_b = s[b], out.price[b]
         sums["orders"] = total(s_b)
+        if out.need_bought is not None and out.created_bought is not None:
+            sums["need_orders"] = total(s_b[out.need_bought])
+            sums["created_orders"] = total(s_b[out.created_bought])
+        else:
+            sums["need_orders"] = sums["created_orders"] = np.zeros(n)
         sums["gmv"] = total(s_b, price_b)
         sums["margin"] = total(s_b, out.margin[b])
         fan_b = out.is_fan[b]  # orders and GMV of buyers who followed the room
@@ -690,6 +732,8 @@ class SnowballModel(Model):
         pop.arrive_needs(
             self.rngs["needs"], 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
         )
+        if pop.origin is not None:
+            pop.age_latent_needs(self.rngs["demand"])
         pop.reserved[:] = -1
         if self.always_open:
             self.live_ticks_today = np.full(t.n, self.tpd, dtype=np.int64)
@@ -711,6 +755,10 @@ class SnowballModel(Model):
         self.agents_by_type[Stream].do("step")
         self.behaviour.refresh()
         self.population.decay_affinity()
+        if self.population.baseline is not None:
+            self.population.decay_interests()
+            interests = self.population.interests
+            self._attention.append(interests.sum(axis=0, dtype=np.float64) / len(interests))
         self.policy.end_of_day()
         for x in self.day_counts.values():
             x[:] = 0

@@ -13,6 +13,12 @@ views ``patience`` and ``price_sensitivity``);
 ``follow`` int32 (N, F), stream index or -1; ``affinity`` float32 (N, F) in [0, 1];
 ``need`` bool (N, K); ``last_buy_day`` int16 (N, K), -1 = never; ``adopted`` bool (N, K);
 ``reserved`` int32 (N,), stream a warm-up video booked or -1; ``followers`` int64 (S,).
+
+Version 2 (``[platform]``, docs/MODEL.md 7.15.2), allocated only when switched on:
+``baseline`` float16 (N, K), the interests each viewer started with, to which drifted
+interests decay (``interest_drift``); ``origin`` uint8 (N, K), content-created demand per
+category: NO_ORIGIN, LATENT (a latent need an entry left) or CREATED_NEED (a latent need that
+became a full need, held in ``need`` too) (``latent_needs``).
 """
 
 from dataclasses import dataclass, field
@@ -20,9 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simulation import kernels
-from simulation.config import BehaviourConfig, PopulationConfig
+from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
 
 NEVER = -1
+NO_ORIGIN, LATENT, CREATED_NEED = 0, 1, 2
+"""States of ``Population.origin`` (content-created demand per viewer and category)."""
 
 # Hourly session profiles of four chronotypes (each sums to 1 over 24 hours): evening-heavy,
 # lunch-and-evening, early bird, night owl. Live commerce peaks 19:00-23:00.
@@ -60,6 +68,16 @@ def row_cumsum(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(axis=1)`` of a 2-D array with few columns, added column by column (numpy's
+    reduction along short rows, and a matrix product, which may start BLAS threads, are
+    slower), (n,) in ``a``'s dtype."""
+    out = a[:, 0].copy() if a.shape[1] else np.zeros(len(a), dtype=a.dtype)
+    for j in range(1, a.shape[1]):
+        out += a[:, j]
+    return out
+
+
 def flat(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A flat view of the C-contiguous 2-D array ``a`` and the flat indices of
     ``(rows[i], cols[i])``: indexing ``view[idx]`` reads or writes the same elements as
@@ -80,6 +98,10 @@ class Sessions:
     interests: np.ndarray
     follow: np.ndarray
     affinity: np.ndarray
+    twin: np.ndarray | None = None
+    """(n,) int64 or None: for each session, one session of the same viewer in this tick,
+    the same for all of that viewer's sessions (itself for a viewer with one), when known
+    from the draw (``interest_drift`` only)."""
     _cum: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
@@ -248,6 +270,9 @@ class Population:
         Number of streams (sizes the follower counts).
     rng
         The population's own generator (used for initial traits only).
+    platform
+        Version 2 switches: ``interest_drift`` keeps each viewer's baseline interests,
+        ``latent_needs`` the origin of their demand (None or both off: neither is kept).
     """
 
     def __init__(
@@ -256,6 +281,7 @@ class Population:
         behaviour: BehaviourConfig,
         n_streams: int,
         rng: np.random.Generator,
+        platform: PlatformConfig | None = None,
     ):
         n, k = cfg.viewers, cfg.categories
         self.cfg, self.behaviour = cfg, behaviour
@@ -289,6 +315,22 @@ class Population:
         self._members = [np.flatnonzero(self.chronotype == g) for g in range(len(CHRONOTYPES))]
         self._cum_activity = [np.cumsum(self.activity[m], dtype=np.float64) for m in self._members]
         self._search = [BucketSearch(c) for c in self._cum_activity]
+        self.platform = platform or PlatformConfig()
+        self.baseline: np.ndarray | None = None
+        self._twins: tuple[np.ndarray, np.ndarray] | None = None
+        self.origin: np.ndarray | None = None
+        self.latent_multiplier = 1 + self.platform.latent_need_strength * (
+            behaviour.need_multiplier - 1
+        )
+        """Buy-hazard multiplier of a latent need (at most ``need_multiplier``)."""
+        if self.platform.interest_drift:
+            # The baseline is kept in float16 (2 bytes per category); the interests start at
+            # its normalised value, so that decay returns them to where they began.
+            self.baseline = self.interests.astype(np.float16)
+            self.interests = self.baseline_rows(0, n)
+        if self.platform.latent_needs:
+            self.origin = np.empty((n, k), dtype=np.uint8)
+            self.origin.fill(NO_ORIGIN)  # written now: no page faults at the first latent needs
 
     # ------------------------------------------------------------------ sessions
 
@@ -318,8 +360,23 @@ class Population:
             parts.append(self._members[g][np.minimum(idx, len(cum) - 1)])
         if not parts:
             return np.empty(0, dtype=np.int64)
-        # Random order: budget-limited ads and searches go to whoever comes first.
-        return rng.permutation(np.concatenate(parts).astype(np.int64))
+        drawn = np.concatenate(parts).astype(np.int64)
+        if self.baseline is None:
+            # Random order: budget-limited ads and searches go to whoever comes first.
+            return rng.permutation(drawn)
+        # The same order (permuting an array or its positions draws the same numbers), and
+        # each session's twin for the interest drift: within a chronotype the viewers come
+        # out sorted and chronotypes are disjoint, so a viewer's sessions are adjacent here.
+        n = len(drawn)
+        order = rng.permutation(n)
+        viewers = drawn[order]
+        start = np.ones(n, dtype=bool)
+        start[1:] = drawn[1:] != drawn[:-1]
+        first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
+        position = np.empty(n, dtype=np.int64)
+        position[order] = np.arange(n)
+        self._twins = (viewers, position[first[order]])
+        return viewers
 
     def traits_of(self, viewers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Patience and price sensitivity of ``viewers``, float32 (n,) each: one gather of
@@ -328,12 +385,15 @@ class Population:
         return rows[0::2], rows[1::2]
 
     def snapshot(self, viewers: np.ndarray) -> Sessions:
-        """Gather the session-local rows of a tick's session viewers."""
+        """Gather the session-local rows of a tick's session viewers (with their twins when
+        ``viewers`` is the array the last ``draw_sessions`` returned under drift)."""
+        twins = self._twins
         return Sessions(
             viewers,
             self.interests.take(viewers, axis=0),
             self.follow.take(viewers, axis=0),
             self.affinity.take(viewers, axis=0),
+            twins[1] if twins is not None and twins[0] is viewers else None,
         )
 
     # ------------------------------------------------------------------ interests
@@ -342,6 +402,105 @@ class Population:
         """Interest in a category relative to uniform (1 = average), float32 (n,)."""
         view, idx = flat(self.interests, viewers, categories)
         return view[idx] * np.float32(self.k)
+
+    # ------------------------------------------------------------------ interest drift
+
+    def baseline_rows(self, lo: int, hi: int) -> np.ndarray:
+        """Baseline interests of viewers lo..hi-1, float32 (hi - lo, K), rows normalised to
+        sum to 1 (the float16 store rounds each value to 11 significant bits)."""
+        assert self.baseline is not None
+        b = self.baseline[lo:hi].astype(np.float32)
+        b /= row_sums(b)[:, None]
+        return b
+
+    def baseline_of(self, viewers: np.ndarray, categories: np.ndarray) -> np.ndarray:
+        """Baseline interest share of each (viewer, category) pair, float32 (n,)."""
+        assert self.baseline is not None
+        rows = self.baseline.take(viewers, axis=0).astype(np.float32)
+        return rows[np.arange(len(viewers)), categories] / rows.sum(axis=1)
+
+    def drift_interests(
+        self,
+        sessions: Sessions,
+        session: np.ndarray,
+        categories: np.ndarray,
+        exposure: float,
+        entered: np.ndarray,
+        entry_weight: np.ndarray,
+    ) -> None:
+        """Move the tick's viewers' interests toward the categories they were shown.
+
+        Every impression of category c adds weight ``exposure`` to c and every entry a
+        further ``entry_weight`` (its dwell-scaled weight); per viewer and tick,
+
+            x <- (x + A) / (1 + W),   A_c = sum of the weights on c,  W = sum_c A_c,
+
+        a convex combination of x and the events' category mix, so rows stay
+        distributions, and the order of the tick's events does not matter. Only the rows of
+        the tick's session viewers are read (from the snapshot) and written.
+
+        Parameters
+        ----------
+        sessions
+            The tick's sessions; their snapshot rows are the interests before the update.
+        session, categories
+            Session index and category of each impression, (m,).
+        exposure
+            Weight of one impression.
+        entered, entry_weight
+            Indices of the impressions that were entered and their extra weights, (e,).
+        """
+        n, k = len(sessions), self.k
+        if n == 0 or len(session) == 0:
+            return
+        key = np.multiply(session, k, dtype=np.int64)
+        key += categories
+        add = np.multiply(np.bincount(key, minlength=n * k), exposure, dtype=np.float32)
+        if len(entered):  # few: an unbuffered add beats a second (n*K) bincount
+            np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
+        add = add.reshape(n, k)
+        viewers = sessions.viewer
+        own = np.arange(n)
+        if sessions.twin is not None:  # known from the draw
+            lost = np.flatnonzero(sessions.twin != own)
+            winner = sessions.twin[lost]
+        else:
+            # Stamp each session's index into its viewer's first interest (every stamped
+            # row is rewritten below): the session whose stamp stays is the twin.
+            col0 = self.interests.reshape(-1)
+            idx0 = viewers * k
+            col0[idx0] = own.astype(np.float32)  # exact below 2**24 sessions per tick
+            lost = np.flatnonzero(col0[idx0] != own)
+            winner = col0[idx0[lost]].astype(np.int64)
+        # A viewer with two sessions in the tick: the twin collects the others' weights,
+        # and only it is written.
+        if len(lost):
+            cols = np.arange(k)
+            np.add.at(add.reshape(-1), (winner[:, None] * k + cols).ravel(), add[lost].ravel())
+        total = row_sums(add)
+        total += 1
+        add += sessions.interests
+        add /= total[:, None]
+        rows = self.interests.view(np.dtype((np.void, 4 * k))).reshape(-1)  # one item per row
+        new = add.view(rows.dtype).reshape(-1)
+        if len(lost):
+            keep = np.ones(n, dtype=bool)
+            keep[lost] = False
+            rows[viewers[keep]] = new[keep]
+        else:
+            rows[viewers] = new
+
+    def decay_interests(self, rows: int = 32768) -> None:
+        """One day's decay toward the baseline: x <- b + (1 - rho)(x - b), every viewer,
+        in blocks of ``rows`` (rho = ``drift_decay_per_day``)."""
+        rho = np.float32(self.platform.drift_decay_per_day)
+        keep = np.float32(1) - rho
+        for lo in range(0, self.n, rows):
+            x = self.interests[lo : lo + rows]
+            b = self.baseline[lo : lo + rows].astype(np.float32)
+            b *= (rho / row_sums(b))[:, None]  # rho x the normalised baseline
+            x *= keep
+            x += b
 
     # ------------------------------------------------------------------ follows
 
@@ -480,10 +639,70 @@ class Population:
             last < 0, np.float32(1), 1 - np.exp(-(since + np.float32(0.5)) / tau)
         ).astype(np.float32)
 
+    def demand_of(
+        self, viewers: np.ndarray, categories: np.ndarray, interest: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Where the demand behind each purchase came from, two bool (n,) arrays:
+
+        ``need``: the buyer held an exogenous need in the category (one that arrived, not
+        one a latent need became); ``created``: otherwise, the demand was made by content:
+        a latent need or a need it became (``latent_needs``), or an interest share
+        ``interest`` at least (1 + ``created_interest_margin``) x the buyer's baseline
+        share (``interest_drift``). Read before the purchases are recorded.
+        """
+        view, idx = flat(self.need, viewers, categories)
+        need = view[idx]
+        created = np.zeros(len(viewers), dtype=bool)
+        if self.origin is not None:
+            origin = self.origin.reshape(-1)[idx]
+            created = np.where(need, origin == CREATED_NEED, origin == LATENT)
+            need = need & (origin != CREATED_NEED)
+        if self.baseline is not None and len(viewers):
+            margin = np.float32(1 + self.platform.created_interest_margin)
+            drifted = interest >= margin * self.baseline_of(viewers, categories)
+            created |= ~need & drifted
+        return need, created
+
+    def leave_latent_needs(
+        self, viewers: np.ndarray, categories: np.ndarray, rng: np.random.Generator
+    ) -> None:
+        """Entries without a purchase: each leaves a latent need for its category with
+        probability ``latent_need_prob``, unless the viewer already has a need or a latent
+        need there."""
+        assert self.origin is not None
+        hit = rng.random(len(viewers)) < self.platform.latent_need_prob
+        view, idx = flat(self.origin, viewers[hit], categories[hit])
+        free = (view[idx] == NO_ORIGIN) & ~self.need.reshape(-1)[idx]
+        view[idx[free]] = LATENT
+
+    def age_latent_needs(self, rng: np.random.Generator) -> None:
+        """One day of latent needs, after the day's need arrivals and expiries: each latent
+        need ends with probability 1 - exp(-1/``latent_need_lifetime_days``); a surviving
+        one, in a category without a need, becomes a full need with probability
+        ``latent_search_per_day`` (marked CREATED_NEED); a CREATED_NEED whose need has
+        expired is cleared. One uniform per latent need, drawn in index order."""
+        assert self.origin is not None
+        p = self.platform
+        origin, need = self.origin.reshape(-1), self.need.reshape(-1)
+        created = np.flatnonzero(origin == CREATED_NEED)
+        origin[created[~need[created]]] = NO_ORIGIN
+        latent = np.flatnonzero(origin == LATENT)
+        u = rng.random(len(latent))
+        ends = 1 - np.exp(-1 / p.latent_need_lifetime_days)
+        origin[latent[u < ends]] = NO_ORIGIN
+        search = (u >= ends) & (u < ends + (1 - ends) * p.latent_search_per_day)
+        search &= ~need[latent]
+        becomes = latent[search]
+        origin[becomes] = CREATED_NEED
+        need[becomes] = True
+
     def record_purchases(self, viewers: np.ndarray, categories: np.ndarray, day: int) -> None:
-        """Purchases satisfy the need, start satiation and mark adoption."""
+        """Purchases satisfy the need (and any latent need), start satiation and mark
+        adoption."""
         view, idx = flat(self.need, viewers, categories)
         view[idx] = False
+        if self.origin is not None:
+            self.origin.reshape(-1)[idx] = NO_ORIGIN
         view, idx = flat(self.last_buy_day, viewers, categories)
         view[idx] = day
         first = ~self.adopted.reshape(-1)[idx]
@@ -509,6 +728,7 @@ class Population:
             self.adopted,
             self.reserved,
         ]
+        arrays += [a for a in (self.baseline, self.origin) if a is not None]
         return int(
             sum(a.nbytes for a in arrays)
             + sum(m.nbytes for m in self._members)

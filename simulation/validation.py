@@ -18,6 +18,8 @@ returns        ``economics.returns``: rooms of fixed quality, one presented qual
                (:mod:`simulation.validation_returns`)
 platform_lim.  ``mixed`` at ``search_share`` 0 and 1 against ``interest_feed`` and
                ``search_funnel`` (:mod:`simulation.validation_limits`)
+interest_drift ``urn`` with interest-blind slots: a constant exposure schedule moves
+               interests (closed form in :mod:`simulation.validation_drift`)
 audience_      rooms served fixed audiences of very different interest, no allocation
 uplift         feedback; uplift and per-room rates against their closed forms
 =============  =====================================================================
@@ -54,7 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from simulation import theory
+from simulation import theory, validation_drift
 from simulation import validation_limits as limits
 from simulation import validation_returns as returns_case
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
@@ -1279,6 +1281,50 @@ def _returns(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
     return out
 
 
+def _interest_drift(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
+    out = CaseOutput()
+    variants = []
+    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
+        _require_no_ads(sc)
+        _require_no_fans(sc)
+        group = validation_drift.check_drift_case(sc)
+        path, fixed = validation_drift.expected_gap(sc, group, sc.days)
+        seeds, _ = _spawn(child, _runs(size, sc))
+        out.seeds[sc.name] = seeds
+        h, chrono = validation_drift.measure_gaps(sc, group, seeds)
+        theory_path = path[:, chrono].mean(axis=1)  # E[mean h] over these viewers, day 0..D
+        h_star = float(fixed[chrono].mean())
+        pf = sc.platform
+        label = (
+            f"eta_e = {pf.drift_per_impression:g}, eta_d = {pf.drift_per_dwell_minute:g}/min, "
+            f"rho = {pf.drift_decay_per_day:g}/day"
+        )
+        transient = float(np.abs(theory_path[sc.days] - h_star))
+        for d in sorted({1, (sc.days + 1) // 2, sc.days}):
+            # On the last day, when the path is within 10^-4 of its limit, the check is
+            # against the fixed point itself.
+            at_fixed_point = d == sc.days and transient <= validation_drift.FIXED_POINT_TOLERANCE
+            out.measurements.append(
+                Measurement(
+                    "interest_drift",
+                    label,
+                    f"remaining gap to the shown category h = (1 - x_c)/(1 - b_c), end of day {d}"
+                    + (" (at the fixed point)" if at_fixed_point else ""),
+                    h_star if at_fixed_point else float(theory_path[d]),
+                    samples=h[d - 1],
+                    limit=f"h* + (1 - h*) r^d; fixed point h* = rho/(1 - r) = {h_star:.4f}",
+                    note=f"{h.shape[1]} viewers in {len(seeds)} runs; theory = the mean of "
+                    "their chronotypes' closed forms"
+                    + (f" (path - h* = {transient:.1e})" if at_fixed_point else ""),
+                )
+            )
+        variants.append(
+            {"label": label, "simulated": h, "theory": theory_path, "fixed_point": h_star}
+        )
+    out.figure = {"variants": variants}
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Registry and driver
 # --------------------------------------------------------------------------------------------
@@ -1357,6 +1403,13 @@ CASES: dict[str, Case] = {
                 "quick": {"runs": 6, "impressions": 3000},
                 "full": {"runs": 20, "impressions": 6000},
             },
+        ),
+        Case(
+            "interest_drift",
+            "Interest drift under a fixed exposure schedule: path and fixed point",
+            ("drift.toml", "drift_entries.toml"),
+            _interest_drift,
+            {"quick": {"runs": 1}, "full": {"runs": 4}},
         ),
     )
 }

@@ -394,6 +394,25 @@ def audience_uplift(data: dict[str, Any], axes: np.ndarray) -> None:
         ax.legend(fontsize=8)
 
 
+def interest_drift(data: dict[str, Any], axes: np.ndarray) -> None:
+    for ax, v in zip(axes, data["variants"], strict=False):
+        h, path = v["simulated"], v["theory"]
+        days = np.arange(1, h.shape[0] + 1)
+        mean, lo, hi = _band(list(h))
+        ax.fill_between(days, lo, hi, color=SIM, alpha=0.3, label="simulated mean (95% CI)")
+        ax.plot(days, mean, color=SIM)
+        ax.plot(np.arange(len(path)), path, "o", ms=3, color=THEORY, label="closed form E[h_d]")
+        ax.axhline(
+            v["fixed_point"], color=LIMIT, ls="--", label=f"fixed point {v['fixed_point']:.3f}"
+        )
+        ax.set(
+            title=f"Interest drift\n{v['label']}",
+            xlabel="day",
+            ylabel="remaining gap h = (1 − x_c)/(1 − b_c)",
+        )
+        ax.legend(fontsize=8)
+
+
 PANELS = {
     "polya": (4, polya),
     "gamma_urn": (2, gamma_urn),
@@ -404,6 +423,7 @@ PANELS = {
     "returns": (1, returns_draw),
     "platform_limits": (2, platform_limits),
     "audience_uplift": (2, audience_uplift),
+    "interest_drift": (2, interest_drift),
 }
 
 

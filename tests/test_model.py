@@ -145,6 +145,10 @@ def reference_tally(model, imp, out):
     ref["camp_impressions"] = np.bincount(camp, minlength=n_c)
     ref["camp_orders"] = np.bincount(camp, out.bought[paid], minlength=n_c).astype(np.int64)
     ref["camp_gmv"] = np.bincount(camp, out.price[paid], minlength=n_c)
+    for k, origin in (("need_orders", out.need_bought), ("created_orders", out.created_bought)):
+        per_impression = np.zeros(len(s), dtype=bool)
+        per_impression[np.flatnonzero(out.bought)[origin]] = True
+        ref[k] = np.bincount(s, per_impression, minlength=n)
     return ref
 
 
