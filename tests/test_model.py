@@ -82,6 +82,7 @@ def check_invariants(res: api.RunResult) -> None:
     viewers=st.integers(300, 3000),
     policy=st.sampled_from(sorted(POLICIES)),
     strategy=st.sampled_from(sorted(STRATEGIES)),
+    operator=st.sampled_from(list(OPERATORS)),
     budget=st.floats(0, 3000),
     targeting=st.sampled_from(TARGETING),
     ad_load=st.floats(0, 0.6),
@@ -89,7 +90,7 @@ def check_invariants(res: api.RunResult) -> None:
     seed=st.integers(0, 2**31),
 )
 def test_invariants_hold_in_random_scenarios(
-    viewers, policy, strategy, budget, targeting, ad_load, campaign_day, seed
+    viewers, policy, strategy, operator, budget, targeting, ad_load, campaign_day, seed
 ):
     sc = small(
         **{
@@ -99,6 +100,7 @@ def test_invariants_hold_in_random_scenarios(
             "streams.focal.campaign.daily_budget": budget,
             "streams.focal.campaign.targeting": targeting,
             "streams.field_ads.campaign.daily_budget": budget / 2,
+            "streams.field_ads.operator": operator,
             "feed.ad_load": ad_load,
             "calendar.campaign_days": [1] if campaign_day else [],
         }
