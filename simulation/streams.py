@@ -251,7 +251,7 @@ class Stream(mesa.Agent):
         decides; its capacity investment is queued here, and the decision returned for the
         model to apply the budget factor to the room's campaign."""
         self.dashboards.append(dashboard)
-        decision = self.operator.decide(list(self.dashboards))
+        decision = self.operator.decide(self.dashboards)  # the contract: never changed
         self.invest(decision.capacity_investment)
         return decision
 
