@@ -8,17 +8,19 @@ Quick use::
     result.streams, result.ticks   # pandas DataFrames
 
 The public names are loaded on first use (PEP 562 ``__getattr__``): ``import simulation``
-itself loads only the configuration and the two registries of part names (policies and
-strategies, which the scenario loader asks to validate ``policy`` and ``campaign.strategy``),
+itself loads only the configuration and the three registries of part names (policies,
+strategies and room operators, which the scenario loader asks to validate ``policy``,
+``campaign.strategy`` and ``operator``),
 so the command line refuses bad input before the model, pandas, scipy and Mesa are imported.
 """
 
 import typing
 
 # The registries register their lookups with the scenario loader when imported: here, so
-# that every scenario load, from any entry point, can validate names. Both are cheap (the
+# that every scenario load, from any entry point, can validate names. All are cheap (the
 # policy classes are imported on first use), and so is the configuration.
 from simulation import distribution as distribution
+from simulation import operators as operators
 from simulation import strategies as strategies
 from simulation.config import ConfigError, Scenario, load_scenario
 

@@ -602,6 +602,49 @@ class CampaignConfig:
 
 
 @dataclass(frozen=True)
+class OperatorConfig:
+    """The room operator's settings (``[streams.<group>.operator_params]``; see
+    ``snowball operators`` and docs/MODEL.md 7.17). Each operator reads the keys it names."""
+
+    capacity_budget: float = setting(
+        300.0,
+        "yuan a day spent on the host and script (capacity_investment: every live day; "
+        "capacity_first: every live day while it holds the ads)",
+        0,
+    )
+    capacity_margin_share: float = setting(
+        0.0,
+        "plus this share of the day's gross margin (when positive), invested the same way",
+        0,
+        1,
+    )
+    roi_threshold: float = setting(
+        3.0,
+        "capacity_first: paid ROI (GMV per ad yuan) at which it stops holding and scales",
+        0,
+        1000,
+        lo_open=True,
+    )
+    hold_factor: float = setting(
+        1.0,
+        "capacity_first: tomorrow's budget as a share of the strategy's while it holds "
+        "(1 = the strategy's budget, below 1 cuts it)",
+        0,
+        1,
+        lo_open=True,
+    )
+    scale_step: float = setting(
+        0.3, "capacity_first: growth of its budget factor per live day once ROI clears", 0, 10
+    )
+    max_factor: float = setting(
+        10.0,
+        "capacity_first: ceiling on its budget factor (the campaign's max_budget caps too)",
+        1,
+        1000,
+    )
+
+
+@dataclass(frozen=True)
 class StreamGroupConfig:
     """A group of streams drawn from the same trait ranges. Ranges are [low, high] uniform;
     a single number fixes the trait."""
@@ -639,6 +682,10 @@ class StreamGroupConfig:
     initial_followers: float = setting(0.0, "followers at start as a share of viewers", 0, 1)
     merchant: str = setting("", "merchant whose products it sells; '' = its own")
     campaign: CampaignConfig | None = setting(None, "ad budget attached to each stream")
+    operator: str = setting("static", "room operator (see `snowball operators`)")
+    operator_params: OperatorConfig = field(
+        default_factory=OperatorConfig, metadata={"doc": "the room operator's settings"}
+    )
 
 
 @dataclass(frozen=True)
@@ -667,6 +714,20 @@ class Scenario:
         "persuasion gained (relative) per doubling of capacity investment over 1000 yuan",
         0,
         10,
+    )
+    capacity_retention_return: float = setting(
+        0.0,
+        "retention gained (relative) per doubling of capacity investment over 1000 yuan "
+        "(0 = version 1: investment raises persuasion only)",
+        0,
+        10,
+    )
+    capacity_delay_days: int = setting(
+        0,
+        "days between a capacity investment's cost and its effect (0 = version 1: it works "
+        "from the day after the decision)",
+        0,
+        365,
     )
     population: PopulationConfig = field(
         default_factory=PopulationConfig, metadata={"doc": "viewers"}
@@ -942,9 +1003,10 @@ def check_ticks(sc: "Scenario", source: str, prefix: str = "") -> None:
 
 PART_REGISTRIES: dict[str, typing.Callable[[str, str, str], object]] = {}
 """Lookups of the registries of interchangeable parts, by the scenario key that names a part:
-``policy`` (:func:`simulation.distribution.policy_class`) and ``strategy``
-(:func:`simulation.strategies.strategy_class`). Each registry adds its lookup here when its
-module is imported (``import simulation`` imports both), so the registries validate their own
+``policy`` (:func:`simulation.distribution.policy_class`), ``strategy``
+(:func:`simulation.strategies.strategy_class`) and ``operator``
+(:func:`simulation.operators.operator_class`). Each registry adds its lookup here when its
+module is imported (``import simulation`` imports all three), so the registries validate their own
 names and this module never imports what it configures: it stays at the bottom of the import
 graph (``tests/test_import_graph.py``). A lookup takes ``(name, source, key)`` and raises
 :class:`ConfigError` for a name its registry does not hold."""
@@ -1009,6 +1071,7 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
             raise ConfigError(
                 source, _join(prefix, "mix"), list(obj.mix), "shares must add up to 1"
             )
+        check_part_name("operator", obj.operator, source, _join(prefix, "operator"))
         if obj.merchant and obj.kind == "field":
             raise ConfigError(
                 source,

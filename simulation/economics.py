@@ -33,9 +33,10 @@ default (version 1: no new columns, no new random draws):
     - ``return_handling``: ``return_handling_cost`` per return;
     - ``host_cost``: ``host_cost_per_hour`` per live hour of a room selling its own goods
       (an influencer selling a merchant's goods is paid by the commission instead);
-    - ``capacity_cost``: the yuan a strategy invested in the room's conversion capacity
-      (``Decision.capacity_investment``), booked on the day the investment takes effect
-      (the day after the decision).
+    - ``capacity_cost``: the yuan a strategy (``Decision.capacity_investment``) or the
+      room's operator (``OperatorDecision.capacity_investment``, simulation/operators.py)
+      invested in the room's conversion capacity, booked on the day after the decision
+      (when it is paid; ``capacity_delay_days`` may make it act later).
 
     A row's profit is the profit of whoever owns the goods the room sold: the room itself,
     or the merchant an influencer room sells for.

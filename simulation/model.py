@@ -14,7 +14,8 @@ One tick (``tick_minutes`` of platform time):
 
 Once a day: ratings that are due move review scores and raters' affinities, needs arrive and
 expire, ad strategies decide tomorrow from what their campaign observed, room operators
-apply capacity investments, affinities decay, and the funnel re-sorts its listings.
+decide from their room's dashboard (a factor on tomorrow's budget, capacity investment) and
+investments that are due take effect, affinities decay, and the funnel re-sorts its listings.
 
 Randomness: one root seed; ``numpy.random.SeedSequence(seed).spawn`` gives each component
 its own generator, so no two components share a stream of numbers and no global state is
@@ -53,6 +54,7 @@ from simulation.metrics import (
     scenario_metrics,
     tick_reporters,
 )
+from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
 from simulation.streams import Stream, StreamTable
 
@@ -227,6 +229,8 @@ class SnowballModel(Model):
         self.campaigns = Campaigns(configs, sc.auction)
         self.bidding_now = np.zeros(self.campaigns.n, dtype=bool)
         self.ad_agents = [AdBudget(self, j, s, cfg) for j, (s, cfg) in enumerate(configs)]
+        self.operated = [a for a in self.stream_agents if a.acts]
+        """Rooms whose operator acts (none unless a group sets ``operator``)."""
         self.audience = sc.platform.audience_estimates
         if self.audience:
             self.estimator: Estimator = UpliftEstimator(n, sc.feed, sc.tick_minutes, sc.platform)
@@ -750,6 +754,8 @@ class SnowballModel(Model):
         self.daily_records.append(self._day_record(day))
         self._measure_day(day)
         self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
+        if self.operated:  # room operators, after the strategies (simulation/operators.py)
+            self._operate(self.daily_records[-1])
         if self.economics is not None:  # investments decided tonight, booked tomorrow
             self.economics.invest(np.array([a.pending_investment for a in self.stream_agents]))
         self.agents_by_type[Stream].do("step")
@@ -766,6 +772,43 @@ class SnowballModel(Model):
         c.day_impressions[:] = 0
         c.day_orders[:] = 0
         c.day_gmv[:] = 0
+
+    def _operate(self, rec: dict[str, np.ndarray]) -> None:
+        """Each acting room's operator reads today's dashboard (from the day's record) and
+        decides; its budget factor multiplies tomorrow's budget of the room's campaign, which
+        its strategy has just set (clipped to the campaign's ``max_budget``), and its capacity
+        investment is queued on the room (docs/MODEL.md 7.17)."""
+        has_returns = "refunds" in rec
+        has_profit = "profit" in rec
+        campaigns = {a.stream: a for a in self.ad_agents}
+        c = self.campaigns
+        for agent in self.operated:
+            i = agent.index
+            dash = RoomDashboard(
+                day=int(rec["day"][i]),
+                live=bool(rec["live"][i]),
+                free_impressions=int(rec["free_impressions"][i]),
+                paid_impressions=int(rec["paid_impressions"][i]),
+                follow_impressions=int(rec["follow_impressions"][i]),
+                entries=int(rec["entries"][i]),
+                orders=int(rec["orders"][i]),
+                gmv=float(rec["gmv"][i]),
+                margin=float(rec["margin"][i]),
+                ad_spend=float(rec["ad_spend"][i]),
+                paid_orders=int(rec["paid_orders"][i]),
+                paid_gmv=float(rec["paid_gmv"][i]),
+                budget=float(rec["budget"][i]),
+                review_score=float(rec["review_score"][i]),
+                fans=int(rec["followers"][i]),
+                returns=float(rec["returns"][i]) if has_returns else None,
+                refunds=float(rec["refunds"][i]) if has_returns else None,
+                profit=float(rec["profit"][i]) if has_profit else None,
+            )
+            decision = agent.operate(dash)
+            ad = campaigns.get(i)
+            if ad is not None and decision.budget_factor != 1.0:
+                j = ad.index
+                c.budget[j] = min(c.budget[j] * decision.budget_factor, ad.cfg.max_budget)
 
     def _day_record(self, day: int) -> dict[str, np.ndarray]:
         t, dc, c = self.table, self.day_counts, self.campaigns

@@ -2,8 +2,9 @@
 
 All per-stream state is held in :class:`StreamTable` arrays (shape (S,)) so that per-tick
 work is vectorised over streams; each :class:`Stream` agent is a named view on one row and
-makes the room operator's daily decisions. Hidden traits (hook, retention, persuasion,
-quality) are never read by the distribution policies: they only enter viewer behaviour.
+holds the room operator that makes its daily decisions (:mod:`simulation.operators`). Hidden
+traits (hook, retention, persuasion, quality) are never read by the distribution policies:
+they only enter viewer behaviour.
 """
 
 import math
@@ -12,6 +13,7 @@ import mesa
 import numpy as np
 
 from simulation.config import STREAM_KINDS, Scenario, StreamGroupConfig, check_merchants
+from simulation.operators import Operator, OperatorDecision, RoomDashboard, operator_class
 
 KIND_CODE = {k: i for i, k in enumerate(STREAM_KINDS)}
 
@@ -61,6 +63,7 @@ class StreamTable:
         self.category = np.concatenate(cat).astype(np.int64)
         self.hook = np.concatenate(hook)
         self.retention = np.concatenate(ret)
+        self.base_retention = self.retention.copy()
         self.persuasion = np.concatenate(pers)
         self.base_persuasion = self.persuasion.copy()
         self.price = np.concatenate(price)
@@ -186,16 +189,25 @@ class StreamTable:
 class Stream(mesa.Agent):
     """A live room: a Mesa agent fronting one row of the :class:`StreamTable`.
 
-    Its daily step is the operator's decision: apply any capacity investment its ad
-    campaign's strategy made (host training, better scripts), which raises persuasion with
-    diminishing returns.
+    It holds the room's operator (:mod:`simulation.operators`, from its group's ``operator``)
+    and the room's capacity investment: yuan queued by its ad campaign's strategy or its
+    operator, which after ``capacity_delay_days`` raise persuasion and retention with
+    diminishing returns (:meth:`step`).
     """
 
     def __init__(self, model: mesa.Model, index: int):
         super().__init__(model)
         self.index = index
         self.pending_investment = 0.0
+        """Yuan decided today (booked as a cost tomorrow; see simulation.economics)."""
+        self.maturing: list[tuple[int, float]] = []
+        """(first day it works, yuan) of investments paid but not yet effective."""
         self.invested = 0.0
+        """Yuan of investment in effect."""
+        cfg = self.table.group_configs[self.table.group[index]]
+        self.operator: Operator = operator_class(cfg.operator)(cfg.operator_params)
+        self.dashboards: list[RoomDashboard] = []
+        """What the operator has seen, a day each (kept only for operators that act)."""
 
     @property
     def table(self) -> StreamTable:
@@ -225,17 +237,44 @@ class Stream(mesa.Agent):
     def tier(self) -> int:
         return int(self.table.tier[self.index])
 
+    @property
+    def acts(self) -> bool:
+        """Whether the room's operator ever changes anything (``static`` does not)."""
+        return self.operator.invests or self.operator.adjusts_budget
+
     def invest(self, yuan: float) -> None:
         """Queue an investment (yuan) in the room's conversion capacity."""
         self.pending_investment += max(0.0, yuan)
 
+    def operate(self, dashboard: RoomDashboard) -> OperatorDecision:
+        """End of day, after the ad strategies: the operator reads today's dashboard and
+        decides; its capacity investment is queued here, and the decision returned for the
+        model to apply the budget factor to the room's campaign."""
+        self.dashboards.append(dashboard)
+        decision = self.operator.decide(self.dashboards)  # the contract: never changed
+        self.invest(decision.capacity_investment)
+        return decision
+
     def step(self) -> None:
-        """End of day: turn pending investment into persuasion. Persuasion is base x (1 +
-        capacity_return * log2(1 + invested / 1000)), capped at 1."""
-        if self.pending_investment <= 0:
+        """End of day: today's investment starts maturing; what is due by tomorrow takes
+        effect. With I the yuan in effect and g(I) = log2(1 + I / 1000)::
+
+            persuasion = min(1, base persuasion x (1 + capacity_return x g(I)))
+            retention = min(20, base retention x (1 + capacity_retention_return x g(I)))
+
+        An investment decided on day d works from day d + 1 + ``capacity_delay_days`` (with
+        the defaults, 0 and a retention return of 0, this is version 1's rule)."""
+        sc = self.model.config
+        tomorrow = self.model.day + 1
+        if self.pending_investment > 0:
+            self.maturing.append((tomorrow + sc.capacity_delay_days, self.pending_investment))
+            self.pending_investment = 0.0
+        if not self.maturing or self.maturing[0][0] > tomorrow:
             return
-        self.invested += self.pending_investment
-        self.pending_investment = 0.0
-        gain = self.model.config.capacity_return * math.log2(1 + self.invested / 1000)
-        t = self.table
-        t.persuasion[self.index] = min(1.0, t.base_persuasion[self.index] * (1 + gain))
+        due = [y for d, y in self.maturing if d <= tomorrow]
+        self.maturing = [(d, y) for d, y in self.maturing if d > tomorrow]
+        self.invested += sum(due)
+        g = math.log2(1 + self.invested / 1000)
+        t, i = self.table, self.index
+        t.persuasion[i] = min(1.0, t.base_persuasion[i] * (1 + sc.capacity_return * g))
+        t.retention[i] = min(20.0, t.base_retention[i] * (1 + sc.capacity_retention_return * g))

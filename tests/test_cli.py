@@ -100,13 +100,19 @@ def test_funnel_scenario_runs(tmp_path):
     assert "policy search_funnel" in r.stdout
 
 
-def test_scenarios_and_strategies_listings():
+def test_scenarios_strategies_and_operators_listings():
     r = snowball("scenarios")
     assert r.returncode == 0
     names = [line.split()[0] for line in r.stdout.splitlines()]
     assert {"default", "funnel"} <= set(names)
     r = snowball("strategies")
     assert "feedback_gated" in r.stdout and "always_scale" in r.stdout
+    r = snowball("operators")
+    assert r.returncode == 0
+    from simulation.operators import OPERATORS
+
+    assert [line.split()[0] for line in r.stdout.splitlines()] == list(OPERATORS)
+    assert "capacity_first" in r.stdout and "[invests, adjusts_budget]" in r.stdout
 
 
 @pytest.mark.parametrize(
@@ -454,7 +460,7 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal_and_q_everywhere(tmp_path
     assert "tick" not in r.stderr and "\r" not in r.stderr
     for argv in (["run", "-q"], ["experiment", "-q"], ["validate", "-q"], ["sweep", "-q"],
                  ["analyze", "-q"], ["dashboard", "-q"], ["scenarios", "-q"],
-                 ["strategies", "-q"]):  # fmt: skip
+                 ["strategies", "-q"], ["operators", "-q"]):  # fmt: skip
         args, extra = (
             __import__("simulation.cli")
             .cli.build_parser()

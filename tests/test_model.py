@@ -1,5 +1,5 @@
 """The whole model: reproducibility, invariants over random scenarios, every strategy x
-policy, and the Python API."""
+room operator x policy, and the Python API."""
 
 import math
 
@@ -14,6 +14,7 @@ from simulation.ads import AdBudget
 from simulation.config import TARGETING
 from simulation.distribution import POLICIES
 from simulation.model import SnowballModel
+from simulation.operators import OPERATORS
 from simulation.strategies import STRATEGIES
 from simulation.streams import Stream
 
@@ -81,6 +82,7 @@ def check_invariants(res: api.RunResult) -> None:
     viewers=st.integers(300, 3000),
     policy=st.sampled_from(sorted(POLICIES)),
     strategy=st.sampled_from(sorted(STRATEGIES)),
+    operator=st.sampled_from(list(OPERATORS)),
     budget=st.floats(0, 3000),
     targeting=st.sampled_from(TARGETING),
     ad_load=st.floats(0, 0.6),
@@ -88,7 +90,7 @@ def check_invariants(res: api.RunResult) -> None:
     seed=st.integers(0, 2**31),
 )
 def test_invariants_hold_in_random_scenarios(
-    viewers, policy, strategy, budget, targeting, ad_load, campaign_day, seed
+    viewers, policy, strategy, operator, budget, targeting, ad_load, campaign_day, seed
 ):
     sc = small(
         **{
@@ -98,6 +100,7 @@ def test_invariants_hold_in_random_scenarios(
             "streams.focal.campaign.daily_budget": budget,
             "streams.focal.campaign.targeting": targeting,
             "streams.field_ads.campaign.daily_budget": budget / 2,
+            "streams.field_ads.operator": operator,
             "feed.ad_load": ad_load,
             "calendar.campaign_days": [1] if campaign_day else [],
         }
@@ -181,22 +184,31 @@ def test_tally_equals_the_plain_bincounts(policy):
 
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 @pytest.mark.parametrize("strategy", sorted(STRATEGIES))
-def test_every_strategy_under_every_policy(policy, strategy):
+@pytest.mark.parametrize("operator", list(OPERATORS))
+def test_every_strategy_and_operator_under_every_policy(policy, strategy, operator):
+    """The smoke test: every strategy x room operator x policy runs two days of a tiny
+    market, and what each part says it does shows in the focal room's rows."""
     sc = small(
         **{
             "policy": policy,
             "streams.focal.campaign.strategy": strategy,
-            "days": 3,
-            "population.viewers": 1500,
+            "streams.focal.operator": operator,
+            "days": 2,
+            "population.viewers": 1000,
         }
     )
     res = api.run(sc, seed=11)
     focal = res.streams[res.streams["group"] == "focal"]
-    assert len(focal) == 3
+    assert len(focal) == 2
     if STRATEGIES[strategy].spends:
         assert focal["budget"].iloc[0] > 0
     else:
         assert focal["ad_spend"].sum() == 0 and focal["paid_impressions"].sum() == 0
+    persuasion = focal["persuasion"].to_numpy()
+    if operator == "capacity_investment" and focal["live"].iloc[0]:
+        assert persuasion[1] > persuasion[0]  # day 0's investment works from day 1
+    if operator == "static" and strategy != "feedback_gated":
+        assert persuasion[1] == persuasion[0]  # nobody invests
     assert res.ticks["impressions"].sum() > 0
 
 

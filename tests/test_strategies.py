@@ -125,7 +125,7 @@ def test_roi_target_widens_only_while_target_holds():
 
 def test_the_loader_learns_the_names_from_the_registries(monkeypatch):
     """config.py imports no registry: each registry registers its lookup when imported, and
-    importing any module of the package imports both. Without them the loader says so
+    importing any module of the package imports all three. Without them the loader says so
     rather than accepting any name."""
     import subprocess
     import sys
@@ -134,8 +134,8 @@ def test_the_loader_learns_the_names_from_the_registries(monkeypatch):
 
     code = "import simulation.config as c; print(sorted(c.PART_REGISTRIES))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "['policy', 'strategy']"
+    assert out.stdout.strip() == "['operator', 'policy', 'strategy']"
     assert config.PART_REGISTRIES["strategy"] is S.strategy_class
     monkeypatch.setattr(config, "PART_REGISTRIES", {})
-    with pytest.raises(RuntimeError, match=r"no registry of (policy|strategy) names"):
+    with pytest.raises(RuntimeError, match=r"no registry of (policy|strategy|operator) names"):
         load_scenario("default")

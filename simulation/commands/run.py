@@ -1,4 +1,4 @@
-"""``snowball run``, ``snowball scenarios`` and ``snowball strategies``."""
+"""``snowball run``, ``snowball scenarios``, ``snowball strategies`` and ``snowball operators``."""
 
 import argparse
 import hashlib
@@ -60,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     for name, what, func in (
         ("scenarios", "the named scenarios", cmd_scenarios),
         ("strategies", "the paid-traffic strategies", cmd_strategies),
+        ("operators", "the room operators", cmd_operators),
     ):
         p = sub.add_parser(name, help=f"list {what}")
         # -q is accepted by every command (scripts pass it everywhere); a list is all these print.
@@ -246,4 +247,13 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     for name, cls in STRATEGIES.items():
         flags = [f for f in ("uses_feedback", "scales_budget") if getattr(cls, f)]
         print(f"{name:<16} {cls.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
+    return 0
+
+
+def cmd_operators(args: argparse.Namespace) -> int:
+    from simulation.operators import OPERATORS
+
+    for name, cls in OPERATORS.items():
+        flags = [f for f in ("invests", "adjusts_budget") if getattr(cls, f)]
+        print(f"{name:<20} {cls.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
     return 0

@@ -1,5 +1,5 @@
-"""Bad inputs of ``run``, ``experiment``, ``validate``, ``scenarios``, ``strategies`` and the
-dashboard's flags (see the package docstring for the shape of a case)."""
+"""Bad inputs of ``run``, ``experiment``, ``validate``, ``scenarios``, ``strategies``,
+``operators`` and the dashboard's flags (see the package docstring for the shape of a case)."""
 
 import json
 import os
@@ -155,6 +155,15 @@ CASES = [
     ("run-presented-quality-gap", run("--set", "economics.presented_quality=-0.5")),
     ("run-returns-not-bool", run("--set", "economics.returns=1")),
     ("run-strategy-unknown", run("--set", "streams.focal.campaign.strategy=yolo")),
+    ("run-operator-unknown", run("--set", "streams.focal.operator=capacity_frist")),
+    (
+        "run-operator-spend-negative",
+        run("--set", "streams.focal.operator_params.capacity_budget=-5"),
+    ),
+    ("run-operator-threshold-zero", run("--set", "streams.focal.operator_params.roi_threshold=0")),
+    ("run-operator-hold-above-1", run("--set", "streams.focal.operator_params.hold_factor=1.5")),
+    ("run-operator-unknown-key", run("--set", "streams.focal.operator_params.budget=5")),
+    ("run-capacity-delay-negative", run("--set", "capacity_delay_days=-1")),
     ("run-policy-unknown", run("--set", "policy=magic")),
     ("run-days-string", run("--set", "days=two")),
     ("run-set-without-equals", run("--set", "nokey")),
@@ -266,6 +275,7 @@ CASES = [
     # listings and the dashboard's flags
     ("scenarios-extra-argument", args("scenarios", "extra")),
     ("strategies-unknown-flag", args("strategies", "--verbose")),
+    ("operators-unknown-flag", args("operators", "--verbose")),
     ("dashboard-port-not-a-number", args("dashboard", "--port", "abc")),
     ("dashboard-port-out-of-range", args("dashboard", "--port", "70000")),
     ("dashboard-port-negative", args("dashboard", "--port", "-5")),

@@ -1,0 +1,223 @@
+"""Room operators: once a day, turn what a merchant's own dashboard shows into tomorrow's
+capacity investment and a correction of the room's ad budget (issue 22).
+
+An operator is a small class with a ``name``, a few metadata flags and one method,
+``decide``, in the same shape as a paid-traffic strategy (:mod:`simulation.strategies`).
+Every operator is listed in :data:`OPERATORS`, and being listed is all it takes to be tested:
+``tests/test_operator_contract.py`` runs every registered operator through the same contract
+(registered under its name, clone, reset, pickle round-trip, the same decisions from the same
+dashboards, its flags honoured). docs/CONTRIBUTING.md says how to add one.
+
+This module owns its names: :func:`operator_class` is the one lookup, and it is what the
+scenario loader calls (through :func:`simulation.config.register_part_registry`) to reject a
+``streams.<group>.operator`` that is not registered.
+
+What an operator observes (:class:`RoomDashboard`) is what a merchant's own room dashboard
+shows for the day just ended: traffic by source, entries, orders, GMV and gross margin, GPM,
+ad spend and paid ROI, review score, fans, and, when the scenario books them, returns,
+refunds (``economics.returns``) and profit (``economics.profit_accounting``). No operator sees
+the room's hidden traits (hook, retention, persuasion, quality). Per-item entries and
+conversion need the run-of-show (a later slice of issue 22) and are not on the dashboard.
+
+Order within the end of a day (:meth:`simulation.model.SnowballModel._end_day`): the ad
+strategies decide tomorrow's budget first, from their campaign's console; then every operator
+that acts decides from its room's dashboard; its :class:`OperatorDecision` multiplies the
+budget the strategy set (clipped to the campaign's ``max_budget``) and queues its capacity
+investment beside any the strategy made. The strategy sees tomorrow the budget that was
+applied (the operator's factor included), as an advertiser's console shows it.
+"""
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from simulation.config import OperatorConfig, register_part_registry, unknown_name
+
+
+@dataclass(frozen=True)
+class RoomDashboard:
+    """One day of a room as its merchant's dashboard shows it (all counts for that day)."""
+
+    day: int
+    live: bool
+    free_impressions: int
+    paid_impressions: int
+    follow_impressions: int
+    entries: int
+    orders: int
+    gmv: float
+    margin: float
+    """Gross margin of the day's orders (GMV less cost of goods), yuan."""
+    ad_spend: float
+    paid_orders: int
+    paid_gmv: float
+    budget: float
+    """The room's ad budget that day (0 without a campaign), yuan."""
+    review_score: float
+    fans: int
+    """Followers at the end of the day."""
+    returns: float | None = None
+    """Returned orders (``economics.returns``; None when the scenario has no returns)."""
+    refunds: float | None = None
+    """Refunded GMV, yuan (``economics.returns``; None otherwise)."""
+    profit: float | None = None
+    """Profit after every cost (``economics.profit_accounting``; None otherwise), yuan."""
+
+    @property
+    def impressions(self) -> int:
+        return self.free_impressions + self.paid_impressions + self.follow_impressions
+
+    @property
+    def conversion(self) -> float:
+        """Orders per entry (0 without entries)."""
+        return self.orders / self.entries if self.entries > 0 else 0.0
+
+    @property
+    def gpm(self) -> float:
+        """GMV per 1000 impressions (0 without impressions)."""
+        return 1000 * self.gmv / self.impressions if self.impressions > 0 else 0.0
+
+    @property
+    def paid_roi(self) -> float:
+        """Paid GMV per ad yuan (0 when nothing was spent)."""
+        return self.paid_gmv / self.ad_spend if self.ad_spend > 0 else 0.0
+
+    @property
+    def paid_conversion(self) -> float:
+        """Paid orders per paid impression (0 without paid impressions)."""
+        return self.paid_orders / self.paid_impressions if self.paid_impressions > 0 else 0.0
+
+    @property
+    def organic_conversion(self) -> float:
+        """Orders not from paid slots per free or follow impression (0 without them)."""
+        organic = self.free_impressions + self.follow_impressions
+        return (self.orders - self.paid_orders) / organic if organic > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class OperatorDecision:
+    """What the operator changes for tomorrow: a factor on the budget the room's strategy
+    set (1 = as the strategy set it) and yuan invested in the room's capacity (host and
+    script; raises persuasion and retention, see ``Scenario.capacity_return``)."""
+
+    budget_factor: float = 1.0
+    capacity_investment: float = 0.0
+
+
+class Operator:
+    """Base class. Subclasses set the flags and implement :meth:`decide`.
+
+    An operator that keeps state between days sets it in :meth:`reset` (which ``__init__``
+    calls), so that :meth:`reset` returns it to the state of a new instance and
+    :meth:`clone` gives a new instance with the same configuration. The model calls
+    :meth:`decide` only for operators with a flag set (an operator that neither invests nor
+    adjusts the budget has nothing to apply: ``static`` costs nothing per day).
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    invests: ClassVar[bool] = False
+    """Whether it ever invests in the room's capacity."""
+    adjusts_budget: ClassVar[bool] = False
+    """Whether its budget factor is ever other than 1."""
+
+    def __init__(self, cfg: OperatorConfig):
+        self.cfg = cfg
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything observed: back to the state before the room's first day."""
+
+    def clone(self) -> "Operator":
+        """A new operator of the same class and configuration, in its initial state."""
+        return type(self)(self.cfg)
+
+    def decide(self, history: list[RoomDashboard]) -> OperatorDecision:  # pragma: no cover
+        raise NotImplementedError
+
+    def _spend(self, day: RoomDashboard) -> float:
+        """The capacity budget rule: ``capacity_budget`` plus ``capacity_margin_share`` of
+        the day's gross margin when positive (yuan)."""
+        return self.cfg.capacity_budget + self.cfg.capacity_margin_share * max(day.margin, 0.0)
+
+
+class Static(Operator):
+    name = "static"
+    description = "decides nothing: the room runs as configured (version 1)"
+
+    def decide(self, history: list[RoomDashboard]) -> OperatorDecision:
+        return OperatorDecision()
+
+
+class CapacityInvestment(Operator):
+    """Invests every live day in the room's capacity: ``capacity_budget`` yuan plus
+    ``capacity_margin_share`` of the day's gross margin; leaves the ads to the strategy."""
+
+    name = "capacity_investment"
+    description = "invests capacity_budget (+ a share of margin) each live day in host and script"
+    invests = True
+
+    def decide(self, history: list[RoomDashboard]) -> OperatorDecision:
+        last = history[-1]
+        return OperatorDecision(1.0, self._spend(last) if last.live else 0.0)
+
+
+class CapacityFirst(Operator):
+    """The source's rule: hold ads while paid traffic burns, invest in capacity, then scale.
+
+    On a live day with ad spend: paid ROI below ``roi_threshold`` → hold (budget factor
+    ``hold_factor``) and invest the capacity budget; at or above it → scale (the factor grows
+    by ``scale_step``, from at least 1, up to ``max_factor``) and invest nothing. A day
+    without spend (no campaign, or a strategy that buys nothing) or off the air is no
+    evidence: the phase and factor are kept, and capacity is bought only on live days while
+    holding.
+    """
+
+    name = "capacity_first"
+    description = "holds ads and invests in capacity while paid ROI < roi_threshold, then scales"
+    invests = True
+    adjusts_budget = True
+
+    def reset(self) -> None:
+        self.scaling = False
+        """Whether paid ROI cleared the threshold on the last live day with spend."""
+        self.factor = self.cfg.hold_factor
+        """Tomorrow's budget factor."""
+
+    def decide(self, history: list[RoomDashboard]) -> OperatorDecision:
+        last = history[-1]
+        c = self.cfg
+        if last.live and last.ad_spend > 0:
+            if last.paid_roi >= c.roi_threshold:
+                self.scaling = True
+                self.factor = min(max(self.factor, 1.0) * (1 + c.scale_step), c.max_factor)
+            else:
+                self.scaling = False
+                self.factor = c.hold_factor
+        invest = self._spend(last) if last.live and not self.scaling else 0.0
+        return OperatorDecision(self.factor, invest)
+
+
+OPERATORS: dict[str, type[Operator]] = {
+    cls.name: cls for cls in (Static, CapacityInvestment, CapacityFirst)
+}
+"""Every room operator, by name. ``adaptive_mix`` (moving airtime towards the items that
+earn) needs per-item earnings from the run-of-show and is left to that slice of issue 22."""
+
+
+def operator_class(name: str, source: str = "operator", key: str = "operator") -> type[Operator]:
+    """The registered operator called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        When no operator of that name is registered, naming ``source`` and ``key`` (the
+        scenario file and dotted key the name came from), the registered names in registry
+        order, and the nearest one when ``name`` looks like a typo.
+    """
+    try:
+        return OPERATORS[name]
+    except (KeyError, TypeError):
+        raise unknown_name(source, key, name, OPERATORS) from None
+
+
+register_part_registry("operator", operator_class)
