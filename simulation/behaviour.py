@@ -176,7 +176,7 @@ class Behaviour:
         sessions: Sessions,
         pop: Population,
         day: int,
-        intent: float,
+        intent: float | np.ndarray,
         requires_need: bool | np.ndarray,
         one_order_per_session: bool | np.ndarray,
         rng: np.random.Generator,
@@ -194,7 +194,8 @@ class Behaviour:
         day
             Current day (satiation, purchase records).
         intent
-            Buy-hazard multiplier of the day (campaign days > 1).
+            Buy-hazard multiplier of the day (campaign days > 1): a float, or one per
+            impression (a category event lifts only its category's rooms).
         requires_need
             Search funnel: no purchase without a need in the category. A bool for every
             impression, or a bool per impression (the mixed platform: its search
@@ -264,11 +265,15 @@ class Behaviour:
             * (1 + c.buy_affinity_weight * ae)
         )
 
+        if np.ndim(intent) > 0:  # per impression: the entrants' own
+            intent = np.asarray(intent)[e]
+
         def hazard_of(i: np.ndarray) -> np.ndarray:
             view, idx = flat(pop.need, ve[i], cat_e[i])
             otherwise = no_need[i] if per_impression else no_need
             need_term = np.where(view[idx], c.need_multiplier, otherwise)
-            return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * intent
+            lift = intent[i] if np.ndim(intent) > 0 else intent
+            return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * lift
 
         if per_impression:
             bound = base * np.maximum(c.need_multiplier, no_need) * intent
