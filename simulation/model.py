@@ -703,7 +703,11 @@ class SnowballModel(Model):
         need_lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
         if self.events is not None:  # gates read today's review scores
             self.events.start_day(day)
-            need_lift = need_lift * self.events.need_lift.astype(np.float32)
+            per_cat = self.events.need_lift
+            if (per_cat == per_cat[0]).all():  # one lift for all: the scalar path's numbers
+                need_lift = need_lift * float(per_cat[0])
+            else:
+                need_lift = need_lift * per_cat.astype(np.float32)
         pop.arrive_needs(self.rngs["needs"], need_lift)
         pop.reserved[:] = -1
         if self.always_open:
