@@ -345,3 +345,12 @@ def test_bad_event_values_are_refused_naming_the_key(overrides, key):
     with pytest.raises(ConfigError) as err:
         load_scenario("default", {"days": 3, **overrides})
     assert key in str(err.value) and "\n" not in str(err.value)
+
+
+def test_the_bass_validation_case_refuses_campaign_events():
+    """Sales and category events lift the need rate, which the Bass case reads as p."""
+    from simulation import validation
+
+    sc = load_scenario("experiments/validation/bass.toml", {f"{SALE}.days": [0]})
+    with pytest.raises(ConfigError, match="campaign events"):
+        validation._bass([sc], {"runs": 1}, np.random.SeedSequence(0))
