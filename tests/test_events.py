@@ -354,3 +354,19 @@ def test_the_bass_validation_case_refuses_campaign_events():
     sc = load_scenario("experiments/validation/bass.toml", {f"{SALE}.days": [0]})
     with pytest.raises(ConfigError, match="campaign events"):
         validation._bass([sc], {"runs": 1}, np.random.SeedSequence(0))
+
+
+def test_reserved_slots_give_the_same_counts_on_the_compiled_path(monkeypatch):
+    """The reserved impressions come before the free ones on both paths of the feed."""
+    from simulation import kernels
+
+    if not kernels.available():
+        pytest.skip("numba is not installed")
+    sc = small(**{f"{IP}.days": [0, 1], f"{IP}.reserved_share": 0.2, f"{SALE}.days": [1]})
+    cols = ["free_impressions", "follow_impressions", "entries", "orders", "event_impressions"]
+    got = []
+    for force in (False, True):
+        monkeypatch.setattr(kernels, "FORCE", force)
+        got.append(api.run(sc, seed=3).streams[cols].to_numpy())
+    np.testing.assert_array_equal(got[0], got[1])
+    assert got[0][:, -1].sum() > 0
