@@ -370,3 +370,18 @@ def test_reserved_slots_give_the_same_counts_on_the_compiled_path(monkeypatch):
         got.append(api.run(sc, seed=3).streams[cols].to_numpy())
     np.testing.assert_array_equal(got[0], got[1])
     assert got[0][:, -1].sum() > 0
+
+
+def test_memory_estimate_counts_the_busiest_days_sales():
+    from simulation.footprint import peak_slots_per_viewer
+
+    plain = peak_slots_per_viewer(load_scenario("default"))
+    two_sales = load_scenario(
+        "default",
+        {
+            "calendar.sales.a.days": [1],
+            "calendar.sales.b.days": [1, 2],
+            "calendar.sales.b.volume_lift": 1.0,
+        },
+    )
+    assert peak_slots_per_viewer(two_sales) == pytest.approx(3.0 * plain)
