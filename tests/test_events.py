@@ -385,3 +385,22 @@ def test_memory_estimate_counts_the_busiest_days_sales():
         },
     )
     assert peak_slots_per_viewer(two_sales) == pytest.approx(3.0 * plain)
+
+
+def counts(overrides: dict) -> np.ndarray:
+    """Version 1's integer stream-day counts of a 5-day small run (ratings, 3 days late,
+    have moved review scores apart by day 4)."""
+    s = api.run(small(**{"days": 5, **overrides}), seed=11).streams
+    return s[["free_impressions", "entries", "orders", "followers", "pool_tier"]].to_numpy()
+
+
+def test_a_default_sale_is_version_1s_campaign_day():
+    """The sale with its defaults is the same platform rule as version 1's campaign day
+    (volume and intent lifts 0.5, x1.5 for review >= 4.3): the same counts, draw for draw,
+    at the default bar and at another; switching its review gate off changes the run."""
+    for bar in (4.3, 4.5):
+        legacy = counts({"calendar.campaign_days": [4], "calendar.min_review": bar})
+        sale = counts({f"{SALE}.days": [4], f"{SALE}.min_review": bar})
+        np.testing.assert_array_equal(sale, legacy)
+    ungated = counts({f"{SALE}.days": [4], f"{SALE}.min_review": 4.5, f"{SALE}.review_gate": False})
+    assert not np.array_equal(ungated, legacy)
