@@ -404,3 +404,9 @@ def test_a_default_sale_is_version_1s_campaign_day():
         np.testing.assert_array_equal(sale, legacy)
     ungated = counts({f"{SALE}.days": [4], f"{SALE}.min_review": 4.5, f"{SALE}.review_gate": False})
     assert not np.array_equal(ungated, legacy)
+
+
+def test_every_entry_name_the_config_accepts_has_its_rule():
+    from simulation.config import EVENT_ENTRY
+
+    assert set(events.ENTRY_RULES) == set(EVENT_ENTRY)
