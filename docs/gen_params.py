@@ -44,6 +44,12 @@ def sections() -> list[tuple[str, type]]:
         tp = hints[f.name]
         if dataclasses.is_dataclass(tp):
             out.append((f.name, tp))
+            sub_hints = typing.get_type_hints(tp)
+            for g in dataclasses.fields(tp):  # named tables inside a section (calendar events)
+                if typing.get_origin(sub_hints[g.name]) is dict:
+                    out.append(
+                        (f"{f.name}.{g.name}.<event>", typing.get_args(sub_hints[g.name])[1])
+                    )
         elif typing.get_origin(tp) is dict:
             group = typing.get_args(tp)[1]
             out.append((f"{f.name}.<group>", group))

@@ -184,7 +184,7 @@ class Behaviour:
         sessions: Sessions,
         pop: Population,
         day: int,
-        intent: float,
+        intent: float | np.ndarray,
         requires_need: bool | np.ndarray,
         one_order_per_session: bool | np.ndarray,
         rng: np.random.Generator,
@@ -202,7 +202,8 @@ class Behaviour:
         day
             Current day (satiation, purchase records).
         intent
-            Buy-hazard multiplier of the day (campaign days > 1).
+            Buy-hazard multiplier of the day (campaign days > 1): a float, or one per
+            impression (a category event lifts only its category's rooms).
         requires_need
             Search funnel: no purchase without a need in the category. A bool for every
             impression, or a bool per impression (the mixed platform: its search
@@ -272,6 +273,9 @@ class Behaviour:
             * (1 + c.buy_affinity_weight * ae)
         )
 
+        if np.ndim(intent) > 0:  # per impression: the entrants' own
+            intent = np.asarray(intent)[e]
+
         def hazard_of(i: np.ndarray) -> np.ndarray:
             view, idx = flat(pop.need, ve[i], cat_e[i])
             otherwise = no_need[i] if per_impression else no_need
@@ -279,7 +283,8 @@ class Behaviour:
             if pop.origin is not None:  # a latent need: weaker than a need (never above it)
                 latent = ~view[idx] & (pop.origin.reshape(-1)[idx] == LATENT)
                 need_term = np.where(latent, pop.latent_multiplier * otherwise, need_term)
-            return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * intent
+            lift = intent[i] if np.ndim(intent) > 0 else intent
+            return base[i] * need_term * pop.satiation(ve[i], cat_e[i], day) * lift
 
         if per_impression:
             bound = base * np.maximum(c.need_multiplier, no_need) * intent

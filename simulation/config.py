@@ -493,9 +493,98 @@ class PrivateValuesConfig:
     )
 
 
+EVENT_ENTRY = ("all_eligible",)
+"""Entry rules of a campaign event (simulation/events.py ``ENTRY_RULES``): which of the rooms
+that pass its registration gates enter. Room operators may add their own later."""
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """What every campaign event has (docs/MODEL.md 7.12): its days, its registration gates
+    (each a platform rule with its own switch; a gate switched off admits every room) and
+    its entry rule. The rooms that pass the gates and enter are the event's participants."""
+
+    days: tuple[int, ...] = setting((), "day numbers (0-based) the event runs on", 0)
+    review_gate: bool = setting(
+        True, "registration gate: review score >= min_review (false: every room passes)"
+    )
+    min_review: float = setting(4.3, "review score the review gate asks for", 1, 5)
+    sales_gate: bool = setting(
+        False,
+        "registration gate: GMV over the last sales_window_days >= min_sales x the mean "
+        "room's (false: every room passes)",
+    )
+    min_sales: float = setting(
+        0.5, "prior GMV the sales gate asks for, as a multiple of the mean room's", 0, 1000
+    )
+    sales_window_days: int = setting(7, "days of prior GMV the sales gate reads", 1, 3650)
+    entry: str = setting(
+        "all_eligible",
+        "which eligible rooms enter: all_eligible = every room that passes the gates",
+        choices=EVENT_ENTRY,
+    )
+
+
+@dataclass(frozen=True)
+class SaleEventConfig(EventConfig):
+    """A platform-wide sale (大促): every viewer visits more and buys more readily; the
+    participants' ranking in the interest feed is boosted."""
+
+    volume_lift: float = setting(
+        0.5, "extra sessions and need arrivals on the sale's days (share; 0 = off)", 0, 20
+    )
+    intent_lift: float = setting(0.5, "extra buy hazard on the sale's days (share; 0 = off)", 0, 20)
+    boost: float = setting(
+        1.5, "interest-feed ranking multiplier of the participants (1 = off)", 1, 100
+    )
+
+
+@dataclass(frozen=True)
+class MarketingIPConfig(EventConfig):
+    """A marketing IP: a capped number of featured participants get platform resources (a
+    share of free slots reserved for them, a ranking boost)."""
+
+    featured_cap: int = setting(
+        10, "most participants featured (the highest prior GMV first)", 1, 100_000
+    )
+    reserved_share: float = setting(
+        0.02,
+        "share of free interest-feed slots reserved for live featured rooms of the slot's "
+        "category (0 = off)",
+        0,
+        1,
+    )
+    boost: float = setting(
+        1.0, "interest-feed ranking multiplier of the featured rooms (1 = off)", 1, 100
+    )
+
+
+@dataclass(frozen=True)
+class CategoryEventConfig(EventConfig):
+    """A category event: one category's demand and buying rise, its participants' ranking
+    is boosted."""
+
+    category: int = setting(-1, "the event's category (required: 0..categories-1)", -1)
+    volume_lift: float = setting(
+        0.5, "extra need arrivals in the category on the event's days (share; 0 = off)", 0, 20
+    )
+    intent_lift: float = setting(
+        0.5,
+        "extra buy hazard in the category's rooms on the event's days (share; 0 = off)",
+        0,
+        20,
+    )
+    boost: float = setting(
+        1.5, "interest-feed ranking multiplier of the participants (1 = off)", 1, 100
+    )
+
+
 @dataclass(frozen=True)
 class CalendarConfig:
-    """Platform promotions: campaign days raise volume and intent, gated by review score."""
+    """Platform promotions. ``campaign_days`` is version 1's platform-wide sale (volume and
+    intent lifts, and a ranking boost for rooms with review score >= ``min_review``);
+    ``sales``, ``marketing_ips`` and ``category_events`` are named campaign events with
+    registration gates (docs/MODEL.md 7.12)."""
 
     campaign_days: tuple[int, ...] = setting((), "day numbers (0-based) that are campaign days", 0)
     volume_lift: float = setting(
@@ -510,6 +599,24 @@ class CalendarConfig:
         1,
         100,
     )
+    sales: dict[str, SaleEventConfig] = field(
+        default_factory=dict, metadata={"doc": "platform-wide sales, by name"}
+    )
+    marketing_ips: dict[str, MarketingIPConfig] = field(
+        default_factory=dict, metadata={"doc": "marketing IPs, by name"}
+    )
+    category_events: dict[str, CategoryEventConfig] = field(
+        default_factory=dict, metadata={"doc": "category events, by name"}
+    )
+
+    def events(self) -> list[tuple[str, str, "EventConfig"]]:
+        """Every campaign event as (kind, name, config): sales, then marketing IPs, then
+        category events, each in the order written."""
+        return [
+            *(("sale", k, v) for k, v in self.sales.items()),
+            *(("marketing_ip", k, v) for k, v in self.marketing_ips.items()),
+            *(("category", k, v) for k, v in self.category_events.items()),
+        ]
 
 
 @dataclass(frozen=True)
@@ -1066,6 +1173,22 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     list(obj.calendar.campaign_days),
                     f"days must be in 0..{obj.days - 1}",
                 )
+        for kind, name, ev in obj.calendar.events():
+            table = {"sale": "sales", "marketing_ip": "marketing_ips"}.get(kind, "category_events")
+            key = f"calendar.{table}.{name}"
+            for d in ev.days:
+                if d >= obj.days:
+                    raise ConfigError(
+                        source, f"{key}.days", list(ev.days), f"days must be in 0..{obj.days - 1}"
+                    )
+            if isinstance(ev, CategoryEventConfig) and not 0 <= ev.category < k:
+                raise ConfigError(
+                    source,
+                    f"{key}.category",
+                    ev.category,
+                    f"must be in 0..{k - 1} (population.categories): a category event needs "
+                    "its category",
+                )
     elif isinstance(obj, StreamGroupConfig):
         if abs(sum(obj.mix) - 1.0) > 1e-6:
             raise ConfigError(
@@ -1330,8 +1453,9 @@ def known_keys(cls: type = Scenario, prefix: str = "") -> list[str]:
         key = _join(prefix, f.name)
         if dataclasses.is_dataclass(tp):
             out += known_keys(tp, key)
-        elif typing.get_origin(tp) is dict:
-            out += known_keys(StreamGroupConfig, f"{key}.<group>")
+        elif typing.get_origin(tp) is dict:  # named groups: streams, calendar events
+            holder = "<group>" if f.name == "streams" else "<event>"
+            out += known_keys(typing.get_args(tp)[1], f"{key}.{holder}")
         elif f.name == "campaign":
             out += known_keys(CampaignConfig, key)
         else:

@@ -47,6 +47,7 @@ The rule: a run is refused when its estimate exceeds the memory available now
 ``--jobs J`` runs J models at once, each in its own process: J times the estimate.
 """
 
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -96,12 +97,18 @@ def viewer_state_bytes(
 def peak_slots_per_viewer(scenario: Scenario) -> float:
     """Feed slots per viewer in the busiest tick: sessions per day x the busiest hour's
     share of them x the tick's share of an hour x slots per session (x the volume lift of
-    campaign days, if the scenario has any)."""
+    campaign days and of the busiest day's sales, if the scenario has any)."""
     from simulation.population import CHRONOTYPE_SHARES, CHRONOTYPES
 
     pop = scenario.population
     busiest_hour = float((CHRONOTYPE_SHARES[:, None] * CHRONOTYPES).sum(axis=0).max())
-    lift = 1 + scenario.calendar.volume_lift if scenario.calendar.campaign_days else 1.0
+    cal = scenario.calendar
+    lift = 1 + cal.volume_lift if cal.campaign_days else 1.0
+    sale_lift = [  # the busiest day's sales (calendar events, docs/MODEL.md 7.12)
+        math.prod(1 + e.volume_lift for e in cal.sales.values() if d in e.days)
+        for d in {d for e in cal.sales.values() for d in e.days}
+    ]
+    lift *= max(sale_lift, default=1.0)
     per_tick = pop.sessions_per_day * busiest_hour * scenario.tick_minutes / 60 * lift
     return per_tick * pop.slots_per_session
 

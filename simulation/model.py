@@ -46,6 +46,7 @@ from simulation.estimates import (
     activity_bins,
     audience_counts,
 )
+from simulation.events import EVENT_FIELDS, Events
 from simulation.loop_gains import WindowLog
 from simulation.metrics import (
     DAY_KEY,
@@ -69,12 +70,15 @@ RNG_COMPONENTS = (
     "returns",
     "entrance",
     "demand",
+    "events",
 )
 """One generator per component, in spawn order; new components are appended (a child of
 ``SeedSequence.spawn`` is fixed by its index, so every existing stream stays as it was).
 ``returns``: which orders are returned (``economics.returns``, issue 22). ``entrance``: the
 mixed platform's viewer propensities and per-session entrances (only that policy strictly
-inside its limits reads it). ``demand``: latent needs (only with ``platform.latent_needs``)."""
+inside its limits reads it). ``demand``: latent needs (only with ``platform.latent_needs``).
+``events``: which free slots a marketing IP reserves for its featured rooms
+(simulation/events.py; only while one with a reserved share runs)."""
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
@@ -106,6 +110,7 @@ DAY_FIELDS = (
 # --- economics (issue 22): day fields that exist only when their switch is on -----------------
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
 # economics.profit_accounting adds simulation.economics.PROFIT_FIELDS to the day record.
+# --- calendar events (issue 22): simulation.events.EVENT_FIELDS, only when an event is set ---
 
 
 def resolve_config(
@@ -262,6 +267,11 @@ class SnowballModel(Model):
         )
         if ec.returns:
             self.day_counts.update({f: np.zeros(n) for f in RETURN_FIELDS})
+        # --- calendar events (issue 22) ---
+        self.events = Events(self) if sc.calendar.events() else None
+        """The campaign events' day state (simulation.events); None without events."""
+        if self.events is not None:
+            self.day_counts.update({f: np.zeros(n) for f in EVENT_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -387,6 +397,8 @@ class SnowballModel(Model):
         live = self._live_now(day, tod)
         hour = int(tod / self.tph)
         lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
+        if self.events is not None:
+            lift *= self.events.session_lift
         viewers = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
         if not self.always_open:
             self._warmups(day, tod, viewers)
@@ -398,6 +410,8 @@ class SnowballModel(Model):
         imp = self.policy.serve(sessions, live)
         self.timer.lap("allocation")
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
+        if self.events is not None:
+            intent = self.events.intent(intent, imp.stream)
         # The baseline reads the viewers' need states as they were shown the room (before
         # purchases satisfy needs and start satiation).
         need_before = self._need_states(sessions.viewer, day) if self.audience else None
@@ -733,9 +747,15 @@ class SnowballModel(Model):
             v = s = np.empty(0, dtype=np.int64)
             r = np.empty(0)
         self.behaviour.apply_ratings(pop, v, s, r)
-        pop.arrive_needs(
-            self.rngs["needs"], 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
-        )
+        need_lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
+        if self.events is not None:  # gates read today's review scores
+            self.events.start_day(day)
+            per_cat = self.events.need_lift
+            if (per_cat == per_cat[0]).all():  # one lift for all: the scalar path's numbers
+                need_lift = need_lift * float(per_cat[0])
+            else:
+                need_lift = need_lift * per_cat.astype(np.float32)
+        pop.arrive_needs(self.rngs["needs"], need_lift)
         if pop.origin is not None:
             pop.age_latent_needs(self.rngs["demand"])
         pop.reserved[:] = -1

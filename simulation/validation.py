@@ -947,6 +947,13 @@ def _bass(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSeq
             list(sc.calendar.campaign_days),
             "must be empty (campaign days lift the need rate)",
         )
+        _require(
+            sc,
+            not sc.calendar.events(),
+            "calendar",
+            [f"{kind}.{name}" for kind, name, _ in sc.calendar.events()],
+            "must have no campaign events (sales and category events lift the need rate)",
+        )
         p, q = pc.need_rate, pc.need_word_of_mouth
         _require(sc, p > 0, "population.need_rate", p, "must be > 0 (Bass p)")
         _, f_day = theory.bass_discrete(sc.days, p, q)

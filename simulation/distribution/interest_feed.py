@@ -14,7 +14,8 @@ A session's slots are filled in three steps:
    a share ``exploration`` goes to a uniformly random live stream of that category (any
    live stream if none is live; ``exploration_scope = "platform"``: any live stream at all);
    the rest are allocated among the category's live streams in proportion to predicted
-   value (raised to ``value_exponent``, times the review factor and any campaign-day boost),
+   value (raised to ``value_exponent``, times the review factor and any campaign boost;
+   a marketing IP first takes its reserved share of the free slots for featured rooms),
    each capped by its pool tier's quota (a multiple of the fair share of the category's free
    slots, or with ``platform.pool_quota = "size_invariant"`` the share a room with that
    multiple of its live peers' mean weight would take: :func:`tier_quota`);
@@ -258,9 +259,12 @@ class InterestFeed:
         value = m.value[live_idx]
         w = np.maximum(value, 1e-9) ** cfg.value_exponent
         w *= np.exp(cfg.review_weight * (t.review_score[live_idx] - 4.5))
-        if m.campaign_day:
+        if m.campaign_day:  # version 1's campaign day: the sale's review-gated boost
             cal = m.config.calendar
             w *= np.where(t.review_score[live_idx] >= cal.min_review, cal.boost, 1.0)
+        events = getattr(m, "events", None)
+        if events is not None and events.active:  # calendar events (simulation.events)
+            w *= events.boost[live_idx]
         return w
 
     # ------------------------------------------------------------------ serve
@@ -299,7 +303,23 @@ class InterestFeed:
         # (found where the stream is picked); the few follow and paid slots look them up.
         for part in (follow_imp, paid_imp):
             part.fan_slot, part.affinity = sessions.lookup(part.session, part.stream)
-        return self._free(sessions, free_sess, free_cat, live, kernel, (follow_imp, paid_imp))
+        before: tuple[Impressions, ...] = (follow_imp, paid_imp)
+        ev = getattr(self.m, "events", None)
+        if ev is not None and ev.reserved_share > 0:  # a marketing IP's reserved slots
+            take, rooms = ev.reserve(free_cat, live, self.m.rngs["events"])
+            if len(take):
+                res_sess = free_sess[take]
+                reserved = Impressions.free(
+                    sessions.viewer[res_sess], rooms, res_sess, *sessions.lookup(res_sess, rooms)
+                )
+                keep = np.ones(len(free_sess), dtype=bool)
+                keep[take] = False
+                free_sess, free_cat = free_sess[keep], free_cat[keep]
+                self.m.day_counts["event_impressions"] += np.bincount(
+                    rooms, minlength=self.m.table.n
+                )
+                before = (follow_imp, paid_imp, reserved)
+        return self._free(sessions, free_sess, free_cat, live, kernel, before)
 
     def _follow_channel(
         self, sessions: Sessions, live: np.ndarray, kernel: bool | None = None

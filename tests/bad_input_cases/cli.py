@@ -154,6 +154,14 @@ CASES = [
     ("run-return-rate-above-1", run("--set", "economics.return_base_rate=2")),
     ("run-presented-quality-gap", run("--set", "economics.presented_quality=-0.5")),
     ("run-returns-not-bool", run("--set", "economics.returns=1")),
+    ("run-event-type-unknown", run("--set", "calendar.festivals.x.days=[1]")),
+    ("run-event-day-outside-run", run("--set", "calendar.sales.x.days=[30]")),
+    ("run-event-category-out-of-range", run("--set", "calendar.category_events.c.category=99")),
+    ("run-event-category-missing", run("--set", "calendar.category_events.c.days=[1]")),
+    (
+        "run-event-reserved-share-above-1",
+        run("--set", "calendar.marketing_ips.ip.reserved_share=2"),
+    ),
     ("run-strategy-unknown", run("--set", "streams.focal.campaign.strategy=yolo")),
     ("run-operator-unknown", run("--set", "streams.focal.operator=capacity_frist")),
     (
