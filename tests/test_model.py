@@ -58,7 +58,8 @@ def check_invariants(res: api.RunResult) -> None:
     # No negative or missing stocks (ROI is undefined without spend, by definition).
     numeric = st_.drop(columns=["roi", "group", "kind"])
     assert not numeric.isna().any().any()
-    assert (numeric.drop(columns=["merchant_room", "margin"]) >= 0).all().all()
+    signed = ["merchant_room", "margin", "profit"]  # profit: what is left, may be a loss
+    assert (numeric.drop(columns=signed, errors="ignore") >= 0).all().all()
     assert not tk.isna().any().any() and (tk >= 0).all().all()
     assert st_.loc[st_["ad_spend"] > 0, "roi"].notna().all()
     assert st_.loc[st_["ad_spend"] == 0, "roi"].isna().all()

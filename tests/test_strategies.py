@@ -52,7 +52,7 @@ def test_policy_registry_validates_its_own_names():
     with pytest.raises(ConfigError) as err:
         policy_class("magic", "x.toml", "policy")
     assert str(err.value) == (
-        "x.toml: policy = 'magic': must be one of cascade, interest_feed, private_values, "
+        "x.toml: policy = 'magic': must be one of cascade, interest_feed, mixed, private_values, "
         "search_funnel, urn"
     )
     with pytest.raises(ConfigError, match=r"\(did you mean 'search_funnel'\?\)$"):
