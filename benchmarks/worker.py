@@ -33,6 +33,13 @@ def scaled_overrides(viewers: int, days: int, sessions_per_day: float | None = N
     return out
 
 
+def viewer_state_bytes(model) -> int:
+    """Bytes of per-viewer state: the population's arrays and, under the mixed platform, each
+    viewer's search propensity (the one per-viewer array a policy keeps)."""
+    propensity = getattr(model.policy, "propensity", None)
+    return int(model.population.nbytes()) + (0 if propensity is None else propensity.nbytes)
+
+
 def main(argv: list[str]) -> None:
     from simulation import allocator
 
@@ -71,7 +78,7 @@ def main(argv: list[str]) -> None:
                 "follows": int((model.population.follow >= 0).sum()),
                 "phases": dict(model.timer.seconds),
                 "peak_rss_bytes": int(rss),
-                "viewer_state_bytes": int(model.population.nbytes()),
+                "viewer_state_bytes": viewer_state_bytes(model),
                 "overrides": extra,
             }
         )

@@ -302,6 +302,14 @@ def fan_gains(
             "fan_share": share}  # fmt: skip
 
 
+def creates_demand(model: "SnowballModel") -> bool:
+    """Whether the run's content can create demand (``platform.interest_drift`` or
+    ``platform.latent_needs`` on). Without either, ``created_orders`` is zero by construction,
+    so created demand's share is reported as not measured rather than as 0 %."""
+    pf = model.config.platform
+    return bool(pf.interest_drift or pf.latent_needs) and CREATED_FIELD in model.day_counts
+
+
 def created_share(created: np.ndarray | None, orders: np.ndarray) -> np.ndarray:
     """``created / orders`` elementwise (NaN without orders, or everywhere when ``created``
     is None: not measured)."""
@@ -335,7 +343,8 @@ def room_table(model: "SnowballModel", streams: pd.DataFrame) -> pd.DataFrame:
     spells and uplift elasticity with its interval (:func:`room_elasticity`: NaN with fewer
     than :data:`MIN_PAIRS` pairs or 2 spells), fans'
     and non-fans' GPM, the fan GPM multiple and fan share of impressions, orders, and created
-    demand's share of orders (NaN: not measured, when the run has no ``created_orders``).
+    demand's share of orders (NaN: not measured, when content cannot create demand in the run:
+    :func:`creates_demand`).
     Every column is float64 but ``stream`` (int64) and ``group``."""
     n = model.table.n
     names = np.asarray(model.table.group_names)[model.table.group]
@@ -363,7 +372,8 @@ def room_table(model: "SnowballModel", streams: pd.DataFrame) -> pd.DataFrame:
         out[key] = value
     orders = total("orders")
     out["orders"] = orders
-    out["created_share"] = created_share(total(CREATED_FIELD), orders)
+    created = total(CREATED_FIELD) if creates_demand(model) else None
+    out["created_share"] = created_share(created, orders)
     return out[list(LOOP_GAIN_COLUMNS)]
 
 
@@ -373,7 +383,7 @@ def gains_so_far(model: "SnowballModel", stream: int) -> dict[str, Any]:
     created demand). For live views such as the dashboard."""
     fields = ("gmv", "fan_gmv", "fan_impressions", "orders", CREATED_FIELD)
     fields += tuple(f"{x}_impressions" for x in ("free", "paid", "follow"))
-    measured = CREATED_FIELD in model.day_counts
+    measured = creates_demand(model)
     tot = dict.fromkeys(fields, 0.0)
     for source in (*model.daily_records, model.day_counts):
         for f in fields:
@@ -432,7 +442,7 @@ def describe(row: dict[str, Any], pooled: dict[str, float] | None = None) -> lis
         + (
             f"{created:.1%} of orders"
             if np.isfinite(created)
-            else "not measured (no created_orders: interest dynamics off)"
+            else "not measured (interest_drift and latent_needs off: content creates no demand)"
             if row.get("created_measured") is False
             else "n/a (no orders)"
         ),
@@ -445,7 +455,7 @@ def describe(row: dict[str, Any], pooled: dict[str, float] | None = None) -> lis
 def summary_lines(model: "SnowballModel", table: pd.DataFrame, focal: str = "focal") -> list[str]:
     """The loop-gain lines of ``snowball run``: the focal group's first room (if any) and
     the elasticity pooled over every room."""
-    measured = CREATED_FIELD in getattr(model, "day_counts", {})
+    measured = creates_demand(model)
     pooled = pooled_elasticity(window_pairs(model.window_log.table()))
     rows = table[table["group"] == focal]
     if rows.empty:
@@ -518,13 +528,13 @@ class FocalFanShare(_GroupDayMetric):
 
 class FocalCreatedShare(_GroupDayMetric):
     """The share of the focal room's orders today that came from created demand (NaN: no
-    orders, or not measured because the run has no ``created_orders`` field)."""
+    orders, or not measured: :func:`creates_demand`)."""
 
     name = "focal_created_share"
     description = "focal room: created demand's share of today's orders (NaN: not measured)"
 
     def measure(self, model: "SnowballModel") -> float:
-        if model.day_counts.get(CREATED_FIELD) is None:
+        if not creates_demand(model):
             return math.nan
         orders = self._sum(model, "orders")
         return self._sum(model, CREATED_FIELD) / orders if orders > 0 else math.nan

@@ -227,20 +227,11 @@ def test_reruns_are_byte_identical_and_other_seeds_differ(run_a):
 
 
 def test_created_share_is_read_from_created_orders_when_the_run_has_them():
-    """The field helper "interest" adds: here a stand-in that counts every third order, so
-    the share must be the exact ratio of the two day sums."""
-    model = SnowballModel(small(days=1), seed=2)
-    model.day_counts["created_orders"] = np.zeros(model.table.n)
-    account = model._account
-
-    def account_with_created(imp, out, *args):
-        b = np.flatnonzero(out.bought)[::3]
-        model.day_counts["created_orders"] += np.bincount(
-            imp.stream[b], minlength=model.table.n
-        ).astype(float)
-        return account(imp, out, *args)
-
-    model._account = account_with_created
+    """With content able to create demand (latent needs and interest drift on), the share is
+    the exact ratio of the room's created orders to its orders, day sums over the run."""
+    model = SnowballModel(
+        small(days=1, **{"platform.latent_needs": True, "platform.interest_drift": True}), seed=2
+    )
     model.add_metrics(*(m() for m in LOOP_GAIN_METRICS))
     model.run_days()
     st = api.streams_table(model)
