@@ -147,11 +147,12 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
-RUN_TABLES = ("ticks", "streams", "days", "loop_gains")
+RUN_TABLES = ("ticks", "streams", "days", "loop_gains", "items")
 """The per-run tables ``snowball run`` writes, each as ``<name>.parquet`` with the run's keys
 in front (``days`` holds the day metrics: only ``day`` when the run has none, so that every
 run folder has the same files; ``loop_gains`` one row per stream,
-:func:`simulation.loop_gains.room_table`)."""
+:func:`simulation.loop_gains.room_table`; ``items`` only with ``behaviour.run_of_show``: one
+row per room, item and day, :meth:`simulation.run_of_show.RunOfShow.table`)."""
 
 
 def with_run_keys(df: pd.DataFrame, keys: dict[str, Any]) -> pd.DataFrame:
@@ -216,6 +217,7 @@ OUTPUT_FILES = {
         "streams.parquet",
         "days.parquet",
         "loop_gains.parquet",
+        "items.parquet",
         "overview.png",
         "manifest.json",
     },
