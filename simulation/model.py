@@ -645,12 +645,13 @@ class SnowballModel(Model):
                 dc[k] += returned[k]
         if self.show is not None:  # run-of-show: per room x item counts (one bincount each)
             bought = np.flatnonzero(out.bought)
-            e = out.entered
             self.show.tally(
-                imp.stream[e],
-                out.item[e],
+                imp.stream,
+                out.item,
+                out.entered,
                 out.rating_stream,
                 out.order_item,
+                out.item[bought],
                 out.price[bought],
                 out.margin[bought],
                 self.economics.last_returned

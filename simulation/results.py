@@ -217,7 +217,6 @@ OUTPUT_FILES = {
         "streams.parquet",
         "days.parquet",
         "loop_gains.parquet",
-        "items.parquet",
         "overview.png",
         "manifest.json",
     },
@@ -241,9 +240,14 @@ OS_METADATA = {".DS_Store", "Thumbs.db", "desktop.ini"}
 """Files a file browser leaves in any folder it shows: replaced along with the folder."""
 
 
+OPTIONAL_FILES = {"run": {"items.parquet"}}
+"""Files an output writes only when a switch asks for them (``items.parquet``: with
+``behaviour.run_of_show``)."""
+
+
 def own_files(man: dict[str, Any]) -> set[str]:
     """The names an output folder with this manifest may hold."""
-    names = set(OUTPUT_FILES.get(man.get("kind"), ()))
+    names = set(OUTPUT_FILES.get(man.get("kind"), ())) | OPTIONAL_FILES.get(man.get("kind"), set())
     figures = man.get("figures") if man.get("kind") == "validation" else None
     if isinstance(figures, list):
         names |= {f for f in figures if isinstance(f, str)}

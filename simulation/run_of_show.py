@@ -27,8 +27,20 @@ import pandas as pd
 ROLES = ("driver", "profit", "welfare")
 """Item roles in script order: an item's position in the script is its role's index."""
 N_ITEMS = len(ROLES)
-ITEM_FIELDS = ("airtime_minutes", "entries", "orders", "returns", "gmv", "margin")
-"""Per room, item and day (float64 each; ``returns`` stays 0 unless economics.returns)."""
+ITEM_FIELDS = (
+    "airtime_minutes",
+    "impressions",
+    "entries",
+    "orders",
+    "cross_sell_orders",
+    "returns",
+    "gmv",
+    "margin",
+)
+"""Per room, item and day (float64 each): impressions and entries by the item on air as they
+arrived; orders, GMV and margin by the item bought; ``cross_sell_orders`` the orders of
+buyers who entered while another item was on air; ``returns`` stays 0 unless
+economics.returns."""
 
 
 class RunOfShow:
@@ -108,21 +120,28 @@ class RunOfShow:
 
     def tally(
         self,
-        entry_stream: np.ndarray,
-        entry_item: np.ndarray,
+        stream: np.ndarray,
+        item: np.ndarray,
+        entered: np.ndarray,
         order_stream: np.ndarray,
         order_item: np.ndarray,
+        order_entry_item: np.ndarray,
         price: np.ndarray,
         margin: np.ndarray,
         returned: np.ndarray | None = None,
     ) -> None:
-        """Add the tick's entries (by the item on air as they entered) and orders (by the item
-        bought) to today's counts; ``returned`` flags the orders returned."""
+        """Add the tick's impressions and entries (``stream``, ``item`` on air as each
+        arrived, ``entered``: per impression) and orders (by room, item bought, item on air
+        as the buyer entered; price and margin per order) to today's counts; ``returned``
+        flags the orders returned."""
         m = self.n * N_ITEMS
         d = self.day
-        d["entries"] += np.bincount(entry_stream * N_ITEMS + entry_item, minlength=m)
+        key = stream * N_ITEMS + item
+        d["impressions"] += np.bincount(key, minlength=m)
+        d["entries"] += np.bincount(key[entered], minlength=m)
         key = order_stream * N_ITEMS + order_item
         d["orders"] += np.bincount(key, minlength=m)
+        d["cross_sell_orders"] += np.bincount(key[order_item != order_entry_item], minlength=m)
         d["gmv"] += np.bincount(key, price, minlength=m)
         d["margin"] += np.bincount(key, margin, minlength=m)
         if returned is not None:
