@@ -117,3 +117,39 @@ def test_a_visit_spanning_items_can_buy_a_later_item():
     by = r.items.groupby("role", observed=True)[["orders", "cross_sell_orders"]].sum()
     assert by.loc["driver", "orders"] == 0 and by.loc["profit", "orders"] == 0
     assert by.loc["welfare", "cross_sell_orders"] > 0.2 * by.loc["welfare", "orders"] > 0
+
+
+# --------------------------------------------------------------------------------------------
+# The validation case
+
+
+def _case(seed: int, overrides: dict | None = None):
+    from simulation import validation
+    from simulation.config import load_scenario
+
+    sc = load_scenario(validation.VALIDATION_DIR / "run_of_show.toml", overrides=overrides)
+    out = validation._run_of_show([sc], {"runs": 1}, np.random.SeedSequence(seed))
+    return validation.evaluate(out.measurements).set_index("quantity")
+
+
+def test_validation_case_passes_and_its_theory_follows_the_scenario():
+    t = _case(
+        1, {"behaviour.role_entry_lift": [1.0, -1.0, 0.0], "streams.room.mix": [0.2, 0.5, 0.3]}
+    )
+    assert (t["verdict"] == "pass").all(), t[["theory", "verdict"]]
+    assert t.loc["share of impressions on the welfare item", "theory"] == pytest.approx(0.3)
+
+
+def test_validation_case_fails_when_the_closed_form_is_off(monkeypatch):
+    """Negative control: entry rates off by a logit of 0.2 and purchase probabilities off by
+    20 % are rejected."""
+    from simulation import validation_run_of_show as case
+
+    rates, matrix = case.entry_rates, case.purchase_matrix
+    monkeypatch.setattr(
+        case, "entry_rates", lambda sc, h: 1 / (1 + (1 / rates(sc, h) - 1) * np.exp(-0.2))
+    )
+    monkeypatch.setattr(case, "purchase_matrix", lambda *a, **k: 1.2 * matrix(*a, **k))
+    t = _case(2)
+    bad = t[~t.index.str.startswith("share")]
+    assert (bad["verdict"] == "fail").all(), bad[["theory", "verdict"]]
