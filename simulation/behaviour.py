@@ -3,9 +3,11 @@
 Vectorised over the tick's impressions. Every probability is driven by the viewer's traits
 (interest in the stream's category, patience, price sensitivity, stored affinity, need,
 satiation) times the stream's hidden traits (hook, retention, persuasion, product quality)
-times the item on show (drawn from the product mix by time share). Fans convert better only
-through their stored affinity, which entries and good purchase experiences (ratings) raise —
-there is no per-stream fan multiplier.
+times the item on show (drawn from the product mix by time share; with
+``behaviour.run_of_show`` the item the room's script has on air, and the buy hazard
+integrates over the items on air during the visit: simulation/run_of_show.py). Fans
+convert better only through their stored affinity, which entries and good purchase
+experiences (ratings) raise — there is no per-stream fan multiplier.
 
 Functional forms (docs/MODEL.md gives the reasons):
 
