@@ -153,3 +153,24 @@ def test_validation_case_fails_when_the_closed_form_is_off(monkeypatch):
     t = _case(2)
     bad = t[~t.index.str.startswith("share")]
     assert (bad["verdict"] == "fail").all(), bad[["theory", "verdict"]]
+
+
+def test_snowball_run_writes_items_parquet_with_the_run_keys(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    argv = ["run", "--set", "population.viewers=800", "--set", "behaviour.run_of_show=true"]
+    argv += ["--days", "1", "-q", "--out", str(out)]
+    r = subprocess.run([sys.executable, "-m", "simulation", *argv], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    items = pd.read_parquet(out / "items.parquet")
+    streams = pd.read_parquet(out / "streams.parquet")
+    assert list(items.columns[:3]) == ["scenario", "seed", "run_id"]
+    assert items["run_id"].iloc[0] == streams["run_id"].iloc[0]
+    assert items["orders"].sum() == streams["orders"].sum()
+    # the folder is the run's own: a rerun with the switch off replaces it
+    off = ["run", "--set", "population.viewers=800", "--days", "1", "-q", "--out", str(out)]
+    r = subprocess.run([sys.executable, "-m", "simulation", *off], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert not (out / "items.parquet").exists()
