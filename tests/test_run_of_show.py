@@ -174,3 +174,11 @@ def test_snowball_run_writes_items_parquet_with_the_run_keys(tmp_path):
     r = subprocess.run([sys.executable, "-m", "simulation", *off], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert not (out / "items.parquet").exists()
+
+
+def test_item_returns_add_up_to_the_rooms_returns():
+    r = api.run("default", seed=4, days=2, overrides={**ON, "economics.returns": True})
+    by_room = r.items.groupby(["stream", "day"])["returns"].sum()
+    rooms = r.streams.set_index(["stream", "day"])["returns"].loc[by_room.index]
+    assert rooms.sum() > 20
+    np.testing.assert_array_equal(by_room.to_numpy(), rooms.to_numpy())
