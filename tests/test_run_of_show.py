@@ -182,3 +182,11 @@ def test_item_returns_add_up_to_the_rooms_returns():
     rooms = r.streams.set_index(["stream", "day"])["returns"].loc[by_room.index]
     assert rooms.sum() > 20
     np.testing.assert_array_equal(by_room.to_numpy(), rooms.to_numpy())
+
+
+@pytest.mark.parametrize("policy", ["search_funnel", "mixed", "private_values", "urn"])
+def test_items_add_up_under_every_policy(policy):
+    r = api.run("default", seed=2, days=1, overrides={**ON, "policy": policy})
+    it, s = r.items, r.streams
+    assert it["orders"].sum() == s["orders"].sum() > 0
+    assert it["airtime_minutes"].sum() == pytest.approx(s["live_minutes"].sum())
