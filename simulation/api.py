@@ -84,6 +84,9 @@ class RunResult:
     wall_seconds: float
     days: pd.DataFrame = field(default_factory=pd.DataFrame)
     loop_gains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    items: pd.DataFrame | None = None
+    """With ``behaviour.run_of_show``: one row per room, item and day
+    (:meth:`simulation.run_of_show.RunOfShow.table`); None otherwise."""
 
     @property
     def run_id(self) -> str:
@@ -97,13 +100,17 @@ class RunResult:
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The run's tables by name, as ``snowball run`` writes them."""
-        return {
+        """The run's tables by name, as ``snowball run`` writes them (``items`` only with
+        ``behaviour.run_of_show``)."""
+        out = {
             "ticks": self.ticks,
             "streams": self.streams,
             "days": self.days,
             "loop_gains": self.loop_gains,
         }
+        if self.items is not None:
+            out["items"] = self.items
+        return out
 
     def keyed(self, table: str) -> pd.DataFrame:
         """Table ``table`` ("ticks", "streams", "days" or "loop_gains") with the run's keys as
@@ -214,6 +221,7 @@ def run(
         wall,
         days_table(model),
         loop_gains.room_table(model, streams),
+        None if model.show is None else model.show.table(),
     )
 
 

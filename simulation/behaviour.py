@@ -3,9 +3,11 @@
 Vectorised over the tick's impressions. Every probability is driven by the viewer's traits
 (interest in the stream's category, patience, price sensitivity, stored affinity, need,
 satiation) times the stream's hidden traits (hook, retention, persuasion, product quality)
-times the item on show (drawn from the product mix by time share). Fans convert better only
-through their stored affinity, which entries and good purchase experiences (ratings) raise —
-there is no per-stream fan multiplier.
+times the item on show (drawn from the product mix by time share; with
+``behaviour.run_of_show`` the item the room's script has on air, and the buy hazard
+integrates over the items on air during the visit: simulation/run_of_show.py). Fans
+convert better only through their stored affinity, which entries and good purchase
+experiences (ratings) raise — there is no per-stream fan multiplier.
 
 Functional forms (docs/MODEL.md gives the reasons):
 
@@ -32,6 +34,7 @@ import numpy as np
 
 from simulation.config import BehaviourConfig
 from simulation.population import LATENT, Population, Sessions, flat
+from simulation.run_of_show import RunOfShow
 from simulation.streams import StreamTable
 
 FREE, PAID, FOLLOW = 0, 1, 2
@@ -129,6 +132,10 @@ class Outcome:
     """Per purchase: the demand was created by content (``Population.demand_of``)."""
     category: np.ndarray | None = None
     """Per impression: the category of the room shown, (n,) (read by the interest drift)."""
+    item: np.ndarray | None = None
+    """Run-of-show: per impression, the item on air as it arrived (n,) int64."""
+    order_item: np.ndarray | None = None
+    """Run-of-show: per purchase (aligned with ``rating_stream``), the item bought."""
 
 
 def buy_decisions(
@@ -159,9 +166,11 @@ def _logit(p: np.ndarray) -> np.ndarray:
 class Behaviour:
     """Viewer response to impressions, with the population's state updates."""
 
-    def __init__(self, cfg: BehaviourConfig, table: StreamTable):
+    def __init__(self, cfg: BehaviourConfig, table: StreamTable, show: RunOfShow | None = None):
         self.cfg = cfg
         self.table = table
+        self.show = show
+        """The rooms' scripts (``behaviour.run_of_show``), or None: items drawn by the mix."""
         self.role_price = np.asarray(cfg.role_price)
         self.role_appeal = np.asarray(cfg.role_appeal)
         self.role_entry = np.asarray(cfg.role_entry_lift, dtype=np.float32)
@@ -177,6 +186,8 @@ class Behaviour:
         self.mix_edges = np.ascontiguousarray(np.cumsum(t.mix, axis=1)[:, :2].T, dtype=np.float32)
         self.prices = t.role_prices(self.cfg.role_price)
         self.margin_share = t.unit_margin_share(self.cfg.role_cost, self.cfg.quality_cost)
+        if self.show is not None:
+            self.show.set_mix(t.mix)
 
     def respond(
         self,
@@ -223,8 +234,13 @@ class Behaviour:
             slot, aff = imp.fan_slot, imp.affinity
         is_fan = slot >= 0
         u = rng.random(n, dtype=np.float32)
-        role = (u > self.mix_edges[0].take(s)).astype(np.int64)
-        role += u > self.mix_edges[1].take(s)
+        show = self.show
+        if show is None:
+            role = (u > self.mix_edges[0].take(s)).astype(np.int64)
+            role += u > self.mix_edges[1].take(s)
+        else:  # the same uniform places the impression in its tick; the script gives the item
+            minute = show.clock[s] + u * show.tick_minutes
+            role = show.on_air(s, minute)
         logit = (
             self.logit_hook[s]
             + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
@@ -253,8 +269,23 @@ class Behaviour:
         # Interactions are only ever summed per stream: one Poisson draw per stream with the
         # summed mean has the same distribution as the per-entrant counts' total.
         inter_s = rng.poisson(np.bincount(se, c.interact_per_minute * dwell_e, minlength=t.n))
-        price_e = self.prices[se, re]
-        price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
+        if show is None:
+            price_e = self.prices[se, re]
+            role_term = self.role_appeal[re]
+            price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
+            exposure = dwell_e
+        else:
+            # Cross-selling: each item's appeal x price term x its minutes on air during the
+            # visit; their sum is the integrated hazard's role part (exposure 1).
+            price_all = self.prices[se]
+            item_w = (
+                self.role_appeal
+                * np.minimum(4.0, (price_all / c.reference_price) ** (-sens[:, None]))
+                * show.overlap(se, minute[e], dwell_e)
+            )
+            role_term = item_w.sum(axis=1)
+            price_term = 1.0
+            exposure = np.ones(len(e))
         cat_e = cat[e]
         # hazard = base x need term x satiation x intent, where need and satiation are read
         # from (N, K) arrays at random (a cache miss each): only the entrants who could buy
@@ -267,7 +298,7 @@ class Behaviour:
         base = (
             c.buy_hazard_per_minute
             * (t.persuasion[se] / 0.05)
-            * self.role_appeal[re]
+            * role_term
             * price_term
             * np.maximum(ze, 1e-3) ** c.buy_interest_weight
             * (1 + c.buy_affinity_weight * ae)
@@ -290,7 +321,7 @@ class Behaviour:
             bound = base * np.maximum(c.need_multiplier, no_need) * intent
         else:
             bound = base * max(c.need_multiplier, no_need) * intent
-        bought_e = buy_decisions(rng.random(len(e)), dwell_e, bound, hazard_of)
+        bought_e = buy_decisions(rng.random(len(e)), exposure, bound, hazard_of)
         if np.ndim(one_order_per_session) > 0:
             # Only the flagged impressions' sessions end at their first purchase.
             b = np.flatnonzero(bought_e & np.asarray(one_order_per_session)[e])
@@ -313,6 +344,15 @@ class Behaviour:
             keep = np.zeros(len(e), dtype=bool)
             keep[b[first]] = True
             bought_e &= keep
+
+        item_e = None
+        if show is not None:  # the item bought: in proportion to its integrated hazard
+            item_e = re.copy()
+            b = np.flatnonzero(bought_e)
+            cum = np.cumsum(item_w[b], axis=1)
+            pick = rng.random(len(b))[:, None] * cum[:, 2:] > cum[:, :2]
+            item_e[b] = pick.sum(axis=1)
+            price_e = price_all[np.arange(len(e)), item_e]
 
         # Follows: entrants who are not fans yet; buyers may also follow the merchant's room.
         p_follow = 1 - np.exp(-c.follow_per_minute * dwell_e)
@@ -339,7 +379,8 @@ class Behaviour:
         price = np.zeros(n)
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
-        margin[e[b]] = price_e[b] * self.margin_share[se[b], re[b]]
+        sold = re if item_e is None else item_e
+        margin[e[b]] = price_e[b] * self.margin_share[se[b], sold[b]]
         return Outcome(
             entered,
             dwell,
@@ -355,6 +396,8 @@ class Behaviour:
             need_b,
             created_b,
             cat,
+            None if show is None else role,
+            None if item_e is None else item_e[b],
         )
 
     def apply_ratings(

@@ -205,6 +205,20 @@ class BehaviourConfig:
     role_dwell_lift: tuple[float, ...] = setting(
         (1.15, 0.9, 1.4), "dwell multiplier per role", 0, length=3, lo_open=True
     )
+    # --- run-of-show (issue 22, docs/MODEL.md 7.18) -----------------------------------------
+    run_of_show: bool = setting(
+        False,
+        "a room's time on air is a cyclic script of items (driver, profit, welfare, each on "
+        "air for its mix share of show_cycle_minutes); false: each impression's item is drawn "
+        "from the mix",
+    )
+    show_cycle_minutes: float = setting(
+        60.0,
+        "run_of_show: minutes of one pass through the script (an item's explanation time is "
+        "its mix share of this)",
+        0,
+        lo_open=True,
+    )
 
 
 @dataclass(frozen=True)

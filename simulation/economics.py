@@ -148,6 +148,7 @@ class Economics:
             self.presented[stream], experienced, c.return_base_rate, c.return_quality_slope
         )
         returned = rng.random(len(stream)) < p
+        self.last_returned = returned  # per order (the run-of-show's item counts read it)
         n = self.n
         r = np.flatnonzero(returned)
         s_r = stream[r]

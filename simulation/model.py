@@ -57,6 +57,7 @@ from simulation.metrics import (
 )
 from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
+from simulation.run_of_show import RunOfShow
 from simulation.streams import Stream, StreamTable
 
 RNG_COMPONENTS = (
@@ -245,7 +246,13 @@ class SnowballModel(Model):
         self.rerank_ticks = max(1, round(sc.feed.rerank_minutes / sc.tick_minutes))
         self.window_log = WindowLog(n, self.rerank_ticks, self.tpd)
         """Free impressions and uplift per horse-race window (simulation.loop_gains)."""
-        self.behaviour = Behaviour(sc.behaviour, self.table)
+        # --- run-of-show (issue 22, simulation/run_of_show.py) ---
+        self.show = (
+            RunOfShow(sc.behaviour.show_cycle_minutes, sc.tick_minutes, n)
+            if sc.behaviour.run_of_show
+            else None
+        )
+        self.behaviour = Behaviour(sc.behaviour, self.table, self.show)
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
         self.uplift = self.value
@@ -395,6 +402,8 @@ class SnowballModel(Model):
         self.day, self.tod = day, tod
         sc, pop = self.config, self.population
         live = self._live_now(day, tod)
+        if self.show is not None:
+            self.show.begin_tick(live)
         hour = int(tod / self.tph)
         lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
         if self.events is not None:
@@ -429,6 +438,8 @@ class SnowballModel(Model):
         self._move_demand(imp, out, sessions)
         self.timer.lap("behaviour")
         self._account(imp, out, len(sessions), live, sessions, need_before)
+        if self.show is not None:
+            self.show.end_tick(live)
         self.window_log.record(self, live)
         if not self.always_open and (tod + 1) % self.rerank_ticks == 0:
             window = self.estimator.rates(self.estimator.window)
@@ -632,6 +643,21 @@ class SnowballModel(Model):
             )
             for k in RETURN_FIELDS:
                 dc[k] += returned[k]
+        if self.show is not None:  # run-of-show: per room x item counts (one bincount each)
+            bought = np.flatnonzero(out.bought)
+            self.show.tally(
+                imp.stream,
+                out.item,
+                out.entered,
+                out.rating_stream,
+                out.order_item,
+                out.item[bought],
+                out.price[bought],
+                out.margin[bought],
+                self.economics.last_returned
+                if self.config.economics.returns and len(bought)
+                else None,
+            )
         c = self.campaigns
         if c.n:
             spend_c, orders_c = sums["camp_spend"], sums["camp_orders"]
@@ -772,6 +798,8 @@ class SnowballModel(Model):
 
     def _end_day(self, day: int) -> None:
         self.daily_records.append(self._day_record(day))
+        if self.show is not None:
+            self.show.end_day(day)
         self._measure_day(day)
         self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
         if self.operated:  # room operators, after the strategies (simulation/operators.py)

@@ -147,11 +147,12 @@ def write_parquet(df: pd.DataFrame, path: Path) -> None:
     df.to_parquet(path, index=False, engine="pyarrow", compression="zstd")
 
 
-RUN_TABLES = ("ticks", "streams", "days", "loop_gains")
+RUN_TABLES = ("ticks", "streams", "days", "loop_gains", "items")
 """The per-run tables ``snowball run`` writes, each as ``<name>.parquet`` with the run's keys
 in front (``days`` holds the day metrics: only ``day`` when the run has none, so that every
 run folder has the same files; ``loop_gains`` one row per stream,
-:func:`simulation.loop_gains.room_table`)."""
+:func:`simulation.loop_gains.room_table`; ``items`` only with ``behaviour.run_of_show``: one
+row per room, item and day, :meth:`simulation.run_of_show.RunOfShow.table`)."""
 
 
 def with_run_keys(df: pd.DataFrame, keys: dict[str, Any]) -> pd.DataFrame:
@@ -239,9 +240,14 @@ OS_METADATA = {".DS_Store", "Thumbs.db", "desktop.ini"}
 """Files a file browser leaves in any folder it shows: replaced along with the folder."""
 
 
+OPTIONAL_FILES = {"run": {"items.parquet"}}
+"""Files an output writes only when a switch asks for them (``items.parquet``: with
+``behaviour.run_of_show``)."""
+
+
 def own_files(man: dict[str, Any]) -> set[str]:
     """The names an output folder with this manifest may hold."""
-    names = set(OUTPUT_FILES.get(man.get("kind"), ()))
+    names = set(OUTPUT_FILES.get(man.get("kind"), ())) | OPTIONAL_FILES.get(man.get("kind"), set())
     figures = man.get("figures") if man.get("kind") == "validation" else None
     if isinstance(figures, list):
         names |= {f for f in figures if isinstance(f, str)}

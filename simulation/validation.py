@@ -59,6 +59,7 @@ from scipy import stats
 from simulation import theory, validation_drift
 from simulation import validation_limits as limits
 from simulation import validation_returns as returns_case
+from simulation import validation_run_of_show as show_case
 from simulation.config import ConfigError, Scenario, load_scenario, to_dict
 from simulation.model import SnowballModel
 from simulation.paths import package_data
@@ -1288,6 +1289,122 @@ def _returns(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.Seed
     return out
 
 
+def _run_of_show(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
+    """Each item's impressions, entries and orders under a fixed script against the closed
+    form (:mod:`simulation.validation_run_of_show`)."""
+    out = CaseOutput()
+    rows = []
+    for sc, child in zip(scenarios, ss.spawn(len(scenarios)), strict=True):
+        _require(sc, sc.policy == "urn", "policy", sc.policy, "must be 'urn' in this case")
+        _require_no_ads(sc)
+        _require_no_fans(sc)
+        _require_one_category(sc, "every viewer's relative interest is then 1")
+        b, p = sc.behaviour, sc.population
+        _require(sc, b.run_of_show, "behaviour.run_of_show", b.run_of_show, "must be true")
+        for key in ("entry_affinity_weight", "buy_affinity_weight", "satiation_days"):
+            _require(sc, getattr(b, key) == 0, f"behaviour.{key}", getattr(b, key), "must be 0")
+        _require(
+            sc, b.need_multiplier == 1, "behaviour.need_multiplier", b.need_multiplier, "must be 1"
+        )
+        for key in ("patience_sigma", "price_sensitivity_sigma"):
+            _require(sc, getattr(p, key) == 0, f"population.{key}", getattr(p, key), "must be 0")
+        _require(
+            sc,
+            p.slots_per_session == 1,
+            "population.slots_per_session",
+            p.slots_per_session,
+            "must be 1 (one impression per viewer per tick)",
+        )
+        ratio = sc.tick_minutes / b.show_cycle_minutes
+        _require(
+            sc,
+            abs(ratio - round(ratio)) < 1e-9 and round(ratio) >= 1,
+            "behaviour.show_cycle_minutes",
+            b.show_cycle_minutes,
+            f"must divide tick_minutes ({sc.tick_minutes})",
+        )
+        groups = [n for n, g in sc.streams.items() if g.count > 0]
+        _require(sc, len(groups) == 1, "streams", groups, "needs one group of identical streams")
+        g = groups[0]
+        hook, ret, pers, price = (
+            _fixed(sc, g, k) for k in ("hook", "retention", "persuasion", "price")
+        )
+        mix = sc.streams[g].mix
+        seeds, _ = _spawn(child, _runs(size, sc))
+        out.seeds[sc.name] = seeds
+        tot = show_case.item_counts(sc, seeds)
+        p_enter = show_case.entry_rates(sc, hook)
+        q = show_case.purchase_matrix(sc, mix, ret, pers, price)
+        n_imp = int(tot["impressions"].sum())
+        note = f"{len(seeds)} run(s)"
+        for r, role in enumerate(show_case.ROLES):
+            if mix[r] <= 0:
+                continue
+            out.measurements.append(
+                Measurement(
+                    "run_of_show",
+                    sc.name,
+                    f"share of impressions on the {role} item",
+                    float(mix[r]),
+                    kind="proportion",
+                    successes=int(tot["impressions"][r]),
+                    trials=n_imp,
+                    limit=f"airtime share m_r = {mix[r]:g}",
+                    note=note,
+                )
+            )
+            out.measurements.append(
+                Measurement(
+                    "run_of_show",
+                    sc.name,
+                    f"entries per impression on the {role} item",
+                    float(p_enter[r]),
+                    kind="proportion",
+                    successes=int(tot["entries"][r]),
+                    trials=int(tot["impressions"][r]),
+                    limit=f"sigmoid(logit(hook) + lift_r) = {p_enter[r]:.4f}",
+                    note=note,
+                )
+            )
+        expect = tot["entries"] @ q
+        var = tot["entries"] @ (q * (1 - q))
+        for j, role in enumerate(show_case.ROLES):
+            if mix[j] <= 0:
+                continue
+            _require(
+                sc,
+                expect[j] >= 50,
+                f"streams.{g}",
+                float(expect[j]),
+                f"expects fewer than 50 orders of the {role} item; run more days, viewers or runs",
+            )
+            out.measurements.append(
+                Measurement(
+                    "run_of_show",
+                    sc.name,
+                    f"orders of the {role} item",
+                    float(expect[j]),
+                    kind="normal",
+                    estimate=float(tot["orders"][j]),
+                    standard_error=float(np.sqrt(var[j])),
+                    limit="sum_r entries_r q_rj, q_rj = E[(1 - e^-H) w_j / H] over the visit",
+                    note=f"{note}; cross-selling: q_rj > 0 for j != r",
+                )
+            )
+            rows.append(
+                {
+                    "role": role,
+                    "impressions": float(tot["impressions"][j]),
+                    "entries": float(tot["entries"][j]),
+                    "entries_theory": float(tot["impressions"][j] * p_enter[j]),
+                    "orders": float(tot["orders"][j]),
+                    "orders_theory": float(expect[j]),
+                }
+            )
+    out.figure = {"rows": rows}
+    return out
+
+
 def _interest_drift(scenarios: list[Scenario], size: dict[str, Any], ss: np.random.SeedSequence):
     out = CaseOutput()
     variants = []
@@ -1416,6 +1533,13 @@ CASES: dict[str, Case] = {
             "Interest drift under a fixed exposure schedule: path and fixed point",
             ("drift.toml", "drift_entries.toml"),
             _interest_drift,
+            {"quick": {"runs": 1}, "full": {"runs": 4}},
+        ),
+        Case(
+            "run_of_show",
+            "Run-of-show: each item's entries and orders under a fixed script",
+            ("run_of_show.toml",),
+            _run_of_show,
             {"quick": {"runs": 1}, "full": {"runs": 4}},
         ),
     )

@@ -16,6 +16,7 @@ from scipy import stats
 
 from simulation import theory
 from simulation.validation_returns import draw as returns_draw
+from simulation.validation_run_of_show import draw as run_of_show_draw
 
 SIM = "#4C72B0"
 THEORY = "#C44E52"
@@ -421,6 +422,7 @@ PANELS = {
     "bass": (2, bass),
     "auction": (2, auction),
     "returns": (1, returns_draw),
+    "run_of_show": (1, run_of_show_draw),
     "platform_limits": (2, platform_limits),
     "audience_uplift": (2, audience_uplift),
     "interest_drift": (2, interest_drift),
