@@ -599,3 +599,35 @@ def _split_slots(cum, remaining, n_ad, u):
                 q += 1
             x += 1
     return ad_sess, ad_cat, rest_sess, rest_cat
+
+
+def _observe_counts(pair, entered, dwell, bought, need, minutes, cvr, n_streams, c, levels):
+    """AudienceBaseline.observe's counting in one pass over the impressions: the (stream,
+    cell) impression counts and per cell, and over the entries (in impression order, as
+    ``bincount`` sums) the per-stream predicted minutes and orders and the per-cell and
+    per-need-cell entries, minutes and orders. Counts as float64 (exact integers)."""
+    joint = np.zeros(n_streams * c, dtype=np.float64)
+    n_c = np.zeros(c, dtype=np.float64)
+    exp_dwell = np.zeros(n_streams, dtype=np.float64)
+    exp_orders = np.zeros(n_streams, dtype=np.float64)
+    e_c = np.zeros(c, dtype=np.float64)
+    d_c = np.zeros(c, dtype=np.float64)
+    e_n = np.zeros(c * levels, dtype=np.float64)
+    o_n = np.zeros(c * levels, dtype=np.float64)
+    j = 0
+    for i in range(len(pair)):
+        p = pair[i]
+        joint[p] += 1.0
+        s = p // c
+        cell = p - s * c
+        n_c[cell] += 1.0
+        if entered[i]:
+            nc = cell * levels + np.int64(need[j])
+            j += 1
+            exp_dwell[s] += minutes[cell]
+            exp_orders[s] += cvr[nc]
+            e_c[cell] += 1.0
+            d_c[cell] += dwell[i]
+            e_n[nc] += 1.0
+            o_n[nc] += 1.0 if bought[i] else 0.0
+    return joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n

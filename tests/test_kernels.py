@@ -330,3 +330,29 @@ def test_an_installed_copy_caches_its_kernels_outside_the_package(tmp_path, numb
     ]
     assert probe() == [1, 0]  # loaded from the cache
     assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("interactions", [False, True])
+def test_observe_counts(interactions):
+    """The compiled counting pass of AudienceBaseline.observe gives the same expected counts
+    and leaves the same baseline as the numpy one."""
+    from simulation.estimates import CELLS, NEED_LEVELS, AudienceBaseline
+
+    rng = np.random.default_rng(4)
+    n, s = 3000, 7
+    pair = rng.integers(0, s * CELLS, n)
+    entered = rng.random(n) < 0.3
+    dwell = np.where(entered, rng.exponential(2.0, n), 0.0)
+    bought = entered & (rng.random(n) < 0.2)
+    need = rng.integers(0, NEED_LEVELS, int(entered.sum())).astype(np.int8)
+    got, ref = AudienceBaseline(50.0, 0.9), AudienceBaseline(50.0, 0.9)
+    for _ in range(2):  # the second tick reads the tables the first one left
+        a = ref.observe(pair, entered, dwell, bought, need, s, interactions, kernel=False)
+        b = got.observe(pair, entered, dwell, bought, need, s, interactions, kernel=True)
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_same(b[k], a[k])
+        for name in ("impressions", "entries", "dwell", "need_entries", "orders", "cvr"):
+            assert_same(getattr(got, name), getattr(ref, name))
+        for q in ref.calibration:
+            assert_same(got.calibration[q], ref.calibration[q])
