@@ -348,6 +348,7 @@ def audience_counts(
     bought: np.ndarray,
     n_streams: int,
     interactions: bool = False,
+    kernel: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
     impressions' features: relative interest ``z`` (float32) in the room's category, follow
@@ -355,14 +356,31 @@ def audience_counts(
     (``session_activity`` (sessions,) int8) and its viewer's need states as the tick began
     (``session_need`` (sessions, K) small ints < ``NEED_LEVELS``, read before purchases
     satisfy needs and start satiation).
-    ``category`` (S,) is each stream's category. Shapes (n,) unless stated."""
-    fan = np.greater_equal(affinity, 0.5).view(np.int8)
-    fan += is_fan.view(np.int8)
-    pair = pair_index(stream, z, fan, session_activity.take(session))
-    e = np.flatnonzero(entered)
+    ``category`` (S,) is each stream's category. Shapes (n,) unless stated. Large ticks
+    build the features in one compiled pass (:func:`simulation.kernels.use`; ``kernel``
+    forces the choice)."""
     k = session_need.shape[1]
-    need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
-    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions)
+    if kernels.use(len(stream), kernel):
+        pair, need = kernels.get("audience_pairs")(
+            stream,
+            session,
+            np.ascontiguousarray(z, dtype=np.float32).view(np.int32),
+            affinity,
+            is_fan,
+            session_activity,
+            np.ascontiguousarray(session_need).reshape(-1),
+            k,
+            category,
+            entered,
+            (CELLS, FAN_LEVELS * ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1),
+        )
+    else:
+        fan = np.greater_equal(affinity, 0.5).view(np.int8)
+        fan += is_fan.view(np.int8)
+        pair = pair_index(stream, z, fan, session_activity.take(session))
+        e = np.flatnonzero(entered)
+        need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
+    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions, kernel)
 
 
 CALIBRATION_QUANTITIES = {
