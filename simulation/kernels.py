@@ -661,3 +661,19 @@ def _audience_pairs(
             need_e[j] = need[np.int64(session[i]) * k + category[s]]
             j += 1
     return pair, need_e
+
+
+def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
+    """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
+    impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),
+    then each entry's ``entry_weight`` added in entry order (as ``np.add.at``)."""
+    count = np.zeros(n * k, dtype=np.int64)
+    for i in range(len(session)):
+        count[np.int64(session[i]) * k + categories[i]] += 1
+    add = np.empty(n * k, dtype=np.float32)
+    for j in range(n * k):
+        add[j] = np.float32(count[j]) * exposure
+    for j in range(len(entered)):
+        i = entered[j]
+        add[np.int64(session[i]) * k + categories[i]] += entry_weight[j]
+    return add

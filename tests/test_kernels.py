@@ -387,3 +387,30 @@ def test_audience_pairs():
     for name in ("impressions", "entries", "dwell", "need_entries", "orders"):
         assert_same(getattr(got, name), getattr(ref, name))
     assert (ref.need_entries > 0).sum() > 100  # many (cell, need) pairs were reached
+
+
+@pytest.mark.parametrize("exposure", [0.01, 0.003])
+def test_drift_weights(exposure):
+    """Interest drift with the compiled weights pass moves the interests exactly as the
+    numpy one (repeat viewers in the tick, entries with weights)."""
+    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+    from simulation.population import Population
+
+    def make():
+        pf = PlatformConfig(interest_drift=True)
+        cfg = PopulationConfig(viewers=300, categories=5)
+        return Population(cfg, BehaviourConfig(), 5, np.random.default_rng(9), pf)
+
+    pops = make(), make()
+    rng = np.random.default_rng(2)
+    for kernel, pop in zip((False, True), pops, strict=True):
+        viewers = pop.draw_sessions(20, 1, 40.0, np.random.default_rng(1))
+        sessions = pop.snapshot(viewers)
+        session = rng.integers(0, len(viewers), 3000)
+        cats = rng.integers(0, 5, 3000)
+        entered = np.flatnonzero(rng.random(3000) < 0.2)
+        w = rng.exponential(0.1, len(entered))
+        pop.drift_interests(sessions, session, cats, exposure, entered, w, kernel=kernel)
+        rng = np.random.default_rng(2)
+    assert_same(pops[1].interests, pops[0].interests)
+    assert not np.array_equal(pops[0].interests, make().interests)  # they moved
