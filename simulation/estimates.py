@@ -13,6 +13,7 @@ only through these measured metrics.
 
 import numpy as np
 
+from simulation import kernels
 from simulation.config import FeedConfig, PlatformConfig
 
 
@@ -257,6 +258,7 @@ class AudienceBaseline:
         need: np.ndarray,
         n_streams: int,
         interactions: bool = False,
+        kernel: bool | None = None,
     ) -> dict[str, np.ndarray]:
         """Expected counts per stream of one tick's impressions under the baseline as it
         stood (before this tick), then the tick's counts into the baseline.
@@ -268,33 +270,52 @@ class AudienceBaseline:
         entries of predicted minutes and orders) and, with ``interactions``, ``exp_engagement``
         (predicted minutes per impression, summed). One counting pass over the impressions
         (into (stream, cell) pairs); the rest is over the entries or the (S, CELLS) table.
+        Large ticks run that pass compiled (:func:`simulation.kernels.use`; ``kernel``
+        forces the choice), with the same sums in the same order.
         """
         c, cn = CELLS, CELLS * NEED_LEVELS
-        joint = np.bincount(pair, minlength=n_streams * c).astype(np.float64)
-        joint = joint.reshape(n_streams, c)
-        n_c = joint.sum(axis=0)
-        e = np.flatnonzero(entered)
-        pair_e = pair[e]
-        s_e = pair_e // c
-        cell_e = pair_e - s_e * c
-        need_cell = cell_e * NEED_LEVELS + need.astype(np.int64)
-        dwell_e = dwell[e]
-        bought_e = bought[e].astype(np.float64)
+        if kernels.use(len(pair), kernel):
+            joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n = kernels.get("observe_counts")(
+                pair,
+                entered,
+                dwell,
+                bought,
+                need,
+                self.minutes,
+                self.cvr,
+                n_streams,
+                c,
+                NEED_LEVELS,
+            )
+            joint = joint.reshape(n_streams, c)
+        else:
+            joint = np.bincount(pair, minlength=n_streams * c).astype(np.float64)
+            joint = joint.reshape(n_streams, c)
+            n_c = joint.sum(axis=0)
+            e = np.flatnonzero(entered)
+            pair_e = pair[e]
+            s_e = pair_e // c
+            cell_e = pair_e - s_e * c
+            need_cell = cell_e * NEED_LEVELS + need.astype(np.int64)
 
-        def per_stream(index, weights):
-            return np.bincount(index, weights, minlength=n_streams).astype(np.float64, copy=False)
+            def per_stream(index, weights):
+                return np.bincount(index, weights, minlength=n_streams).astype(
+                    np.float64, copy=False
+                )
 
+            exp_dwell = per_stream(s_e, self.minutes.take(cell_e))
+            exp_orders = per_stream(s_e, self.cvr.take(need_cell))
+            e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
+            d_c = np.bincount(cell_e, dwell[e], minlength=c)
+            e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
+            o_n = np.bincount(need_cell, bought[e].astype(np.float64), minlength=cn)
         out = {
             "exp_entries": joint @ self.entry,
-            "exp_dwell": per_stream(s_e, self.minutes.take(cell_e)),
-            "exp_orders": per_stream(s_e, self.cvr.take(need_cell)),
+            "exp_dwell": exp_dwell,
+            "exp_orders": exp_orders,
         }
         if interactions:
             out["exp_engagement"] = joint @ self.engagement
-        e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
-        d_c = np.bincount(cell_e, dwell_e, minlength=c)
-        e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
-        o_n = np.bincount(need_cell, bought_e, minlength=cn)
         cal = self.calibration
         cal["entry"] += (n_c, self.entry * n_c, e_c)
         cal["dwell"] += (e_c, self.minutes * e_c, d_c)
@@ -327,6 +348,7 @@ def audience_counts(
     bought: np.ndarray,
     n_streams: int,
     interactions: bool = False,
+    kernel: bool | None = None,
 ) -> dict[str, np.ndarray]:
     """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
     impressions' features: relative interest ``z`` (float32) in the room's category, follow
@@ -334,14 +356,31 @@ def audience_counts(
     (``session_activity`` (sessions,) int8) and its viewer's need states as the tick began
     (``session_need`` (sessions, K) small ints < ``NEED_LEVELS``, read before purchases
     satisfy needs and start satiation).
-    ``category`` (S,) is each stream's category. Shapes (n,) unless stated."""
-    fan = np.greater_equal(affinity, 0.5).view(np.int8)
-    fan += is_fan.view(np.int8)
-    pair = pair_index(stream, z, fan, session_activity.take(session))
-    e = np.flatnonzero(entered)
+    ``category`` (S,) is each stream's category. Shapes (n,) unless stated. Large ticks
+    build the features in one compiled pass (:func:`simulation.kernels.use`; ``kernel``
+    forces the choice)."""
     k = session_need.shape[1]
-    need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
-    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions)
+    if kernels.use(len(stream), kernel):
+        pair, need = kernels.get("audience_pairs")(
+            stream,
+            session,
+            np.ascontiguousarray(z, dtype=np.float32).view(np.int32),
+            affinity,
+            is_fan,
+            session_activity,
+            np.ascontiguousarray(session_need).reshape(-1),
+            k,
+            category,
+            entered,
+            (CELLS, FAN_LEVELS * ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1),
+        )
+    else:
+        fan = np.greater_equal(affinity, 0.5).view(np.int8)
+        fan += is_fan.view(np.int8)
+        pair = pair_index(stream, z, fan, session_activity.take(session))
+        e = np.flatnonzero(entered)
+        need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
+    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions, kernel)
 
 
 CALIBRATION_QUANTITIES = {

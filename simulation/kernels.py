@@ -599,3 +599,81 @@ def _split_slots(cum, remaining, n_ad, u):
                 q += 1
             x += 1
     return ad_sess, ad_cat, rest_sess, rest_cat
+
+
+def _observe_counts(pair, entered, dwell, bought, need, minutes, cvr, n_streams, c, levels):
+    """AudienceBaseline.observe's counting in one pass over the impressions: the (stream,
+    cell) impression counts and per cell, and over the entries (in impression order, as
+    ``bincount`` sums) the per-stream predicted minutes and orders and the per-cell and
+    per-need-cell entries, minutes and orders. Counts as float64 (exact integers)."""
+    joint = np.zeros(n_streams * c, dtype=np.float64)
+    n_c = np.zeros(c, dtype=np.float64)
+    exp_dwell = np.zeros(n_streams, dtype=np.float64)
+    exp_orders = np.zeros(n_streams, dtype=np.float64)
+    e_c = np.zeros(c, dtype=np.float64)
+    d_c = np.zeros(c, dtype=np.float64)
+    e_n = np.zeros(c * levels, dtype=np.float64)
+    o_n = np.zeros(c * levels, dtype=np.float64)
+    j = 0
+    for i in range(len(pair)):
+        p = pair[i]
+        joint[p] += 1.0
+        s = p // c
+        cell = p - s * c
+        n_c[cell] += 1.0
+        if entered[i]:
+            nc = cell * levels + np.int64(need[j])
+            j += 1
+            exp_dwell[s] += minutes[cell]
+            exp_orders[s] += cvr[nc]
+            e_c[cell] += 1.0
+            d_c[cell] += dwell[i]
+            e_n[nc] += 1.0
+            o_n[nc] += 1.0 if bought[i] else 0.0
+    return joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n
+
+
+def _audience_pairs(
+    stream, session, z_bits, affinity, is_fan, activity, need, k, category, entered, bins
+):
+    """estimates.audience_counts's features in one pass over the impressions: the (stream,
+    cell) index of each (:func:`simulation.estimates.pair_index`: z bin from the float32
+    bits of z, fan level, the session's activity bin) and, for each entry in impression
+    order, its viewer's need state in the room's category (``need`` flat (sessions x k)).
+    ``bins``: estimates' (CELLS, FAN_LEVELS x ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET,
+    Z_BINS - 1)."""
+    cells, fa_levels, act_bins, z_offset, z_top = bins
+    n = len(stream)
+    pair = np.empty(n, dtype=np.int64)
+    n_e = 0
+    for i in range(n):
+        if entered[i]:
+            n_e += 1
+    need_e = np.empty(n_e, dtype=need.dtype)
+    j = 0
+    for i in range(n):
+        s = stream[i]
+        zb = (z_bits[i] >> 22) - z_offset
+        zb = min(max(zb, 0), z_top)
+        fan = (1 if affinity[i] >= 0.5 else 0) + (1 if is_fan[i] else 0)
+        pair[i] = np.int64(s) * cells + zb * fa_levels + fan * act_bins + activity[session[i]]
+        if entered[i]:
+            need_e[j] = need[np.int64(session[i]) * k + category[s]]
+            j += 1
+    return pair, need_e
+
+
+def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
+    """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
+    impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),
+    then each entry's ``entry_weight`` added in entry order (as ``np.add.at``)."""
+    count = np.zeros(n * k, dtype=np.int64)
+    for i in range(len(session)):
+        count[np.int64(session[i]) * k + categories[i]] += 1
+    add = np.empty(n * k, dtype=np.float32)
+    for j in range(n * k):
+        add[j] = np.float32(count[j]) * exposure
+    for j in range(len(entered)):
+        i = entered[j]
+        add[np.int64(session[i]) * k + categories[i]] += entry_weight[j]
+    return add

@@ -427,6 +427,7 @@ class Population:
         exposure: float,
         entered: np.ndarray,
         entry_weight: np.ndarray,
+        kernel: bool | None = None,
     ) -> None:
         """Move the tick's viewers' interests toward the categories they were shown.
 
@@ -449,15 +450,28 @@ class Population:
             Weight of one impression.
         entered, entry_weight
             Indices of the impressions that were entered and their extra weights, (e,).
+        kernel
+            Compiled weights pass or not (:func:`simulation.kernels.use`; None: by size).
         """
         n, k = len(sessions), self.k
         if n == 0 or len(session) == 0:
             return
-        key = np.multiply(session, k, dtype=np.int64)
-        key += categories
-        add = np.multiply(np.bincount(key, minlength=n * k), exposure, dtype=np.float32)
-        if len(entered):  # few: an unbuffered add beats a second (n*K) bincount
-            np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
+        if kernels.use(len(session), kernel):
+            add = kernels.get("drift_weights")(
+                session,
+                categories,
+                n,
+                k,
+                np.float32(exposure),
+                entered,
+                np.asarray(entry_weight, dtype=np.float32),
+            )
+        else:
+            key = np.multiply(session, k, dtype=np.int64)
+            key += categories
+            add = np.multiply(np.bincount(key, minlength=n * k), exposure, dtype=np.float32)
+            if len(entered):  # few: an unbuffered add beats a second (n*K) bincount
+                np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
         add = add.reshape(n, k)
         viewers = sessions.viewer
         own = np.arange(n)

@@ -330,3 +330,87 @@ def test_an_installed_copy_caches_its_kernels_outside_the_package(tmp_path, numb
     ]
     assert probe() == [1, 0]  # loaded from the cache
     assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("interactions", [False, True])
+def test_observe_counts(interactions):
+    """The compiled counting pass of AudienceBaseline.observe gives the same expected counts
+    and leaves the same baseline as the numpy one."""
+    from simulation.estimates import CELLS, NEED_LEVELS, AudienceBaseline
+
+    rng = np.random.default_rng(4)
+    n, s = 3000, 7
+    pair = rng.integers(0, s * CELLS, n)
+    entered = rng.random(n) < 0.3
+    dwell = np.where(entered, rng.exponential(2.0, n), 0.0)
+    bought = entered & (rng.random(n) < 0.2)
+    need = rng.integers(0, NEED_LEVELS, int(entered.sum())).astype(np.int8)
+    got, ref = AudienceBaseline(50.0, 0.9), AudienceBaseline(50.0, 0.9)
+    for _ in range(2):  # the second tick reads the tables the first one left
+        a = ref.observe(pair, entered, dwell, bought, need, s, interactions, kernel=False)
+        b = got.observe(pair, entered, dwell, bought, need, s, interactions, kernel=True)
+        assert a.keys() == b.keys()
+        for k in a:
+            assert_same(b[k], a[k])
+        for name in ("impressions", "entries", "dwell", "need_entries", "orders", "cvr"):
+            assert_same(getattr(got, name), getattr(ref, name))
+        for q in ref.calibration:
+            assert_same(got.calibration[q], ref.calibration[q])
+
+
+def test_audience_pairs():
+    """The compiled feature pass of audience_counts gives the same expected counts and
+    leaves the same baseline as the numpy one (z across all bins, both fan levels, NaN-free
+    affinities on both sides of 0.5)."""
+    from simulation.estimates import NEED_LEVELS, AudienceBaseline, audience_counts
+
+    rng = np.random.default_rng(6)
+    n, s, n_sess, k = 4000, 9, 500, 5
+    stream = rng.integers(0, s, n)
+    session = rng.integers(0, n_sess, n)
+    z = np.concatenate([[0.0, 1e-6, 2.0**-10, 0.75, 16.0, 40.0], rng.exponential(1.0, n - 6)])
+    z = z.astype(np.float32)
+    affinity = rng.random(n).astype(np.float32)
+    is_fan = rng.random(n) < 0.3
+    activity = rng.integers(0, 4, n_sess).astype(np.int8)
+    need = rng.integers(0, NEED_LEVELS, (n_sess, k)).astype(np.int8)
+    category = rng.integers(0, k, s)
+    entered = rng.random(n) < 0.3
+    dwell = np.where(entered, rng.exponential(2.0, n), 0.0)
+    bought = entered & (rng.random(n) < 0.2)
+    args = (stream, session, z, affinity, is_fan, activity, need, category, entered, dwell)
+    got, ref = AudienceBaseline(50.0, 0.9), AudienceBaseline(50.0, 0.9)
+    a = audience_counts(ref, *args, bought, s, True, kernel=False)
+    b = audience_counts(got, *args, bought, s, True, kernel=True)
+    for key in a:
+        assert_same(b[key], a[key])
+    for name in ("impressions", "entries", "dwell", "need_entries", "orders"):
+        assert_same(getattr(got, name), getattr(ref, name))
+    assert (ref.need_entries > 0).sum() > 100  # many (cell, need) pairs were reached
+
+
+@pytest.mark.parametrize("exposure", [0.01, 0.003])
+def test_drift_weights(exposure):
+    """Interest drift with the compiled weights pass moves the interests exactly as the
+    numpy one (repeat viewers in the tick, entries with weights)."""
+    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+    from simulation.population import Population
+
+    def make():
+        pf = PlatformConfig(interest_drift=True)
+        cfg = PopulationConfig(viewers=300, categories=5)
+        return Population(cfg, BehaviourConfig(), 5, np.random.default_rng(9), pf)
+
+    pops = make(), make()
+    rng = np.random.default_rng(2)
+    for kernel, pop in zip((False, True), pops, strict=True):
+        viewers = pop.draw_sessions(20, 1, 40.0, np.random.default_rng(1))
+        sessions = pop.snapshot(viewers)
+        session = rng.integers(0, len(viewers), 3000)
+        cats = rng.integers(0, 5, 3000)
+        entered = np.flatnonzero(rng.random(3000) < 0.2)
+        w = rng.exponential(0.1, len(entered))
+        pop.drift_interests(sessions, session, cats, exposure, entered, w, kernel=kernel)
+        rng = np.random.default_rng(2)
+    assert_same(pops[1].interests, pops[0].interests)
+    assert not np.array_equal(pops[0].interests, make().interests)  # they moved
