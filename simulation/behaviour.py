@@ -136,6 +136,10 @@ class Outcome:
     """Run-of-show: per impression, the item on air as it arrived (n,) int64."""
     order_item: np.ndarray | None = None
     """Run-of-show: per purchase (aligned with ``rating_stream``), the item bought."""
+    need_state: np.ndarray | None = None
+    """Per entry (in impression order), its viewer's need state in the room's category as
+    the tick began (:meth:`Population.need_states`), int8; only when
+    :attr:`Behaviour.need_state_days` is set (the audience-aware baseline reads it)."""
 
 
 def buy_decisions(
@@ -170,6 +174,8 @@ class Behaviour:
         self.cfg = cfg
         self.table = table
         self.show = show
+        self.need_state_days: float | None = None
+        """Satiation days for :attr:`Outcome.need_state`; None: the state is not computed."""
         """The rooms' scripts (``behaviour.run_of_show``), or None: items drawn by the mix."""
         self.role_price = np.asarray(cfg.role_price)
         self.role_appeal = np.asarray(cfg.role_appeal)
@@ -367,6 +373,12 @@ class Behaviour:
         )
         pop.add_follows(ve[store], room[store], c.affinity_initial)
 
+        # The entrants' need states as the tick began: read before purchases satisfy needs.
+        need_state = (
+            None
+            if self.need_state_days is None
+            else pop.need_states(ve, cat_e, day, self.need_state_days)
+        )
         b = np.flatnonzero(bought_e)
         need_b, created_b = pop.demand_of(ve[b], cat_e[b], ze[b] / np.float32(pop.k))
         pop.record_purchases(ve[b], cat_e[b], day)
@@ -398,6 +410,7 @@ class Behaviour:
             cat,
             None if show is None else role,
             None if item_e is None else item_e[b],
+            need_state,
         )
 
     def apply_ratings(

@@ -344,8 +344,7 @@ def audience_counts(
     affinity: np.ndarray,
     is_fan: np.ndarray,
     session_activity: np.ndarray,
-    session_need: np.ndarray,
-    category: np.ndarray,
+    entry_need: np.ndarray,
     entered: np.ndarray,
     dwell: np.ndarray,
     bought: np.ndarray,
@@ -356,34 +355,29 @@ def audience_counts(
     """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
     impressions' features: relative interest ``z`` (float32) in the room's category, follow
     status and ``affinity`` of the (viewer, room) pair, the session's activity bin
-    (``session_activity`` (sessions,) int8) and its viewer's need states as the tick began
-    (``session_need`` (sessions, K) small ints < ``NEED_LEVELS``, read before purchases
-    satisfy needs and start satiation).
-    ``category`` (S,) is each stream's category. Shapes (n,) unless stated. Large ticks
-    build the features in one compiled pass (:func:`simulation.kernels.use`; ``kernel``
-    forces the choice)."""
-    k = session_need.shape[1]
+    (``session_activity`` (sessions,) int8) and, for each entry in impression order, its
+    viewer's need state in the room's category as the tick began (``entry_need`` (entries,)
+    small ints < ``NEED_LEVELS``, read before purchases satisfy needs and start satiation:
+    :meth:`simulation.population.Population.need_states`). Shapes (n,) unless stated. Large
+    ticks build the cell index in one compiled pass (:func:`simulation.kernels.use`;
+    ``kernel`` forces the choice)."""
     if kernels.use(len(stream), kernel):
-        pair, need = kernels.get("audience_pairs")(
+        pair = kernels.get("audience_pairs")(
             stream,
             session,
             np.ascontiguousarray(z, dtype=np.float32).view(np.int32),
             affinity,
             is_fan,
             session_activity,
-            np.ascontiguousarray(session_need).reshape(-1),
-            k,
-            category,
-            entered,
             (CELLS, FAN_LEVELS * ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1),
         )
     else:
         fan = np.greater_equal(affinity, 0.5).view(np.int8)
         fan += is_fan.view(np.int8)
         pair = pair_index(stream, z, fan, session_activity.take(session))
-        e = np.flatnonzero(entered)
-        need = session_need.reshape(-1).take(session[e] * k + category.take(stream[e]))
-    return baseline.observe(pair, entered, dwell, bought, need, n_streams, interactions, kernel)
+    return baseline.observe(
+        pair, entered, dwell, bought, entry_need, n_streams, interactions, kernel
+    )
 
 
 CALIBRATION_QUANTITIES = {

@@ -633,34 +633,21 @@ def _observe_counts(pair, entered, dwell, bought, need, minutes, cvr, n_streams,
     return joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n
 
 
-def _audience_pairs(
-    stream, session, z_bits, affinity, is_fan, activity, need, k, category, entered, bins
-):
-    """estimates.audience_counts's features in one pass over the impressions: the (stream,
+def _audience_pairs(stream, session, z_bits, affinity, is_fan, activity, bins):
+    """estimates.audience_counts's cell index in one pass over the impressions: the (stream,
     cell) index of each (:func:`simulation.estimates.pair_index`: z bin from the float32
-    bits of z, fan level, the session's activity bin) and, for each entry in impression
-    order, its viewer's need state in the room's category (``need`` flat (sessions x k)).
-    ``bins``: estimates' (CELLS, FAN_LEVELS x ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET,
-    Z_BINS - 1)."""
+    bits of z, fan level, the session's activity bin). ``bins``: estimates' (CELLS,
+    FAN_LEVELS x ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1)."""
     cells, fa_levels, act_bins, z_offset, z_top = bins
     n = len(stream)
     pair = np.empty(n, dtype=np.int64)
-    n_e = 0
     for i in range(n):
-        if entered[i]:
-            n_e += 1
-    need_e = np.empty(n_e, dtype=need.dtype)
-    j = 0
-    for i in range(n):
-        s = stream[i]
         zb = (z_bits[i] >> 22) - z_offset
         zb = min(max(zb, 0), z_top)
         fan = (1 if affinity[i] >= 0.5 else 0) + (1 if is_fan[i] else 0)
-        pair[i] = np.int64(s) * cells + zb * fa_levels + fan * act_bins + activity[session[i]]
-        if entered[i]:
-            need_e[j] = need[np.int64(session[i]) * k + category[s]]
-            j += 1
-    return pair, need_e
+        cell = zb * fa_levels + fan * act_bins + activity[session[i]]
+        pair[i] = np.int64(stream[i]) * cells + cell
+    return pair
 
 
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):

@@ -24,7 +24,6 @@ used.
 
 import hashlib
 import json
-import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -253,6 +252,8 @@ class SnowballModel(Model):
             else None
         )
         self.behaviour = Behaviour(sc.behaviour, self.table, self.show)
+        if self.audience:  # the baseline's need feature, per entry (Outcome.need_state)
+            self.behaviour.need_state_days = sc.behaviour.satiation_days
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
         self.uplift = self.value
@@ -421,9 +422,6 @@ class SnowballModel(Model):
         intent = 1 + sc.calendar.intent_lift if self.campaign_day else 1.0
         if self.events is not None:
             intent = self.events.intent(intent, imp.stream)
-        # The baseline reads the viewers' need states as they were shown the room (before
-        # purchases satisfy needs and start satiation).
-        need_before = self._need_states(sessions.viewer, day) if self.audience else None
         out = self.behaviour.respond(
             imp,
             sessions,
@@ -437,7 +435,7 @@ class SnowballModel(Model):
         self.policy.settle(imp, out)
         self._move_demand(imp, out, sessions)
         self.timer.lap("behaviour")
-        self._account(imp, out, len(sessions), live, sessions, need_before)
+        self._account(imp, out, len(sessions), live, sessions)
         if self.show is not None:
             self.show.end_tick(live)
         self.window_log.record(self, live)
@@ -618,7 +616,7 @@ class SnowballModel(Model):
         n_sessions: int,
         live: np.ndarray,
         sessions: Sessions | None = None,
-        need_before: np.ndarray | None = None,
+        entry_need: np.ndarray | None = None,
     ) -> None:
         dc = self.day_counts
         sums = self._tally(imp, out)
@@ -677,7 +675,8 @@ class SnowballModel(Model):
             "interactions": sums["interactions"],
         }
         if self.audience and sessions is not None and len(imp):
-            counts.update(self._audience_counts(imp, out, sessions, need_before))
+            need = out.need_state if entry_need is None else entry_need
+            counts.update(self._audience_counts(imp, out, sessions, need))
         self.estimator.update(counts)
         self.cum_gmv += gmv
         self.cum_impressions += impressions
@@ -713,25 +712,14 @@ class SnowballModel(Model):
             "live_streams": int(live.sum()),
         }
 
-    def _need_states(self, viewers: np.ndarray, day: int) -> np.ndarray:
-        """Need state of each session's viewer per category, (sessions, K) int8: 1 if they
-        have a need, + 2 x the satiation level (0: no purchase in the category within
-        ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2, tau/8 days)."""
-        pop = self.population
-        state = pop.need.take(viewers, axis=0).view(np.int8)
-        last = pop.last_buy_day.take(viewers, axis=0)
-        tau = self.config.behaviour.satiation_days
-        for share in (1.0, 0.5, 0.125):
-            # last > day - share x tau, for whole days: an integer comparison (never = -1).
-            recent = last > max(math.floor(day - share * tau), -1)
-            state += recent.view(np.int8) * np.int8(2)
-        return state
-
     def _audience_counts(
-        self, imp: Impressions, out: Outcome, sessions: Sessions, need_before: np.ndarray
+        self, imp: Impressions, out: Outcome, sessions: Sessions, entry_need: np.ndarray
     ) -> dict[str, np.ndarray]:
         """The baseline's expected counts of the tick's impressions per stream (and the tick
-        into the baseline): never reads the impressions' source (docs/MODEL.md 7.15.1)."""
+        into the baseline): never reads the impressions' source (docs/MODEL.md 7.15.1).
+        ``entry_need``: each entry's need state as the tick began (``Outcome.need_state``:
+        the baseline reads the state the viewer was shown the room in, before purchases
+        satisfy needs and start satiation)."""
         s, t = imp.stream, self.table
         cat = t.category
         z = out.z if out.z is not None else sessions.relative_interest(imp.session, cat[s])
@@ -751,8 +739,7 @@ class SnowballModel(Model):
             aff,
             out.is_fan,
             act,
-            need_before,
-            cat,
+            entry_need,
             out.entered,
             out.dwell,
             out.bought,

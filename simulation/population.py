@@ -21,6 +21,7 @@ category: NO_ORIGIN, LATENT (a latent need an entry left) or CREATED_NEED (a lat
 became a full need, held in ``need`` too) (``latent_needs``).
 """
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -652,6 +653,21 @@ class Population:
         return np.where(
             last < 0, np.float32(1), 1 - np.exp(-(since + np.float32(0.5)) / tau)
         ).astype(np.float32)
+
+    def need_states(
+        self, viewers: np.ndarray, categories: np.ndarray, day: int, satiation_days: float
+    ) -> np.ndarray:
+        """Need state of each (viewer, category) pair, int8 (n,): 1 if the viewer has a need
+        in the category, + 2 x the satiation level (0: no purchase in the category within
+        ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2, tau/8 days)."""
+        view, idx = flat(self.need, viewers, categories)
+        state = view[idx].view(np.int8)
+        last = self.last_buy_day.reshape(-1)[idx]
+        for share in (1.0, 0.5, 0.125):
+            # last > day - share x tau, for whole days: an integer comparison (never = -1).
+            recent = last > max(math.floor(day - share * satiation_days), -1)
+            state += recent.view(np.int8) * np.int8(2)
+        return state
 
     def demand_of(
         self, viewers: np.ndarray, categories: np.ndarray, interest: np.ndarray

@@ -247,12 +247,14 @@ def run_once(sc: Scenario, seed: int, per_tick: int) -> dict[str, Any]:
         stream = np.repeat(streams, size)
         sessions = pop.snapshot(viewers)
         imp = Impressions.free(viewers, stream, np.arange(len(viewers)))
-        need_before = pop.need.take(sessions.viewer, axis=0)
+        # Each impression's need as the tick began (need only: no satiation levels here).
+        need_before = pop.need.reshape(-1)[imp.viewer * pop.k + t.category[imp.stream]]
         out = model.behaviour.respond(
             imp, sessions, pop, day, 1.0, False, False, model.rngs["behaviour"]
         )
+        entry_need = need_before[out.entered].view(np.int8)
         model.day = day
-        model._account(imp, out, len(sessions), np.ones(t.n, bool), sessions, need_before)
+        model._account(imp, out, len(sessions), np.ones(t.n, bool), sessions, entry_need)
     up = est.uplift()
     old = Estimator.rates(est, est.c)
     rich = int(np.flatnonzero(t.group == t.group_names.index("rich"))[0])

@@ -365,7 +365,7 @@ def test_audience_pairs():
     from simulation.estimates import NEED_LEVELS, AudienceBaseline, audience_counts
 
     rng = np.random.default_rng(6)
-    n, s, n_sess, k = 4000, 9, 500, 5
+    n, s, n_sess = 4000, 9, 500
     stream = rng.integers(0, s, n)
     session = rng.integers(0, n_sess, n)
     z = np.concatenate([[0.0, 1e-6, 2.0**-10, 0.75, 16.0, 40.0], rng.exponential(1.0, n - 6)])
@@ -373,12 +373,11 @@ def test_audience_pairs():
     affinity = rng.random(n).astype(np.float32)
     is_fan = rng.random(n) < 0.3
     activity = rng.integers(0, 4, n_sess).astype(np.int8)
-    need = rng.integers(0, NEED_LEVELS, (n_sess, k)).astype(np.int8)
-    category = rng.integers(0, k, s)
     entered = rng.random(n) < 0.3
+    need = rng.integers(0, NEED_LEVELS, int(entered.sum())).astype(np.int8)
     dwell = np.where(entered, rng.exponential(2.0, n), 0.0)
     bought = entered & (rng.random(n) < 0.2)
-    args = (stream, session, z, affinity, is_fan, activity, need, category, entered, dwell)
+    args = (stream, session, z, affinity, is_fan, activity, need, entered, dwell)
     got, ref = AudienceBaseline(50.0, 0.9), AudienceBaseline(50.0, 0.9)
     a = audience_counts(ref, *args, bought, s, True, kernel=False)
     b = audience_counts(got, *args, bought, s, True, kernel=True)
