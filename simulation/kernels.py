@@ -650,6 +650,33 @@ def _audience_pairs(stream, session, z_bits, affinity, is_fan, activity, bins):
     return pair
 
 
+def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
+    """Population.drift_interests's update after the weights, in one pass: each lost twin's
+    weights added to its winner's (in order, as ``np.add.at``), then for every written
+    session x <- (x + A) / (1 + W) in float32 (W summed column by column, as
+    ``row_sums``), stored in its viewer's row of ``interests`` (N x k, float32)."""
+    n = len(viewers)
+    keep = np.ones(n, dtype=np.bool_)
+    for i in range(len(lost)):
+        a = np.int64(lost[i]) * k
+        w = np.int64(winner[i]) * k
+        keep[lost[i]] = False
+        for j in range(k):
+            add[w + j] += add[a + j]
+    one = np.float32(1)
+    for i in range(n):
+        if not keep[i]:
+            continue
+        r = np.int64(i) * k
+        total = add[r]
+        for j in range(1, k):
+            total += add[r + j]
+        total += one
+        v = viewers[i]
+        for j in range(k):
+            interests[v, j] = (add[r + j] + snapshot[i, j]) / total
+
+
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
     """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
     impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),

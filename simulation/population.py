@@ -457,7 +457,8 @@ class Population:
         n, k = len(sessions), self.k
         if n == 0 or len(session) == 0:
             return
-        if kernels.use(len(session), kernel):
+        compiled = kernels.use(len(session), kernel)
+        if compiled:
             add = kernels.get("drift_weights")(
                 session,
                 categories,
@@ -473,7 +474,6 @@ class Population:
             add = np.multiply(np.bincount(key, minlength=n * k), exposure, dtype=np.float32)
             if len(entered):  # few: an unbuffered add beats a second (n*K) bincount
                 np.add.at(add, key[entered], np.asarray(entry_weight, dtype=np.float32))
-        add = add.reshape(n, k)
         viewers = sessions.viewer
         own = np.arange(n)
         if sessions.twin is not None:  # known from the draw
@@ -489,6 +489,12 @@ class Population:
             winner = col0[idx0[lost]].astype(np.int64)
         # A viewer with two sessions in the tick: the twin collects the others' weights,
         # and only it is written.
+        if compiled:  # the same arithmetic in one pass (kernels._drift_rows)
+            kernels.get("drift_rows")(
+                add, lost, winner, sessions.interests, viewers, self.interests, k
+            )
+            return
+        add = add.reshape(n, k)
         if len(lost):
             cols = np.arange(k)
             np.add.at(add.reshape(-1), (winner[:, None] * k + cols).ravel(), add[lost].ravel())
