@@ -479,3 +479,33 @@ def test_on_a_network_address_any_name_passes_but_only_with_its_own_origin():
     )
     assert server.allowed_hosts("192.168.1.5", 8765) is None
     assert server.allowed_hosts("::1", 80) >= {"[::1]", "localhost", "127.0.0.1:80"}
+
+
+# ---------------------------------------------------------------------- issue 22: profit
+
+
+def test_the_dashboard_reads_profit_when_the_scenario_books_it():
+    """Issue 22: strategies, operators, studies *and the dashboard* read profit. Under a
+    preset with ``economics.profit_accounting`` the summary, the status line and the GMV
+    readout report the focal room's profit over the completed days, equal to the model's own
+    day records; without it they say nothing about profit."""
+    m = DashboardModel(controls=controls_from_preset("mixed")[0], **{**SMALL, "days": 2})
+    assert m.sim.config.economics.profit_accounting
+    assert m.summary()["profit"] is None or m.summary()["profit_days"] == 0
+    assert "booked at the end of day 1" in status_line(m)
+    while m.running:
+        m.step()
+    (focal,) = m.focal
+    want = sum(float(r["profit"][focal]) for r in m.sim.daily_records)
+    s = m.summary()
+    assert s["profit_days"] == 2 and s["profit"] == pytest.approx(want)
+    assert list(m.daily_profit()) == [float(r["profit"][focal]) for r in m.sim.daily_records]
+    assert f"profit {want:,.0f} yuan over 2 completed days" in status_line(m)
+    assert f"profit {want:,.0f} yuan over 2 day(s)" in charts.readout("gmv", m)
+    fig = charts.gmv_figure(m)
+    assert any(line.get_label() == "profit" for line in fig.axes[0].get_lines())
+    plain = DashboardModel(controls=controls_from_preset("default")[0], **{**SMALL, "days": 1})
+    while plain.running:
+        plain.step()
+    assert plain.summary()["profit"] is None and plain.daily_profit() is None
+    assert "profit" not in status_line(plain) and "profit" not in charts.readout("gmv", plain)

@@ -27,13 +27,15 @@ ROI_COLOUR = "#C44E52"
 TIER_COLOUR = "#4C72B0"
 BUDGET_COLOUR = "#55A868"
 SPEND_COLOUR = "#DD8452"
+PROFIT_COLOUR = "#2F2F2F"
 
 CAPTIONS = {
     "traffic": "Does free traffic (blue) grow day after day behind paid traffic (orange), or "
     "stay flat while the ads keep burning budget?",
     "gmv": "Sales per day (bars) and the paid GMV each yuan of ads brought back that day "
     "(line): does it hold up as the budget grows, or sink below 1 (dashed: less paid GMV than "
-    "ad spend)?",
+    "ad spend)? With profit accounting on (the mixed preset), the dark squares are each day's "
+    "profit after goods, fees, commission, returns, ads, host and capacity.",
     "tier": "A room that climbs above its peers (grey) into a bigger traffic pool, and stays "
     "there through its live hours, is snowballing.",
     "budget": "The strategy sets each day's budget (green outline); the room spends (orange) "
@@ -164,6 +166,16 @@ def gmv_figure(model: DashboardModel) -> Figure:
     _day_axis(ax, model)
     ax.set_ylim(bottom=0, top=max(1.0, 1.15 * float(gmv.max(initial=0)) / 1000))
     ax.set_ylabel("GMV per day (thousand yuan)")
+    profit = model.daily_profit()
+    if profit is not None and len(profit):  # booked at the end of each day
+        px = np.arange(1, len(profit) + 1)
+        ax.plot(px, profit / 1000, color=PROFIT_COLOUR, marker="s", ms=4, lw=1.4, label="profit")
+        ax.axhline(0.0, color="0.3", lw=0.6)
+        low = min(0.0, 1.15 * float(profit.min()) / 1000)
+        high = max(1.0, 1.15 * float(max(gmv.max(initial=0), profit.max())) / 1000)
+        ax.set_ylim(low, high)
+        ax.set_ylabel("GMV and profit per day (thousand yuan)")
+        ax.legend(loc="upper left", fontsize=8)
     spend = _per_day(model, h["ad_spend"])
     roi_ax = ax.twinx()
     if spend.sum() > 0:
@@ -365,10 +377,13 @@ def readout(name: str, model: DashboardModel) -> str:
         )
     if name == "gmv":
         roi = "n/a" if np.isnan(s["roi"]) else f"{s['roi']:.2f}"
-        return (
+        text = (
             f"So far: GMV {s['gmv']:,.0f} · margin {s['margin']:,.0f} · ad spend "
             f"{s['ad_spend']:,.0f} · paid GMV {s['paid_gmv']:,.0f} yuan · ROI {roi}"
         )
+        if s["profit"] is not None and s["profit_days"]:
+            text += f" · profit {s['profit']:,.0f} yuan over {s['profit_days']} day(s)"
+        return text
     if name == "tier":
         policy = _no_pools(model)
         if policy is not None:

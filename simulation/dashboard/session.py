@@ -447,7 +447,8 @@ class DashboardModel(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """The focal room so far: cumulative impressions by source, GMV, margin, ad spend,
-        paid ROI, fans, review score and pool tier, plus the platform's Gini of GMV and the
+        paid ROI, fans, review score and pool tier, profit over the completed days (None
+        without ``economics.profit_accounting``), plus the platform's Gini of GMV and the
         clock."""
         h = self.history
         n = self.ticks
@@ -458,6 +459,7 @@ class DashboardModel(mesa.Model):
         paid_gmv = float(h["paid_gmv_cum"][-1]) if n else 0.0
         margin = float(h["margin_cum"][-1]) if n else 0.0
         tier = h["tier"][-1] if n else np.nan
+        profit, profit_days = self._profit_so_far()
         return {
             "tick": n,
             "day": day,
@@ -474,7 +476,28 @@ class DashboardModel(mesa.Model):
             "review": float(h["review"][-1]) if n else self._review_now(),
             "tier": None if np.isnan(tier) else int(tier),
             "gini": float(h["gini"][-1]) if n else 0.0,
+            "profit": profit,
+            "profit_days": profit_days,
         }
+
+    def daily_profit(self) -> np.ndarray | None:
+        """The focal room's profit on each completed day (yuan, after cost of goods, fees,
+        commission, refunds and returns handling, ad spend, host and capacity costs:
+        simulation.economics), or None when the scenario books no profit
+        (``economics.profit_accounting`` off) or there is no model or focal room."""
+        sim = self.sim
+        if sim is None or not self.has_focal or not sim.config.economics.profit_accounting:
+            return None
+        f = self.focal
+        return np.array([float(r["profit"][f].sum()) for r in sim.daily_records])
+
+    def _profit_so_far(self) -> tuple[float | None, int]:
+        """Profit over the completed days and how many days that is (profit is booked at
+        the end of a day)."""
+        daily = self.daily_profit()
+        if daily is None:
+            return None, 0
+        return float(daily.sum()), len(daily)
 
     def loop_gains(self) -> dict[str, Any] | None:
         """The focal room's loop gains so far (:func:`simulation.loop_gains.gains_so_far`:
@@ -513,7 +536,18 @@ def status_line(model: DashboardModel) -> str:
         f"free {s['free']:,} · paid {s['paid']:,} · follow {s['follow']:,} impressions · "
         f"GMV {s['gmv']:,.0f} yuan · ad spend {s['ad_spend']:,.0f} yuan · ROI {roi} · "
         f"fans {s['fans']:,} · review {review} · pool tier {tier} · Gini of GMV {s['gini']:.2f}"
+        + _profit_text(s)
     )
+
+
+def _profit_text(s: dict[str, Any]) -> str:
+    """`` · profit X yuan over N completed days`` when the scenario books profit, else ``""``."""
+    if s["profit"] is None:
+        return ""
+    days = s["profit_days"]
+    if days == 0:
+        return " · profit: booked at the end of day 1"
+    return f" · profit {s['profit']:,.0f} yuan over {days} completed day{'s' * (days > 1)}"
 
 
 def loop_gains_lines(model: DashboardModel) -> list[str]:
