@@ -257,3 +257,61 @@ def test_commission_is_never_negative_and_paid_only_by_rooms_selling_for_a_merch
     assert rows["commission"].sum() > 0
     own = s[~s["stream"].isin(rows["stream"].unique())]  # rooms selling their own goods
     assert (own["commission"] == 0).all() and (own["gmv"] > 0).any()
+
+
+def scripted_days(seed: int, n_days: int = 12) -> list[list[AllianceRoomDay]]:
+    """Three alliance rooms over ``n_days`` days from a seeded generator: off the air one
+    day in six, conversion 0-8 %, organic traffic 0.1-2 x the peers', the product each day
+    whatever the operator chose (filled in by :func:`play`)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_days):
+        days = []
+        for room in (1, 2, 3):
+            live = rng.random() >= 1 / 6
+            entries = int(rng.integers(0, 400)) if live else 0
+            days.append(
+                day(
+                    room=room,
+                    live=live,
+                    entries=entries,
+                    orders=int(entries * rng.uniform(0, 0.08)),
+                    organic=int(1000 * rng.uniform(0.1, 2.0)) if live else 0,
+                )
+            )
+        out.append(days)
+    return out
+
+
+def play(op: AllianceDiagnosis, script: list[list[AllianceRoomDay]]) -> list:
+    """Feed ``script`` to ``op``, each room selling the product the operator chose."""
+    product = {1: 0, 2: 0, 3: 0}
+    decisions = []
+    for days in script:
+        days = [AllianceRoomDay(**{**vars(d), "product_category": product[d.room]}) for d in days]
+        out = op.diagnose(days)
+        for d in out:
+            product[d.room] = d.product_category
+            assert d.funding in (0.0, 400.0) and d.product_category in (0, 3, 7)
+        decisions.append(out)
+    return decisions
+
+
+@pytest.mark.parametrize("seed", (1, 2, 3))
+def test_diagnose_is_deterministic_and_survives_pickle_and_clone(seed):
+    """The contract's promises for :meth:`AllianceDiagnosis.diagnose`, which the registry's
+    contract (on ``decide``) does not reach."""
+    import pickle
+
+    script = scripted_days(seed)
+    first = play(operator(), script)
+    assert first == play(operator(), script)
+    assert any(d.rematched for ds in first for d in ds)
+    assert any(d.funding > 0 for ds in first for d in ds)
+    op = operator()
+    play(op, script[:6])
+    copy = pickle.loads(pickle.dumps(op))
+    assert vars(copy) == vars(op)
+    assert play(copy, script[6:]) == play(op, script[6:])
+    fresh = op.clone()
+    assert vars(fresh) == vars(operator()) and play(fresh, script) == first
