@@ -137,8 +137,8 @@ class Outcome:
     order_item: np.ndarray | None = None
     """Run-of-show: per purchase (aligned with ``rating_stream``), the item bought."""
     need_state: np.ndarray | None = None
-    """Per entry (in impression order), its viewer's need state in the room's category as
-    the tick began (:meth:`Population.need_states`), int8; only when
+    """Per entry (in impression order), its viewer's need state as the tick began in the
+    category a purchase reads (the room's; its product's under ``alliance.product_match``) (:meth:`Population.need_states`), int8; only when
     :attr:`Behaviour.need_state_days` is set (the audience-aware baseline reads it)."""
 
 
@@ -181,6 +181,10 @@ class Behaviour:
         self.role_appeal = np.asarray(cfg.role_appeal)
         self.role_entry = np.asarray(cfg.role_entry_lift, dtype=np.float32)
         self.role_dwell = np.asarray(cfg.role_dwell_lift)
+        self.product_category: np.ndarray | None = None
+        """``alliance.product_match``: the category of each room's product (S,), which a
+        purchase reads instead of the room's category (simulation/alliance.py); None: the
+        room's category."""
         self.refresh()
 
     def refresh(self) -> None:
@@ -293,6 +297,9 @@ class Behaviour:
             price_term = 1.0
             exposure = np.ones(len(e))
         cat_e = cat[e]
+        if self.product_category is not None:  # alliance: buying reads the product's category
+            cat_e = self.product_category[se]
+            ze = sessions.relative_interest(imp.session[e], cat_e)
         # hazard = base x need term x satiation x intent, where need and satiation are read
         # from (N, K) arrays at random (a cache miss each): only the entrants who could buy
         # at their upper bounds (the largest need term, satiation 1) read them.

@@ -693,6 +693,19 @@ class EconomicsConfig:
 
 
 @dataclass(frozen=True)
+class AllianceConfig:
+    """Alliance influencers selling a merchant's products (issue 22, simulation/alliance.py,
+    docs/MODEL.md 7.20). Off by default (version 1: a purchase reads the viewer's interest
+    in the room's content category)."""
+
+    product_match: bool = setting(
+        False,
+        "a purchase in a room selling a merchant's products reads the viewer's interest, need "
+        "and satiation in the product's category, not the room's content category",
+    )
+
+
+@dataclass(frozen=True)
 class CampaignConfig:
     """An ad budget attached to every stream of a group."""
 
@@ -763,6 +776,36 @@ class OperatorConfig:
         1,
         1000,
     )
+    # --- alliance_diagnosis (issue 22, simulation/alliance.py; docs/MODEL.md 7.20) ---
+    assortment: tuple[int, ...] = setting(
+        (),
+        "alliance_diagnosis: categories of the merchant's products an alliance room may be "
+        "re-matched to; empty = the merchant room's own category only",
+        0,
+    )
+    conversion_floor: float = setting(
+        0.03,
+        "alliance_diagnosis: an alliance room's orders per entry below which it re-matches "
+        "the room's product",
+        0,
+        1,
+    )
+    traffic_floor: float = setting(
+        0.5,
+        "alliance_diagnosis: an alliance room's organic impressions, as a share of the "
+        "average live room's that day, below which it funds the room's paid traffic",
+        0,
+        100,
+    )
+    min_entries: int = setting(
+        30, "alliance_diagnosis: entries a day needs before its conversion is judged", 1
+    )
+    traffic_budget: float = setting(
+        500.0,
+        "alliance_diagnosis: yuan a day it funds an alliance room's paid traffic with (charged "
+        "to the merchant)",
+        0,
+    )
 
 
 @dataclass(frozen=True)
@@ -806,6 +849,12 @@ class StreamGroupConfig:
     operator: str = setting("static", "room operator (see `snowball operators`)")
     operator_params: OperatorConfig = field(
         default_factory=OperatorConfig, metadata={"doc": "the room operator's settings"}
+    )
+    product_category: int = setting(
+        -1,
+        "an alliance or top_kol room selling a merchant's products: the category of the "
+        "product it sells (alliance.product_match); -1 = the merchant room's category",
+        -1,
     )
 
 
@@ -867,6 +916,9 @@ class Scenario:
     )
     economics: EconomicsConfig = field(
         default_factory=EconomicsConfig, metadata={"doc": "merchants' profit and returns"}
+    )
+    alliance: AllianceConfig = field(
+        default_factory=AllianceConfig, metadata={"doc": "alliance product match"}
     )
     urn: UrnConfig = field(
         default_factory=UrnConfig, metadata={"doc": "urn policy (validation special cases)"}
@@ -1179,6 +1231,22 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     f"must be -1 or in 0..{k - 1} (population.categories)",
                 )
         check_merchants(obj, source)
+        for name, g in obj.streams.items():  # alliance (issue 22): categories must exist
+            if g.product_category >= k or (g.product_category >= 0 and not g.merchant):
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.product_category",
+                    g.product_category,
+                    f"must be -1 or in 0..{k - 1} (population.categories), on a group that "
+                    "sells for a merchant",
+                )
+            if any(c >= k for c in g.operator_params.assortment):
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.operator_params.assortment",
+                    list(g.operator_params.assortment),
+                    f"categories must be in 0..{k - 1} (population.categories)",
+                )
         for d in obj.calendar.campaign_days:
             if d >= obj.days:
                 raise ConfigError(

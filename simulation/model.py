@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from mesa import DataCollector, Model
 
+from simulation import alliance
 from simulation.ads import AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario, load_scenario, replace, to_dict
@@ -231,7 +232,15 @@ class SnowballModel(Model):
         )
         self.stream_agents = [Stream(self, i) for i in range(n)]
         configs = build_campaigns(sc, self.table.group, self.table.group_names)
+        # --- alliance (issue 22, simulation/alliance.py): funding campaigns, product match ---
+        self.alliance = (
+            alliance.Alliance(self.table, self.stream_agents) if alliance.active(sc) else None
+        )
+        if self.alliance is not None:
+            configs = configs + self.alliance.funding_campaigns(configs)
         self.campaigns = Campaigns(configs, sc.auction)
+        if self.alliance is not None:
+            self.alliance.bind(self.campaigns.stream)
         self.bidding_now = np.zeros(self.campaigns.n, dtype=bool)
         self.ad_agents = [AdBudget(self, j, s, cfg) for j, (s, cfg) in enumerate(configs)]
         self.operated = [a for a in self.stream_agents if a.acts]
@@ -254,6 +263,8 @@ class SnowballModel(Model):
         self.behaviour = Behaviour(sc.behaviour, self.table, self.show)
         if self.audience:  # the baseline's need feature, per entry (Outcome.need_state)
             self.behaviour.need_state_days = sc.behaviour.satiation_days
+        if self.alliance is not None and sc.alliance.product_match:
+            self.behaviour.product_category = self.alliance.product_category
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
         self.uplift = self.value
@@ -782,6 +793,8 @@ class SnowballModel(Model):
         t.tier_max_today = np.zeros(t.n, dtype=np.int64)
         if self.economics is not None:
             self.economics.start_day()
+        if self.alliance is not None:
+            self.alliance.start_day()
 
     def _end_day(self, day: int) -> None:
         self.daily_records.append(self._day_record(day))
@@ -791,6 +804,8 @@ class SnowballModel(Model):
         self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
         if self.operated:  # room operators, after the strategies (simulation/operators.py)
             self._operate(self.daily_records[-1])
+        if self.alliance is not None:  # merchants' alliance diagnoses (simulation/alliance.py)
+            self.alliance.end_day(self, self.daily_records[-1])
         if self.economics is not None:  # investments decided tonight, booked tomorrow
             self.economics.invest(np.array([a.pending_investment for a in self.stream_agents]))
         self.agents_by_type[Stream].do("step")

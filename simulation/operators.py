@@ -197,8 +197,143 @@ class CapacityFirst(Operator):
         return OperatorDecision(self.factor, invest)
 
 
+# --- alliance_diagnosis (issue 22; the mechanism's model side is simulation/alliance.py) ---
+
+
+@dataclass(frozen=True)
+class AllianceRoomDay:
+    """One day of an alliance room selling the merchant's products, as the merchant sees it
+    (the influencer's sales data the alliance platform shows a merchant)."""
+
+    room: int
+    day: int
+    live: bool
+    free_impressions: int
+    paid_impressions: int
+    follow_impressions: int
+    entries: int
+    orders: int
+    product_category: int
+    """The category of the merchant's product the room sold that day."""
+    content_category: int
+    """The influencer's own content category."""
+    merchant_category: int
+    """The merchant room's category (its product when the assortment is empty)."""
+    peer_organic_impressions: float
+    """Free + follow impressions of the average live room that day (the platform's peer
+    benchmark)."""
+    audience_interest: tuple[float, ...] = ()
+    """The room's followers' mean relative interest per category (1 = average); empty
+    without followers."""
+
+    @property
+    def organic_impressions(self) -> int:
+        return self.free_impressions + self.follow_impressions
+
+    @property
+    def conversion(self) -> float:
+        """Orders per entry (0 without entries)."""
+        return self.orders / self.entries if self.entries > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class AllianceDecision:
+    """What the merchant changes for an alliance room tomorrow: the product it sells and the
+    yuan it funds the room's paid traffic with (0 = none)."""
+
+    room: int
+    product_category: int
+    funding: float
+    rematched: bool = False
+
+
+class AllianceDiagnosis(Operator):
+    """The source's diagnosis of an alliance influencer, traffic x conversion, run by the
+    merchant for every alliance room that sells its products (simulation/alliance.py).
+
+    It changes nothing in the merchant's own room (:meth:`decide` is ``static``'s). Each day,
+    for each live alliance room (:meth:`diagnose`): conversion (orders per entry, judged on a
+    day with at least ``min_entries`` entries) below ``conversion_floor`` → re-match the
+    room's product (:meth:`rematch`) and fund nothing (paid traffic would burn on a product
+    the audience does not buy); otherwise organic impressions below ``traffic_floor`` x the
+    average live room's → fund ``traffic_budget`` yuan of the room's paid traffic tomorrow;
+    otherwise fund nothing. A day off the air is no evidence: product and funding are kept.
+    """
+
+    name = "alliance_diagnosis"
+    description = (
+        "merchant's diagnosis of its alliance rooms: low conversion -> re-match the product, "
+        "low traffic -> fund paid traffic"
+    )
+
+    def reset(self) -> None:
+        self.tried: dict[int, dict[int, tuple[int, int]]] = {}
+        """Per alliance room, per product category sold: (entries, orders) on live days."""
+        self.funding: dict[int, float] = {}
+        """Per alliance room, the funding last decided (yuan a day)."""
+
+    def decide(self, history: list[RoomDashboard]) -> OperatorDecision:
+        return OperatorDecision()
+
+    def candidates(self, d: AllianceRoomDay) -> tuple[int, ...]:
+        """The merchant's products the room may sell: the assortment, or the merchant
+        room's category when the assortment is empty."""
+        return self.cfg.assortment or (d.merchant_category,)
+
+    def rematch(self, d: AllianceRoomDay) -> int:
+        """The product to sell after a low-conversion day: among the candidates, the one
+        with the best conversion measured in this room (over days with at least
+        ``min_entries`` entries in total) if it beats the current one's; otherwise the
+        untried candidate the room's audience likes best (its followers' mean interest; the
+        influencer's content category first when it has no followers; ties in assortment
+        order); otherwise the current product (nothing left to try)."""
+        c = self.cfg
+        cur = d.product_category
+        tried = self.tried.get(d.room, {})
+        measured = {
+            k: o / e
+            for k, (e, o) in tried.items()
+            if e >= c.min_entries and k in self.candidates(d)
+        }
+        best = max(measured, key=lambda k: measured[k], default=cur)
+        if best != cur and measured[best] > measured.get(cur, -1.0):
+            return best
+        untried = [k for k in self.candidates(d) if k != cur and k not in measured]
+        if not untried:
+            return cur
+
+        def liking(k: int) -> float:
+            if d.audience_interest:
+                return d.audience_interest[k]
+            return 1.0 if k == d.content_category else 0.0
+
+        return max(untried, key=liking)  # max keeps the first of ties
+
+    def diagnose(self, days: list[AllianceRoomDay]) -> list[AllianceDecision]:
+        """Today's decision for each alliance room (in the order given)."""
+        c = self.cfg
+        out = []
+        for d in days:
+            if not d.live:
+                out.append(
+                    AllianceDecision(d.room, d.product_category, self.funding.get(d.room, 0.0))
+                )
+                continue
+            room = self.tried.setdefault(d.room, {})
+            e, o = room.get(d.product_category, (0, 0))
+            room[d.product_category] = (e + d.entries, o + d.orders)
+            product, funding = d.product_category, 0.0
+            if d.entries >= c.min_entries and d.conversion < c.conversion_floor:
+                product = self.rematch(d)
+            elif d.organic_impressions < c.traffic_floor * d.peer_organic_impressions:
+                funding = c.traffic_budget
+            self.funding[d.room] = funding
+            out.append(AllianceDecision(d.room, product, funding, product != d.product_category))
+        return out
+
+
 OPERATORS: dict[str, type[Operator]] = {
-    cls.name: cls for cls in (Static, CapacityInvestment, CapacityFirst)
+    cls.name: cls for cls in (Static, CapacityInvestment, CapacityFirst, AllianceDiagnosis)
 }
 """Every room operator, by name. ``adaptive_mix`` (moving airtime towards the items that
 earn) needs per-item earnings from the run-of-show and is left to that slice of issue 22."""

@@ -196,10 +196,19 @@ def test_every_strategy_and_operator_under_every_policy(policy, strategy, operat
             "streams.focal.operator": operator,
             "days": 2,
             "population.viewers": 1000,
+            # alliance_diagnosis acts on the alliance rooms that sell the focal room's goods
+            **(
+                {"streams.alliance.merchant": "focal", "alliance.product_match": True}
+                if operator == "alliance_diagnosis"
+                else {}
+            ),
         }
     )
     res = api.run(sc, seed=11)
     focal = res.streams[res.streams["group"] == "focal"]
+    if operator == "alliance_diagnosis":
+        sold = res.streams.loc[res.streams["group"] == "alliance", "product_category"]
+        assert (sold == focal["category"].iloc[0]).any()  # they start on the merchant's
     assert len(focal) == 2
     if STRATEGIES[strategy].spends:
         assert focal["budget"].iloc[0] > 0

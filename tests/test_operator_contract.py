@@ -176,4 +176,9 @@ def test_the_registry_holds_every_operator_class():
         if issubclass(c, Operator) and c is not Operator
     }
     assert classes == set(OPERATORS.values())
-    assert list(OPERATORS) == ["static", "capacity_investment", "capacity_first"]
+    assert list(OPERATORS) == [
+        "static",
+        "capacity_investment",
+        "capacity_first",
+        "alliance_diagnosis",
+    ]

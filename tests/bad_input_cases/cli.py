@@ -292,4 +292,25 @@ CASES = [
     ("dashboard-port-out-of-range", args("dashboard", "--port", "70000")),
     ("dashboard-port-negative", args("dashboard", "--port", "-5")),
     ("dashboard-host-unknown", args("dashboard", "--host", "no such host")),
+    # alliance (issue 22, simulation/alliance.py)
+    (
+        "run-alliance-product-category-unknown",
+        scenario_file(
+            '[streams.brand]\nkind = "field"\ncount = 1\n'
+            '[streams.infl]\nkind = "alliance"\nmerchant = "brand"\nproduct_category = 99\n'
+        ),
+    ),
+    (
+        "run-alliance-product-category-without-merchant",
+        run("--set", "streams.alliance.product_category=3"),
+    ),
+    (
+        "run-alliance-assortment-unknown-category",
+        run("--set", "streams.focal.operator_params.assortment=[0, 99]"),
+    ),
+    ("run-alliance-product-match-not-bool", run("--set", "alliance.product_match=maybe")),
+    (
+        "run-alliance-traffic-budget-negative",
+        run("--set", "streams.focal.operator_params.traffic_budget=-1"),
+    ),
 ]
