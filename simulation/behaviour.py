@@ -174,6 +174,9 @@ class Behaviour:
         self.cfg = cfg
         self.table = table
         self.show = show
+        self.price_factor: np.ndarray | None = None
+        """Each room's share of its list prices today (calendar events' discounts), (S,);
+        None: list prices (set by the model at the start of each day)."""
         self.need_state_days: float | None = None
         """Satiation days for :attr:`Outcome.need_state`; None: the state is not computed."""
         """The rooms' scripts (``behaviour.run_of_show``), or None: items drawn by the mix."""
@@ -281,6 +284,8 @@ class Behaviour:
         inter_s = rng.poisson(np.bincount(se, c.interact_per_minute * dwell_e, minlength=t.n))
         if show is None:
             price_e = self.prices[se, re]
+            if self.price_factor is not None:
+                price_e = price_e * self.price_factor[se]
             role_term = self.role_appeal[re]
             price_term = np.minimum(4.0, (price_e / c.reference_price) ** (-sens))
             exposure = dwell_e
@@ -288,6 +293,8 @@ class Behaviour:
             # Cross-selling: each item's appeal x price term x its minutes on air during the
             # visit; their sum is the integrated hazard's role part (exposure 1).
             price_all = self.prices[se]
+            if self.price_factor is not None:
+                price_all = price_all * self.price_factor[se, None]
             item_w = (
                 self.role_appeal
                 * np.minimum(4.0, (price_all / c.reference_price) ** (-sens[:, None]))
@@ -399,7 +406,11 @@ class Behaviour:
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
         sold = re if item_e is None else item_e
-        margin[e[b]] = price_e[b] * self.margin_share[se[b], sold[b]]
+        share = self.margin_share[se[b], sold[b]]
+        if self.price_factor is not None:  # a discount cuts the price, not the unit cost:
+            f = self.price_factor[se[b]]  # margin = f x list - (1 - share) x list
+            share = 1 - (1 - share) / f
+        margin[e[b]] = price_e[b] * share
         return Outcome(
             entered,
             dwell,

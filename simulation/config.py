@@ -507,7 +507,7 @@ class PrivateValuesConfig:
     )
 
 
-EVENT_ENTRY = ("all_eligible",)
+EVENT_ENTRY = ("all_eligible", "operator")
 """Entry rules of a campaign event (simulation/events.py ``ENTRY_RULES``): which of the rooms
 that pass its registration gates enter. Room operators may add their own later."""
 
@@ -534,8 +534,16 @@ class EventConfig:
     sales_window_days: int = setting(7, "days of prior GMV the sales gate reads", 1, 3650)
     entry: str = setting(
         "all_eligible",
-        "which eligible rooms enter: all_eligible = every room that passes the gates",
+        "which eligible rooms enter: all_eligible = every room that passes the gates; "
+        "operator = each room's operator decides (rooms without an acting operator enter)",
         choices=EVENT_ENTRY,
+    )
+    discount: float = setting(
+        0.0,
+        "price cut a participant gives on the event's days, share of list price (0 = none; "
+        "order of magnitude: platform promotions ask for about 5-20 %)",
+        0,
+        0.95,
     )
 
 

@@ -16,7 +16,10 @@ Three event types, each a named table of ``[calendar]``:
 Who participates: a room passes an event's registration gates -- ``review_gate`` (review
 score >= ``min_review``) and ``sales_gate`` (GMV over the last ``sales_window_days`` >=
 ``min_sales`` x the mean room's) -- each with its own switch (off: every room passes); of the
-rooms that pass, the entry rule (``entry``, :data:`ENTRY_RULES`) decides who enters. Every
+rooms that pass, the entry rule (``entry``, :data:`ENTRY_RULES`) decides who enters: every
+eligible room, or each room's operator (``entry = "operator"``). Entering can cost: an
+event's ``discount`` cuts its participants' prices on its days (cost of goods stays, so the
+unit margin falls by the discount), while the buy hazard's price term rises. Every
 resource sits at its neutral value when switched off (lifts 0, boost 1, reserved share 0), so
 a study can take the rules' grants apart from what fans and reviews earn.
 
@@ -38,11 +41,19 @@ from simulation.config import CategoryEventConfig, EventConfig, MarketingIPConfi
 if TYPE_CHECKING:  # pragma: no cover
     from simulation.model import SnowballModel
 
-EVENT_FIELDS = ("event_participant", "event_featured", "event_boost", "event_impressions")
+EVENT_FIELDS = (
+    "event_participant",
+    "event_featured",
+    "event_boost",
+    "event_impressions",
+    "event_price_factor",
+)
 """Day-table columns (float64) of the calendar events, per room per day:
 ``event_participant`` 1 if the room took part in any event that day; ``event_featured`` 1 if
 a marketing IP featured it; ``event_boost`` the ranking multiplier the events granted it
-(1 = none); ``event_impressions`` free impressions it got from reserved slots."""
+(1 = none); ``event_impressions`` free impressions it got from reserved slots;
+``event_price_factor`` the share of list price it sold at (1 - the discounts of the events it
+entered, compounded; 1 = list prices)."""
 
 EntryRule = Callable[["SnowballModel", str, EventConfig, np.ndarray], np.ndarray]
 
@@ -54,10 +65,27 @@ def enter_all_eligible(
     return eligible.copy()
 
 
-ENTRY_RULES: dict[str, EntryRule] = {"all_eligible": enter_all_eligible}
+def enter_by_operator(
+    model: "SnowballModel", name: str, event: EventConfig, eligible: np.ndarray
+) -> np.ndarray:
+    """Each eligible room's operator decides (``entry = "operator"``): a room whose operator
+    acts asks it (:meth:`simulation.operators.Operator.enters_event`, from the room's
+    dashboards so far); a room without an acting operator enters, as under
+    ``all_eligible``."""
+    out = eligible.copy()
+    for agent in model.operated:
+        i = agent.index
+        if out[i]:
+            out[i] = bool(agent.operator.enters_event(name, event, list(agent.dashboards)))
+    return out
+
+
+ENTRY_RULES: dict[str, EntryRule] = {
+    "all_eligible": enter_all_eligible,
+    "operator": enter_by_operator,
+}
 """The entry decision of an event: ``rule(model, event name, event config, eligible mask)``
-returns the mask of rooms that enter (a subset of ``eligible``). This is the hook for room
-operators: an operator that decides whether to enter adds its rule here and to
+returns the mask of rooms that enter (a subset of ``eligible``). Every rule is listed in
 ``config.EVENT_ENTRY``; nothing else in the model decides entry."""
 
 
@@ -122,6 +150,7 @@ class Events:
         self.reserved_share = 0.0
         self.featured = np.zeros(n, dtype=bool)
         self.participant = np.zeros(n, dtype=bool)
+        self.price_factor = np.ones(n)
         self.active = False
 
     def prior_gmv(self, days: int) -> np.ndarray:
@@ -141,6 +170,7 @@ class Events:
         self.reserved_share = 0.0
         self.featured = np.zeros(self.n, dtype=bool)
         self.participant = np.zeros(self.n, dtype=bool)
+        self.price_factor = np.ones(self.n)
         self.active = False
         for _kind, name, ev in self.cal.events():
             if day not in ev.days:
@@ -153,6 +183,10 @@ class Events:
             ok = eligible(t.review_score, prior, ev, open_to)
             part = ENTRY_RULES[ev.entry](self.m, name, ev, ok) & ok
             self.participant |= part
+            if ev.discount > 0:  # what entering costs: the participants' price cut
+                self.price_factor = np.where(
+                    part, self.price_factor * (1 - ev.discount), self.price_factor
+                )
             if isinstance(ev, MarketingIPConfig):
                 feat = featured(prior, part, ev.featured_cap)
                 self.featured |= feat
@@ -172,6 +206,7 @@ class Events:
         dc["event_participant"][:] = self.participant
         dc["event_featured"][:] = self.featured
         dc["event_boost"][:] = self.boost
+        dc["event_price_factor"][:] = self.price_factor
 
     def intent(self, base: float, stream: np.ndarray) -> float | np.ndarray:
         """The buy-hazard multiplier of each impression of ``stream``: ``base`` (version 1's

@@ -774,6 +774,8 @@ class SnowballModel(Model):
         need_lift = 1 + sc.calendar.volume_lift if self.campaign_day else 1.0
         if self.events is not None:  # gates read today's review scores
             self.events.start_day(day)
+            factor = self.events.price_factor  # the participants' discounts (1: none)
+            self.behaviour.price_factor = None if (factor == 1).all() else factor
             per_cat = self.events.need_lift
             if (per_cat == per_cat[0]).all():  # one lift for all: the scalar path's numbers
                 need_lift = need_lift * float(per_cat[0])

@@ -30,7 +30,10 @@ applied (the operator's factor included), as an advertiser's console shows it.
 from dataclasses import dataclass
 from typing import ClassVar
 
-from simulation.config import OperatorConfig, register_part_registry, unknown_name
+from simulation.config import EventConfig, OperatorConfig, register_part_registry, unknown_name
+
+ENTRY_WINDOW_DAYS = 7
+"""Days of the dashboard :meth:`Operator.enters_event` reads (a week: order of magnitude)."""
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,21 @@ class Operator:
 
     def decide(self, history: list[RoomDashboard]) -> OperatorDecision:  # pragma: no cover
         raise NotImplementedError
+
+    def enters_event(self, name: str, event: EventConfig, history: list[RoomDashboard]) -> bool:
+        """Whether the room enters calendar event ``name`` it is eligible for (asked only
+        under the event's ``entry = "operator"``, docs/MODEL.md 7.12), from its dashboards.
+
+        The rule: enter when the event's discount d leaves every order a positive gross
+        margin. With gross margin share m (margin / GMV over the last
+        :data:`ENTRY_WINDOW_DAYS` days), a sale at (1 - d) of list price keeps a unit margin
+        share of 1 - (1 - m)/(1 - d), positive exactly when m > d. A room with no sales in
+        the window enters (it has nothing to judge by, and an event brings traffic)."""
+        recent = history[-ENTRY_WINDOW_DAYS:]
+        gmv = sum(d.gmv for d in recent)
+        if gmv <= 0:
+            return True
+        return sum(d.margin for d in recent) / gmv > event.discount
 
     def _spend(self, day: RoomDashboard) -> float:
         """The capacity budget rule: ``capacity_budget`` plus ``capacity_margin_share`` of

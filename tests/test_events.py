@@ -410,3 +410,125 @@ def test_every_entry_name_the_config_accepts_has_its_rule():
     from simulation.config import EVENT_ENTRY
 
     assert set(events.ENTRY_RULES) == set(EVENT_ENTRY)
+
+
+# ------------------------------------------------------------------ entering costs: discounts
+
+
+def _capture_outcomes(m: SnowballModel) -> list:
+    """Wrap the model's behaviour so every tick's (impressions, outcome) is kept."""
+    seen = []
+    respond = m.behaviour.respond
+
+    def spy(imp, *args, **kwargs):
+        out = respond(imp, *args, **kwargs)
+        seen.append((m.day, imp, out))
+        return out
+
+    m.behaviour.respond = spy
+    return seen
+
+
+def test_a_discount_cuts_the_participants_prices_not_their_unit_cost():
+    """On an event with ``discount`` d every order of a participant is at (1 - d) x a list
+    price of its room and its margin is that price less the list price's unit cost; rooms
+    the event is not open to, and every room on other days, sell at list prices."""
+    d = 0.2
+    over = {
+        f"{CAT}.days": [1],
+        f"{CAT}.category": 0,  # open to the rooms of category 0 only
+        f"{CAT}.review_gate": False,
+        f"{CAT}.discount": d,
+    }
+    m = SnowballModel(small(**over), seed=3)
+    seen = _capture_outcomes(m)
+    m.run_days(2)
+    part = m.daily_records[1]["event_participant"].astype(bool)
+    assert 0 < part.sum() < m.table.n
+    np.testing.assert_array_equal(
+        m.daily_records[1]["event_price_factor"], np.where(part, 1 - d, 1.0)
+    )
+    assert (m.daily_records[0]["event_price_factor"] == 1).all()
+    lists = m.behaviour.prices  # (S, roles) list prices
+    cost = lists * (1 - m.behaviour.margin_share)  # yuan per unit, whatever the price
+    checked = {True: 0, False: 0}
+    for day, imp, out in seen:
+        b = np.flatnonzero(out.bought)
+        s = imp.stream[b]
+        discounted = part[s] if day == 1 else np.zeros(len(b), dtype=bool)
+        factor = np.where(discounted, 1 - d, 1.0)
+        # which role each order was: the list price it is a multiple of
+        match = np.isclose(out.price[b, None], factor[:, None] * lists[s], rtol=1e-12)
+        assert match.any(axis=1).all()
+        role = match.argmax(axis=1)
+        np.testing.assert_allclose(
+            out.margin[b], out.price[b] - cost[s, role], rtol=1e-9, atol=1e-9
+        )
+        for flag in (True, False):
+            checked[flag] += int((discounted == flag).sum())
+    assert checked[True] > 20 and checked[False] > 20
+
+
+def test_no_discount_leaves_the_model_as_it_was():
+    """``discount = 0`` (the default) is the event as before: the same tables byte for byte
+    as a run whose event does not name a discount."""
+    plain = api.run(small(**{f"{SALE}.days": [1]}), seed=4).streams
+    zero = api.run(small(**{f"{SALE}.days": [1], f"{SALE}.discount": 0.0}), seed=4).streams
+    assert plain.equals(zero)
+    assert (plain.event_price_factor == 1).all()
+
+
+def test_the_operator_entry_rule_enters_when_the_margin_survives_the_discount():
+    """Operator.enters_event: enter when the gross margin share over the last week exceeds
+    the discount (then the unit margin after the discount stays positive); no sales yet:
+    enter."""
+    from simulation.operators import ENTRY_WINDOW_DAYS, RoomDashboard, operator_class
+
+    op = operator_class("capacity_investment")(
+        load_scenario("default").streams["focal"].operator_params
+    )
+
+    def day(gmv, margin):
+        return RoomDashboard(
+            day=0, live=True, free_impressions=0, paid_impressions=0, follow_impressions=0,
+            entries=0, orders=0, gmv=gmv, margin=margin, ad_spend=0.0, paid_orders=0,
+            paid_gmv=0.0, budget=0.0, review_score=4.5, fans=0,
+        )  # fmt: skip
+
+    def sale(discount):
+        return EventConfig(days=(1,), discount=discount)
+
+    week = [day(1000.0, 150.0)] * ENTRY_WINDOW_DAYS  # margin share 0.15
+    assert op.enters_event("s", sale(0.10), week)
+    assert not op.enters_event("s", sale(0.20), week)
+    assert not op.enters_event("s", sale(0.15), week)  # zero unit margin: no reason to
+    # Only the last week counts: older losses are forgotten.
+    old = [day(1000.0, -900.0)] * 3
+    assert op.enters_event("s", sale(0.10), old + week)
+    assert op.enters_event("s", sale(0.5), [day(0.0, 0.0)] * 3)  # nothing sold yet
+
+
+def test_entry_by_operator_in_a_run():
+    """``entry = "operator"``: an acting operator whose room's margin share is below the
+    discount stays out (no price cut, no boost); under ``all_eligible`` the same room
+    enters; rooms without an acting operator enter either way."""
+    base = {
+        "days": 3,
+        f"{SALE}.days": [2],
+        f"{SALE}.review_gate": False,
+        f"{SALE}.discount": 0.9,  # above any room's margin share
+        "streams.focal.operator": "capacity_investment",
+    }
+    rows = {}
+    for entry in ("all_eligible", "operator"):
+        s = api.run(small(**base, **{f"{SALE}.entry": entry}), seed=5).streams
+        rows[entry] = s[s.day == 2]
+    m = SnowballModel(small(**base), seed=5)
+    (focal,) = np.flatnonzero(np.asarray(m.table.group_names)[m.table.group] == "focal")
+    on = rows["operator"].set_index("stream")
+    every = rows["all_eligible"].set_index("stream")
+    assert every.event_participant[focal] == 1 and on.event_participant[focal] == 0
+    assert on.event_price_factor[focal] == 1.0
+    assert every.event_price_factor[focal] == pytest.approx(0.1)
+    others = on.index != focal
+    assert (on.event_participant[others] == 1).all()

@@ -166,6 +166,9 @@ CASES = [
         "run-event-reserved-share-above-1",
         run("--set", "calendar.marketing_ips.ip.reserved_share=2"),
     ),
+    ("run-event-discount-negative", run("--set", "calendar.sales.x.discount=-0.1")),
+    ("run-event-discount-whole-price", run("--set", "calendar.sales.x.discount=1")),
+    ("run-event-entry-unknown", run("--set", "calendar.sales.x.entry=whoever")),
     ("run-strategy-unknown", run("--set", "streams.focal.campaign.strategy=yolo")),
     ("run-operator-unknown", run("--set", "streams.focal.operator=capacity_frist")),
     (
