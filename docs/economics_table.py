@@ -31,26 +31,32 @@ from simulation.model import SnowballModel
 
 PUBLISHED = {
     "gross margin (GMV − cost of goods) ÷ GMV": "40–50 % apparel, 50–60 % beauty, 25–35 % "
-    "electronics (e-commerce benchmarks) [growthsuite]",
+    "electronics (e-commerce benchmarks) [growthsuite]; 30–60 % typical [wpdavies]",
     "gross margin after returns": "as above, less refunds net of restocking",
+    "platform fees ÷ GMV": "2–5 % service fee; category rates 1–10 % [futa404]",
+    "influencer commission ÷ GMV": "10–20 % of an influencer's sales [kr-asia]",
+    "return handling ÷ GMV": "no published figure found",
     "contribution margin (before ads and hosts) ÷ GMV": "no published figure found",
     "break-even ROI (GMV ÷ contribution)": "≈ 3 with fee and commission [futa404]; "
     "6.6 in a worked example [xopon]",
     "paid ROI (paid GMV ÷ ad spend), rooms with ads": "≥ 3 needed to break even [futa404]; "
-    "no published distribution found",
+    "Qianchuan ROI > 2.5 as a target [coach]; no published distribution found",
     "profit ÷ GMV, all rooms": "no published figure found",
+    "host cost ÷ GMV": "no published figure found",
     "rooms with positive profit over the run": "no published figure found",
     "ad spend ÷ GMV, platform": "no published figure found",
     "organic share of impressions (free + follow), all rooms": "63 % recommendation + 21 % "
     "fans + 16 % videos in one case study [ssopdot]",
-    "organic share of impressions, rooms with ads": "(as above)",
+    "organic share of impressions, rooms with ads": "30 % at cold start, 50 % growing, 70 % "
+    "mature (> 50 % healthy) [coach]",
     "CPM paid, yuan per 1000 paid impressions": "4 yuan (feed) to 50–60 yuan (splash, "
     "reserved feed) [hb2b]",
     "live-room conversion (orders ÷ entries)": "1–3 % static e-commerce; 2–8 % live "
-    "[tupic]; claims of 20–60 % [quickmarketpitch]",
+    "[tupic]; > 3 % as a target [coach]; claims of 20–60 % [quickmarketpitch]",
     "fans' GPM multiple (fan GPM ÷ non-fan GPM)": "no published figure found",
     "return rate (returns ÷ orders)": "20–30 % [Oliver Wyman]; 30–50 % live commerce "
-    "[economymiddleeast]; women's wear 50–60 % [wodezhubaowang]; 3–5 % [buywith]",
+    "[economymiddleeast]; women's wear 30–50 % [mbaonao], 50–60 % [wodezhubaowang]; "
+    "3–5 % [buywith]",
     "drivers (引流款): share of GMV": "no published figure found",
     "profit items (利润款): share of GMV": "no published figure found",
     "welfare items (福利款): share of GMV": "no published figure found",
@@ -134,12 +140,16 @@ def measure(
     return {
         "gross margin (GMV − cost of goods) ÷ GMV": tot["margin"] / tot["gmv"],
         "gross margin after returns": (kept - cogs) / kept,
+        "platform fees ÷ GMV": tot["platform_fees"] / tot["gmv"],
+        "influencer commission ÷ GMV": tot["commission"] / tot["gmv"],
+        "return handling ÷ GMV": tot["return_handling"] / tot["gmv"],
         "contribution margin (before ads and hosts) ÷ GMV": contribution / tot["gmv"],
         "break-even ROI (GMV ÷ contribution)": tot["gmv"] / contribution
         if contribution > 0
         else math.nan,
         "paid ROI (paid GMV ÷ ad spend), rooms with ads": ads["paid_gmv"] / ads["ad_spend"],
         "profit ÷ GMV, all rooms": tot["profit"] / tot["gmv"],
+        "host cost ÷ GMV": tot["host_cost"] / tot["gmv"],
         "rooms with positive profit over the run": float((per_room > 0).mean()),
         "ad spend ÷ GMV, platform": tot["ad_spend"] / tot["gmv"],
         "organic share of impressions (free + follow), all rooms": organic(tot),
