@@ -138,8 +138,9 @@ class Outcome:
     """Run-of-show: per purchase (aligned with ``rating_stream``), the item bought."""
     need_state: np.ndarray | None = None
     """Per entry (in impression order), its viewer's need state as the tick began in the
-    category a purchase reads (the room's; its product's under ``alliance.product_match``) (:meth:`Population.need_states`), int8; only when
-    :attr:`Behaviour.need_state_days` is set (the audience-aware baseline reads it)."""
+    category a purchase reads (the room's; its product's under ``alliance.product_match``):
+    :meth:`Population.need_states`, int8; only when :attr:`Behaviour.need_state_days` is
+    set (the audience-aware baseline reads it)."""
 
 
 def buy_decisions(
