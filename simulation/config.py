@@ -742,7 +742,7 @@ class CampaignConfig:
         3, "explore_when_stable: live days over which free traffic's variation is measured", 2, 365
     )
     stable_cv: float = setting(
-        0.1,
+        0.2,
         "explore_when_stable: free traffic is stable when its coefficient of variation over "
         "the window is below this",
         0,

@@ -167,6 +167,10 @@ CASES = [
         run("--set", "calendar.marketing_ips.ip.reserved_share=2"),
     ),
     ("run-strategy-unknown", run("--set", "streams.focal.campaign.strategy=yolo")),
+    ("run-expansion-above-1", run("--set", "streams.focal.campaign.expansion=1.5")),
+    ("run-expansion-negative", run("--set", "streams.focal.campaign.expansion=-0.2")),
+    ("run-expansion-step-zero", run("--set", "streams.focal.campaign.expansion_step=0")),
+    ("run-stable-cv-zero", run("--set", "streams.focal.campaign.stable_cv=0")),
     ("run-operator-unknown", run("--set", "streams.focal.operator=capacity_frist")),
     (
         "run-operator-spend-negative",
