@@ -112,6 +112,8 @@ DAY_FIELDS = (
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
 # economics.profit_accounting adds simulation.economics.PROFIT_FIELDS to the day record.
 # --- calendar events (issue 22): simulation.events.EVENT_FIELDS, only when an event is set ---
+# --- audience expansion (issue 22): simulation.ads.EXPANSION_FIELDS, only when a campaign may
+# expand (campaign.expansion > 0 or a strategy with ``expands``) ---
 
 
 def resolve_config(

@@ -14,7 +14,9 @@ scenario loader calls (through :func:`simulation.config.register_part_registry`)
 What a campaign observes (:class:`CampaignDay`) is what an advertiser sees in an ad console:
 its own spend, paid impressions, paid orders and paid GMV, plus the room's impressions by
 source (a room's operator sees its free traffic) and, when the scenario books it
-(``economics.profit_accounting``), the room's profit. No strategy sees the room's hidden traits.
+(``economics.profit_accounting``), the room's profit, and the audience expansion level it ran at
+with the paid impressions that reached outside its base audience (docs/MODEL.md 7.22). No
+strategy sees the room's hidden traits.
 """
 
 from dataclasses import dataclass
