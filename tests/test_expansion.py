@@ -237,3 +237,14 @@ def test_expanding_path_at_level_zero_is_version_1():
         for k in r0:
             assert np.array_equal(r0[k], r1[k], equal_nan=True), k
         assert all(r1[f].sum() == 0 for f in EXPANSION_FIELDS)
+
+
+def test_the_strategy_sets_tomorrows_level_in_the_model():
+    """With any variation counted as stable (``stable_cv`` 10), a two-day window and no ROI
+    floor, ``explore_when_stable`` runs day 2 at 0.25 and reaches outside the base audience
+    only then."""
+    m, _ = run(3, strategy="explore_when_stable", stable_cv=10.0, stable_window=2, roi_floor=0.0)
+    hist = m.ad_agents[0].history
+    assert [h.expansion for h in hist] == [0.0, 0.0, 0.25]
+    assert [h.expansion_impressions > 0 for h in hist] == [False, False, True]
+    assert m.ad_agents[0].decision.expansion == 0.5
