@@ -103,6 +103,9 @@ class Campaigns:
         expansion (outside the winner's base audience)."""
         self.day_expansion = np.zeros(n, dtype=np.int64)
         """Paid impressions through expansion today, per campaign."""
+        self._tick: tuple[np.ndarray, ...] = ()
+        """What :meth:`expand` worked out for the tick's active campaigns (room category, base
+        bar, lowered bar, added categories), read by :meth:`mark_expansion`."""
 
     def refresh_audience(
         self, follow: np.ndarray, interests: np.ndarray, category: np.ndarray
@@ -163,7 +166,12 @@ class Campaigns:
         return bar_x, (np.concatenate(slots), np.concatenate(bidders))
 
     def mark_expansion(
-        self, targeting: np.ndarray, slots: np.ndarray, won: np.ndarray, segment, z
+        self,
+        targeting: np.ndarray,
+        slots: np.ndarray,
+        won: np.ndarray,
+        segment: np.ndarray,
+        z: np.ndarray,
     ) -> None:
         """Flag the sold slots (``slots``, won by active campaign ``won``) that lie in the
         winner's expanded audience but not in its base one (:meth:`expand` ran this tick)."""
