@@ -25,15 +25,33 @@ within one tick of the even curve, ``budget x (elapsed live ticks + 2) / live ti
 and never more than it has left. Under the mixed platform a tick counts by its ad
 opportunity (1 on air, the search share while only the room's shop is open; see
 :meth:`Campaigns.pace`).
+
+Audience expansion (issue 22, "paid traffic to explore"; docs/MODEL.md 7.22): a campaign runs
+at an expansion level x in [0, 1] (``CampaignConfig.expansion`` on its first day, then what its
+strategy decides; 0 = the base audience, version 1). In the interest feed, a targeted
+campaign of a room in category k with base bar b (interest: 0, look-alike: 1 + 2P) is
+eligible for an ad slot when the slot's segment is k or one of the first
+``ceil(x * expansion_categories)`` *next-best categories* of the room's audience, and the
+viewer's relative interest in k is at least (1 - x) b. The next-best categories rank the
+other categories by the summed interests of the room's followers (a room without followers:
+by the platform's co-interest with k, the interests of all viewers weighted by their interest
+in k), refreshed at the first auction of each day. Broad campaigns are unchanged (they
+already bid for every slot). Expansion draws no random numbers.
 """
 
 import mesa
 import numpy as np
 
+from simulation.behaviour import PAID, Impressions, Outcome
 from simulation.config import AuctionConfig, CampaignConfig, Scenario
+from simulation.population import Population
 from simulation.strategies import CampaignDay, Decision, Strategy, strategy_class
 
 TARGETING_CODE = {"broad": 0, "interest": 1, "lookalike": 2}
+EXPANSION_FIELDS = ("expansion_impressions", "expansion_entries", "expansion_follows")
+"""Day fields (float64) present when some campaign may expand its audience: paid impressions
+to viewers outside the winning campaign's base audience reached through its expansion, the
+entries they brought, and the viewers who followed the room from one (not fans before)."""
 AUCTION_BATCHES = 16
 """Sub-tick batches of ad slots over which participation (throttling) is drawn."""
 AUCTION_ROUNDS = 3
@@ -66,6 +84,125 @@ class Campaigns:
         self.day_impressions = np.zeros(n, dtype=np.int64)
         self.day_orders = np.zeros(n, dtype=np.int64)
         self.day_gmv = np.zeros(n)
+        # --- audience expansion (issue 22; see the module docstring) ---
+        self.expansion = np.array([c.expansion for _, c in configs], dtype=np.float64)
+        """Each campaign's expansion level today."""
+        self.expansion_categories = np.array(
+            [c.expansion_categories for _, c in configs], dtype=np.int64
+        )
+        self.expanding = any(
+            c.expansion > 0 or strategy_class(c.strategy).expands for _, c in configs
+        )
+        """Whether any campaign may expand (the switch: False keeps version 1's code path)."""
+        self.next_best = np.zeros((n, 0), dtype=np.int64)
+        """(C, K - 1) the other categories of each room's audience, best first."""
+        self.audience_day = -1
+        """The day ``next_best`` was computed (-1: never)."""
+        self.expansion_rows = np.zeros(0, dtype=bool)
+        """Per paid impression the interest feed sold this tick, in order: reached through
+        expansion (outside the winner's base audience)."""
+        self.day_expansion = np.zeros(n, dtype=np.int64)
+        """Paid impressions through expansion today, per campaign."""
+        self._tick: tuple[np.ndarray, ...] = ()
+        """What :meth:`expand` worked out for the tick's active campaigns (room category, base
+        bar, lowered bar, added categories), read by :meth:`mark_expansion`."""
+
+    def refresh_audience(
+        self, follow: np.ndarray, interests: np.ndarray, category: np.ndarray
+    ) -> None:
+        """Rank each campaign's room's other categories by its audience (module docstring).
+
+        ``follow`` (N, F) followed streams (-1: empty), ``interests`` (N, K), ``category``
+        (S,) each stream's category. One pass over the follow matrix and K bincounts."""
+        n, k = self.n, interests.shape[1]
+        camp_of = np.full(len(category), -1, dtype=np.int64)
+        camp_of[self.stream] = np.arange(n)
+        rows, cols = np.nonzero(follow >= 0)
+        c = camp_of[follow[rows, cols]]
+        keep = c >= 0
+        rows, c = rows[keep], c[keep]
+        profile = np.zeros((n, k))
+        for j in range(k):
+            profile[:, j] = np.bincount(c, weights=interests[rows, j], minlength=n)
+        cat = category[self.stream]
+        for i in np.flatnonzero(profile.sum(axis=1) <= 0):  # no fans: co-interest with k
+            profile[i] = np.einsum("n,nk->k", interests[:, cat[i]], interests, dtype=np.float64)
+        profile[np.arange(n), cat] = -np.inf
+        self.next_best = np.argsort(-profile, axis=1, kind="stable")[:, : k - 1]
+
+    def expand(
+        self,
+        act: np.ndarray,
+        targeting: np.ndarray,
+        bar: np.ndarray,
+        category: np.ndarray,
+        segment: np.ndarray,
+        z: np.ndarray,
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """The expanded audience of the active campaigns ``act`` for this tick's ad slots.
+
+        ``targeting``, ``bar``, ``category``: per active campaign (its code, base bar and room
+        category); ``segment`` (A,) each slot's category; ``z`` (A, K) the slot viewer's
+        relative interests. Returns the lowered bars (1 - x) x bar and the extra (slot,
+        active-campaign) pairs of the added categories whose viewer clears the lowered bar.
+        Remembers what :meth:`mark_expansion` needs. A Python loop over the added categories
+        only (at most K - 1 per tick)."""
+        x = self.expansion[act]
+        bar_x = bar * (1.0 - x)
+        n_next = self.next_best.shape[1]
+        n_add = np.ceil(x * self.expansion_categories[act] - 1e-9).astype(np.int64)
+        n_add = np.where(targeting == 0, 0, np.minimum(n_add, n_next))
+        added = np.where(np.arange(n_next)[None, :] < n_add[:, None], self.next_best[act], -1)
+        self._tick = (category, bar, bar_x, added)
+        slots, bidders = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+        b_loc, col = np.nonzero(added >= 0)
+        kcat = added[b_loc, col]
+        for kc in np.unique(kcat):
+            t = b_loc[kcat == kc]
+            s = np.flatnonzero(segment == kc)
+            r, cc = np.nonzero(z[s[:, None], category[t][None, :]] >= bar_x[t][None, :])
+            slots.append(s[r])
+            bidders.append(t[cc])
+        return bar_x, (np.concatenate(slots), np.concatenate(bidders))
+
+    def mark_expansion(
+        self,
+        targeting: np.ndarray,
+        slots: np.ndarray,
+        won: np.ndarray,
+        segment: np.ndarray,
+        z: np.ndarray,
+    ) -> None:
+        """Flag the sold slots (``slots``, won by active campaign ``won``) that lie in the
+        winner's expanded audience but not in its base one (:meth:`expand` ran this tick)."""
+        category, bar, bar_x, added = self._tick
+        cw = category[won]
+        seg = segment[slots]
+        zw = z[slots, cw]
+        in_base = (targeting[won] == 0) | ((seg == cw) & (zw >= bar[won]))
+        in_added = (added[won] == seg[:, None]).any(axis=1)
+        self.expansion_rows = ((seg == cw) | in_added) & (zw >= bar_x[won]) & ~in_base
+
+    def tally_expansion(
+        self, imp: Impressions, out: Outcome, pop: Population, n: int
+    ) -> dict[str, np.ndarray]:
+        """The tick's :data:`EXPANSION_FIELDS` per stream (float64, (n,)) from the paid
+        impressions :meth:`mark_expansion` flagged (the feed's, first among the tick's paid
+        rows); a follow counts when the viewer follows the room after the tick's response
+        but did not as the tick began. Counts them per campaign for the console."""
+        paid = np.flatnonzero(imp.source == PAID)[: len(self.expansion_rows)]
+        rows = paid[self.expansion_rows]
+        self.expansion_rows = np.zeros(0, dtype=bool)
+        s = imp.stream[rows]
+        self.day_expansion += np.bincount(imp.campaign[rows], minlength=self.n)
+        before = imp.fan_slot[rows] >= 0 if imp.fan_slot is not None else np.zeros(len(rows), bool)
+        after = pop.lookup(imp.viewer[rows], s)[0] >= 0
+        new_fan = after & ~before
+        return {
+            "expansion_impressions": np.bincount(s, minlength=n).astype(np.float64),
+            "expansion_entries": np.bincount(s[out.entered[rows]], minlength=n).astype(np.float64),
+            "expansion_follows": np.bincount(s[new_fan], minlength=n).astype(np.float64),
+        }
 
     def learning(self) -> np.ndarray:
         return self.paid_orders_total < self.cfg.learning_orders
@@ -155,6 +292,9 @@ class AdBudget(mesa.Agent):
         c.cost_cap[self.index] = decision.bidding == "cost_cap"
         c.spent[self.index] = 0.0
         c.elapsed[self.index] = 0
+        c.expansion[self.index] = (
+            self.cfg.expansion if decision.expansion is None else decision.expansion
+        )
         if decision.capacity_investment > 0:
             self.model.stream_agents[self.stream].invest(decision.capacity_investment)
 
@@ -173,6 +313,8 @@ class AdBudget(mesa.Agent):
             follow_impressions=follow_impr,
             live=live,
             profit=None if profit is None else float(profit[self.stream]),
+            expansion=float(c.expansion[i]),
+            expansion_impressions=int(c.day_expansion[i]),
         )
 
     def step(self) -> None:
@@ -187,6 +329,7 @@ class AdBudget(mesa.Agent):
             int(m.day_counts["follow_impressions"][s]),
         )
         self.history.append(obs)
+        m.campaigns.day_expansion[self.index] = 0
         if day + 1 < self.cfg.start_day:
             self.apply(self.decision, day + 1)
             return

@@ -741,6 +741,35 @@ class CampaignConfig:
         0,
         1,
     )
+    # --- audience expansion (issue 22, "paid traffic to explore"; simulation/ads.py) -------
+    expansion: float = setting(
+        0.0,
+        "audience expansion level on the first day (0 = none): look-alike bar x (1 - level); "
+        "interest and look-alike campaigns add ceil(level x expansion_categories) of the "
+        "room's audience's next-best categories",
+        0,
+        1,
+    )
+    expansion_categories: int = setting(
+        2, "expansion: next-best categories of the room's audience added at level 1", 0, 63
+    )
+    expansion_step: float = setting(
+        0.25, "explore_when_stable: expansion level added per stable live day", 0, 1, lo_open=True
+    )
+    expansion_max: float = setting(
+        1.0, "explore_when_stable: ceiling on the expansion level it sets", 0, 1
+    )
+    stable_window: int = setting(
+        3, "explore_when_stable: live days over which free traffic's variation is measured", 2, 365
+    )
+    stable_cv: float = setting(
+        0.2,
+        "explore_when_stable: free traffic is stable when its coefficient of variation over "
+        "the window is below this",
+        0,
+        10,
+        lo_open=True,
+    )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import numpy as np
 from mesa import DataCollector, Model
 
 from simulation import alliance
-from simulation.ads import AdBudget, Campaigns, build_campaigns
+from simulation.ads import EXPANSION_FIELDS, AdBudget, Campaigns, build_campaigns
 from simulation.behaviour import FOLLOW, PAID, SOURCES, Behaviour, Impressions, Outcome
 from simulation.config import Scenario, load_scenario, replace, to_dict
 from simulation.distribution import POLICIES
@@ -112,6 +112,8 @@ DAY_FIELDS = (
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
 # economics.profit_accounting adds simulation.economics.PROFIT_FIELDS to the day record.
 # --- calendar events (issue 22): simulation.events.EVENT_FIELDS, only when an event is set ---
+# --- audience expansion (issue 22): simulation.ads.EXPANSION_FIELDS, only when a campaign may
+# expand (campaign.expansion > 0 or a strategy with ``expands``) ---
 
 
 def resolve_config(
@@ -291,6 +293,9 @@ class SnowballModel(Model):
         """The campaign events' day state (simulation.events); None without events."""
         if self.events is not None:
             self.day_counts.update({f: np.zeros(n) for f in EVENT_FIELDS})
+        # --- audience expansion (issue 22, simulation/ads.py): only when a campaign may expand
+        if self.campaigns.expanding:
+            self.day_counts.update({f: np.zeros(n) for f in EXPANSION_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -675,6 +680,9 @@ class SnowballModel(Model):
             c.day_orders += orders_c
             c.paid_orders_total += orders_c
             c.day_gmv += sums["camp_gmv"]
+            if c.expanding:  # audience expansion (issue 22): reach outside the base audience
+                for k, v in c.tally_expansion(imp, out, self.population, self.table.n).items():
+                    dc[k] += v
             weight = self.policy.pacing_weight(live)[c.stream] if self.paces_by_entrance else None
             c.pace(spend_c, self.live_ticks_today[c.stream], self.bidding_now, weight)
         counts = {

@@ -14,7 +14,9 @@ scenario loader calls (through :func:`simulation.config.register_part_registry`)
 What a campaign observes (:class:`CampaignDay`) is what an advertiser sees in an ad console:
 its own spend, paid impressions, paid orders and paid GMV, plus the room's impressions by
 source (a room's operator sees its free traffic) and, when the scenario books it
-(``economics.profit_accounting``), the room's profit. No strategy sees the room's hidden traits.
+(``economics.profit_accounting``), the room's profit, and the audience expansion level it ran at
+with the paid impressions that reached outside its base audience (docs/MODEL.md 7.22). No
+strategy sees the room's hidden traits.
 """
 
 from dataclasses import dataclass
@@ -40,6 +42,12 @@ class CampaignDay:
     """The room's profit that day, yuan, after every cost including this campaign's spend
     (``economics.profit_accounting``; see :mod:`simulation.economics`); None when the
     scenario does not book profit. No built-in strategy reads it yet."""
+    expansion: float = 0.0
+    """The audience expansion level the campaign ran at that day (0 = its base audience;
+    see :mod:`simulation.ads`)."""
+    expansion_impressions: int = 0
+    """Paid impressions that day to viewers outside the campaign's base audience, reached
+    through its expansion (0 when the scenario expands no campaign)."""
 
     @property
     def roi(self) -> float:
@@ -50,11 +58,15 @@ class CampaignDay:
 @dataclass(frozen=True)
 class Decision:
     """Tomorrow's plan: budget (yuan), bidding mode, and yuan invested in the room's capacity
-    instead of ads (raises its conversion; see ``Scenario.capacity_return``)."""
+    instead of ads (raises its conversion; see ``Scenario.capacity_return``), and the audience
+    expansion level (None: the campaign's own)."""
 
     budget: float
     bidding: str
     capacity_investment: float = 0.0
+    expansion: float | None = None
+    """Tomorrow's audience expansion level in [0, 1]; None keeps the campaign's configured
+    ``expansion`` (only strategies with ``expands`` set it)."""
 
 
 class Strategy:
@@ -76,6 +88,8 @@ class Strategy:
     fixed in advance does not count)."""
     bidding: ClassVar[str | None] = None
     """Bidding mode it forces, or None for the campaign's own setting."""
+    expands: ClassVar[bool] = False
+    """Whether it sets the campaign's audience expansion level (``Decision.expansion``)."""
 
     def __init__(self, cfg: CampaignConfig):
         self.cfg = cfg
@@ -218,9 +232,76 @@ class AlwaysScale(Strategy):
         return Decision(self._cap(history[-1].budget * (1 + self.cfg.scale_step)), self.mode())
 
 
+def free_traffic_cv(history: list[CampaignDay], window: int) -> float | None:
+    """Coefficient of variation (population standard deviation / mean) of the room's free
+    impressions over its last ``window`` live days; None while fewer live days are known or
+    the mean is 0. What an operator reads as "free traffic is stable" (docs/MODEL.md 7.22)."""
+    free = [h.free_impressions for h in history if h.live][-window:]
+    if len(free) < window:
+        return None
+    mean = sum(free) / window
+    if mean <= 0:
+        return None
+    var = sum((x - mean) ** 2 for x in free) / window
+    return var**0.5 / mean
+
+
+class ExploreWhenStable(Fixed):
+    """The source's advice on paid traffic to explore: widen the audience only once the
+    room's free traffic is stable, and back off when the exploring traffic does not pay.
+
+    The budget is its base behaviour's (the class it derives from: ``fixed``). The audience
+    expansion level starts at the campaign's ``expansion``. After each live day: if the level
+    is positive, the campaign spent and its paid ROI was below ``roi_floor``, the level steps
+    back by ``expansion_step`` and is held for ``hold_days`` live days; otherwise, when the
+    coefficient of variation of free impressions over the last ``stable_window`` live days is
+    below ``stable_cv`` (:func:`free_traffic_cv`), it rises by ``expansion_step`` up to
+    ``expansion_max``. Off-air days change nothing.
+    """
+
+    name = "explore_when_stable"
+    description = "fixed budget; widens the audience stepwise once free traffic is stable"
+    expands = True
+
+    def reset(self) -> None:
+        self.level = self.cfg.expansion
+        """Tomorrow's expansion level."""
+        self.hold_left = 0
+        """Live days left to hold after a step back."""
+
+    def initial(self) -> Decision:
+        base = super().initial()
+        return Decision(base.budget, base.bidding, base.capacity_investment, self.level)
+
+    def decide(self, history: list[CampaignDay]) -> Decision:
+        base = super().decide(history)
+        last = history[-1]
+        cfg = self.cfg
+        if last.live:
+            if self.level > 0 and last.spend > 0 and last.roi < cfg.roi_floor:
+                self.level = max(self.level - cfg.expansion_step, 0.0)
+                self.hold_left = cfg.hold_days
+            elif self.hold_left > 0:
+                self.hold_left -= 1
+            else:
+                cv = free_traffic_cv(history, cfg.stable_window)
+                if cv is not None and cv < cfg.stable_cv:
+                    self.level = min(self.level + cfg.expansion_step, cfg.expansion_max)
+        return Decision(base.budget, base.bidding, base.capacity_investment, self.level)
+
+
 STRATEGIES: dict[str, type[Strategy]] = {
     cls.name: cls
-    for cls in (NoAds, Fixed, ColdStart, RoiTarget, MaxDelivery, FeedbackGated, AlwaysScale)
+    for cls in (
+        NoAds,
+        Fixed,
+        ColdStart,
+        RoiTarget,
+        MaxDelivery,
+        FeedbackGated,
+        AlwaysScale,
+        ExploreWhenStable,
+    )
 }
 
 

@@ -15,7 +15,7 @@ def day(d, budget, spend=None, paid=1000, free=10_000, gmv=None, live=True, foll
     return CampaignDay(d, budget, spend, paid, 10, gmv, free, follow, live)
 
 
-def test_the_registry_names_the_seven_strategies():
+def test_the_registry_names_the_eight_strategies():
     """The contract every registered strategy meets is tests/test_strategy_contract.py; this
     file tests what each strategy does."""
     assert list(STRATEGIES) == [
@@ -26,6 +26,7 @@ def test_the_registry_names_the_seven_strategies():
         "max_delivery",
         "feedback_gated",
         "always_scale",
+        "explore_when_stable",
     ]
 
 
@@ -37,13 +38,14 @@ def test_the_registry_validates_its_own_names():
         S.strategy_class("yolo", "x.toml", "streams.focal.campaign.strategy")
     assert str(err.value) == (
         "x.toml: streams.focal.campaign.strategy = 'yolo': must be one of none, fixed, "
-        "cold_start, roi_target, max_delivery, feedback_gated, always_scale"
+        "cold_start, roi_target, max_delivery, feedback_gated, always_scale, "
+        "explore_when_stable"
     )
     with pytest.raises(ConfigError, match=r"\(did you mean 'feedback_gated'\?\)$"):
         S.strategy_class("feedback_gate")
     with pytest.raises(ConfigError) as err:
         load_scenario("default", {"streams.focal.campaign.strategy": "roi_targt"})
-    assert str(err.value).endswith("always_scale (did you mean 'roi_target'?)")
+    assert str(err.value).endswith("explore_when_stable (did you mean 'roi_target'?)")
     assert "default.toml" in str(err.value)
 
 

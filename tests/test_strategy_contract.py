@@ -99,7 +99,7 @@ class StrategyContract:
         assert issubclass(strategy_class, Strategy)
         assert strategy_class.description and "\n" not in strategy_class.description
         assert strategy_class.decide is not Strategy.decide, "decide() is not implemented"
-        for flag in ("spends", "uses_feedback", "scales_budget"):
+        for flag in ("spends", "uses_feedback", "scales_budget", "expands"):
             assert isinstance(getattr(strategy_class, flag), bool), flag
         assert strategy_class.bidding is None or strategy_class.bidding in BIDDING
 
@@ -147,6 +147,11 @@ class StrategyContract:
             assert 0 <= d.budget <= cfg.max_budget and math.isfinite(d.budget)
             assert d.bidding == mode
             assert d.capacity_investment >= 0 and math.isfinite(d.capacity_investment)
+            # ``expands``: an audience expansion level in [0, 1]; otherwise the campaign's own
+            if strategy_class.expands:
+                assert d.expansion is not None and 0 <= d.expansion <= 1
+            else:
+                assert d.expansion is None
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_spends_flag(self, strategy_class, cfg, seed):

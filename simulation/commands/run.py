@@ -245,8 +245,8 @@ def cmd_strategies(args: argparse.Namespace) -> int:
     from simulation.strategies import STRATEGIES
 
     for name, cls in STRATEGIES.items():
-        flags = [f for f in ("uses_feedback", "scales_budget") if getattr(cls, f)]
-        print(f"{name:<16} {cls.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
+        flags = [f for f in ("uses_feedback", "scales_budget", "expands") if getattr(cls, f)]
+        print(f"{name:<20} {cls.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
     return 0
 
 

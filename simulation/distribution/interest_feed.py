@@ -408,6 +408,14 @@ class InterestFeed:
             slots = rng.integers(0, a, int(n_explore.sum()))
             bidders = np.repeat(learning, n_explore)
             extra = (slots, bidders)
+        if camps.expanding:  # audience expansion (simulation/ads.py; docs/MODEL.md 7.22)
+            if camps.audience_day != m.day:
+                camps.refresh_audience(pop.follow, pop.interests, m.table.category)
+                camps.audience_day = m.day
+            bar, added = camps.expand(act, tgt, bar, cat_c, ad_cat, z)
+            if extra is not None:
+                added = (np.concatenate([extra[0], added[0]]), np.concatenate([extra[1], added[1]]))
+            extra = added
         rates = m.rates
         # eCPM = bid per order x pCTR x pCVR x 1000, pCTR = entry estimate x factor.
         value = (
@@ -434,6 +442,8 @@ class InterestFeed:
             kernel=kernel,
         )
         sold = winner >= 0
+        if camps.expanding:
+            camps.mark_expansion(tgt, np.flatnonzero(sold), winner[sold], ad_cat, z)
         w = act[winner[sold]]
         n = int(sold.sum())
         imp = Impressions(

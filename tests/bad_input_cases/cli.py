@@ -170,6 +170,10 @@ CASES = [
     ("run-event-discount-whole-price", run("--set", "calendar.sales.x.discount=1")),
     ("run-event-entry-unknown", run("--set", "calendar.sales.x.entry=whoever")),
     ("run-strategy-unknown", run("--set", "streams.focal.campaign.strategy=yolo")),
+    ("run-expansion-above-1", run("--set", "streams.focal.campaign.expansion=1.5")),
+    ("run-expansion-negative", run("--set", "streams.focal.campaign.expansion=-0.2")),
+    ("run-expansion-step-zero", run("--set", "streams.focal.campaign.expansion_step=0")),
+    ("run-stable-cv-zero", run("--set", "streams.focal.campaign.stable_cv=0")),
     ("run-operator-unknown", run("--set", "streams.focal.operator=capacity_frist")),
     (
         "run-operator-spend-negative",
