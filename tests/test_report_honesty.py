@@ -1,0 +1,201 @@
+"""The two report fixes of issue 22: a prediction of no effect is confirmed only by an
+equivalence test (TOST) against a margin stated in the study's docstring, and every mechanism
+sentence is measured in the study's own runs or labelled a hypothesis; plus the feed's
+``cap_bound_ticks`` counter that the snowball_vs_funnel mechanism quotes."""
+
+import importlib
+import inspect
+import math
+import re
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from experiments import STUDY_NAMES, _report, _stats
+
+# --------------------------------------------------------------------------------------------
+# TOST
+# --------------------------------------------------------------------------------------------
+
+
+def test_tost_matches_two_one_sided_scipy_t_tests():
+    rng = np.random.default_rng(5)
+    d = rng.normal(0.3, 1.0, 20)
+    r = _stats.tost(d, 1.0)
+    low = stats.ttest_1samp(d, -1.0, alternative="greater")
+    high = stats.ttest_1samp(d, 1.0, alternative="less")
+    assert r["t_low"] == pytest.approx(low.statistic) and r["p_low"] == pytest.approx(low.pvalue)
+    assert r["t_high"] == pytest.approx(high.statistic)
+    assert r["p_high"] == pytest.approx(high.pvalue)
+    assert r["p"] == pytest.approx(max(low.pvalue, high.pvalue))
+    # p < 0.05 exactly when the 90% interval lies inside the margin.
+    ci = stats.t.interval(0.90, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+    assert (r["low90"], r["high90"]) == pytest.approx(ci)
+    for margin in np.linspace(0.05, 2.0, 40):
+        s = _stats.tost(d, margin)
+        assert (s["p"] < 0.05) == (-margin < s["low90"] and s["high90"] < margin), margin
+    # Beyond the margin on the estimate's side: H0 mean <= +margin.
+    above = stats.ttest_1samp(d, 1.0, alternative="greater")
+    assert r["p_beyond"] == pytest.approx(above.pvalue)
+
+
+def test_a_non_significant_difference_with_a_wide_interval_is_not_confirmed():
+    """The old rule took a non-significant difference as "no effect"; TOST does not."""
+    rng = np.random.default_rng(1)
+    d = rng.normal(20.0, 250.0, 20)  # the funnel burst's kind of result: a wide interval
+    plain = _stats.one_sample_test("c", "", "gmv", d, ">0")
+    assert plain.p_value > 0.05  # not significantly different from 0 ...
+    t = _stats.equivalence_test("c", "", "gmv", d, 50.0)
+    verdict = _stats.judge([t])
+    assert t.outcome == _stats.UNDECIDED == "not shown either way"  # ... nor shown negligible
+    assert verdict == "not supported" and not t.confirmed
+    assert t.low < 0 < 50 < t.high  # holds 0 and effects beyond the margin
+
+
+def test_a_tight_interval_inside_the_margin_is_confirmed():
+    rng = np.random.default_rng(2)
+    a = rng.normal(1000.0, 100.0, 20)
+    b = a + rng.normal(3.0, 10.0, 20)  # paired: a small, precisely measured difference
+    t = _stats.paired_equivalence_test("c", "", "gmv", a, b, 50.0, names=("a", "b"))
+    assert _stats.judge([t]) == "supported"
+    assert t.outcome == _stats.EQUIVALENT == "equivalent (confirmed)" and t.confirmed
+    assert -50 < t.low90 <= t.high90 < 50
+    assert t.test == "TOST (paired t)" and t.comparison == "b - a" and t.margin == 50.0
+    # Paired: the same as the one-sample TOST of the differences, not of the two arms.
+    assert t.p_value == pytest.approx(_stats.tost(b - a, 50.0)["p"])
+
+
+def test_an_effect_shown_beyond_the_margin_is_contradicted():
+    rng = np.random.default_rng(3)
+    d = rng.normal(200.0, 40.0, 20)
+    t = _stats.equivalence_test("c", "", "gmv", d, 50.0)
+    _stats.judge([t])
+    assert t.outcome == _stats.CONTRADICTED
+    below = _stats.equivalence_test("c", "", "gmv", -d, 50.0)
+    _stats.judge([below])
+    assert below.outcome == _stats.CONTRADICTED  # "~0": either side
+    # "<=0" (not positive) is tested on the upper side only: a large negative is confirmed.
+    neg = _stats.equivalence_test("c", "", "gmv", -d, 50.0, "<=0")
+    _stats.judge([neg])
+    assert neg.outcome == _stats.EQUIVALENT
+    pos = _stats.equivalence_test("c", "", "gmv", d, 50.0, "<=0")
+    _stats.judge([pos])
+    assert pos.outcome == _stats.CONTRADICTED
+
+
+def test_significantly_nonzero_but_not_beyond_the_margin_is_not_shown_either_way():
+    rng = np.random.default_rng(4)
+    d = rng.normal(45.0, 15.0, 20)  # clearly > 0, straddling the margin 50
+    plain = _stats.one_sample_test("c", "", "gmv", d, ">0")
+    assert plain.p_value < 0.001
+    t = _stats.equivalence_test("c", "", "gmv", d, 50.0)
+    _stats.judge([t])
+    assert t.outcome == _stats.UNDECIDED
+
+
+def test_equivalence_claims_join_the_holm_family():
+    rng = np.random.default_rng(6)
+    eq = _stats.equivalence_test("e", "", "m", rng.normal(0, 1, 20), 1.0)
+    p_eq = eq.p_value
+    d = _stats.one_sample_test("d", "", "m", rng.normal(1, 1, 20), ">0")
+    _stats.judge([eq, d])
+    assert eq.p_adjusted == pytest.approx(_stats.holm([p_eq, d.p_value])[0])
+    assert eq.p_adjusted >= p_eq
+
+
+def test_a_prediction_of_no_effect_without_a_margin_is_refused():
+    t = _stats.Test("c", "d", "m", "b-a", "~0", "TOST", 0.0, -1, 1, 10, 1.0, 0.5)
+    with pytest.raises(ValueError, match="without a margin"):
+        _stats.judge([t])
+    with pytest.raises(ValueError, match="positive number"):
+        _stats.tost([1.0, 2.0, 3.0], 0.0)
+    with pytest.raises(ValueError, match="unknown prediction"):
+        _stats.judge([_stats.Test("c", "d", "m", "b-a", "=0", "t", 0.0, -1, 1, 10, 1.0, 0.5)])
+
+
+def test_tost_with_too_few_or_identical_values():
+    assert math.isnan(_stats.tost([1.0], 1.0)["p"])
+    assert _stats.tost([0.5, 0.5, 0.5], 1.0)["p"] == 0.0
+    assert _stats.tost([2.0, 2.0, 2.0], 1.0)["p"] == 1.0
+    assert _stats.tost([2.0, 2.0, 2.0], 1.0)["p_beyond"] == 0.0
+
+
+def test_the_report_words_of_an_equivalence_test():
+    rng = np.random.default_rng(2)
+    t = _stats.equivalence_test("c", "", "gmv", rng.normal(1.0, 2.0, 20), 50.0)
+    _stats.judge([t])
+    text = _report.describe_test(t, "yuan")
+    assert "equivalence margin ±50.0 yuan" in text and "equivalent (confirmed)" in text
+    assert "90% CI" in text and "TOST" in text
+    assert _report.equivalence_word(t, "none", "some", "unclear") == "none"
+    with pytest.raises(ValueError):
+        _report.trend(t, "up", "down")
+    assert "confirmed only by an equivalence test" in _report.verdict_sentence("supported", [t])
+
+
+# --------------------------------------------------------------------------------------------
+# The studies' predictions of no effect
+# --------------------------------------------------------------------------------------------
+
+NO_EFFECT_WORDS = re.compile(r"predicted not positive|\bno effect\b|\bfades?\b|no lasting", re.I)
+
+
+def _calls(name: str) -> str:
+    return inspect.getsource(importlib.import_module(f"experiments.{name}").analyse)
+
+
+@pytest.mark.parametrize("name", STUDY_NAMES)
+def test_predictions_of_no_effect_use_the_equivalence_kind_with_a_stated_margin(name):
+    module = importlib.import_module(f"experiments.{name}")
+    src = inspect.getsource(module)
+    # No study predicts "<=0"/"~0" through a plain difference test any more.
+    for call in re.findall(r"(?:paired_test|one_sample_test|welch_test|slope_test)\((.*?)\n    \)",
+                           src, re.S):  # fmt: skip
+        assert '"<=0"' not in call and '"~0"' not in call, (name, call)
+    margins = getattr(module, "EQUIVALENCE_MARGINS", {})
+    uses = "equivalence_test(" in src
+    assert uses == bool(margins), name
+    doc = module.__doc__
+    for claim, text in margins.items():
+        assert claim in src, (name, claim)
+        assert "Equivalence margin" in doc and text in " ".join(doc.split()), (name, claim)
+
+
+def test_the_three_predictions_of_no_effect_are_equivalence_tests():
+    from experiments import fact_portfolio, paid_leverage, snowball_vs_funnel
+
+    expected = {
+        snowball_vs_funnel: {"funnel_burst_fades"},
+        fact_portfolio: {"kol_fades_without_room"},
+        paid_leverage: {"below_not_positive"},
+    }
+    for module, claims in expected.items():
+        assert set(module.EQUIVALENCE_MARGINS) == claims
+
+
+# --------------------------------------------------------------------------------------------
+# Mechanism sentences
+# --------------------------------------------------------------------------------------------
+
+MEASURED = "Mechanism, measured in these runs:"
+HYPOTHESIS = "Hypothesis:"
+
+
+def check_mechanism(text: str) -> None:
+    """A mechanism text is sentences, each either measured (opens with MEASURED and quotes at
+    least one number) or a hypothesis (opens with HYPOTHESIS)."""
+    parts = [p for p in re.split(rf"(?=(?:{re.escape(MEASURED)}|{HYPOTHESIS}))", text) if p]
+    assert parts and "".join(parts) == text
+    for p in parts:
+        assert p.startswith((MEASURED, HYPOTHESIS)), p
+        if p.startswith(MEASURED):
+            assert re.search(r"\d", p), f"a measured mechanism quotes no number: {p}"
+    assert not text.startswith("Mechanism:"), text
+
+
+def test_the_mechanism_checker_can_fail():
+    for bad in ("Mechanism: the cap bounds the traffic.", f"{MEASURED} it grows.", "So it goes."):
+        with pytest.raises(AssertionError):
+            check_mechanism(bad)
+    check_mechanism(f"{MEASURED} the cap bound in 1.2% of live ticks. {HYPOTHESIS} fans.")
