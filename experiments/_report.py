@@ -164,6 +164,25 @@ def verdict_sentence(verdict: str, tests: list[Test]) -> str:
     )
 
 
+MEASURED = "Mechanism, measured in these runs:"
+"""Opens a mechanism sentence whose every statement is a number from the study's own runs
+(a counter or an arm of the design), quoted."""
+HYPOTHESIS = "Hypothesis:"
+"""Opens a mechanism sentence that these runs do not measure (an explanation from the model's
+rules, to be tested by a counter or an ablation)."""
+
+
+def mechanism(measured: list[str], hypotheses: list[str]) -> str:
+    """A report's mechanism text: what the runs measured (each part quoting its number),
+    then what is only a hypothesis, each in a sentence of its own that says which it is."""
+    out = []
+    if measured:
+        out.append(f"{MEASURED} {'; '.join(measured)}.")
+    if hypotheses:
+        out.append(f"{HYPOTHESIS} {'; '.join(hypotheses)}.")
+    return " ".join(out)
+
+
 QUICK_VERDICT = "none (a quick run is a smoke test)"
 """The verdict of every quick run: its tests decide nothing."""
 

@@ -85,7 +85,7 @@ class Test:
     wilcoxon_p: float = math.nan
     p_adjusted: float = math.nan
     outcome: str = ""
-    margin: float = math.nan
+    margin: float | None = None
     p_beyond: float = math.nan
     low90: float = math.nan
     high90: float = math.nan
@@ -120,7 +120,7 @@ class Test:
             "wilcoxon_statistic": self.wilcoxon_statistic,
             "wilcoxon_p": self.wilcoxon_p,
             "outcome": self.outcome,
-            "margin": self.margin,
+            "margin": math.nan if self.margin is None else self.margin,
             "ci90_low": self.low90,
             "ci90_high": self.high90,
             "p_beyond_margin": self.p_beyond,
@@ -201,17 +201,19 @@ def tost(values: Sequence[float], margin: float, upper_only: bool = False) -> di
     Returns ``mean``, ``t_low``, ``p_low``, ``t_high``, ``p_high``, ``p`` (TOST),
     ``p_beyond`` (one-sided p that the mean lies beyond the margin on the side of the
     estimate: above +margin for a mean >= 0 or with ``upper_only``, else below -margin),
-    ``low90``/``high90`` (the 90% t-interval) and ``n``. NaN for fewer than 2 values; with
-    zero spread the one-sided p's are 0 or 1 by where the mean lies.
+    ``low90``/``high90`` (the 90% t-interval) and ``n``. NaN for fewer than 2 values or a
+    NaN margin (one that cannot be set, e.g. a share of a baseline that sold nothing: the
+    claim is then "not shown either way"); with zero spread the one-sided p's are 0 or 1 by
+    where the mean lies.
     """
-    if not (math.isfinite(margin) and margin > 0):
+    if not (margin > 0 or math.isnan(margin)):
         raise ValueError(f"an equivalence margin must be a positive number, not {margin!r}")
     d = np.asarray(values, dtype=float)
     d = d[np.isfinite(d)]
     n = len(d)
     nan = math.nan
     out = {"mean": float(d.mean()) if n else nan, "n": float(n)}
-    if n < 2:
+    if n < 2 or math.isnan(margin):
         out.update(t_low=nan, p_low=nan, t_high=nan, p_high=nan, p=nan, p_beyond=nan)
         out.update(low90=nan, high90=nan)
         return out
@@ -397,7 +399,7 @@ def judge(tests: list[Test], alpha: float = ALPHA) -> str:
     the one-sided p that its effect lies beyond the margin in place of its TOST p.
     """
     for t in tests:
-        if t.equivalence and not (math.isfinite(t.margin) and t.margin > 0):
+        if t.equivalence and t.margin is None:
             raise ValueError(f"claim {t.claim!r} predicts {t.predicted} without a margin")
         if not t.equivalence and t.predicted not in (">0", "<0"):
             raise ValueError(f"claim {t.claim!r}: unknown prediction {t.predicted!r}")
