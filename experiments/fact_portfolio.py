@@ -260,7 +260,9 @@ def analyse(
     rows = arm_rows(runs, metrics, plan.arms)
 
     vals = partial(arm_values, runs)
-    base = float(np.nanmean(vals("no_room_alliance", "gmv_after_kol")))
+    level = vals("no_room_alliance", "gmv_after_kol")
+    level = level[np.isfinite(level)]  # NaN where the run ended before the KOL's stream did
+    base = float(level.mean()) if len(level) else float("nan")
 
     tests: list[Test] = [
         paired_test(
