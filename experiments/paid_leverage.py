@@ -395,7 +395,7 @@ def _mechanism(
             "leverage does not keep rising with conversion because the better rooms reach the "
             "top tier without ads"
             + (
-                " and its cap bounds their free traffic"
+                " and the tier cap bounds their free traffic"
                 if not np.isfinite(share) or share >= RARELY
                 else ""
             )

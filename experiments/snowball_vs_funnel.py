@@ -421,15 +421,17 @@ def _mechanism(
             f"its GMV went x{growth['gmv']:.2f}"
         )
         if np.isfinite(cap):
-            said = (
-                f"the top-tier cap held its free allocation back in only {cap:.1%} of its "
-                f"live ticks from day {CAP_FROM_DAY} on, so the cap does not bound its free "
-                "traffic"
-                if cap < RARELY
-                else f"the pool-tier cap held its free allocation back in {cap:.1%} of its "
-                f"live ticks from day {CAP_FROM_DAY} on"
+            measured.append(
+                f"the feed held its free allocation at its pool-tier cap (at whatever tier it "
+                f"held) in {'only ' if cap < RARELY else ''}{cap:.1%} of its live ticks from "
+                f"day {CAP_FROM_DAY} on"
+                + (", so the cap does not bound its free traffic" if cap < RARELY else "")
             )
-            measured.append(said)
+            if cap >= RARELY:
+                hypotheses.append(
+                    "the cap that binds is the top tier's (the counter does not record at "
+                    "which tier the cap bound)"
+                )
         else:
             hypotheses.append(
                 "the top tier's cap bounds the good room's free traffic (not measured here: "

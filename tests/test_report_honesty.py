@@ -326,9 +326,11 @@ def test_the_snowball_mechanism_says_a_rarely_binding_cap_does_not_bound_the_tra
     rare = svf._mechanism(t, *args, 0.012)
     check_mechanism(rare)
     assert "only 1.2% of its live ticks" in rare and "does not bound" in rare
+    assert "Hypothesis" in rare and "the top tier's" not in rare
     often = svf._mechanism(t, *args, 0.3)
     check_mechanism(often)
-    assert "30.0% of its live ticks" in often and "does not bound" not in often
+    assert "in 30.0% of its live ticks" in often and "does not bound" not in often
+    assert "Hypothesis: the cap that binds is the top tier's" in often
     unmeasured = svf._mechanism(t, *args, math.nan)
     check_mechanism(unmeasured)
     assert "Hypothesis: the top tier's cap bounds" in unmeasured
