@@ -388,14 +388,14 @@ def _mechanism(
         share = _cap_share(runs, top)
         if np.isfinite(share):
             measured.append(
-                f"at {top:g} x without ads the feed held the room's free allocation at its "
-                f"tier cap in {share:.1%} of its live ticks"
+                f"at {top:g} x without ads the feed held the room's free allocation at the "
+                f"top tier's cap in {share:.1%} of its live ticks"
             )
         hypotheses.append(
             "leverage does not keep rising with conversion because the better rooms reach the "
             "top tier without ads"
             + (
-                " and the tier cap bounds their free traffic"
+                " and the top tier's cap bounds their free traffic"
                 if not np.isfinite(share) or share >= RARELY
                 else ""
             )
@@ -409,9 +409,9 @@ RARELY = 0.05
 
 def _cap_share(runs: pd.DataFrame, x: float) -> float:
     """Share of the no-ads room's live ticks at level ``x`` in which the feed held its free
-    allocation at the tier cap (pooled over seeds); NaN for runs without the counter."""
-    if "total_cap_bound_ticks" not in runs.columns:
+    allocation at the top tier's cap (pooled over seeds); NaN for runs without the counter."""
+    if "total_top_cap_bound_ticks" not in runs.columns:
         return float("nan")
     r = runs[(runs["x"] == x) & ~runs["ads"].astype(bool)]
     ticks = r["total_live_minutes"].sum() / load_scenario("default").tick_minutes
-    return float(r["total_cap_bound_ticks"].sum() / ticks) if ticks > 0 else float("nan")
+    return float(r["total_top_cap_bound_ticks"].sum() / ticks) if ticks > 0 else float("nan")

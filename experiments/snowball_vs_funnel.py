@@ -36,8 +36,9 @@ Equivalence margin
     room's sales, too small for a merchant to act on. Set before looking at any result.
 Mechanism counter
     The interest feed counts, per stream and day, the live ticks whose free allocation was
-    held at the stream's pool-tier cap (``cap_bound_ticks``); the report quotes the good
-    room's share of its live ticks from day 2 on.
+    held at the stream's pool-tier cap (``cap_bound_ticks``) and those while it held the top
+    tier (``top_cap_bound_ticks``); the report quotes the good room's shares of its live
+    ticks from day 2 on.
 Predicted pattern (source)
     Feed: A > 0 and a lasting lift > 0; funnel: A < 0 and no lasting lift; A and the relative
     lift larger under the feed.
@@ -305,7 +306,15 @@ def analyse(
         f"{describe_test(t['funnel_burst_fades'], 'yuan')} under the funnel "
         f"({lift('funnel', 'lasting_gmv'):+.0%}).",
         verdict_sentence(verdict, tests),
-        _mechanism(t, vals, lift, tier_last, growth, cap_share(daily, "default_no_ads")),
+        _mechanism(
+            t,
+            vals,
+            lift,
+            tier_last,
+            growth,
+            cap_share(daily, "default_no_ads"),
+            cap_share(daily, "default_no_ads", "cap_bound_ticks"),
+        ),
     ]
     # The comparison is of curvature: "more upward" may mean "less downward", so the two
     # acceleration indices are quoted with it.
@@ -372,15 +381,16 @@ def analyse(
     return Analysis(tests, rows, verdict, report, finding, draw)
 
 
-def cap_share(daily: pd.DataFrame, arm: str) -> float:
+def cap_share(daily: pd.DataFrame, arm: str, col: str = "top_cap_bound_ticks") -> float:
     """The share of the arm's live ticks from day :data:`CAP_FROM_DAY` on in which the feed
-    held its room's free allocation at the pool-tier cap (pooled over the seeds); NaN for runs
-    made before the counter existed or with no live tick."""
-    if "cap_bound_ticks" not in daily.columns:
+    held its room's free allocation at the top tier's cap (``col`` ``cap_bound_ticks``: at
+    any tier's), pooled over the seeds; NaN for runs made before the counters existed or with
+    no live tick."""
+    if col not in daily.columns:
         return float("nan")
     d = daily[(daily["arm"] == arm) & (daily["day"] >= CAP_FROM_DAY)]
     ticks = d["live_minutes"].sum() / SCENARIO.tick_minutes
-    return float(d["cap_bound_ticks"].sum() / ticks) if ticks > 0 else float("nan")
+    return float(d[col].sum() / ticks) if ticks > 0 else float("nan")
 
 
 def _mechanism(
@@ -390,6 +400,7 @@ def _mechanism(
     tier_last: float,
     growth: dict[str, float],
     cap: float,
+    any_cap: float = float("nan"),
 ) -> str:
     """The mechanism text, chosen by what the numbers show: what these runs measured, and
     what is only a hypothesis."""
@@ -422,16 +433,15 @@ def _mechanism(
         )
         if np.isfinite(cap):
             measured.append(
-                f"the feed held its free allocation at its pool-tier cap (at whatever tier it "
-                f"held) in {'only ' if cap < RARELY else ''}{cap:.1%} of its live ticks from "
-                f"day {CAP_FROM_DAY} on"
-                + (", so the cap does not bound its free traffic" if cap < RARELY else "")
-            )
-            if cap >= RARELY:
-                hypotheses.append(
-                    "the cap that binds is the top tier's (the counter does not record at "
-                    "which tier the cap bound)"
+                f"from day {CAP_FROM_DAY} on the feed held its free allocation at the top "
+                f"tier's cap in {'only ' if cap < RARELY else ''}{cap:.1%} of its live ticks "
+                f"(at a lower tier's cap in {any_cap - cap:.1%})"
+                + (
+                    ", so the top tier's cap does not bound its free traffic"
+                    if cap < RARELY
+                    else ""
                 )
+            )
         else:
             hypotheses.append(
                 "the top tier's cap bounds the good room's free traffic (not measured here: "

@@ -112,8 +112,10 @@ DAY_FIELDS = (
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
 # economics.profit_accounting adds simulation.economics.PROFIT_FIELDS to the day record.
 # --- calendar events (issue 22): simulation.events.EVENT_FIELDS, only when an event is set ---
-# --- reports (issue 22): the interest feed's count of ticks a stream was held at its cap ---
-CAP_BOUND_FIELD = "cap_bound_ticks"
+# --- reports (issue 22): the interest feed's counts of ticks a stream was held at its cap ---
+CAP_BOUND_FIELDS = ("cap_bound_ticks", "top_cap_bound_ticks")
+"""Live ticks a stream's free allocation was held at its pool-tier quota: at any tier, and
+while it held the top tier (counted by the interest feed; float64)."""
 
 
 def resolve_config(
@@ -282,8 +284,9 @@ class SnowballModel(Model):
         if self.events is not None:
             self.day_counts.update({f: np.zeros(n) for f in EVENT_FIELDS})
         # --- reports (issue 22): live ticks each stream's free allocation was held at its
-        # tier cap (counted by the interest feed; float64, outside version 1's digest) ---
-        self.day_counts[CAP_BOUND_FIELD] = np.zeros(n)
+        # tier cap, any tier and the top one (counted by the interest feed; float64, outside
+        # version 1's digest) ---
+        self.day_counts.update({f: np.zeros(n) for f in CAP_BOUND_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}

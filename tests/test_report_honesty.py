@@ -254,7 +254,8 @@ def test_the_cap_claim_is_a_hypothesis_until_the_runs_count_the_cap():
     )
     assert math.isnan(svf.cap_share(daily, "default_no_ads"))
     ticks = 240 / svf.SCENARIO.tick_minutes
-    daily["cap_bound_ticks"] = [ticks, ticks, 1.0, 2.0]  # days 0-1 are not counted
+    daily["top_cap_bound_ticks"] = [ticks, ticks, 1.0, 2.0]  # days 0-1 are not counted
+    assert math.isnan(svf.cap_share(daily, "default_no_ads", "cap_bound_ticks"))
     assert svf.cap_share(daily, "default_no_ads") == pytest.approx(3.0 / (2 * ticks))
 
 
@@ -265,29 +266,41 @@ def test_the_cap_claim_is_a_hypothesis_until_the_runs_count_the_cap():
 
 def test_cap_bound_ticks_counts_the_live_ticks_the_feed_held_a_stream_at_its_cap():
     """Scripted: step a small model through two days, summing the feed's per-tick ``capped``
-    flags (reset every tick the feed allocates free slots); the day records' float64
-    ``cap_bound_ticks`` equal those sums, stay within the live ticks, and are positive
-    under size-invariant quotas (which bind in small markets, tests/test_pools_size.py)."""
+    flags (cleared before each tick: a tick with no free allocation counts nothing), and
+    those flags while the stream held the top tier (the tier the allocation used: read right
+    after it, since streams going live re-enter a tier before it and the horse race reranks
+    after it). The day records' float64
+    ``cap_bound_ticks`` and ``top_cap_bound_ticks`` equal those sums and stay within the
+    live ticks; under size-invariant quotas caps bind in a small market
+    (tests/test_pools_size.py)."""
     from simulation import api
 
     from conftest import small
 
     model = api.build_model(small("default", **{"platform.pool_quota": "size_invariant"}), 3)
-    n = model.table.n
-    expected = np.zeros((2, n))
-    live_ticks = np.zeros((2, n))
+    n, top = model.table.n, len(model.config.feed.tier_caps) - 1
+    expected, expected_top, live_ticks = np.zeros((2, n)), np.zeros((2, n)), np.zeros((2, n))
+    allocate, at_top = model.policy._free, np.zeros(n, dtype=bool)
+
+    def spy(*args, **kwargs):
+        out = allocate(*args, **kwargs)
+        at_top[:] = model.table.tier == top
+        return out
+
+    model.policy._free = spy
     for day in range(2):
         for _ in range(model.tpd):
-            model.policy.capped[:] = False  # a tick with no free allocation counts nothing
+            model.policy.capped[:] = False
             model.step()
             expected[day] += model.policy.capped
+            expected_top[day] += model.policy.capped & at_top
             live_ticks[day] += model.live
     got = np.stack([rec["cap_bound_ticks"] for rec in model.daily_records])
-    assert got.dtype == np.float64
-    assert np.array_equal(got, expected)
-    assert got.sum() > 0
-    assert (got <= live_ticks).all()
-    assert np.array_equal(got[0], model.daily_records[0]["cap_bound_ticks"])
+    got_top = np.stack([rec["top_cap_bound_ticks"] for rec in model.daily_records])
+    assert got.dtype == got_top.dtype == np.float64
+    assert np.array_equal(got, expected) and np.array_equal(got_top, expected_top)
+    assert got_top.sum() > 0  # 582 bound ticks, 34 of them at the top tier, when written
+    assert (got_top <= got).all() and (got <= live_ticks).all()
 
 
 def test_cap_bound_ticks_reaches_the_streams_table_and_the_study_tables():
@@ -297,11 +310,11 @@ def test_cap_bound_ticks_reaches_the_streams_table_and_the_study_tables():
     from conftest import small
 
     r = api.run(small("default"), seed=11, days=2)
-    col = r.streams["cap_bound_ticks"]
-    assert col.dtype == np.float64 and (col >= 0).all()
+    col, top = r.streams["cap_bound_ticks"], r.streams["top_cap_bound_ticks"]
+    assert col.dtype == top.dtype == np.float64 and (top >= 0).all()
     ticks = r.streams["live_minutes"] / r.scenario.tick_minutes
-    assert (col <= ticks + 1e-9).all()
-    assert "cap_bound_ticks" in daily_sums(r.streams)
+    assert (top <= col).all() and (col <= ticks + 1e-9).all()
+    assert {"cap_bound_ticks", "top_cap_bound_ticks"} <= set(daily_sums(r.streams))
     funnel = api.run(small("funnel"), seed=11, days=2)
     assert (funnel.streams["cap_bound_ticks"] == 0).all()  # no tier caps in the funnel
 
@@ -325,12 +338,12 @@ def test_the_snowball_mechanism_says_a_rarely_binding_cap_does_not_bound_the_tra
     )
     rare = svf._mechanism(t, *args, 0.012)
     check_mechanism(rare)
-    assert "only 1.2% of its live ticks" in rare and "does not bound" in rare
-    assert "Hypothesis" in rare and "the top tier's" not in rare
-    often = svf._mechanism(t, *args, 0.3)
+    assert "top tier's cap in only 1.2% of its live ticks" in rare and "does not bound" in rare
+    assert "cap bounds" not in rare
+    often = svf._mechanism(t, *args, 0.3, 0.5)
     check_mechanism(often)
-    assert "in 30.0% of its live ticks" in often and "does not bound" not in often
-    assert "Hypothesis: the cap that binds is the top tier's" in often
+    assert "top tier's cap in 30.0% of its live ticks (at a lower tier's cap in 20.0%)" in often
+    assert "does not bound" not in often
     unmeasured = svf._mechanism(t, *args, math.nan)
     check_mechanism(unmeasured)
     assert "Hypothesis: the top tier's cap bounds" in unmeasured
