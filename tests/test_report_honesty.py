@@ -347,3 +347,12 @@ def test_the_snowball_mechanism_says_a_rarely_binding_cap_does_not_bound_the_tra
     unmeasured = svf._mechanism(t, *args, math.nan)
     check_mechanism(unmeasured)
     assert "Hypothesis: the top tier's cap bounds" in unmeasured
+
+
+def test_a_margin_that_cannot_be_set_leaves_the_claim_undecided():
+    """A margin that is a share of a baseline that sold nothing is NaN: the claim is neither
+    confirmed nor contradicted (a quick run's tiny market can sell nothing)."""
+    t = _stats.equivalence_test("c", "", "gmv", [0.0, 0.0, 1.0], math.nan)
+    assert _stats.judge([t]) == "not supported" and t.outcome == _stats.UNDECIDED
+    assert math.isnan(t.p_value) and math.isnan(t.row()["margin"])
+    assert "n/a" in _report.describe_test(t, "yuan")
