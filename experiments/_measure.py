@@ -15,6 +15,7 @@ import pandas as pd
 
 from simulation.api import TOOK_OFF_MULTIPLE, RunResult, focal_streams
 from simulation.economics import PROFIT_FIELDS
+from simulation.model import CAP_BOUND_FIELDS
 
 if TYPE_CHECKING:
     from experiments._plan import Arm
@@ -50,8 +51,12 @@ DAILY_SUMS = (
 
 def daily_sums(streams: pd.DataFrame) -> tuple[str, ...]:
     """:data:`DAILY_SUMS` plus the economics columns the run has (returns, refunds and the
-    profit terms: present only with ``economics.returns`` / ``profit_accounting`` on)."""
-    return DAILY_SUMS + tuple(c for c in PROFIT_FIELDS if c in streams.columns)
+    profit terms: present only with ``economics.returns`` / ``profit_accounting`` on) and the
+    interest feed's ``cap_bound_ticks`` and ``top_cap_bound_ticks`` (live ticks held at the
+    tier cap, at any tier and at the top one; absent from runs made before the counters
+    existed)."""
+    extra = (*PROFIT_FIELDS, *CAP_BOUND_FIELDS)
+    return DAILY_SUMS + tuple(c for c in extra if c in streams.columns)
 
 
 def group_daily(result: RunResult, group: str = "focal") -> pd.DataFrame:

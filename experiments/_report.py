@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from experiments._stats import ALPHA, Test
+from experiments._stats import ALPHA, CONTRADICTED, EQUIVALENT, Test
 
 if TYPE_CHECKING:
     from experiments._plan import Plan
@@ -58,6 +58,10 @@ class Analysis:
             "wilcoxon_statistic",
             "wilcoxon_p",
             "outcome",
+            "margin",
+            "ci90_low",
+            "ci90_high",
+            "p_beyond_margin",
         ]
         df = pd.DataFrame(self.arm_rows + [t.row() for t in self.tests])
         for c in cols:
@@ -89,7 +93,11 @@ def fmt_p(p: float) -> str:
 
 
 def describe_test(t: Test, unit: str = "", digits: int = 3) -> str:
-    """``+1,234 yuan [95% CI 800, 1,600], paired t = 4.1, Holm p = 0.002`` style text."""
+    """``+1,234 yuan [95% CI 800, 1,600], paired t = 4.1, Holm p = 0.002`` style text; for a
+    prediction of no (positive) effect, the equivalence test against its margin and its
+    outcome (:func:`describe_equivalence`)."""
+    if t.equivalence:
+        return describe_equivalence(t, unit, digits)
     u = f" {unit}" if unit else ""
     return (
         f"{fmt(t.effect, digits)}{u} [95% CI {fmt(t.low, digits)}, {fmt(t.high, digits)}], "
@@ -97,9 +105,35 @@ def describe_test(t: Test, unit: str = "", digits: int = 3) -> str:
     )
 
 
+def describe_equivalence(t: Test, unit: str = "", digits: int = 3) -> str:
+    """``-12 yuan [95% CI -85, 134]; equivalence margin ±50 yuan, 90% CI -70, 119: not shown
+    either way (TOST (paired t), Holm-adjusted p = 0.41)`` style text."""
+    u = f" {unit}" if unit else ""
+    bound = f"±{fmt(t.margin, digits)}" if t.predicted == "~0" else f"+{fmt(t.margin, digits)}"
+    what = "equivalence margin" if t.predicted == "~0" else "non-superiority margin"
+    return (
+        f"{fmt(t.effect, digits)}{u} [95% CI {fmt(t.low, digits)}, {fmt(t.high, digits)}]; "
+        f"{what} {bound}{u}, 90% CI {fmt(t.low90, digits)}, {fmt(t.high90, digits)}: "
+        f"{t.outcome or 'not judged'} ({t.test}, Holm-adjusted {fmt_p(t.p_adjusted)})"
+    )
+
+
+def equivalence_word(t: Test, none: str, effect: str, undecided: str) -> str:
+    """The word for what an equivalence test found: ``none`` when confirmed equivalent,
+    ``effect`` when contradicted, ``undecided`` when not shown either way."""
+    if t.outcome == EQUIVALENT:
+        return none
+    if t.outcome == CONTRADICTED:
+        return effect
+    return undecided
+
+
 def trend(t: Test, up: str, down: str, flat: str = "did not change significantly") -> str:
     """The word for what a test found: ``up``/``down`` when significant (Holm) in that
-    direction, else ``flat``."""
+    direction, else ``flat``. Not for an equivalence test (its p is not a test of a
+    difference): :func:`equivalence_word`."""
+    if t.equivalence:
+        raise ValueError(f"{t.claim}: trend() of an equivalence test; use equivalence_word()")
     sig = math.isfinite(t.p_adjusted) and t.p_adjusted < ALPHA
     if not sig:
         return flat
@@ -116,11 +150,37 @@ def run_sentence(plan: Plan, what: str) -> str:
 
 
 def verdict_sentence(verdict: str, tests: list[Test]) -> str:
-    n_ok = sum(t.outcome == "as predicted" for t in tests)
-    return (
-        f"Verdict: **{verdict}** ({n_ok} of {len(tests)} claims as predicted at Holm-adjusted "
-        f"p < {ALPHA})."
+    n_ok = sum(t.confirmed for t in tests)
+    n_eq = sum(t.equivalence for t in tests)
+    how = (
+        ", predictions of no effect confirmed only by an equivalence test (TOST) against "
+        "the margin in the study's design"
+        if n_eq
+        else ""
     )
+    return (
+        f"Verdict: **{verdict}** ({n_ok} of {len(tests)} claims confirmed at Holm-adjusted "
+        f"p < {ALPHA}{how})."
+    )
+
+
+MEASURED = "Mechanism, measured in these runs:"
+"""Opens a mechanism sentence whose every statement is a number from the study's own runs
+(a counter or an arm of the design), quoted."""
+HYPOTHESIS = "Hypothesis:"
+"""Opens a mechanism sentence that these runs do not measure (an explanation from the model's
+rules, to be tested by a counter or an ablation)."""
+
+
+def mechanism(measured: list[str], hypotheses: list[str]) -> str:
+    """A report's mechanism text: what the runs measured (each part quoting its number),
+    then what is only a hypothesis, each in a sentence of its own that says which it is."""
+    out = []
+    if measured:
+        out.append(f"{MEASURED} {'; '.join(measured)}.")
+    if hypotheses:
+        out.append(f"{HYPOTHESIS} {'; '.join(hypotheses)}.")
+    return " ".join(out)
 
 
 QUICK_VERDICT = "none (a quick run is a smoke test)"
@@ -145,7 +205,7 @@ def smoke_test(analysis: Analysis, plan: Plan) -> Analysis:
         "verdict)."
     )
     judged = verdict_sentence(analysis.verdict, analysis.tests)
-    n_ok = sum(t.outcome == "as predicted" for t in analysis.tests)
+    n_ok = sum(t.confirmed for t in analysis.tests)
     instead = (
         f"Verdict: none (quick run; {n_ok} of {len(analysis.tests)} claims came out as "
         "predicted, which at this size means nothing)."

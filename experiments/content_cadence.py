@@ -37,7 +37,15 @@ import pandas as pd
 from experiments._figures import NON_NEGATIVE, ci_points, finish, new_figure
 from experiments._measure import Measurement, focal_measurement
 from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
-from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    fmt,
+    mechanism,
+    run_sentence,
+    trend,
+    verdict_sentence,
+)
 from experiments._stats import Test, arm_rows, arm_values, judge, mean_interval, paired_test
 from simulation.config import load_scenario
 
@@ -262,36 +270,42 @@ def session_ratio() -> float:
 
 
 def _mechanism(t: dict[str, Test], mean: Any, daily: pd.DataFrame, best: str, worst: str) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
     live = daily[daily["live_minutes"] > 0]
     tier = live.groupby("arm")["pool_tier"].mean()
     top = len(SCENARIO.feed.tier_caps) - 1
     feed = SCENARIO.feed
     t_best, t_worst = tier.get(best, float("nan")), tier.get(worst, float("nan"))
+    measured = [
+        f"best pool tier on live days {t_best:.1f} daily vs {t_worst:.1f} sporadic (of {top})",
+        f"per live hour the daily room drew {fmt(mean(best, 'impressions_per_live_hour'))} "
+        f"impressions vs {fmt(mean(worst, 'impressions_per_live_hour'))}",
+        f"follow-channel impressions were {fmt(mean(best, 'total_follow_impressions'))} vs "
+        f"{fmt(mean(worst, 'total_follow_impressions'))}",
+    ]
+    if t["steadier"].outcome != "as predicted":
+        measured.append(
+            f"the CV of the daily room's impressions per live hour differed from the sporadic "
+            f"room's by {fmt(t['steadier'].effect, 2)}: {_steadier(t['steadier'])}"
+        )
     climbs = (
-        "yet the sporadic room climbs back within hours"
+        "the sporadic room climbs back within hours"
         if t_worst >= t_best - 0.1
         else "which costs the sporadic room tiers"
     )
-    text = (
-        f"Mechanism: a stream starts {feed.start_tier_drop} tier below its last one and loses "
-        f"{feed.tier_decay_per_day_off} more per day off air, {climbs} (best tier on live days "
-        f"{t_best:.1f} daily vs {t_worst:.1f} sporadic, of {top}); per live hour the daily "
-        "room drew "
-        f"{fmt(mean(best, 'impressions_per_live_hour'))} impressions vs "
-        f"{fmt(mean(worst, 'impressions_per_live_hour'))}: the free slots a tier allows scale "
-        "with the sessions of the hour, and the daily 4-hour slot meets "
-        f"{session_ratio():.2f} x the sessions per hour of the 8-hour one; follow-channel "
-        f"impressions were {fmt(mean(best, 'total_follow_impressions'))} vs "
-        f"{fmt(mean(worst, 'total_follow_impressions'))}"
-    )
+    hypotheses = [
+        f"a stream starts {feed.start_tier_drop} tier below its last one and loses "
+        f"{feed.tier_decay_per_day_off} more per day off air, and {climbs}",
+        "the free slots a tier allows scale with the sessions of the hour, and the daily "
+        f"4-hour slot meets {session_ratio():.2f} x the sessions per hour of the 8-hour one "
+        "(the population's activity curve, not counted in these runs)",
+    ]
     if t["warmups_help"].outcome != "as predicted":
-        text += (
-            " and warm-up videos, each reaching "
-            f"{SCENARIO.streams['focal'].warmup_reach:.1%} of viewers, added little"
+        hypotheses.append(
+            "warm-up videos, each reaching "
+            f"{SCENARIO.streams['focal'].warmup_reach:.1%} of viewers, add little"
         )
-    if t["steadier"].outcome != "as predicted":
-        text += f"; per live hour the daily room's traffic was {_steadier(t['steadier'])}"
-    return text + "."
+    return mechanism(measured, hypotheses)
 
 
 def _steadier(test: Test) -> str:

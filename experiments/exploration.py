@@ -41,7 +41,14 @@ from scipy import stats
 from experiments._figures import CORRELATION, SHARE, band, ci_points, finish, new_figure
 from experiments._measure import Measurement, takeoff_day
 from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
-from experiments._report import Analysis, describe_test, run_sentence, trend, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    mechanism,
+    run_sentence,
+    trend,
+    verdict_sentence,
+)
 from experiments._stats import (
     Test,
     arm_rows,
@@ -294,37 +301,40 @@ def analyse(
 
 
 def _mechanism(t: dict[str, Test], m: Any, lo: float, hi: float) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
     scope = scenario_of("default").feed.exploration_scope
-    if scope == "category":
-        text = (
-            "Mechanism: an exploration slot goes to a uniformly random live stream of the "
-            "slot's category (the category is drawn from the viewer's interests, as for every "
-            "free slot) — outside the value ranking and the tier caps — so it spreads traffic "
-            "within each category and gives every live stream measured impressions"
-        )
-    else:
-        text = (
-            "Mechanism: an exploration slot goes to a uniformly random live stream of any "
-            "category — outside the value ranking, the tier caps and the viewer's interests — "
-            "so it spreads traffic and gives every live stream measured impressions"
-        )
     a, b = m(lo, "early_estimate_corr"), m(hi, "early_estimate_corr")
-    if t["quality_found_faster"].outcome == "as predicted":
-        text += f", which sharpens the feed's measured value of each room ({a:.3f} → {b:.3f})"
+    qa, qb = m(lo, "early_quality_corr"), m(hi, "early_quality_corr")
+    measured = [
+        f"from exploration {lo:g} to {hi:g} the rank correlation of the feed's early measured "
+        f"value with hidden quality went {a:.3f} → {b:.3f}, and that of free traffic per live "
+        f"hour {qa:.3f} → {qb:.3f}"
+    ]
+    if scope == "category":
+        slot = (
+            "an exploration slot goes to a uniformly random live stream of the slot's category "
+            "(the category is drawn from the viewer's interests, as for every free slot) — "
+            "outside the value ranking and the tier caps — so it spreads traffic within each "
+            "category and gives every live stream measured impressions"
+        )
     else:
-        text += (
-            f", yet the feed's measured value ranked rooms by hidden quality "
-            f"{'no better' if b <= a else 'hardly better'} ({a:.3f} → {b:.3f})"
+        slot = (
+            "an exploration slot goes to a uniformly random live stream of any category — "
+            "outside the value ranking, the tier caps and the viewer's interests — so it "
+            "spreads traffic and gives every live stream measured impressions"
         )
-        if scope != "category":
-            text += (
-                ": the extra impressions come from viewers who mostly do not care for the "
-                "room's category (entry and buying fall with the viewer's relative interest)"
-            )
+    hypotheses = [slot]
+    if t["quality_found_faster"].outcome == "as predicted":
+        hypotheses.append("this sharpens the feed's measured value of each room")
+    elif scope != "category":
+        hypotheses.append(
+            "the extra impressions come from viewers who mostly do not care for the room's "
+            "category (entry and buying fall with the viewer's relative interest), so they "
+            "hardly sharpen the feed's measured value"
+        )
     if t["traffic_follows_quality_sooner"].outcome != "as predicted":
-        less = m(hi, "early_quality_corr") < m(lo, "early_quality_corr")
-        text += (
-            "; and the random slots dilute the value-ranked allocation, so free traffic per "
-            f"live hour tracks quality {'less' if less else 'no more'} closely"
+        hypotheses.append(
+            "the random slots dilute the value-ranked allocation, so free traffic per live hour "
+            "tracks quality no more closely"
         )
-    return text + "."
+    return mechanism(measured, hypotheses)

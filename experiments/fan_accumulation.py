@@ -33,7 +33,14 @@ import pandas as pd
 from experiments._figures import NON_NEGATIVE, PERCENT, band, ci_points, finish, new_figure
 from experiments._measure import Measurement, focal_measurement, log_positive
 from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
-from experiments._report import Analysis, describe_test, fmt, run_sentence, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    fmt,
+    mechanism,
+    run_sentence,
+    verdict_sentence,
+)
 from experiments._stats import (
     Test,
     arm_rows,
@@ -304,21 +311,21 @@ def _mechanism(
     vol_other: float,
     last: str = "week",
 ) -> str:
-    text = (
-        f"Mechanism: followers accumulate (about {fmt(followers)} by the end) and reach the "
-        f"room through the follow channel ({follow_share:.1%} of its impressions in the last "
-        f"{last}) and as fans inside the free traffic; fans' stored affinity raises their entry, "
-        "dwell and buy hazard (the only viewer-level difference a room's history makes), so "
-        "a growing fan share lifts GPM"
-    )
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
     steadier = vol_fan < vol_other
-    text += (
-        f"; in the last {last} the room's impressions to fans varied "
+    measured = [
+        f"followers accumulated to about {fmt(followers)} by the end, and the follow channel "
+        f"brought {follow_share:.1%} of the room's impressions in the last {last}",
+        f"in the last {last} the room's impressions to fans varied "
         f"{'less' if steadier else 'no less'} from day to day than those to other viewers "
-        f"(sd of daily log changes {vol_fan:.2f} vs {vol_other:.2f})"
-    )
+        f"(sd of daily log changes {vol_fan:.2f} vs {vol_other:.2f})",
+    ]
+    hypotheses = [
+        "fans' stored affinity raises their entry, dwell and buy hazard (the only "
+        "viewer-level difference a room's history makes), so a growing fan share lifts GPM"
+    ]
     if t["variance_falls"].outcome == "as predicted" and steadier:
-        text += ", so a larger fan share steadies GMV"
+        hypotheses.append("a larger fan share steadies GMV")
     elif t["variance_falls"].outcome != "as predicted":
-        text += ", and GMV still swings with the free traffic the horse race allots each day"
-    return text + "."
+        hypotheses.append("GMV still swings with the free traffic the horse race allots each day")
+    return mechanism(measured, hypotheses)

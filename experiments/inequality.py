@@ -43,7 +43,14 @@ import pandas as pd
 from experiments._figures import NON_NEGATIVE, SHARE, band, ci_points, finish, new_figure
 from experiments._measure import Measurement, takeoff_day
 from experiments._plan import QUICK_SIZES, Arm, Plan, base_group, crn_seeds
-from experiments._report import Analysis, describe_test, run_sentence, trend, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    mechanism,
+    run_sentence,
+    trend,
+    verdict_sentence,
+)
 from experiments._stats import (
     Test,
     arm_rows,
@@ -319,31 +326,33 @@ def analyse(
 
 
 def _mechanism(t: dict[str, Test], groups: pd.Series, streams: pd.DataFrame) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
+
     def share(arm: str, g: str) -> float:
         return float(groups.get((arm, g), 0.0))
 
     zero = (streams["gmv"] <= 0).groupby(streams["arm"]).mean()
 
     feed, funnel = SCENARIO.feed, FUNNEL.funnel
-    text = (
-        "Mechanism: the feed allocates free slots by measured value, each stream capped by "
-        f"its pool tier (the top cap is {feed.tier_caps[-1] / feed.tier_caps[0]:g} x the "
-        "cold-start quota), while the funnel ranks each category's listings by past sales x "
-        f"review x a relevance drawn per query and shows {funnel.results_per_page} per "
-        "search with position decay, so a shop with few sales reaches the page mainly on the "
-        "queries whose wording happens to favour it; top KOLs (own audiences) held "
-        f"{share('default', 'top_kol'):.0%} of GMV under the feed and "
-        f"{share('funnel', 'top_kol'):.0%} under the funnel"
-    )
-    text += (
-        f"; {zero.get('funnel', 0):.0%} of streams sold nothing under the funnel vs "
-        f"{zero.get('default', 0):.0%} under the feed"
-    )
+    measured = [
+        f"top KOLs (own audiences) held {share('default', 'top_kol'):.0%} of GMV under the feed "
+        f"and {share('funnel', 'top_kol'):.0%} under the funnel",
+        f"{zero.get('funnel', 0):.0%} of streams sold nothing under the funnel vs "
+        f"{zero.get('default', 0):.0%} under the feed",
+    ]
+    hypotheses = [
+        "the feed allocates free slots by measured value, each stream capped by its pool tier "
+        f"(the top cap is {feed.tier_caps[-1] / feed.tier_caps[0]:g} x the cold-start quota), "
+        "while the funnel ranks each category's listings by past sales x review x a relevance "
+        f"drawn per query and shows {funnel.results_per_page} per search with position decay, "
+        "so a shop with few sales reaches the page mainly on the queries whose wording "
+        "happens to favour it"
+    ]
     if t["feed_gini_higher"].outcome == "opposite":
-        text += ", so the funnel's sales-ranked pages concentrate more than the feed's caps"
+        hypotheses.append("the funnel's sales-ranked pages concentrate more than the feed's caps")
     if t["feed_less_predictable"].outcome == "opposite":
-        text += (
-            ", and which shops lead the pages depends on the early sales that happen to "
-            "rank them (newcomers all start with none), so it differs from world to world"
+        hypotheses.append(
+            "which shops lead the pages depends on the early sales that happen to rank them "
+            "(newcomers all start with none), so it differs from world to world"
         )
-    return text + "."
+    return mechanism(measured, hypotheses)

@@ -22,7 +22,14 @@ Tests
     (1) Trend: OLS slope of leverage on the relative persuasion within each seed, one-sample
     t on the per-seed slopes (> 0). (2) Above the peer average: per-seed mean leverage over
     the levels > 1, one-sample t (> 0). (3) Below: the same over the levels < 1, predicted not
-    significantly positive. Wilcoxon signed-rank reported; Holm correction over the three.
+    positive: confirmed only by the upper one-sided test of the TOST pair against the margin
+    below (the 90% interval's upper end under +margin; a negative leverage fits the
+    prediction). Wilcoxon signed-rank reported; Holm correction over the three.
+Equivalence margin
+    below_not_positive: +0.1 extra free impressions per paid impression. Leverage under 0.1
+    means the free traffic a campaign earns adds less than a tenth to the impressions it
+    buys, too little to change what the campaign is worth; the source's "near zero" is
+    read as that. Set before looking at any result.
 Predicted pattern (source)
     Leverage rises with the room's conversion: positive above the peer average, near zero or
     negative below it.
@@ -37,22 +44,39 @@ import pandas as pd
 from experiments._figures import NON_NEGATIVE, ci_points, finish, new_figure
 from experiments._measure import Measurement, focal_measurement
 from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
-from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    equivalence_word,
+    fmt,
+    mechanism,
+    run_sentence,
+    trend,
+    verdict_sentence,
+)
 from experiments._stats import (
+    CONTRADICTED,
     Test,
     arm_rows,
+    equivalence_test,
     judge,
     mean_interval,
     one_sample_test,
     per_seed_slopes,
     slope_test,
 )
+from simulation.config import load_scenario
 
 NAME = "paid_leverage"
 ROOT_SEED = 102
 PEER_PERSUASION = 0.05
 LEVELS = (0.4, 0.7, 1.0, 1.4, 2.0)
 QUICK_LEVELS = (0.4, 2.0)
+MARGIN = 0.1
+"""The non-superiority margin of "not positive below the peer average", in leverage
+(docstring)."""
+EQUIVALENCE_MARGINS = {"below_not_positive": "+0.1 extra free impressions per paid impression"}
+"""Each prediction of no (positive) effect and its margin, as the docstring states it."""
 SIZES: dict[str, dict[str, Any]] = {
     "full": {"population.viewers": 20_000, "days": 10},
     "moderate": {"population.viewers": 10_000, "days": 7},
@@ -201,11 +225,13 @@ def analyse(
             above.to_numpy(),
             ">0",
         ),
-        one_sample_test(
+        equivalence_test(
             "below_not_positive",
-            "mean leverage of the rooms below the peer average (predicted not positive)",
+            "mean leverage of the rooms below the peer average (predicted not positive: "
+            f"below +{MARGIN:g})",
             "leverage",
             below.to_numpy(),
+            MARGIN,
             "<=0",
         ),
     ]
@@ -227,12 +253,17 @@ def analyse(
         f"Above the peer average the mean leverage was {describe_test(t['above_positive'])}; "
         f"below it {describe_test(t['below_not_positive'])}.",
         verdict_sentence(verdict, tests),
-        _mechanism(t, levels, lev),
+        _mechanism(t, levels, lev, runs),
     ]
     peak = max(levels, key=lambda x: lev_means[x])
     above = trend(t["above_positive"], "positive", "negative", "not significantly positive")
     rises = trend(t["leverage_rises"], "rose", "fell", "did not rise significantly")
-    below = trend(t["below_not_positive"], "positive", "negative", "not significantly positive")
+    below = equivalence_word(
+        t["below_not_positive"],
+        f"not positive (shown below +{MARGIN:g})",
+        f"positive (shown above +{MARGIN:g})",
+        f"not shown either way against +{MARGIN:g}",
+    )
     at_peak = (
         f", {fmt(lev_means[peak], 2)} at {peak:g} x (its peak)"
         if peak not in (levels[0], levels[-1])
@@ -317,7 +348,11 @@ def analyse(
     return Analysis(tests, rows, verdict, report, finding, draw)
 
 
-def _mechanism(t: dict[str, Test], levels: list[float], lev: pd.DataFrame) -> str:
+def _mechanism(
+    t: dict[str, Test], levels: list[float], lev: pd.DataFrame, runs: pd.DataFrame
+) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
+
     def mean(x: float, col: str) -> float:
         return float(np.nanmean(lev.loc[lev["x"] == x, col]))
 
@@ -327,13 +362,14 @@ def _mechanism(t: dict[str, Test], levels: list[float], lev: pd.DataFrame) -> st
         f"top tier on {mean(x, 'top_tier_days'):.0%} of days"
         for x in levels
     ]
-    text = (
-        "Mechanism: paid viewers enter the same horse-race windows as free ones, so paid "
-        "traffic moves the room's pool tier only through its measured value (engagement and "
-        "GPM against the platform); without ads the rooms measured " + "; ".join(parts)
-    )
+    measured = ["without ads the rooms measured " + "; ".join(parts)]
+    hypotheses = [
+        "paid viewers enter the same horse-race windows as free ones, so paid traffic moves "
+        "the room's pool tier only through its measured value (engagement and GPM against "
+        "the platform)"
+    ]
     below = [x for x in levels if x < 1]
-    if below and t["below_not_positive"].outcome == "opposite":
+    if below and t["below_not_positive"].outcome == CONTRADICTED:
         lifted = "; ".join(
             f"{x:g} x: value {mean(x, 'relative_value'):.2f} → "
             f"{mean(x, 'relative_value_with'):.2f}, top tier on "
@@ -342,14 +378,40 @@ def _mechanism(t: dict[str, Test], levels: list[float], lev: pd.DataFrame) -> st
             "platform's rate"
             for x in below
         )
-        text += (
-            " — below the peer average paid traffic still earned free traffic: the campaign's "
-            "viewers raised the room's measured value and with it the room's tier (without → "
-            f"with ads, {lifted})"
+        measured.append(
+            "below the peer average paid traffic still earned free traffic, and the "
+            f"campaign's viewers raised the room's measured value and tier (without → with "
+            f"ads, {lifted})"
         )
     if t["leverage_rises"].outcome != "as predicted":
-        text += (
-            "; leverage does not keep rising with conversion because the better rooms reach "
-            "the top tier without ads and its cap bounds their free traffic"
+        top = levels[-1]
+        share = _cap_share(runs, top)
+        if np.isfinite(share):
+            measured.append(
+                f"at {top:g} x without ads the feed held the room's free allocation at the "
+                f"top tier's cap in {share:.1%} of its live ticks"
+            )
+        hypotheses.append(
+            "leverage does not keep rising with conversion because the better rooms reach the "
+            "top tier without ads"
+            + (
+                " and the top tier's cap bounds their free traffic"
+                if not np.isfinite(share) or share >= RARELY
+                else ""
+            )
         )
-    return text + "."
+    return mechanism(measured, hypotheses)
+
+
+RARELY = 0.05
+"""A cap that binds in fewer than this share of the live ticks does not bound the traffic."""
+
+
+def _cap_share(runs: pd.DataFrame, x: float) -> float:
+    """Share of the no-ads room's live ticks at level ``x`` in which the feed held its free
+    allocation at the top tier's cap (pooled over seeds); NaN for runs without the counter."""
+    if "total_top_cap_bound_ticks" not in runs.columns:
+        return float("nan")
+    r = runs[(runs["x"] == x) & ~runs["ads"].astype(bool)]
+    ticks = r["total_live_minutes"].sum() / load_scenario("default").tick_minutes
+    return float(r["total_top_cap_bound_ticks"].sum() / ticks) if ticks > 0 else float("nan")

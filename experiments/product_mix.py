@@ -36,7 +36,15 @@ import pandas as pd
 from experiments._figures import NON_NEGATIVE, ci_points, finish, new_figure
 from experiments._measure import Measurement, focal_measurement
 from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
-from experiments._report import Analysis, describe_test, fmt, run_sentence, trend, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    fmt,
+    mechanism,
+    run_sentence,
+    trend,
+    verdict_sentence,
+)
 from experiments._stats import (
     Test,
     arm_rows,
@@ -258,25 +266,36 @@ def role_margin_rate(scenario: Any = None) -> list[float]:
 
 
 def _mechanism(interior: bool, best: float, xs: list[float], ends: dict[str, float]) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
     b = load_scenario("default").behaviour
     rate = role_margin_rate()
-    text = (
-        f"Mechanism: per minute a viewer spends in the room, a driver item (price x "
+    measured = [
+        f"from d = {xs[0]:g} to {xs[-1]:g} the room's free impressions went "
+        f"x{ends['free']:.2f} and its orders x{ends['orders']:.2f}"
+    ]
+    if interior:
+        measured.append(f"the margin peaked in between (here near d = {best:g})")
+    elif best in (xs[0], xs[-1]):
+        measured.append(f"the margin was highest at the edge d = {best:g}")
+    else:
+        measured.append(
+            f"the margin was highest at d = {best:g}, but the curve is too flat at its ends "
+            "to separate from noise"
+        )
+    hypotheses = [
+        f"per minute a viewer spends in the room, a driver item (price x "
         f"{b.role_price[0]:g}, cost {b.role_cost[0]:.0%} + quality, appeal x "
         f"{b.role_appeal[0]:g}) earns {rate[0] / rate[1]:.2f} x the expected margin of a "
         f"profit item (price x {b.role_price[1]:g}, cost {b.role_cost[1]:.0%}, appeal x "
-        f"{b.role_appeal[1]:g}) and a welfare item {rate[2] / rate[1]:.2f} x; but drivers "
-        f"also lift entry and dwell and with them the room's measured engagement and GPM, "
-        f"hence its window value and free traffic: from d = {xs[0]:g} to {xs[-1]:g} free "
-        f"impressions went x{ends['free']:.2f} and orders x{ends['orders']:.2f}"
-    )
-    if interior:
-        text += f", so the margin peaks in between (here near d = {best:g})"
-    elif best in (xs[0], xs[-1]):
-        text += (
-            f"; the traffic gain outweighs the thinner unit margin, so the margin is highest "
-            f"at the edge d = {best:g}"
+        f"{b.role_appeal[1]:g}) and a welfare item {rate[2] / rate[1]:.2f} x (the model's "
+        "expected margins, not counted in these runs); but drivers also lift entry and dwell "
+        "and with them the room's measured engagement and GPM, hence its window value and "
+        "free traffic"
+        + (
+            "; where the traffic gain outweighs the thinner unit margin, the margin is "
+            "highest at an edge"
+            if not interior and best in (xs[0], xs[-1])
+            else ""
         )
-    else:
-        text += ", and the margin curve is too flat at its ends to separate from noise"
-    return text + "."
+    ]
+    return mechanism(measured, hypotheses)

@@ -40,7 +40,14 @@ import pandas as pd
 
 from experiments._figures import NON_NEGATIVE, UNBOUNDED, band, finish, new_figure
 from experiments._plan import QUICK_SIZES, Arm, Plan, crn_plan
-from experiments._report import Analysis, describe_test, fmt, run_sentence, verdict_sentence
+from experiments._report import (
+    Analysis,
+    describe_test,
+    fmt,
+    mechanism,
+    run_sentence,
+    verdict_sentence,
+)
 from experiments._stats import Test, arm_rows, arm_values, daily_matrix, judge, paired_test
 from simulation.config import load_scenario
 
@@ -182,7 +189,9 @@ def analyse(
         f"({rel['long_gmv']:+.0%}); the margin over the whole run changed by "
         f"{rel['total_margin']:+.0%}.",
         verdict_sentence(verdict, tests),
-        _mechanism(mean, ref, cut, lag, t[f"long_traffic_down_{cut}"].outcome == "as predicted"),
+        _mechanism(
+            mean, ref, cut, lag, t[f"long_traffic_down_{cut}"].outcome == "as predicted", rel
+        ),
     ]
     total = "higher" if rel["total_margin"] > 0 else "lower"
     by_construction = " (by construction: same sales, lower unit cost)" if cut in identity else ""
@@ -239,21 +248,27 @@ def _short_sentence(
     )
 
 
-def _mechanism(mean: Any, ref: str, cut: str, lag: int, fell: bool) -> str:
+def _mechanism(mean: Any, ref: str, cut: str, lag: int, fell: bool, rel: dict[str, float]) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis."""
     w = SCENARIO.feed.review_weight
     r_ref, r_cut = mean(ref, "review_score"), mean(cut, "review_score")
     factor = math.exp(w * (r_cut - r_ref))
     fol = mean(cut, "final_followers") / mean(ref, "final_followers") - 1
-    return (
-        f"Mechanism: ratings follow the experienced quality, so {lag} days after the cut the "
-        f"review score falls (to {r_cut:.2f} stars by the end vs {r_ref:.2f}); the feed "
-        f"weighs a room by exp({w:g} x (review - 4.5)), i.e. {factor:.2f} x the uncut room's "
-        "weight, and raters who were disappointed lose affinity and unfollow (followers at "
-        f"the end {fol:+.0%})"
+    measured = [
+        f"the cut room's review score ended at {r_cut:.2f} stars vs {r_ref:.2f}, its "
+        f"followers at the end {fol:+.0%} and its free impressions per day in the second half "
+        f"{rel['long_free']:+.0%}"
+    ]
+    hypotheses = [
+        f"ratings follow the experienced quality, so {lag} days after the cut the review score "
+        f"falls; the feed weighs a room by exp({w:g} x (review - 4.5)), which at these scores "
+        f"is {factor:.2f} x the uncut room's weight, and raters who were disappointed lose "
+        "affinity and unfollow"
         + (
             ", so the cheaper product costs the room free traffic, fans and GMV, while the "
-            "lower unit cost keeps each sale's margin higher."
+            "lower unit cost keeps each sale's margin higher"
             if fell
-            else ", yet the room's free traffic did not fall measurably over this run."
+            else "; over this run that did not lower the room's free traffic measurably"
         )
-    )
+    ]
+    return mechanism(measured, hypotheses)

@@ -114,6 +114,10 @@ DAY_FIELDS = (
 # --- calendar events (issue 22): simulation.events.EVENT_FIELDS, only when an event is set ---
 # --- audience expansion (issue 22): simulation.ads.EXPANSION_FIELDS, only when a campaign may
 # expand (campaign.expansion > 0 or a strategy with ``expands``) ---
+# --- reports (issue 22): the interest feed's counts of ticks a stream was held at its cap ---
+CAP_BOUND_FIELDS = ("cap_bound_ticks", "top_cap_bound_ticks")
+"""Live ticks a stream's free allocation was held at its pool-tier quota: at any tier, and
+while it held the top tier (counted by the interest feed; float64)."""
 
 
 def resolve_config(
@@ -296,6 +300,10 @@ class SnowballModel(Model):
         # --- audience expansion (issue 22, simulation/ads.py): only when a campaign may expand
         if self.campaigns.expanding:
             self.day_counts.update({f: np.zeros(n) for f in EXPANSION_FIELDS})
+        # --- reports (issue 22): live ticks each stream's free allocation was held at its
+        # tier cap, any tier and the top one (counted by the interest feed; float64, outside
+        # version 1's digest) ---
+        self.day_counts.update({f: np.zeros(n) for f in CAP_BOUND_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}

@@ -119,8 +119,11 @@ def test_quick_study_writes_a_complete_folder(name, quick_outputs):
     p = tests["p_value"].dropna()
     assert ((p >= 0) & (p <= 1)).all()
     assert (tests["p_holm"].dropna() >= p.loc[tests["p_holm"].dropna().index] - 1e-12).all()
-    assert set(tests["outcome"]) <= set(_stats.OUTCOMES)
-    assert set(tests["predicted"]) <= {">0", "<0", "<=0"}
+    assert set(tests["outcome"]) <= set(_stats.OUTCOMES) | set(_stats.EQUIVALENCE_OUTCOMES)
+    assert set(tests["predicted"]) <= {">0", "<0", "<=0", "~0"}
+    eq = tests[tests["predicted"].isin(_stats.EQUIVALENCE_KINDS)]
+    assert set(eq["outcome"]) <= set(_stats.EQUIVALENCE_OUTCOMES)
+    assert eq["test"].str.startswith("TOST").all()
 
     man = json.loads((out / "manifest.json").read_text())
     assert man["study"] == name and man["size"] == "quick"
@@ -131,6 +134,10 @@ def test_quick_study_writes_a_complete_folder(name, quick_outputs):
     assert len(man["seeds"]) == man["replicates"] == plan.replicates
     for key in ("config", "versions", "commit", "arms", "root_seed", "finding"):
         assert key in man
+
+    from test_report_honesty import check_mechanism, mechanism_text
+
+    check_mechanism(mechanism_text(analysis.report))
 
     report = (out / "REPORT.md").read_text()
     paragraph = report.split("\n\n")[1]
@@ -273,9 +280,14 @@ def test_holm_and_verdict_rule():
     assert _stats.judge(both) == "supported"
     assert [x.outcome for x in both] == ["as predicted"] * 2
     assert _stats.judge([t(-1.0, 0.001, ">0"), t(0.1, 0.5, ">0")]) == "not supported"
-    mixed = [t(1.0, 0.001, ">0"), t(0.5, 0.001, "<=0")]
-    assert _stats.judge(mixed) == "mixed" and mixed[1].outcome == "opposite"
-    assert _stats.judge([t(1.0, 0.001, ">0"), t(0.5, 0.4, "<=0")]) == "supported"
+    # A prediction of no (positive) effect is judged by its equivalence test: a
+    # non-significant difference no longer confirms it (tests/test_report_honesty.py).
+    wide = _stats.equivalence_test("c", "", "m", [-3.0, 4.0, -2.0, 5.0, 0.5], 1.0, "<=0")
+    assert _stats.judge([t(1.0, 0.001, ">0"), wide]) == "mixed"
+    assert wide.outcome == _stats.UNDECIDED
+    tight = _stats.equivalence_test("c", "", "m", [0.01, -0.02, 0.0, 0.02, -0.01], 1.0)
+    assert _stats.judge([t(1.0, 0.001, ">0"), tight]) == "supported"
+    assert tight.outcome == _stats.EQUIVALENT
 
 
 def test_per_seed_slopes():

@@ -505,7 +505,13 @@ class InterestFeed:
         alloc = waterfill(self.stream_weights(live_idx), cap, cat_l, slots_k)
         # Bound: held at its quota, and the quota is less than the category's slots (a room
         # given every slot was not held back).
-        self.capped[live_idx] = (alloc >= cap * (1 - 1e-9)) & (cap < slots_k[cat_l] * (1 - 1e-9))
+        bound = (alloc >= cap * (1 - 1e-9)) & (cap < slots_k[cat_l] * (1 - 1e-9))
+        self.capped[live_idx] = bound
+        # The day's count of ticks each stream was held at its cap, and at the top tier's
+        # (issue 22's reports).
+        m.day_counts["cap_bound_ticks"][live_idx] += bound
+        at_top = m.table.tier[live_idx] == len(self.caps) - 1
+        m.day_counts["top_cap_bound_ticks"][live_idx] += bound & at_top
         share = alloc / np.maximum(slots_k[cat_l], 1e-300)
         filled_k = np.bincount(cat_l, share, minlength=k)
         prec = audience_precision(
