@@ -763,6 +763,24 @@ class OperatorConfig:
         1,
         1000,
     )
+    # --- adaptive_mix (issue 22, docs/MODEL.md 7.17) ---
+    mix_step: float = setting(
+        0.2,
+        "adaptive_mix: share of the way the mix moves each live day towards the target "
+        "(airtime in proportion to each item's earnings per minute on air)",
+        0,
+        1,
+        lo_open=True,
+    )
+    mix_floor: float = setting(
+        0.05,
+        "adaptive_mix: least time share of each item of the script (x 3 items <= 1)",
+        0,
+        1,
+    )
+    mix_window: int = setting(
+        3, "adaptive_mix: days of earnings and airtime summed for earnings per minute", 1, 365
+    )
 
 
 @dataclass(frozen=True)
@@ -1179,6 +1197,15 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     f"must be -1 or in 0..{k - 1} (population.categories)",
                 )
         check_merchants(obj, source)
+        for name, g in obj.streams.items():  # operators that read the per-item dashboard
+            cls = PART_REGISTRIES["operator"](g.operator, source, f"streams.{name}.operator")
+            if getattr(cls, "needs_run_of_show", False) and not obj.behaviour.run_of_show:
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.operator",
+                    g.operator,
+                    f"operator {g.operator} needs behaviour.run_of_show = true",
+                )
         for d in obj.calendar.campaign_days:
             if d >= obj.days:
                 raise ConfigError(
@@ -1209,6 +1236,15 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                 source, _join(prefix, "mix"), list(obj.mix), "shares must add up to 1"
             )
         check_part_name("operator", obj.operator, source, _join(prefix, "operator"))
+        floor = obj.operator_params.mix_floor
+        if floor * len(obj.mix) > 1 + 1e-12:
+            raise ConfigError(
+                source,
+                _join(prefix, "operator_params.mix_floor"),
+                floor,
+                f"must be at most {1 / len(obj.mix):.6g}: each of the {len(obj.mix)} items "
+                "of the script gets at least the floor and the shares add up to 1",
+            )
         if obj.merchant and obj.kind == "field":
             raise ConfigError(
                 source,

@@ -24,6 +24,8 @@ are summed with one ``bincount`` on (stream x items + item) keys per tick and wr
 import numpy as np
 import pandas as pd
 
+from simulation.config import EconomicsConfig
+
 ROLES = ("driver", "profit", "welfare")
 """Item roles in script order: an item's position in the script is its role's index."""
 N_ITEMS = len(ROLES)
@@ -36,10 +38,13 @@ ITEM_FIELDS = (
     "returns",
     "gmv",
     "margin",
+    "refunds",
+    "returned_cost",
 )
 """Per room, item and day (float64 each): impressions and entries by the item on air as they
 arrived; orders, GMV and margin by the item bought; ``cross_sell_orders`` the orders of
-buyers who entered while another item was on air; ``returns`` stays 0 unless
+buyers who entered while another item was on air; ``returns``, ``refunds`` (refunded GMV)
+and ``returned_cost`` (cost of goods of the returned orders) stay 0 unless
 economics.returns."""
 
 
@@ -145,7 +150,10 @@ class RunOfShow:
         d["gmv"] += np.bincount(key, price, minlength=m)
         d["margin"] += np.bincount(key, margin, minlength=m)
         if returned is not None:
-            d["returns"] += np.bincount(key[returned], minlength=m)
+            kr = key[returned]
+            d["returns"] += np.bincount(kr, minlength=m)
+            d["refunds"] += np.bincount(kr, price[returned], minlength=m)
+            d["returned_cost"] += np.bincount(kr, (price - margin)[returned], minlength=m)
 
     def end_day(self, day: int) -> None:
         """Store today's counts as a record and reset them."""
@@ -154,6 +162,13 @@ class RunOfShow:
         self.records.append(rec)
         for x in self.day.values():
             x[:] = 0
+
+    def last_day(self, stream: int) -> dict[str, np.ndarray]:
+        """The last stored day's counts of room ``stream``: each field of
+        :data:`ITEM_FIELDS` as an array over the items of its script, (3,)."""
+        rec = self.records[-1]
+        k = stream * N_ITEMS
+        return {f: rec[f][k : k + N_ITEMS] for f in ITEM_FIELDS}
 
     def table(self) -> pd.DataFrame:
         """``items.parquet``: one row per room, item and day: ``stream``, ``item`` (position in
@@ -173,3 +188,27 @@ class RunOfShow:
         for f in ITEM_FIELDS:
             data[f] = np.concatenate([r[f] for r in self.records])
         return pd.DataFrame(data)[cols]
+
+
+def item_contribution(
+    counts: dict[str, np.ndarray],
+    cfg: EconomicsConfig,
+    sells_for_merchant: bool,
+) -> np.ndarray:
+    """Each item's contribution to its room's profit on a day, yuan, (3,).
+
+    The terms of :meth:`simulation.economics.Economics.profit_terms` that an item causes:
+    its gross margin, less its refunds net of the restocked cost of the returned goods, its
+    return handling, the platform fee on its kept GMV and, in an influencer room selling a
+    merchant's goods, the commission on it. Ads, the host and capacity do not depend on
+    which item is on air, so they are left out (summed over the items, this is the room's
+    profit plus those three terms). With returns off the return terms are 0.
+    """
+    gmv, margin = counts["gmv"], counts["margin"]
+    refunds, returned_cost = counts["refunds"], counts["returned_cost"]
+    kept = gmv - refunds
+    out = margin - refunds + cfg.restock_share * returned_cost
+    out = out - cfg.return_handling_cost * counts["returns"] - cfg.platform_fee_rate * kept
+    if sells_for_merchant:
+        out = out - cfg.commission_rate * kept
+    return out
