@@ -825,6 +825,17 @@ class StreamGroupConfig:
     operator_params: OperatorConfig = field(
         default_factory=OperatorConfig, metadata={"doc": "the room operator's settings"}
     )
+    # --- explicit item scripts (issue 22, docs/MODEL.md 7.18) ---
+    script_roles: tuple[str, ...] = setting(
+        (),
+        "run_of_show: the room's script as a sequence of item roles (driver, profit, "
+        "welfare; a role may repeat), each on air for its script_minutes; the pass lasts "
+        "their sum and the mix is the roles' shares of it; empty: one item per role, each for "
+        "its mix share of show_cycle_minutes",
+    )
+    script_minutes: tuple[float, ...] = setting(
+        (), "run_of_show: explanation minutes of each item of script_roles", 0, lo_open=True
+    )
 
 
 @dataclass(frozen=True)
@@ -1197,6 +1208,14 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     f"must be -1 or in 0..{k - 1} (population.categories)",
                 )
         check_merchants(obj, source)
+        for name, g in obj.streams.items():
+            if g.script_roles and not obj.behaviour.run_of_show:
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.script_roles",
+                    list(g.script_roles),
+                    "an explicit script needs behaviour.run_of_show = true",
+                )
         for name, g in obj.streams.items():  # operators that read the per-item dashboard
             cls = PART_REGISTRIES["operator"](g.operator, source, f"streams.{name}.operator")
             if getattr(cls, "needs_run_of_show", False) and not obj.behaviour.run_of_show:
@@ -1236,6 +1255,21 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                 source, _join(prefix, "mix"), list(obj.mix), "shares must add up to 1"
             )
         check_part_name("operator", obj.operator, source, _join(prefix, "operator"))
+        if len(obj.script_roles) != len(obj.script_minutes):
+            raise ConfigError(
+                source,
+                _join(prefix, "script_minutes"),
+                list(obj.script_minutes),
+                f"must give minutes for each of the {len(obj.script_roles)} items of script_roles",
+            )
+        for role in obj.script_roles:
+            if role not in ROLES:
+                raise ConfigError(
+                    source,
+                    _join(prefix, "script_roles"),
+                    list(obj.script_roles),
+                    f"each item's role must be one of {', '.join(ROLES)}",
+                )
         floor = obj.operator_params.mix_floor
         if floor * len(obj.mix) > 1 + 1e-12:
             raise ConfigError(

@@ -57,7 +57,7 @@ from simulation.metrics import (
 )
 from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
-from simulation.run_of_show import RunOfShow, item_contribution
+from simulation.run_of_show import RunOfShow, apply_scripts, item_contribution
 from simulation.streams import Stream, StreamTable
 
 RNG_COMPONENTS = (
@@ -252,6 +252,8 @@ class SnowballModel(Model):
             if sc.behaviour.run_of_show
             else None
         )
+        if self.show is not None:  # explicit item scripts of the stream groups
+            apply_scripts(self.show, self.table)
         self.behaviour = Behaviour(sc.behaviour, self.table, self.show)
         self.rates = self.estimator.rates()
         self.value = self.estimator.value(self.rates)
@@ -871,6 +873,7 @@ class SnowballModel(Model):
 
         out = {f"item_{f}": row(f) for f in ("entries", "orders", "gmv", "margin")}
         out["item_airtime"] = row("airtime_minutes")
+        out["item_roles"] = tuple(int(r) for r in self.show.item_role[i, : len(k["gmv"])])
         out["item_returns"] = row("returns") if has_returns else None
         if has_profit:
             sells = bool(self.economics.sells_for_merchant[i])

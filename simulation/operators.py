@@ -69,9 +69,13 @@ class RoomDashboard:
     """Profit after every cost (``economics.profit_accounting``; None otherwise), yuan."""
     mix: tuple[float, ...] | None = None
     """The room's time shares of the items of its script (driver, profit, welfare) that day."""
+    item_roles: tuple[int, ...] | None = None
+    """Per item of the room's script, in script order: its role (0 driver, 1 profit,
+    2 welfare; ``behaviour.run_of_show``; None otherwise, as are the other ``item_``
+    fields). A default script has one item per role in role order; an explicit script
+    (``script_roles``) may repeat a role."""
     item_airtime: tuple[float, ...] | None = None
-    """Per item of the script: minutes on air that day (``behaviour.run_of_show``; None
-    otherwise, as are the other ``item_`` fields)."""
+    """Per item of the script: minutes on air that day."""
     item_entries: tuple[float, ...] | None = None
     """Per item: entries while the item was on air."""
     item_orders: tuple[float, ...] | None = None
@@ -279,8 +283,9 @@ class AdaptiveMix(Operator):
 
     Earnings per item are its profit contribution on the dashboard
     (``economics.profit_accounting``: gross margin less refunds net of restocking, return
-    handling, platform fee and commission), else its gross margin; each item's earnings per
-    minute on air are summed over the last ``mix_window`` days. Each day the mix moves a
+    handling, platform fee and commission), else its gross margin; earnings and airtime are
+    summed per role (the mix's unit; an explicit script may hold several items of a role)
+    over the last ``mix_window`` days. Each day the mix moves a
     ``mix_step`` of the way to the target of :func:`adapt_mix`, with ``mix_floor`` the least
     share of any item. A day off the air is no evidence (the mix is kept). Needs
     ``behaviour.run_of_show`` (the loader refuses it otherwise).
@@ -299,14 +304,17 @@ class AdaptiveMix(Operator):
         if not last.live or last.mix is None or last.item_airtime is None:
             return OperatorDecision()
         window = history[-self.cfg.mix_window :]
-        earn = np.zeros(len(last.mix))
-        air = np.zeros(len(last.mix))
-        for d in window:
+        k = len(last.mix)
+        earn = np.zeros(k)
+        air = np.zeros(k)
+        for d in window:  # summed per role (an explicit script may repeat a role)
             if d.item_airtime is None:
                 continue
             per_item = d.item_contribution if d.item_contribution is not None else d.item_margin
-            earn += np.asarray(per_item, dtype=np.float64)
-            air += np.asarray(d.item_airtime, dtype=np.float64)
+            roles = d.item_roles if d.item_roles is not None else range(len(per_item))
+            roles = np.asarray(roles, dtype=np.int64)
+            earn += np.bincount(roles, np.asarray(per_item, dtype=np.float64), minlength=k)
+            air += np.bincount(roles, np.asarray(d.item_airtime, dtype=np.float64), minlength=k)
         new = adapt_mix(np.asarray(last.mix), earn, air, self.cfg.mix_step, self.cfg.mix_floor)
         return OperatorDecision(mix=tuple(float(x) for x in new))
 

@@ -240,3 +240,22 @@ def test_airtime_adds_up_to_the_time_on_air_with_adaptive_mix(seed, step, floor,
     moved = [a.index for a in r.model.operated if any(d.live for d in a.dashboards)]
     assert len(moved) > 50  # the focal room and most field rooms went live
     assert (mix[moved] >= floor - 1e-12).all()
+
+
+def test_adaptive_mix_moves_an_explicit_script_by_role_keeping_its_items_in_proportion():
+    over = {
+        **SHOW,
+        "streams.focal.script_roles": ["driver", "profit", "driver", "welfare"],
+        "streams.focal.script_minutes": [10.0, 20.0, 5.0, 8.0],
+        "streams.focal.operator_params.mix_step": 0.5,
+    }
+    m = SnowballModel("default", seed=4, days=3, overrides=over)
+    m.run_days()
+    dashboards = m.stream_agents[0].dashboards
+    assert all(d.item_roles == (0, 1, 0, 2) and len(d.item_airtime) == 4 for d in dashboards)
+    np.testing.assert_allclose(dashboards[0].mix, [15 / 43, 20 / 43, 8 / 43])
+    assert len({d.mix for d in dashboards}) == 3, "the mix moves each day"
+    length = m.show.length[0]
+    assert length.sum() == pytest.approx(43)
+    assert length[0] == pytest.approx(2 * length[2])  # the two driver items keep 10 : 5
+    np.testing.assert_allclose(length[[0, 1, 3]] + [length[2], 0, 0], 43 * m.table.mix[0])

@@ -183,6 +183,48 @@ CASES = [
         run("--set", "streams.focal.operator_params.mix_floor=0.4"),
     ),
     ("run-adaptive-mix-window-zero", run("--set", "streams.focal.operator_params.mix_window=0")),
+    (
+        "run-script-without-show",
+        run(
+            "--set",
+            'streams.focal.script_roles=["driver"]',
+            "--set",
+            "streams.focal.script_minutes=[5]",
+        ),
+    ),
+    (
+        "run-script-minutes-missing",
+        run(
+            "--set",
+            "behaviour.run_of_show=true",
+            "--set",
+            'streams.focal.script_roles=["driver", "profit"]',
+            "--set",
+            "streams.focal.script_minutes=[5]",
+        ),
+    ),
+    (
+        "run-script-role-unknown",
+        run(
+            "--set",
+            "behaviour.run_of_show=true",
+            "--set",
+            'streams.focal.script_roles=["hero"]',
+            "--set",
+            "streams.focal.script_minutes=[5]",
+        ),
+    ),
+    (
+        "run-script-minutes-zero",
+        run(
+            "--set",
+            "behaviour.run_of_show=true",
+            "--set",
+            'streams.focal.script_roles=["driver"]',
+            "--set",
+            "streams.focal.script_minutes=[0]",
+        ),
+    ),
     ("run-capacity-delay-negative", run("--set", "capacity_delay_days=-1")),
     ("run-policy-unknown", run("--set", "policy=magic")),
     ("run-days-string", run("--set", "days=two")),
