@@ -9,7 +9,7 @@ on air, and the item contributions add up to the room's profit before ads, host 
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from simulation import api
@@ -178,6 +178,16 @@ def test_the_dashboard_shows_the_run_of_show_day_counts(model):
     assert sum(sum(d.item_orders) for d in dashboards) > 20
 
 
+def test_item_returns_refunds_and_returned_cost_add_up_to_the_rooms(model):
+    items = model.show.table().groupby(["stream", "day"])[["returns", "refunds"]].sum()
+    rooms = api.streams_table(model).set_index(["stream", "day"]).loc[items.index]
+    assert items["returns"].sum() > 20
+    np.testing.assert_array_equal(items["returns"].to_numpy(), rooms["returns"].to_numpy())
+    np.testing.assert_allclose(items["refunds"].to_numpy(), rooms["refunds"].to_numpy(), atol=1e-6)
+    cost = model.show.table()["returned_cost"]
+    assert (cost >= 0).all() and cost.sum() > 0
+
+
 def test_item_contributions_add_up_to_profit_before_ads_host_and_capacity(model):
     streams = api.streams_table(model)
     row = streams[streams["stream"] == 0].set_index("day")
@@ -218,8 +228,11 @@ def test_runs_with_adaptive_mix_are_byte_identical():
     step=st.floats(0.05, 1),
     floor=st.floats(0, 1 / 3),
     cycle=st.sampled_from([17.0, 60.0, 95.0]),
+    scripted=st.booleans(),
 )
-def test_airtime_adds_up_to_the_time_on_air_with_adaptive_mix(seed, step, floor, cycle):
+@example(seed=1, step=0.5, floor=0.1, cycle=17.0, scripted=True)
+def test_airtime_adds_up_to_the_time_on_air_with_adaptive_mix(seed, step, floor, cycle, scripted):
+    """Also with an explicit script on the field rooms (a repeated role, a missing one)."""
     over = {
         **SHOW,
         "population.viewers": 800,
@@ -230,6 +243,9 @@ def test_airtime_adds_up_to_the_time_on_air_with_adaptive_mix(seed, step, floor,
         "streams.field.operator_params.mix_step": step,
         "streams.field.operator_params.mix_floor": floor,
     }
+    if scripted:
+        over["streams.field.script_roles"] = ["profit", "driver", "profit"]
+        over["streams.field.script_minutes"] = [7.0, cycle / 3, 11.0]
     r = api.run("default", seed=seed, days=3, overrides=over)
     air = r.items.groupby(["stream", "day"])["airtime_minutes"].sum()
     live = r.streams.set_index(["stream", "day"])["live_minutes"].loc[air.index]
