@@ -113,7 +113,11 @@ def _allowed(name: str, tp: typing.Any, meta: dict) -> str:
     if tp is float:
         return f"number in {_interval(meta)}"
     if origin is tuple and typing.get_args(tp)[0] is str:
-        return "list of strings 'package.module:Name'"
+        if meta.get("choices"):
+            return "list of: " + ", ".join(meta["choices"])
+        if name == "extra":  # metrics.extra: importable classes
+            return "list of strings 'package.module:Name'"
+        return "list of strings"
     if origin is tuple:
         args = typing.get_args(tp)
         kind = "integers" if args[0] is int else "numbers"

@@ -254,7 +254,8 @@ class Behaviour:
             role += u > self.mix_edges[1].take(s)
         else:  # the same uniform places the impression in its tick; the script gives the item
             minute = show.clock[s] + u * show.tick_minutes
-            role = show.on_air(s, minute)
+            item = show.on_air(s, minute)
+            role = show.role_of(s, item)
         logit = (
             self.logit_hook[s]
             + c.entry_interest_weight * np.log(np.maximum(z, 1e-3))
@@ -293,11 +294,17 @@ class Behaviour:
         else:
             # Cross-selling: each item's appeal x price term x its minutes on air during the
             # visit; their sum is the integrated hazard's role part (exposure 1).
-            price_all = self.prices[se]
+            if show.scripted.any():  # explicit scripts: each item slot's role
+                roles_e = show.item_role[se]
+                price_all = np.take_along_axis(self.prices[se], roles_e, axis=1)
+                appeal = self.role_appeal[roles_e]
+            else:
+                price_all = self.prices[se]
+                appeal = self.role_appeal
             if self.price_factor is not None:
                 price_all = price_all * self.price_factor[se, None]
             item_w = (
-                self.role_appeal
+                appeal
                 * np.minimum(4.0, (price_all / c.reference_price) ** (-sens[:, None]))
                 * show.overlap(se, minute[e], dwell_e)
             )
@@ -368,10 +375,10 @@ class Behaviour:
 
         item_e = None
         if show is not None:  # the item bought: in proportion to its integrated hazard
-            item_e = re.copy()
+            item_e = item[e]
             b = np.flatnonzero(bought_e)
             cum = np.cumsum(item_w[b], axis=1)
-            pick = rng.random(len(b))[:, None] * cum[:, 2:] > cum[:, :2]
+            pick = rng.random(len(b))[:, None] * cum[:, -1:] > cum[:, :-1]
             item_e[b] = pick.sum(axis=1)
             price_e = price_all[np.arange(len(e)), item_e]
 
@@ -406,7 +413,7 @@ class Behaviour:
         price = np.zeros(n)
         price[e[b]] = price_e[b]
         margin = np.zeros(n)
-        sold = re if item_e is None else item_e
+        sold = re if item_e is None else show.role_of(se, item_e)
         share = self.margin_share[se[b], sold[b]]
         if self.price_factor is not None:  # a discount cuts the price, not the unit cost:
             f = self.price_factor[se[b]]  # margin = f x list - (1 - share) x list
@@ -427,7 +434,7 @@ class Behaviour:
             need_b,
             created_b,
             cat,
-            None if show is None else role,
+            None if show is None else item,
             None if item_e is None else item_e[b],
             need_state,
         )

@@ -843,6 +843,24 @@ class OperatorConfig:
         "to the merchant)",
         0,
     )
+    # --- adaptive_mix (issue 22, docs/MODEL.md 7.17) ---
+    mix_step: float = setting(
+        0.2,
+        "adaptive_mix: share of the way the mix moves each live day towards the target "
+        "(airtime in proportion to each item's earnings per minute on air)",
+        0,
+        1,
+        lo_open=True,
+    )
+    mix_floor: float = setting(
+        0.05,
+        "adaptive_mix: least time share of each item of the script (x 3 items <= 1)",
+        0,
+        1,
+    )
+    mix_window: int = setting(
+        3, "adaptive_mix: days of earnings and airtime summed for earnings per minute", 1, 365
+    )
 
 
 @dataclass(frozen=True)
@@ -892,6 +910,17 @@ class StreamGroupConfig:
         "an alliance or top_kol room selling a merchant's products: the category of the "
         "product it sells (alliance.product_match); -1 = the merchant room's category",
         -1,
+    )
+    # --- explicit item scripts (issue 22, docs/MODEL.md 7.18) ---
+    script_roles: tuple[str, ...] = setting(
+        (),
+        "run_of_show: the room's script as a sequence of item roles (driver, profit, "
+        "welfare; a role may repeat), each on air for its script_minutes; the pass lasts "
+        "their sum and the mix is the roles' shares of it; empty: one item per role, each for "
+        "its mix share of show_cycle_minutes",
+    )
+    script_minutes: tuple[float, ...] = setting(
+        (), "run_of_show: explanation minutes of each item of script_roles", 0, lo_open=True
     )
 
 
@@ -1284,6 +1313,23 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     list(g.operator_params.assortment),
                     f"categories must be in 0..{k - 1} (population.categories)",
                 )
+        for name, g in obj.streams.items():
+            if g.script_roles and not obj.behaviour.run_of_show:
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.script_roles",
+                    list(g.script_roles),
+                    "an explicit script needs behaviour.run_of_show = true",
+                )
+        for name, g in obj.streams.items():  # operators that read the per-item dashboard
+            cls = PART_REGISTRIES["operator"](g.operator, source, f"streams.{name}.operator")
+            if getattr(cls, "needs_run_of_show", False) and not obj.behaviour.run_of_show:
+                raise ConfigError(
+                    source,
+                    f"streams.{name}.operator",
+                    g.operator,
+                    f"operator {g.operator} needs behaviour.run_of_show = true",
+                )
         for d in obj.calendar.campaign_days:
             if d >= obj.days:
                 raise ConfigError(
@@ -1314,6 +1360,30 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                 source, _join(prefix, "mix"), list(obj.mix), "shares must add up to 1"
             )
         check_part_name("operator", obj.operator, source, _join(prefix, "operator"))
+        if len(obj.script_roles) != len(obj.script_minutes):
+            raise ConfigError(
+                source,
+                _join(prefix, "script_minutes"),
+                list(obj.script_minutes),
+                f"must give minutes for each of the {len(obj.script_roles)} items of script_roles",
+            )
+        for role in obj.script_roles:
+            if role not in ROLES:
+                raise ConfigError(
+                    source,
+                    _join(prefix, "script_roles"),
+                    list(obj.script_roles),
+                    f"each item's role must be one of {', '.join(ROLES)}",
+                )
+        floor = obj.operator_params.mix_floor
+        if floor * len(obj.mix) > 1 + 1e-12:
+            raise ConfigError(
+                source,
+                _join(prefix, "operator_params.mix_floor"),
+                floor,
+                f"must be at most {1 / len(obj.mix):.6g}: each of the {len(obj.mix)} items "
+                "of the script gets at least the floor and the shares add up to 1",
+            )
         if obj.merchant and obj.kind == "field":
             raise ConfigError(
                 source,

@@ -57,7 +57,7 @@ from simulation.metrics import (
 )
 from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
-from simulation.run_of_show import RunOfShow
+from simulation.run_of_show import RunOfShow, apply_scripts, item_contribution
 from simulation.streams import Stream, StreamTable
 
 RNG_COMPONENTS = (
@@ -266,6 +266,8 @@ class SnowballModel(Model):
             if sc.behaviour.run_of_show
             else None
         )
+        if self.show is not None:  # explicit item scripts of the stream groups
+            apply_scripts(self.show, self.table)
         self.behaviour = Behaviour(sc.behaviour, self.table, self.show)
         if self.audience:  # the baseline's need feature, per entry (Outcome.need_state)
             self.behaviour.need_state_days = sc.behaviour.satiation_days
@@ -871,12 +873,33 @@ class SnowballModel(Model):
                 returns=float(rec["returns"][i]) if has_returns else None,
                 refunds=float(rec["refunds"][i]) if has_returns else None,
                 profit=float(rec["profit"][i]) if has_profit else None,
+                mix=tuple(float(x) for x in self.table.mix[i]),
+                **(self._item_dashboard(i, has_returns, has_profit) if self.show else {}),
             )
             decision = agent.operate(dash)
             ad = campaigns.get(i)
             if ad is not None and decision.budget_factor != 1.0:
                 j = ad.index
                 c.budget[j] = min(c.budget[j] * decision.budget_factor, ad.cfg.max_budget)
+            if decision.mix is not None:  # the script from tomorrow (Behaviour.refresh)
+                self.table.mix[i] = decision.mix
+
+    def _item_dashboard(self, i: int, has_returns: bool, has_profit: bool) -> dict[str, Any]:
+        """Room ``i``'s per-item dashboard fields from the run-of-show's day just stored."""
+        k = self.show.last_day(i)
+
+        def row(f: str) -> tuple[float, ...]:
+            return tuple(float(x) for x in k[f])
+
+        out = {f"item_{f}": row(f) for f in ("entries", "orders", "gmv", "margin")}
+        out["item_airtime"] = row("airtime_minutes")
+        out["item_roles"] = tuple(int(r) for r in self.show.item_role[i, : len(k["gmv"])])
+        out["item_returns"] = row("returns") if has_returns else None
+        if has_profit:
+            sells = bool(self.economics.sells_for_merchant[i])
+            contribution = item_contribution(k, self.config.economics, sells)
+            out["item_contribution"] = tuple(float(x) for x in contribution)
+        return out
 
     def _day_record(self, day: int) -> dict[str, np.ndarray]:
         t, dc, c = self.table, self.day_counts, self.campaigns

@@ -1,5 +1,6 @@
 """Room operators: once a day, turn what a merchant's own dashboard shows into tomorrow's
-capacity investment and a correction of the room's ad budget (issue 22).
+capacity investment, a correction of the room's ad budget and, with the run-of-show, the
+room's product mix (issue 22).
 
 An operator is a small class with a ``name``, a few metadata flags and one method,
 ``decide``, in the same shape as a paid-traffic strategy (:mod:`simulation.strategies`).
@@ -16,19 +17,24 @@ What an operator observes (:class:`RoomDashboard`) is what a merchant's own room
 shows for the day just ended: traffic by source, entries, orders, GMV and gross margin, GPM,
 ad spend and paid ROI, review score, fans, and, when the scenario books them, returns,
 refunds (``economics.returns``) and profit (``economics.profit_accounting``). No operator sees
-the room's hidden traits (hook, retention, persuasion, quality). Per-item entries and
-conversion need the run-of-show (a later slice of issue 22) and are not on the dashboard.
+the room's hidden traits (hook, retention, persuasion, quality). With
+``behaviour.run_of_show`` the dashboard also shows each item of the room's script: its
+airtime, the entries while it was on air, its orders, GMV, gross margin, returns and (with
+profit accounting) its contribution to profit; ``adaptive_mix`` reads them.
 
 Order within the end of a day (:meth:`simulation.model.SnowballModel._end_day`): the ad
 strategies decide tomorrow's budget first, from their campaign's console; then every operator
 that acts decides from its room's dashboard; its :class:`OperatorDecision` multiplies the
 budget the strategy set (clipped to the campaign's ``max_budget``) and queues its capacity
-investment beside any the strategy made. The strategy sees tomorrow the budget that was
-applied (the operator's factor included), as an advertiser's console shows it.
+investment beside any the strategy made; a new mix replaces the room's script from the next
+day on. The strategy sees tomorrow the budget that was applied (the operator's factor
+included), as an advertiser's console shows it.
 """
 
 from dataclasses import dataclass
 from typing import ClassVar
+
+import numpy as np
 
 from simulation.config import EventConfig, OperatorConfig, register_part_registry, unknown_name
 
@@ -64,6 +70,30 @@ class RoomDashboard:
     """Refunded GMV, yuan (``economics.returns``; None otherwise)."""
     profit: float | None = None
     """Profit after every cost (``economics.profit_accounting``; None otherwise), yuan."""
+    mix: tuple[float, ...] | None = None
+    """The room's time shares of the items of its script (driver, profit, welfare) that day."""
+    item_roles: tuple[int, ...] | None = None
+    """Per item of the room's script, in script order: its role (0 driver, 1 profit,
+    2 welfare; ``behaviour.run_of_show``; None otherwise, as are the other ``item_``
+    fields). A default script has one item per role in role order; an explicit script
+    (``script_roles``) may repeat a role."""
+    item_airtime: tuple[float, ...] | None = None
+    """Per item of the script: minutes on air that day."""
+    item_entries: tuple[float, ...] | None = None
+    """Per item: entries while the item was on air."""
+    item_orders: tuple[float, ...] | None = None
+    """Per item: orders of the item (whenever in the visit it was bought)."""
+    item_gmv: tuple[float, ...] | None = None
+    """Per item: GMV of its orders, yuan."""
+    item_margin: tuple[float, ...] | None = None
+    """Per item: gross margin of its orders (GMV less cost of goods), yuan."""
+    item_returns: tuple[float, ...] | None = None
+    """Per item: returned orders (also needs ``economics.returns``; None otherwise)."""
+    item_contribution: tuple[float, ...] | None = None
+    """Per item: its contribution to profit, yuan — gross margin less refunds net of
+    restocked goods, return handling, platform fee and commission (also needs
+    ``economics.profit_accounting``; None otherwise; ads, host and capacity are not any
+    item's)."""
 
     @property
     def impressions(self) -> int:
@@ -99,11 +129,14 @@ class RoomDashboard:
 @dataclass(frozen=True)
 class OperatorDecision:
     """What the operator changes for tomorrow: a factor on the budget the room's strategy
-    set (1 = as the strategy set it) and yuan invested in the room's capacity (host and
-    script; raises persuasion and retention, see ``Scenario.capacity_return``)."""
+    set (1 = as the strategy set it), yuan invested in the room's capacity (host and
+    script; raises persuasion and retention, see ``Scenario.capacity_return``) and, with the
+    run-of-show, the room's new mix (its script's time shares)."""
 
     budget_factor: float = 1.0
     capacity_investment: float = 0.0
+    mix: tuple[float, ...] | None = None
+    """Tomorrow's time shares of the items of the room's script (None: keep the mix)."""
 
 
 class Operator:
@@ -113,7 +146,7 @@ class Operator:
     calls), so that :meth:`reset` returns it to the state of a new instance and
     :meth:`clone` gives a new instance with the same configuration. The model calls
     :meth:`decide` only for operators with a flag set (an operator that neither invests nor
-    adjusts the budget has nothing to apply: ``static`` costs nothing per day).
+    adjusts the budget nor the mix has nothing to apply: ``static`` costs nothing per day).
     """
 
     name: ClassVar[str] = ""
@@ -122,6 +155,11 @@ class Operator:
     """Whether it ever invests in the room's capacity."""
     adjusts_budget: ClassVar[bool] = False
     """Whether its budget factor is ever other than 1."""
+    adjusts_mix: ClassVar[bool] = False
+    """Whether it ever sets a mix other than the room's."""
+    needs_run_of_show: ClassVar[bool] = False
+    """Whether it reads the per-item dashboard (the loader refuses it without
+    ``behaviour.run_of_show``)."""
 
     def __init__(self, cfg: OperatorConfig):
         self.cfg = cfg
@@ -213,6 +251,90 @@ class CapacityFirst(Operator):
                 self.factor = c.hold_factor
         invest = self._spend(last) if last.live and not self.scaling else 0.0
         return OperatorDecision(self.factor, invest)
+
+
+MIN_AIRTIME = 1e-6
+"""Minutes on air below which an item's earnings per minute are no evidence."""
+
+
+def adapt_mix(
+    mix: np.ndarray, earnings: np.ndarray, airtime: np.ndarray, step: float, floor: float
+) -> np.ndarray:
+    """One day's move of a room's time shares towards the items that earn.
+
+    Each item's earnings per minute on air is ``earnings / airtime``; an item without
+    airtime (at most :data:`MIN_AIRTIME`) is no evidence and keeps its share. The target
+    gives the items with airtime the share they hold together, split in proportion to their
+    positive earnings per minute (an item that loses money gets 0); when none earns, the
+    target is the mix itself. The new mix
+    is ``(1 - step) x mix + step x target``, then lifted to at least ``floor`` per item by
+    :func:`floor_mix`. The shares add up to 1.
+    """
+    mix = np.asarray(mix, dtype=np.float64)
+    earnings = np.asarray(earnings, dtype=np.float64)
+    airtime = np.asarray(airtime, dtype=np.float64)
+    known = airtime > MIN_AIRTIME
+    rate = np.zeros_like(mix)
+    rate[known] = np.maximum(earnings[known] / airtime[known], 0.0)
+    target = mix.copy()
+    if rate.sum() > 0:
+        target[known] = mix[known].sum() * rate[known] / rate.sum()
+    return floor_mix((1 - step) * mix + step * target, floor)
+
+
+def floor_mix(mix: np.ndarray, floor: float) -> np.ndarray:
+    """``mix`` with every share at least ``floor`` (needs ``floor x items <= 1``): shares
+    below the floor are raised to it and the part above the floor of the others is scaled
+    down to make room, so the order of the shares above the floor is kept and they add up
+    to 1."""
+    x = np.maximum(np.asarray(mix, dtype=np.float64), floor)
+    above = x - floor
+    room = 1.0 - floor * len(x)
+    total = above.sum()
+    x = floor + (above * (room / total) if total > 0 else np.full(len(x), room / len(x)))
+    return x / x.sum()
+
+
+class AdaptiveMix(Operator):
+    """Moves the room's airtime (its script's time shares, the items' explanation time)
+    towards the items that earn, once a day.
+
+    Earnings per item are its profit contribution on the dashboard
+    (``economics.profit_accounting``: gross margin less refunds net of restocking, return
+    handling, platform fee and commission), else its gross margin; earnings and airtime are
+    summed per role (the mix's unit; an explicit script may hold several items of a role)
+    over the last ``mix_window`` days. Each day the mix moves a
+    ``mix_step`` of the way to the target of :func:`adapt_mix`, with ``mix_floor`` the least
+    share of any item. A day off the air is no evidence (the mix is kept). Needs
+    ``behaviour.run_of_show`` (the loader refuses it otherwise).
+    """
+
+    name = "adaptive_mix"
+    description = (
+        "moves airtime towards the items that earn most per minute on air "
+        "(needs behaviour.run_of_show)"
+    )
+    adjusts_mix = True
+    needs_run_of_show = True
+
+    def decide(self, history: list[RoomDashboard]) -> OperatorDecision:
+        last = history[-1]
+        if not last.live or last.mix is None or last.item_airtime is None:
+            return OperatorDecision()
+        window = history[-self.cfg.mix_window :]
+        k = len(last.mix)
+        earn = np.zeros(k)
+        air = np.zeros(k)
+        for d in window:  # summed per role (an explicit script may repeat a role)
+            if d.item_airtime is None:
+                continue
+            per_item = d.item_contribution if d.item_contribution is not None else d.item_margin
+            roles = d.item_roles if d.item_roles is not None else range(len(per_item))
+            roles = np.asarray(roles, dtype=np.int64)
+            earn += np.bincount(roles, np.asarray(per_item, dtype=np.float64), minlength=k)
+            air += np.bincount(roles, np.asarray(d.item_airtime, dtype=np.float64), minlength=k)
+        new = adapt_mix(np.asarray(last.mix), earn, air, self.cfg.mix_step, self.cfg.mix_floor)
+        return OperatorDecision(mix=tuple(float(x) for x in new))
 
 
 # --- alliance_diagnosis (issue 22; the mechanism's model side is simulation/alliance.py) ---
@@ -351,10 +473,10 @@ class AllianceDiagnosis(Operator):
 
 
 OPERATORS: dict[str, type[Operator]] = {
-    cls.name: cls for cls in (Static, CapacityInvestment, CapacityFirst, AllianceDiagnosis)
+    cls.name: cls
+    for cls in (Static, CapacityInvestment, CapacityFirst, AdaptiveMix, AllianceDiagnosis)
 }
-"""Every room operator, by name. ``adaptive_mix`` (moving airtime towards the items that
-earn) needs per-item earnings from the run-of-show and is left to that slice of issue 22."""
+"""Every room operator, by name."""
 
 
 def operator_class(name: str, source: str = "operator", key: str = "operator") -> type[Operator]:

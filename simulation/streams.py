@@ -240,7 +240,8 @@ class Stream(mesa.Agent):
     @property
     def acts(self) -> bool:
         """Whether the room's operator ever changes anything (``static`` does not)."""
-        return self.operator.invests or self.operator.adjusts_budget
+        op = self.operator
+        return op.invests or op.adjusts_budget or op.adjusts_mix
 
     def invest(self, yuan: float) -> None:
         """Queue an investment (yuan) in the room's conversion capacity."""

@@ -113,6 +113,7 @@ def test_scenarios_strategies_and_operators_listings():
 
     assert [line.split()[0] for line in r.stdout.splitlines()] == list(OPERATORS)
     assert "capacity_first" in r.stdout and "[invests, adjusts_budget]" in r.stdout
+    assert "adaptive_mix" in r.stdout and "[adjusts_mix]" in r.stdout
 
 
 @pytest.mark.parametrize(

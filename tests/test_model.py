@@ -104,6 +104,7 @@ def test_invariants_hold_in_random_scenarios(
             "streams.field_ads.operator": operator,
             "feed.ad_load": ad_load,
             "calendar.campaign_days": [1] if campaign_day else [],
+            "behaviour.run_of_show": OPERATORS[operator].needs_run_of_show,
         }
     )
     check_invariants(api.run(sc, seed=seed))
@@ -202,6 +203,7 @@ def test_every_strategy_and_operator_under_every_policy(policy, strategy, operat
                 if operator == "alliance_diagnosis"
                 else {}
             ),
+            "behaviour.run_of_show": OPERATORS[operator].needs_run_of_show,
         }
     )
     res = api.run(sc, seed=11)
@@ -219,6 +221,12 @@ def test_every_strategy_and_operator_under_every_policy(policy, strategy, operat
         assert persuasion[1] > persuasion[0]  # day 0's investment works from day 1
     if operator == "static" and strategy != "feedback_gated":
         assert persuasion[1] == persuasion[0]  # nobody invests
+    if OPERATORS[operator].adjusts_mix and focal["live"].all():
+        s = int(focal["stream"].iloc[0])
+        items = res.items[res.items["stream"] == s]
+        air = items.pivot(index="day", columns="item", values="airtime_minutes").to_numpy()
+        mix = [d.mix for d in res.model.stream_agents[s].dashboards]
+        np.testing.assert_allclose(air / air.sum(axis=1, keepdims=True), mix, atol=1e-9)
     assert res.ticks["impressions"].sum() > 0
 
 

@@ -11,8 +11,10 @@ The contract: registered under its name with its flags declared; the same dashbo
 same decisions (no hidden randomness, no shared state between instances); ``reset`` returns an
 instance to the state of a new one; ``clone`` gives a new one; a pickled operator continues
 exactly as the original; every decision is valid (a finite budget factor >= 0, a finite
-investment >= 0, nothing invested off the air); and the flags say what the operator does
-(``invests``, ``adjusts_budget``). docs/CONTRIBUTING.md says how to add an operator.
+investment >= 0, nothing invested off the air; a mix of valid shares at or above the
+floor that add up to 1, unchanged off the air); and the flags say what the operator does
+(``invests``, ``adjusts_budget``, ``adjusts_mix``). docs/CONTRIBUTING.md says how to add an
+operator.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from simulation.operators import OPERATORS, Operator, OperatorDecision, RoomDash
 SEEDS = (1, 2, 3)
 DAYS = 24
 BASE_BUDGET = 100.0
+START_MIX = (0.3, 0.55, 0.15)
 
 
 def config(**over) -> OperatorConfig:
@@ -39,10 +42,15 @@ def config(**over) -> OperatorConfig:
     return OperatorConfig(**{**base, **over})
 
 
-def observe(day: int, dec: OperatorDecision, rng: np.random.Generator) -> RoomDashboard:
-    """The dashboard after a day on budget ``BASE_BUDGET x dec.budget_factor``: off the air
-    one day in eight, spends 60-100 % of the budget, ROI between 0.5 and 5, a margin of 10 %
-    of GMV, fans that grow."""
+def observe(
+    day: int, dec: OperatorDecision, rng: np.random.Generator, mix: tuple[float, ...]
+) -> RoomDashboard:
+    """The dashboard after a day on budget ``BASE_BUDGET x dec.budget_factor`` and the
+    room's ``mix``: off the air one day in eight, spends 60-100 % of the budget, ROI between
+    0.5 and 5, a margin of 10 % of GMV, fans that grow; per item of the script (240 minutes
+    on air split by the mix), earnings per minute drawn each day from overlapping ranges
+    (the profit item earns most on average, the welfare item loses), with the profit
+    contribution shown on odd days only (the gross-margin fallback on even days)."""
     live = rng.random() >= 1 / 8
     budget = BASE_BUDGET * dec.budget_factor
     spend = budget * rng.uniform(0.6, 1.0) if live else 0.0
@@ -51,6 +59,14 @@ def observe(day: int, dec: OperatorDecision, rng: np.random.Generator) -> RoomDa
     paid_gmv = spend * rng.uniform(0.5, 5.0)
     gmv = paid_gmv + (free * 0.2 if live else 0.0)
     orders = int(gmv / 50)
+    air = np.asarray(mix) * (240.0 if live else 0.0)
+    per_minute = rng.uniform([0.0, 1.0, -3.0], [3.0, 6.0, 1.0])
+    margin = per_minute * air
+    entries = air * rng.uniform(1, 3, 3)
+
+    def t(x: np.ndarray) -> tuple[float, ...]:
+        return tuple(float(v) for v in x)
+
     return RoomDashboard(
         day=day,
         live=live,
@@ -67,6 +83,14 @@ def observe(day: int, dec: OperatorDecision, rng: np.random.Generator) -> RoomDa
         budget=budget,
         review_score=4.5,
         fans=100 + day,
+        mix=mix,
+        item_airtime=t(air),
+        item_entries=t(entries),
+        item_orders=t(np.floor(entries * 0.05)),
+        item_gmv=t(4 * np.abs(margin)),
+        item_margin=t(margin),
+        item_returns=t(np.floor(entries * 0.01)),
+        item_contribution=t(margin - 0.1 * air) if day % 2 else None,
     )
 
 
@@ -74,13 +98,17 @@ def play(
     op: Operator, seed: int, days: int = DAYS, history: list[RoomDashboard] | None = None
 ) -> tuple[list[OperatorDecision], list[RoomDashboard]]:
     """Run ``op`` for ``days`` days in the scripted room of ``seed``: the first day runs on
-    the strategy's budget (factor 1), each later one on the operator's decision."""
+    the strategy's budget (factor 1) and ``START_MIX`` (or the history's last mix), each
+    later one on the operator's decision."""
     rng = np.random.default_rng(seed)
     hist = list(history or [])
     dec = OperatorDecision()
+    mix = hist[-1].mix if hist else START_MIX
     decisions = []
     for _ in range(days):
-        hist.append(observe(len(hist), dec, rng))
+        if dec.mix is not None:
+            mix = dec.mix
+        hist.append(observe(len(hist), dec, rng, mix))
         seen = list(hist)
         dec = op.decide(hist)
         assert hist == seen, "decide() must not change the history it is given"
@@ -101,7 +129,7 @@ class OperatorContract:
         assert issubclass(operator_class, Operator)
         assert operator_class.description and "\n" not in operator_class.description
         assert operator_class.decide is not Operator.decide, "decide() is not implemented"
-        for flag in ("invests", "adjusts_budget"):
+        for flag in ("invests", "adjusts_budget", "adjusts_mix", "needs_run_of_show"):
             assert isinstance(getattr(operator_class, flag), bool), flag
 
     @pytest.mark.parametrize("seed", SEEDS)
@@ -147,16 +175,30 @@ class OperatorContract:
             assert d.capacity_investment >= 0 and math.isfinite(d.capacity_investment)
             if not day.live:
                 assert d.capacity_investment == 0, "capacity bought on a day off the air"
+            if d.mix is not None:
+                assert len(d.mix) == len(day.mix) and all(math.isfinite(x) for x in d.mix)
+                assert min(d.mix) >= cfg.mix_floor - 1e-12
+                assert abs(sum(d.mix) - 1) <= 1e-9
+                if not day.live:
+                    assert d.mix == day.mix, "mix changed on a day off the air"
 
     @pytest.mark.parametrize("seed", SEEDS)
     def test_flags_say_what_it_does(self, operator_class, cfg, seed):
         """``invests``: some positive investment in a scripted run; otherwise none.
-        ``adjusts_budget``: some factor other than 1; otherwise all exactly 1."""
-        decisions = [d for s in (seed, seed + 10) for d in play(operator_class(cfg), s)[0]]
+        ``adjusts_budget``: some factor other than 1; otherwise all exactly 1.
+        ``adjusts_mix``: some mix other than the room's; otherwise none."""
+        runs = [play(operator_class(cfg), s) for s in (seed, seed + 10)]
+        decisions = [d for ds, _ in runs for d in ds]
         invested = any(d.capacity_investment > 0 for d in decisions)
         adjusted = any(d.budget_factor != 1.0 for d in decisions)
+        mixed = any(
+            d.mix is not None and d.mix != day.mix
+            for ds, hist in runs
+            for d, day in zip(ds, hist, strict=True)
+        )
         assert invested == operator_class.invests
         assert adjusted == operator_class.adjusts_budget
+        assert mixed == operator_class.adjusts_mix
 
 
 class TestEveryRegisteredOperator(OperatorContract):
@@ -180,5 +222,6 @@ def test_the_registry_holds_every_operator_class():
         "static",
         "capacity_investment",
         "capacity_first",
+        "adaptive_mix",
         "alliance_diagnosis",
     ]

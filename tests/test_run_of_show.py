@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulation import api
+from simulation.config import load_scenario
 from simulation.run_of_show import ROLES, RunOfShow
 
 ON = {"behaviour.run_of_show": True, "population.viewers": 3000}
@@ -190,3 +191,78 @@ def test_items_add_up_under_every_policy(policy):
     it, s = r.items, r.streams
     assert it["orders"].sum() == s["orders"].sum() > 0
     assert it["airtime_minutes"].sum() == pytest.approx(s["live_minutes"].sum())
+
+
+# ------------------------------------------------------------------ explicit item scripts
+
+SCRIPT = {"streams.focal.script_roles": ["driver", "profit", "driver", "welfare"]}
+SCRIPT_MINUTES = {"streams.focal.script_minutes": [10.0, 20.0, 5.0, 8.0]}
+
+
+def scripted_show():
+    s = show([[0.3, 0.55, 0.15], [0.3, 0.55, 0.15]])
+    s.set_scripts(np.array([1]), [0, 1, 0, 2], [10.0, 20.0, 5.0, 8.0])
+    mix = s.script_mix()
+    mix[0] = [0.3, 0.55, 0.15]  # room 0 keeps its default script
+    s.set_mix(mix)
+    return s
+
+
+def test_an_explicit_script_runs_its_items_in_order_for_their_minutes():
+    s = scripted_show()
+    assert s.k == 4 and s.n_items.tolist() == [3, 4] and s.cycle.tolist() == [60.0, 43.0]
+    np.testing.assert_allclose(s.script_mix()[1], [15 / 43, 20 / 43, 8 / 43])
+    np.testing.assert_allclose(s.length[1], [10, 20, 5, 8])
+    np.testing.assert_allclose(s.length[0], [18, 33, 9, 0])  # the default script, padded
+    minutes = np.array([0, 9.9, 10, 29.9, 30, 34.9, 35, 42.9, 43, 53])
+    item = s.on_air(np.ones(len(minutes), dtype=int), minutes)
+    assert item.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 0, 1]
+    assert s.role_of(np.ones(len(item), dtype=int), item).tolist() == [0, 0, 1, 1, 0, 0, 2, 2, 0, 1]
+    ov = s.overlap(np.ones(2, dtype=int), np.array([5.0, 0.0]), np.array([30.0, 86.0]))
+    np.testing.assert_allclose(ov, [[5, 20, 5, 0], [20, 40, 10, 16]])
+    assert s.on_air(np.zeros(3, dtype=int), np.array([0.0, 50.0, 59.99])).tolist() == [0, 1, 2]
+
+
+def test_a_new_mix_scales_a_script_keeping_each_roles_items_in_proportion():
+    s = scripted_show()
+    s.set_mix(np.array([[0.3, 0.55, 0.15], [0.6, 0.3, 0.1]]))
+    np.testing.assert_allclose(s.length[1], [43 * 0.6 * 2 / 3, 43 * 0.3, 43 * 0.6 / 3, 4.3])
+    assert s.length[1].sum() == pytest.approx(43)
+    s.set_scripts(np.array([0]), [1, 1], [30.0, 10.0])  # no driver, no welfare item
+    s.set_mix(np.array([[0.3, 0.55, 0.15], [0.6, 0.3, 0.1]]))
+    np.testing.assert_allclose(s.length[0], [30, 10, 0, 0])  # all the pass to the profit items
+
+
+@pytest.fixture(scope="module")
+def scripted_run():
+    return api.run("default", seed=2, days=2, overrides={**ON, **SCRIPT, **SCRIPT_MINUTES})
+
+
+def test_items_table_has_a_row_per_item_of_an_explicit_script(scripted_run):
+    it, stt = scripted_run.items, scripted_run.streams
+    focal = it[it["stream"] == 0]
+    assert focal.groupby("day")["item"].apply(list).tolist() == [[0, 1, 2, 3]] * 2
+    assert focal["role"].astype(str).tolist()[:4] == ["driver", "profit", "driver", "welfare"]
+    others = it[it["stream"] == 1]
+    assert others.groupby("day")["item"].apply(list).tolist() == [[0, 1, 2]] * 2
+    # 240 minutes on air: 5 passes of 43 minutes and 25 minutes of the sixth
+    day0 = focal[focal["day"] == 0]["airtime_minutes"].to_numpy()
+    np.testing.assert_allclose(day0, [5 * 10 + 10, 5 * 20 + 15, 5 * 5, 5 * 8])
+    g = it.groupby(["stream", "day"])[["entries", "orders", "gmv", "airtime_minutes"]].sum()
+    s = stt.set_index(["stream", "day"]).loc[g.index]
+    np.testing.assert_array_equal(g["entries"].to_numpy(), s["entries"].to_numpy())
+    np.testing.assert_array_equal(g["orders"].to_numpy(), s["orders"].to_numpy())
+    np.testing.assert_allclose(g["gmv"].to_numpy(), s["gmv"].to_numpy(), atol=1e-6)
+    np.testing.assert_allclose(g["airtime_minutes"].to_numpy(), s["live_minutes"].to_numpy())
+    assert (focal.groupby("item")["entries"].sum() > 0).all()
+    np.testing.assert_allclose(scripted_run.model.table.mix[0], [15 / 43, 20 / 43, 8 / 43])
+
+
+def test_an_explicit_scripts_prices_follow_each_items_role(scripted_run):
+    focal = scripted_run.items[scripted_run.items["stream"] == 0]
+    per = focal.groupby("item")[["gmv", "orders"]].sum()
+    price = 120.0 * np.asarray(load_scenario("default").behaviour.role_price)
+    sold = per["orders"] > 0
+    np.testing.assert_allclose(
+        (per["gmv"] / per["orders"])[sold].to_numpy(), price[[0, 1, 0, 2]][sold.to_numpy()]
+    )

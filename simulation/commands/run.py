@@ -254,6 +254,6 @@ def cmd_operators(args: argparse.Namespace) -> int:
     from simulation.operators import OPERATORS
 
     for name, cls in OPERATORS.items():
-        flags = [f for f in ("invests", "adjusts_budget") if getattr(cls, f)]
+        flags = [f for f in ("invests", "adjusts_budget", "adjusts_mix") if getattr(cls, f)]
         print(f"{name:<20} {cls.description}" + (f"  [{', '.join(flags)}]" if flags else ""))
     return 0
