@@ -59,6 +59,7 @@ from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
 from simulation.run_of_show import RunOfShow
 from simulation.streams import Stream, StreamTable
+from simulation.warmups import WARMUP_FIELDS, WarmupContent
 
 RNG_COMPONENTS = (
     "population",
@@ -112,6 +113,7 @@ DAY_FIELDS = (
 # economics.returns adds RETURN_FIELDS (returns, refunds, returned_cost) to the day counts;
 # economics.profit_accounting adds simulation.economics.PROFIT_FIELDS to the day record.
 # --- calendar events (issue 22): simulation.events.EVENT_FIELDS, only when an event is set ---
+# --- warm-up content (issue 22): simulation.warmups.WARMUP_FIELDS, only with the switch on ---
 
 
 def resolve_config(
@@ -279,6 +281,10 @@ class SnowballModel(Model):
         """The campaign events' day state (simulation.events); None without events."""
         if self.events is not None:
             self.day_counts.update({f: np.zeros(n) for f in EVENT_FIELDS})
+        # --- warm-up videos as content (issue 22, simulation/warmups.py) ---
+        self.warmups = WarmupContent(self) if sc.platform.warmup_content else None
+        if self.warmups is not None:
+            self.day_counts.update({f: np.zeros(n) for f in WARMUP_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -410,7 +416,10 @@ class SnowballModel(Model):
             lift *= self.events.session_lift
         viewers = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
         if not self.always_open:
-            self._warmups(day, tod, viewers)
+            if self.warmups is not None:  # platform.warmup_content (simulation/warmups.py)
+                self.warmups.step(day, tod, viewers, live, max(1, int(WARMUP_HOURS * self.tph)))
+            else:
+                self._warmups(day, tod, viewers)
         sessions = pop.snapshot(viewers)
         self.timer.lap("sessions")
         self.rates = self.estimator.rates()
