@@ -149,7 +149,10 @@ class WarmupContent:
         before, _ = pop.lookup(fv, fs)
         pop.add_follows(fv, fs, b.affinity_initial)
         after, _ = pop.lookup(fv, fs)
-        added = (before < 0) & (after >= 0)
+        added = np.flatnonzero((before < 0) & (after >= 0))
+        # A viewer who engaged twice with the room and drew a follow both times followed once.
+        _, first = np.unique(fv[added], return_index=True)
+        added = added[first]
         dc = m.day_counts
         dc["warmup_views"] += np.bincount(streams, minlength=n)
         dc["warmup_engagements"] += np.bincount(se, minlength=n)
