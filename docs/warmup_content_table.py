@@ -14,11 +14,13 @@ the end of the day; it starts with none), warm-up bookings and follows, follow-c
 impressions, and its five-day free impressions and GMV. Effects are paired differences
 (warmups - none; warmups - no_seed) with a t 95 % confidence interval over the seeds.
 
-Usage: ``python docs/warmup_content_table.py [--seeds 8] [--audience]`` (``--audience``:
-with ``platform.audience_estimates`` on). Prints a markdown table.
+Usage: ``python docs/warmup_content_table.py [--seeds 8] [--audience] [--set KEY=VALUE ...]``
+(``--audience``: with ``platform.audience_estimates`` on; ``--set``: a scenario override for
+every arm, a TOML value, e.g. ``streams.focal.hook=0.2``). Prints a markdown table.
 """
 
 import argparse
+import tomllib
 
 import numpy as np
 from scipy import stats
@@ -83,11 +85,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--audience", action="store_true")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args()
     extra = {"platform.audience_estimates": True} if a.audience else {}
+    for item in a.set:
+        key, _, value = item.partition("=")
+        extra[key] = tomllib.loads(f"x = {value}")["x"]
     seeds = list(range(1, a.seeds + 1))
     res = {arm: [run(s, {**extra, **o}) for s in seeds] for arm, o in ARMS.items()}
-    print(f"seeds {seeds[0]}..{seeds[-1]}, audience_estimates {a.audience}\n")
+    print(f"seeds {seeds[0]}..{seeds[-1]}, audience_estimates {a.audience}, set {a.set}\n")
     print("| focal room | warm-ups | none | no seeding | warm-ups − none | warm-ups − no seeding |")
     print("|---|---|---|---|---|---|")
     for k in METRICS:
