@@ -382,6 +382,32 @@ class PlatformConfig:
         choices=("fair_share", "size_invariant"),
     )
 
+    # --- warm-up videos as content (simulation/warmups.py, issue 22) ------------------------
+    warmup_content: bool = setting(
+        False,
+        "warm-up videos reach viewers by interest, their engagement is measured and seeds the "
+        "room's estimates at go-live, and engaged viewers book and follow (false: version 1's "
+        "uniform reach and bookings)",
+    )
+    warmup_seeding: bool = setting(
+        True,
+        "warmup_content: the room's estimates start from its warm-up engagement at go-live "
+        "(false: measured and counted, not read by the estimator)",
+    )
+    warmup_evidence_weight: float = setting(
+        0.25,
+        "warmup_content: live-impression equivalents one warm-up view adds to the room's "
+        "entry estimate at go-live (at most 1: video evidence weighs less than live)",
+        0,
+        1,
+    )
+    warmup_book_prob: float = setting(
+        0.3, "warmup_content: probability an engaged warm-up view books the go-live", 0, 1
+    )
+    warmup_follow_prob: float = setting(
+        0.03, "warmup_content: probability an engaged warm-up view follows the room", 0, 1
+    )
+
 
 @dataclass(frozen=True)
 class FunnelConfig:

@@ -54,6 +54,24 @@ class Estimator:
         self.window = {f: np.zeros(n_streams) for f in self.FIELDS}
         # Platform-wide decayed totals: the priors (peer averages).
         self.total = dict.fromkeys(self.FIELDS, 0.0)
+        self.warm: dict[str, np.ndarray] | None = None
+        """Warm-up evidence on the entry rate (``platform.warmup_content``, simulation/warmups.py):
+        weighted views, engagements and (uplift) expected engagements, decayed like the
+        window counters and read only by the entry rate of :meth:`rates`; None = none yet."""
+
+    def seed_warmups(
+        self, streams: np.ndarray, views: np.ndarray, engaged: np.ndarray, expected: np.ndarray
+    ) -> None:
+        """Add warm-up evidence on the entry rate of ``streams`` at go-live: ``views``
+        impression-equivalents with ``engaged`` entry-equivalents (``expected``: the
+        baseline's expected entries of the same viewers, read by the uplift estimator).
+        Shapes (n,); the evidence then decays like the window counters."""
+        if self.warm is None:
+            n = len(self.c["impressions"])
+            self.warm = {f: np.zeros(n) for f in ("impressions", "entries", "exp_entries")}
+        self.warm["impressions"][streams] += views
+        self.warm["entries"][streams] += engaged
+        self.warm["exp_entries"][streams] += expected
 
     def update(self, counts: dict[str, np.ndarray]) -> None:
         """Decay and add one tick of per-stream counts (all traffic sources together); a
@@ -69,6 +87,9 @@ class Estimator:
                 self.long[f] += x
             self.window[f] += x
             self.total[f] = self.total[f] * self.decay + float(x.sum())
+        if self.warm is not None:
+            for x in self.warm.values():
+                x *= self.decay
 
     def reset_window(self) -> None:
         for f in self.FIELDS:
@@ -103,18 +124,28 @@ class Estimator:
         Returns entry, dwell (minutes per entry), cvr (orders per entry), aov (yuan), gpm
         (yuan per 1000 impressions) and engagement (dwell minutes per impression).
         """
+        warm = self.warm if counts is None else None
         if counts is None and self.memory:
-            return self._shrink(self.c, self._shrink(self.long, self.priors()))
-        return self._shrink(self.c if counts is None else counts, self.priors())
+            return self._shrink(self.c, self._shrink(self.long, self.priors()), warm)
+        return self._shrink(self.c if counts is None else counts, self.priors(), warm)
 
     def _shrink(
-        self, c: dict[str, np.ndarray], p: dict[str, float] | dict[str, np.ndarray]
+        self,
+        c: dict[str, np.ndarray],
+        p: dict[str, float] | dict[str, np.ndarray],
+        warm: dict[str, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
-        """Rates from counts ``c`` shrunk towards priors ``p`` (scalars or per stream)."""
+        """Rates from counts ``c`` shrunk towards priors ``p`` (scalars or per stream); the
+        warm-up evidence ``warm`` adds to the entry rate's counts only."""
         m = self.cfg.prior_strength
         m_e = m * p["entry"]
         m_o = m_e * p["cvr"]
-        entry = (c["entries"] + m * p["entry"]) / (c["impressions"] + m)
+        if warm is None:
+            entry = (c["entries"] + m * p["entry"]) / (c["impressions"] + m)
+        else:
+            entry = (c["entries"] + warm["entries"] + m * p["entry"]) / (
+                c["impressions"] + warm["impressions"] + m
+            )
         dwell = (c["dwell"] + m_e * p["dwell"]) / (c["entries"] + m_e)
         cvr = (c["orders"] + m_e * p["cvr"]) / (c["entries"] + m_e)
         aov = (c["gmv"] + m_o * p["aov"]) / (c["orders"] + m_o)
@@ -465,12 +496,16 @@ class UpliftEstimator(Estimator):
         """Smoothed uplifts per stream (entry, dwell, cvr, aov and, when weighted,
         interactions) from ``counts`` (default: the decayed counters, with the long-run
         record as prior when ``room_memory_days > 0``)."""
+        warm = self.warm if counts is None else None
         if counts is None and self.memory:
-            return self._uplift(self.c, self._uplift(self.long, None))
-        return self._uplift(self.c if counts is None else counts, None)
+            return self._uplift(self.c, self._uplift(self.long, None), warm)
+        return self._uplift(self.c if counts is None else counts, None, warm)
 
     def _uplift(
-        self, c: dict[str, np.ndarray], prior: dict[str, np.ndarray] | None
+        self,
+        c: dict[str, np.ndarray],
+        prior: dict[str, np.ndarray] | None,
+        warm: dict[str, np.ndarray] | None = None,
     ) -> dict[str, np.ndarray]:
         p = self.priors()
         m = self.cfg.prior_strength
@@ -484,8 +519,14 @@ class UpliftEstimator(Estimator):
         b = m_e * p["dwell"]
         g = m_e * p["cvr"]
         h = m_o * p["aov"]
+        if warm is None:
+            entry = (c["entries"] + a * u0("entry")) / (c["exp_entries"] + a)
+        else:  # warm-up evidence on the entry uplift (simulation/warmups.py)
+            entry = (c["entries"] + warm["entries"] + a * u0("entry")) / (
+                c["exp_entries"] + warm["exp_entries"] + a
+            )
         up = {
-            "entry": (c["entries"] + a * u0("entry")) / (c["exp_entries"] + a),
+            "entry": entry,
             "dwell": (c["dwell"] + b * u0("dwell")) / (c["exp_dwell"] + b),
             "cvr": (c["orders"] + g * u0("cvr")) / (c["exp_orders"] + g),
             "aov": (c["gmv"] + h * u0("aov")) / (c["orders"] * p["aov"] + h),

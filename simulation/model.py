@@ -59,6 +59,7 @@ from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
 from simulation.run_of_show import RunOfShow, apply_scripts, item_contribution
 from simulation.streams import Stream, StreamTable
+from simulation.warmups import WARMUP_FIELDS, WarmupContent
 
 RNG_COMPONENTS = (
     "population",
@@ -118,6 +119,7 @@ DAY_FIELDS = (
 CAP_BOUND_FIELDS = ("cap_bound_ticks", "top_cap_bound_ticks")
 """Live ticks a stream's free allocation was held at its pool-tier quota: at any tier, and
 while it held the top tier (counted by the interest feed; float64)."""
+# --- warm-up content (issue 22): simulation.warmups.WARMUP_FIELDS, only with the switch on ---
 
 
 def resolve_config(
@@ -306,6 +308,10 @@ class SnowballModel(Model):
         # tier cap, any tier and the top one (counted by the interest feed; float64, outside
         # version 1's digest) ---
         self.day_counts.update({f: np.zeros(n) for f in CAP_BOUND_FIELDS})
+        # --- warm-up videos as content (issue 22, simulation/warmups.py) ---
+        self.warmups = WarmupContent(self) if sc.platform.warmup_content else None
+        if self.warmups is not None:
+            self.day_counts.update({f: np.zeros(n) for f in WARMUP_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -437,7 +443,10 @@ class SnowballModel(Model):
             lift *= self.events.session_lift
         viewers = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
         if not self.always_open:
-            self._warmups(day, tod, viewers)
+            if self.warmups is not None:  # platform.warmup_content (simulation/warmups.py)
+                self.warmups.step(day, tod, viewers, live, max(1, int(WARMUP_HOURS * self.tph)))
+            else:
+                self._warmups(day, tod, viewers)
         sessions = pop.snapshot(viewers)
         self.timer.lap("sessions")
         self.rates = self.estimator.rates()
