@@ -818,13 +818,13 @@ class StreamGroupConfig:
         choices=KOL_SESSIONS,
     )
     kol_slot_share: float = setting(
-        0.125, "混场: share of the session the merchant's hero item is on air", 0, 1, lo_open=True
+        0.05, "混场: share of the session the merchant's hero item is on air", 0, 1, lo_open=True
     )
     kol_slot_fee: float = setting(
-        300.0, "混场: slot fee (坑位费) the merchant pays per session, yuan", 0
+        100.0, "混场: slot fee (坑位费) the merchant pays per session, yuan", 0
     )
     kol_dedicated_fee: float = setting(
-        3000.0, "专场: fee the merchant pays per dedicated session, yuan", 0
+        2000.0, "专场: fee the merchant pays per dedicated session, yuan", 0
     )
     kol_capture_follow: float = setting(
         0.15,
