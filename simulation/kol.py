@@ -34,10 +34,10 @@ In both, the merchant's buyers in the session may be captured by its own room:
 Day fields (float64, per stream; the KOL rows carry them): ``kol_session_orders`` and
 ``kol_session_gmv`` (the whole session's), ``kol_slot_fees`` (yuan charged to the merchant
 the tick the session goes live), ``kol_buyers_captured`` (new follows of the merchant's room
-from the session's buyers). In a 混场 row the accounting columns ``orders``, ``gmv``,
-``margin`` (and the return columns) hold the merchant's part of the session, so that the
-row's profit (``economics.profit_accounting``) is the merchant's: GMV less its terms, less
-the slot fee. The traffic columns (impressions, entries, ...) and the ``fan_``, ``paid_``,
+from the session's buyers). In a 混场 row of the day table the accounting columns ``orders``,
+``gmv``, ``margin`` (and the return columns) hold the merchant's part of the session (summed
+on their own and set in at the end of the day), so that the row's profit
+(``economics.profit_accounting``) is the merchant's: GMV less its terms, less the slot fee. The traffic columns (impressions, entries, ...) and the ``fan_``, ``paid_``,
 ``search_`` and ``need_`` order columns stay the session's.
 """
 
@@ -53,6 +53,8 @@ KOL_FIELDS = ("kol_session_orders", "kol_session_gmv", "kol_slot_fees", "kol_buy
 """Day fields (float64) the day table gains when a group sets ``kol_session``."""
 
 V1, MIXED, DEDICATED = (KOL_SESSIONS.index(k) for k in KOL_SESSIONS)
+PART_FIELDS = ("orders", "gmv", "margin", "returns", "refunds", "returned_cost")
+"""Accounting columns of a 混场 row that hold the merchant's part of the session."""
 
 
 def active(scenario: Scenario) -> bool:
@@ -129,6 +131,9 @@ class KolSessions:
         self.lookalike_seeds = np.zeros(n)
         """Per room: KOL buyers added to its look-alike seeds (not following it), (S,)."""
         self._was_live = np.zeros(n, dtype=bool)
+        self.mixed_rooms = np.flatnonzero(self.mode == MIXED)
+        self.part = {k: np.zeros(n) for k in PART_FIELDS}
+        """Today's sums over the merchant's orders of each 混场 room, (S,) each."""
 
     # ------------------------------------------------------------------ per tick
 
@@ -175,9 +180,10 @@ class KolSessions:
         per-order merchant flags.
 
         Charges the fee of each KOL room that goes live this tick; keeps the session's
-        totals; takes the orders that are not the merchant's (混场) out of ``orders``,
-        ``gmv``, ``margin`` and the return fields; lets the merchant's room capture the
-        merchant's buyers (store follows) and remembers them as look-alike seeds.
+        totals; sums the merchant's part of each 混场 (``orders``, ``gmv``, ``margin`` and
+        the return fields, which :meth:`settle` sets in at the end of the day); lets the
+        merchant's room capture the merchant's buyers (store follows) and remembers them as
+        look-alike seeds.
 
         Parameters
         ----------
@@ -200,18 +206,19 @@ class KolSessions:
         dc["kol_session_orders"] += np.bincount(s, minlength=n)
         dc["kol_session_gmv"] += np.bincount(s, price[o], minlength=n)
         mine = self.merchant_orders(order_stream, clock)
-        other = np.flatnonzero(on & ~mine)
-        if len(other):
-            so = order_stream[other]
-            dc["orders"] -= np.bincount(so, minlength=n)
-            dc["gmv"] -= np.bincount(so, price[other], minlength=n)
-            dc["margin"] -= np.bincount(so, margin[other], minlength=n)
-            if returned is not None and refund_cost is not None and "returns" in dc:
-                r = other[returned[other]]
-                sr = order_stream[r]
-                dc["returns"] -= np.bincount(sr, minlength=n)
-                dc["refunds"] -= np.bincount(sr, price[r], minlength=n)
-                dc["returned_cost"] -= np.bincount(sr, refund_cost[r], minlength=n)
+        # 混场: the merchant's part, summed on its own (exact sums, set in by settle()).
+        part = np.flatnonzero(on & mine & (self.mode[order_stream] == MIXED))
+        sp = order_stream[part]
+        acc = self.part
+        acc["orders"] += np.bincount(sp, minlength=n)
+        acc["gmv"] += np.bincount(sp, price[part], minlength=n)
+        acc["margin"] += np.bincount(sp, margin[part], minlength=n)
+        if returned is not None and refund_cost is not None:
+            r = part[returned[part]]
+            sr = order_stream[r]
+            acc["returns"] += np.bincount(sr, minlength=n)
+            acc["refunds"] += np.bincount(sr, price[r], minlength=n)
+            acc["returned_cost"] += np.bincount(sr, refund_cost[r], minlength=n)
         b = np.flatnonzero(on & mine)
         if len(b) == 0:
             return mine
@@ -233,6 +240,15 @@ class KolSessions:
         return mine
 
     # ------------------------------------------------------------------ daily
+
+    def settle(self, dc: dict[str, np.ndarray]) -> None:
+        """At the end of the day: the 混场 rows' accounting columns become the merchant's
+        part of the session (until then they hold the session's, like every room's)."""
+        rows = self.mixed_rooms
+        for k, x in self.part.items():
+            if k in dc:
+                dc[k][rows] = x[rows]
+            x[:] = 0
 
     def end_day(self, pop: Population) -> None:
         """Recount each merchant's look-alike seeds: its KOL buyers who do not follow its

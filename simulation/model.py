@@ -892,6 +892,8 @@ class SnowballModel(Model):
 
     def _day_record(self, day: int) -> dict[str, np.ndarray]:
         t, dc, c = self.table, self.day_counts, self.campaigns
+        if self.kol is not None:  # a 混场 row's accounts are its merchant's part
+            self.kol.settle(dc)
         n = t.n
         impressions = dc["free_impressions"] + dc["paid_impressions"] + dc["follow_impressions"]
         budget = np.zeros(n)

@@ -15,9 +15,10 @@ SEEDS = (0, 1, 2, 3, 4, 5, 6, 7)
 
 
 def kol_over(mode: str, own_room: bool = True, **extra) -> dict:
-    """One top KOL on air every day for the focal merchant, with profit accounting."""
+    """One top KOL on air every day for the focal merchant, with profit and returns."""
     over = {
         "economics.profit_accounting": True,
+        "economics.returns": True,
         "streams.top_kol.count": 0,
         "streams.merchant_kol.kind": "top_kol",
         "streams.merchant_kol.category": 0,
@@ -149,6 +150,7 @@ def test_fee_charged_once_per_session_and_taken_from_profit(mode, key, fee):
         )
         assert r["profit"][k] == pytest.approx(r["gmv"][k] - terms - r["kol_slot_fees"][k])
         assert r["commission"][k] == pytest.approx(0.2 * (r["gmv"][k] - r["refunds"][k]))
+        assert r["commission"][k] >= 0 and 0 <= r["refunds"][k] <= r["gmv"][k]
     assert sum(r["kol_slot_fees"][k] for r in m.daily_records) == 3 * fee
     others = np.arange(m.table.n) != k
     assert all((r["kol_slot_fees"][others] == 0).all() for r in m.daily_records)
