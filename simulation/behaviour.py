@@ -389,7 +389,7 @@ class Behaviour:
         # Fans who entered grow closer.
         pop.change_affinity(ve, slot[e], np.float32(c.affinity_gain_entry), towards_one=True)
         pop.add_follows(ve[new_follow], se[new_follow], c.affinity_initial)
-        room = t.merchant_room[se]
+        room = t.store_room[se]
         store = (
             bought_e & (room >= 0) & (room != se) & (rng.random(len(e)) < c.store_follow_after_buy)
         )

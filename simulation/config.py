@@ -26,6 +26,7 @@ from simulation.paths import package_data
 SCHEMA_VERSION = 1
 
 STREAM_KINDS = ("field", "alliance", "top_kol")
+KOL_SESSIONS = ("v1", "mixed", "dedicated")
 ROLES = ("driver", "profit", "welfare")
 TARGETING = ("broad", "interest", "lookalike")
 BIDDING = ("max_delivery", "cost_cap")
@@ -948,6 +949,34 @@ class StreamGroupConfig:
     script_minutes: tuple[float, ...] = setting(
         (), "run_of_show: explanation minutes of each item of script_roles", 0, lo_open=True
     )
+    # --- top KOL sessions (issue 22, simulation/kol.py; docs/MODEL.md 7.21) ---
+    kol_session: str = setting(
+        "v1",
+        "a top KOL's session for its merchant: v1 = version 1 (every order is the merchant's, "
+        "buyers may follow the merchant's room by behaviour.store_follow_after_buy); mixed = "
+        "混场, the merchant's hero item holds kol_slot_share of the session; dedicated = 专场, "
+        "the session sells the merchant's assortment",
+        choices=KOL_SESSIONS,
+    )
+    kol_slot_share: float = setting(
+        0.05, "混场: share of the session the merchant's hero item is on air", 0, 1, lo_open=True
+    )
+    kol_slot_fee: float = setting(
+        100.0, "混场: slot fee (坑位费) the merchant pays per session, yuan", 0
+    )
+    kol_dedicated_fee: float = setting(
+        2000.0, "专场: fee the merchant pays per dedicated session, yuan", 0
+    )
+    kol_capture_follow: float = setting(
+        0.15,
+        "probability a buyer of the merchant's goods in the KOL session follows the merchant's "
+        "own room (none when the merchant has no own room)",
+        0,
+        1,
+    )
+    kol_seed_lookalike: bool = setting(
+        True, "the merchant's KOL buyers join its look-alike seeds (audience precision)"
+    )
 
 
 @dataclass(frozen=True)
@@ -1229,6 +1258,19 @@ def check_merchants(scenario: "Scenario", source: str) -> None:
             )
 
 
+def check_kol_sessions(scenario: "Scenario", source: str) -> None:
+    """A ``kol_session`` other than v1 is a top KOL's session for a merchant: the group is of
+    kind 'top_kol' and names its ``merchant`` (simulation/kol.py)."""
+    for name, g in scenario.streams.items():
+        if g.kol_session != "v1" and (g.kind != "top_kol" or not g.merchant):
+            raise ConfigError(
+                source,
+                f"streams.{name}.kol_session",
+                g.kol_session,
+                "needs kind = 'top_kol' and a merchant (else 'v1')",
+            )
+
+
 def check_ticks(sc: "Scenario", source: str, prefix: str = "") -> None:
     """Tick sizes under which the model cannot work are refused, with the reason.
 
@@ -1356,6 +1398,7 @@ def _check_cross(obj: Any, source: str, prefix: str) -> None:
                     g.operator,
                     f"operator {g.operator} needs behaviour.run_of_show = true",
                 )
+        check_kol_sessions(obj, source)
         for d in obj.calendar.campaign_days:
             if d >= obj.days:
                 raise ConfigError(

@@ -47,6 +47,8 @@ from simulation.estimates import (
     audience_counts,
 )
 from simulation.events import EVENT_FIELDS, Events
+from simulation.kol import KOL_FIELDS, KolSessions
+from simulation.kol import active as kol_active
 from simulation.loop_gains import WindowLog
 from simulation.metrics import (
     DAY_KEY,
@@ -73,6 +75,7 @@ RNG_COMPONENTS = (
     "entrance",
     "demand",
     "events",
+    "kol",
 )
 """One generator per component, in spawn order; new components are appended (a child of
 ``SeedSequence.spawn`` is fixed by its index, so every existing stream stays as it was).
@@ -80,7 +83,9 @@ RNG_COMPONENTS = (
 mixed platform's viewer propensities and per-session entrances (only that policy strictly
 inside its limits reads it). ``demand``: latent needs (only with ``platform.latent_needs``).
 ``events``: which free slots a marketing IP reserves for its featured rooms
-(simulation/events.py; only while one with a reserved share runs)."""
+(simulation/events.py; only while one with a reserved share runs). ``kol``: which orders of a
+top KOL's 混场 are the merchant's and which buyers its room captures (simulation/kol.py; only
+with a group's ``kol_session`` set)."""
 WARMUP_HOURS = 2
 """Warm-up videos run in the hours before a stream goes live."""
 
@@ -228,6 +233,14 @@ class SnowballModel(Model):
         self.tph = self.tpd / 24
         self.table = StreamTable(sc, self.rngs["streams"])
         n = self.table.n
+        # --- top KOL sessions (issue 22, simulation/kol.py): a 专场 takes its merchant's goods ---
+        self.kol = (
+            KolSessions(
+                self.table, sc.tick_minutes, sc.behaviour.affinity_initial, self.rngs["kol"]
+            )
+            if kol_active(sc)
+            else None
+        )
         self.population = Population(
             sc.population, sc.behaviour, n, self.rngs["population"], sc.platform
         )
@@ -312,6 +325,8 @@ class SnowballModel(Model):
         self.warmups = WarmupContent(self) if sc.platform.warmup_content else None
         if self.warmups is not None:
             self.day_counts.update({f: np.zeros(n) for f in WARMUP_FIELDS})
+        if self.kol is not None:
+            self.day_counts.update({f: np.zeros(n) for f in KOL_FIELDS})
         self.day_profit: np.ndarray | None = None
         """Each room's profit on the last completed day (economics.profit_accounting), (S,)."""
         self.pending_ratings: dict[int, list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -676,6 +691,21 @@ class SnowballModel(Model):
             )
             for k in RETURN_FIELDS:
                 dc[k] += returned[k]
+        if self.kol is not None:  # top KOL sessions: the merchant's orders, fees, capture
+            bought = np.flatnonzero(out.bought)
+            has_returns = self.config.economics.returns and len(bought) > 0
+            self.kol.account(
+                dc,
+                live,
+                out.rating_stream,
+                out.rating_viewer,
+                out.price[bought],
+                out.margin[bought],
+                self.economics.last_returned if has_returns else None,
+                out.price[bought] - out.margin[bought] if has_returns else None,
+                self.population,
+                None if self.show is None else self.show.clock,
+            )
         if self.show is not None:  # run-of-show: per room x item counts (one bincount each)
             bought = np.flatnonzero(out.bought)
             self.show.tally(
@@ -830,6 +860,8 @@ class SnowballModel(Model):
         if self.show is not None:
             self.show.end_day(day)
         self._measure_day(day)
+        if self.kol is not None:  # tomorrow's look-alike seeds
+            self.kol.end_day(self.population)
         self.agents_by_type[AdBudget].do("step") if self.ad_agents else None
         if self.operated:  # room operators, after the strategies (simulation/operators.py)
             self._operate(self.daily_records[-1])
@@ -912,6 +944,8 @@ class SnowballModel(Model):
 
     def _day_record(self, day: int) -> dict[str, np.ndarray]:
         t, dc, c = self.table, self.day_counts, self.campaigns
+        if self.kol is not None:  # a 混场 row's accounts are its merchant's part
+            self.kol.settle(dc)
         n = t.n
         impressions = dc["free_impressions"] + dc["paid_impressions"] + dc["follow_impressions"]
         budget = np.zeros(n)
@@ -938,5 +972,7 @@ class SnowballModel(Model):
         # --- economics (issue 22) ---
         if self.config.economics.profit_accounting:
             rec.update(self.economics.profit_terms(dc, dc["live_ticks"]))
+            if self.kol is not None:  # the KOL fees are the merchant's cost
+                self.kol.book_fees(rec)
             self.day_profit = rec["profit"]
         return rec

@@ -80,6 +80,9 @@ class StreamTable:
         self.initial_followers = np.repeat([g.initial_followers for _, g in groups], counts)
         self.days_on = self._schedule(scenario, rng)
         self.merchant_room = self._merchants(scenario)
+        self.store_room = self.merchant_room
+        """Per room, the merchant's room its buyers may follow (behaviour's store-follow
+        path; simulation/kol.py sets -1 for the top KOL sessions, which capture their own)."""
         beh = scenario.behaviour
         self.review_sum = np.zeros(n)
         self.review_n = np.zeros(n)

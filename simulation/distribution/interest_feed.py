@@ -396,9 +396,10 @@ class InterestFeed:
         z = sessions.interests[ad_sess] * np.float32(pop.k)
         factor = pctr_factor(z)
         tgt = camps.targeting[act]
-        prec = audience_precision(
-            pop.followers[s_c].astype(np.float64), self.cfg.audience_precision_half * pop.n
-        )
+        seeds = pop.followers[s_c].astype(np.float64)
+        if getattr(m, "kol", None) is not None:  # KOL buyers seed look-alikes (simulation/kol.py)
+            seeds = seeds + m.kol.lookalike_seeds[s_c]
+        prec = audience_precision(seeds, self.cfg.audience_precision_half * pop.n)
         bar = np.where(tgt == 2, 1 + 2 * prec, 0.0)
         extra = None
         learning = np.flatnonzero(camps.learning()[act] & (tgt != 0))
