@@ -399,7 +399,7 @@ class Behaviour:
         need_state = (
             None
             if self.need_state_days is None
-            else pop.need_states(ve, cat_e, day, self.need_state_days)
+            else pop.need_states(sessions.viewer, imp.session[e], cat_e, day, self.need_state_days)
         )
         b = np.flatnonzero(bought_e)
         need_b, created_b = pop.demand_of(ve[b], cat_e[b], ze[b] / np.float32(pop.k))

@@ -382,6 +382,7 @@ def audience_counts(
     n_streams: int,
     interactions: bool = False,
     kernel: bool | None = None,
+    shown: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """One tick's expected counts per stream (:meth:`AudienceBaseline.observe`) from the
     impressions' features: relative interest ``z`` (float32) in the room's category, follow
@@ -391,10 +392,21 @@ def audience_counts(
     small ints < ``NEED_LEVELS``, read before purchases satisfy needs and start satiation:
     :meth:`simulation.population.Population.need_states`). Shapes (n,) unless stated. Large
     ticks build the cell index in one compiled pass (:func:`simulation.kernels.use`;
-    ``kernel`` forces the choice)."""
+    ``kernel`` forces the choice).
+
+    The counting table holds a row per stream *shown* this tick (``shown`` (S,) bool, the
+    streams with an impression; computed when None), not per stream: a tick shows a fraction
+    of the rooms, and the table is zeroed, filled and summed every tick. Each shown stream's
+    sums are those of its own row, in the same order; a stream not shown expects 0."""
+    if shown is None:
+        shown = np.bincount(stream, minlength=n_streams) > 0
+    rows = np.flatnonzero(shown)
+    rank = np.full(n_streams, -1, dtype=np.int64)
+    rank[rows] = np.arange(len(rows))
     if kernels.use(len(stream), kernel):
         pair = kernels.get("audience_pairs")(
             stream,
+            rank,
             session,
             np.ascontiguousarray(z, dtype=np.float32).view(np.int32),
             affinity,
@@ -405,10 +417,16 @@ def audience_counts(
     else:
         fan = np.greater_equal(affinity, 0.5).view(np.int8)
         fan += is_fan.view(np.int8)
-        pair = pair_index(stream, z, fan, session_activity.take(session))
-    return baseline.observe(
-        pair, entered, dwell, bought, entry_need, n_streams, interactions, kernel
+        pair = pair_index(rank.take(stream), z, fan, session_activity.take(session))
+    counts = baseline.observe(
+        pair, entered, dwell, bought, entry_need, len(rows), interactions, kernel
     )
+    out = {}
+    for key, per_row in counts.items():
+        full = np.zeros(n_streams)
+        full[rows] = per_row
+        out[key] = full
+    return out
 
 
 CALIBRATION_QUANTITIES = {

@@ -633,11 +633,12 @@ def _observe_counts(pair, entered, dwell, bought, need, minutes, cvr, n_streams,
     return joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n
 
 
-def _audience_pairs(stream, session, z_bits, affinity, is_fan, activity, bins):
-    """estimates.audience_counts's cell index in one pass over the impressions: the (stream,
-    cell) index of each (:func:`simulation.estimates.pair_index`: z bin from the float32
-    bits of z, fan level, the session's activity bin). ``bins``: estimates' (CELLS,
-    FAN_LEVELS x ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1)."""
+def _audience_pairs(stream, rank, session, z_bits, affinity, is_fan, activity, bins):
+    """estimates.audience_counts's cell index in one pass over the impressions: the (row,
+    cell) index of each (:func:`simulation.estimates.pair_index`, with the stream's row
+    ``rank[stream]`` in the tick's table: z bin from the float32 bits of z, fan level, the
+    session's activity bin). ``bins``: estimates' (CELLS, FAN_LEVELS x ACTIVITY_BINS,
+    ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1)."""
     cells, fa_levels, act_bins, z_offset, z_top = bins
     n = len(stream)
     pair = np.empty(n, dtype=np.int64)
@@ -646,7 +647,7 @@ def _audience_pairs(stream, session, z_bits, affinity, is_fan, activity, bins):
         zb = min(max(zb, 0), z_top)
         fan = (1 if affinity[i] >= 0.5 else 0) + (1 if is_fan[i] else 0)
         cell = zb * fa_levels + fan * act_bins + activity[session[i]]
-        pair[i] = np.int64(stream[i]) * cells + cell
+        pair[i] = rank[stream[i]] * cells + cell
     return pair
 
 

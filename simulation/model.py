@@ -744,7 +744,7 @@ class SnowballModel(Model):
         }
         if self.audience and sessions is not None and len(imp):
             need = out.need_state if entry_need is None else entry_need
-            counts.update(self._audience_counts(imp, out, sessions, need))
+            counts.update(self._audience_counts(imp, out, sessions, need, impressions > 0))
         self.estimator.update(counts)
         self.cum_gmv += gmv
         self.cum_impressions += impressions
@@ -781,7 +781,12 @@ class SnowballModel(Model):
         }
 
     def _audience_counts(
-        self, imp: Impressions, out: Outcome, sessions: Sessions, entry_need: np.ndarray
+        self,
+        imp: Impressions,
+        out: Outcome,
+        sessions: Sessions,
+        entry_need: np.ndarray,
+        shown: np.ndarray | None = None,
     ) -> dict[str, np.ndarray]:
         """The baseline's expected counts of the tick's impressions per stream (and the tick
         into the baseline): never reads the impressions' source (docs/MODEL.md 7.15.1).
@@ -813,6 +818,7 @@ class SnowballModel(Model):
             out.bought,
             t.n,
             self.estimator.interaction_weight > 0,
+            shown=shown,
         )
 
     # ------------------------------------------------------------------ days

@@ -661,14 +661,26 @@ class Population:
         ).astype(np.float32)
 
     def need_states(
-        self, viewers: np.ndarray, categories: np.ndarray, day: int, satiation_days: float
+        self,
+        session_viewers: np.ndarray,
+        session: np.ndarray,
+        categories: np.ndarray,
+        day: int,
+        satiation_days: float,
     ) -> np.ndarray:
-        """Need state of each (viewer, category) pair, int8 (n,): 1 if the viewer has a need
-        in the category, + 2 x the satiation level (0: no purchase in the category within
-        ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2, tau/8 days)."""
-        view, idx = flat(self.need, viewers, categories)
-        state = view[idx].view(np.int8)
-        last = self.last_buy_day.reshape(-1)[idx]
+        """Need state of each (session's viewer, category) pair, int8 (n,): 1 if the viewer
+        has a need in the category, + 2 x the satiation level (0: no purchase in the
+        category within ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2,
+        tau/8 days).
+
+        ``session_viewers`` are the tick's session viewers (drawn in ascending order within
+        each chronotype, so their rows are read nearly in order), ``session`` the session
+        index of each pair: the sessions' rows are gathered once and each pair reads its
+        row's element, far fewer cache misses than a read per pair at random."""
+        k = self.k
+        flat = session * k + categories
+        state = self.need.take(session_viewers, axis=0).reshape(-1)[flat].view(np.int8)
+        last = self.last_buy_day.take(session_viewers, axis=0).reshape(-1)[flat]
         for share in (1.0, 0.5, 0.125):
             # last > day - share x tau, for whole days: an integer comparison (never = -1).
             recent = last > max(math.floor(day - share * satiation_days), -1)

@@ -231,11 +231,11 @@ def test_model_with_the_switch_on_reruns_byte_identically_and_never_reads_paid()
         captured = {}
         orig = m._audience_counts
 
-        def spy(imp, out, sessions, need, orig=orig, captured=captured, model=m):
+        def spy(imp, out, sessions, need, shown=None, orig=orig, captured=captured, model=m):
             if "imp" not in captured and (imp.source == PAID).any():
                 captured.update(imp=imp, out=out, sessions=sessions, need=need.copy(),
                                 state=_baseline_state(model))  # fmt: skip
-            return orig(imp, out, sessions, need)
+            return orig(imp, out, sessions, need, shown)
 
         m._audience_counts = spy
         m.run_days()
