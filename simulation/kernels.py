@@ -19,6 +19,7 @@ a folder of the user's, never ``__pycache__`` beside an installed package).
 Measurements: docs/PERFORMANCE.md.
 """
 
+import math
 import os
 import platform
 from pathlib import Path
@@ -676,6 +677,63 @@ def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
         v = viewers[i]
         for j in range(k):
             interests[v, j] = (add[r + j] + snapshot[i, j]) / total
+
+
+def _show_on_air(s, minute, cycle, start, n_items, clip):
+    """RunOfShow.on_air in one pass: the item slot on air in room ``s[i]`` at ``minute[i]``
+    (the count of item starts after the first at or before the minute within the pass,
+    capped at the room's last item when ``clip``)."""
+    n = len(s)
+    k = start.shape[1]
+    item = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        r = s[i]
+        rem = minute[i] % cycle[r]  # exact: fmod for x >= 0, cycle > 0
+        c = 0
+        for j in range(1, k):
+            if rem >= start[r, j]:
+                c += 1
+        if clip:
+            c = min(c, n_items[r] - 1)
+        item[i] = c
+    return item
+
+
+def _show_overlap(s, minute, dwell, cycle, start, length):
+    """RunOfShow.overlap in one pass: minutes of each item on air in room ``s[i]`` during
+    the visit from ``minute[i]`` to ``minute[i] + dwell[i]``, (m, k): the cumulative airtime
+    at the end less at the start, each ``full passes x length + clip(rem - start, 0,
+    length)`` with numpy's divmod, in numpy's order of operations."""
+    n = len(s)
+    k = start.shape[1]
+    out = np.empty((n, k), dtype=np.float64)
+    ends = np.empty(2, dtype=np.float64)
+    full = np.empty(2, dtype=np.float64)
+    rems = np.empty(2, dtype=np.float64)
+    for i in range(n):
+        r = s[i]
+        ends[0] = minute[i]
+        ends[1] = minute[i] + dwell[i]
+        for h in range(2):  # numpy's divmod (npy_divmod) for x >= 0, cycle > 0
+            x = ends[h]
+            mod = x % cycle[r]
+            div = (x - mod) / cycle[r]
+            if div != 0.0:
+                fl = math.floor(div)
+                if div - fl > 0.5:
+                    fl += 1.0
+            else:
+                fl = 0.0
+            full[h] = fl
+            rems[h] = mod
+        fa, ra, fb, rb = full[0], rems[0], full[1], rems[1]
+        for j in range(k):
+            ln = length[r, j]
+            st = start[r, j]
+            ca = min(max(ra - st, 0.0), ln)
+            cb = min(max(rb - st, 0.0), ln)
+            out[i, j] = (fb * ln + cb) - (fa * ln + ca)
+    return out
 
 
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):

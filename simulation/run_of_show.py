@@ -24,6 +24,7 @@ are summed with one ``bincount`` on (stream x items + item) keys per tick and wr
 import numpy as np
 import pandas as pd
 
+from simulation import kernels
 from simulation.config import ROLES as ITEM_ROLES
 from simulation.config import EconomicsConfig
 from simulation.streams import StreamTable
@@ -156,7 +157,17 @@ class RunOfShow:
     def on_air(self, s: np.ndarray, minute: np.ndarray) -> np.ndarray:
         """The item slot (int64) on air in room ``s`` at ``minute`` minutes since go-live:
         the last item whose start within the pass is at or before the minute (an item of
-        zero length is never on air)."""
+        zero length is never on air). Large arrays run one compiled pass
+        (:func:`simulation.kernels.use`), with the same values."""
+        if kernels.use(len(s)):
+            return kernels.get("show_on_air")(
+                s,
+                np.asarray(minute, dtype=np.float64),
+                self.cycle,
+                self.start,
+                self.n_items,
+                self.k > N_ITEMS,
+            )
         rem = np.mod(minute, self.cycle[s])
         start = self.start[s]
         item = (rem >= start[:, 1]).astype(np.int64)
@@ -180,7 +191,17 @@ class RunOfShow:
 
     def overlap(self, s: np.ndarray, minute: np.ndarray, dwell: np.ndarray) -> np.ndarray:
         """Minutes of each item on air during visits from ``minute`` to ``minute + dwell``
-        (m, k); the rows sum to ``dwell``."""
+        (m, k); the rows sum to ``dwell``. Large arrays run one compiled pass
+        (:func:`simulation.kernels.use`), with the same values."""
+        if kernels.use(len(s)):
+            return kernels.get("show_overlap")(
+                np.asarray(s, dtype=np.int64),
+                np.asarray(minute, dtype=np.float64),
+                np.asarray(dwell, dtype=np.float64),
+                self.cycle,
+                self.start,
+                self.length,
+            )
         return self.cumulative(s, minute + dwell) - self.cumulative(s, minute)
 
     # ------------------------------------------------------------------ counting

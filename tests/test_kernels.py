@@ -413,3 +413,36 @@ def test_drift_weights(exposure):
         rng = np.random.default_rng(2)
     assert_same(pops[1].interests, pops[0].interests)
     assert not np.array_equal(pops[0].interests, make().interests)  # they moved
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_run_of_show_passes(scripted, monkeypatch):
+    """The compiled on-air and overlap passes of the run-of-show give exactly numpy's values:
+    rooms with the default three items and with a longer explicit script (a zero-length
+    item, repeated roles), minutes on item boundaries and on whole passes, visits spanning
+    several passes."""
+    from simulation.run_of_show import RunOfShow
+
+    rng = np.random.default_rng(8)
+    n = 7
+    show = RunOfShow(60.0, 10.0, n)
+    if scripted:
+        show.set_scripts(np.array([1, 4]), [0, 1, 0, 2, 1], [5.0, 20.0, 0.5, 7.0, 12.5])
+    mix = rng.dirichlet(np.ones(3), n)
+    mix[2] = [0.5, 0.5, 0.0]  # an item that is never on air
+    show.set_mix(mix)
+    m = 20_000
+    s = rng.integers(0, n, m)
+    minute = rng.uniform(0, 500, m) * (rng.random(m) < 0.9)
+    edges = show.start[s, 1] + show.cycle[s] * rng.integers(0, 4, m)
+    minute = np.where(rng.random(m) < 0.2, edges, minute)  # exactly on boundaries
+    minute[:50] = show.cycle[s[:50]] * 3  # whole passes
+    dwell = rng.exponential(30.0, m)
+    results = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(kernels, "FORCE", compiled)
+        results[compiled] = (show.on_air(s, minute), show.overlap(s, minute, dwell))
+    assert_same(results[True][0], results[False][0])
+    assert_same(results[True][1], results[False][1])
+    assert len(np.unique(results[False][0])) >= (5 if scripted else 3)
+    np.testing.assert_allclose(results[True][1].sum(axis=1), dwell, rtol=1e-9)
