@@ -61,7 +61,7 @@ from simulation.operators import RoomDashboard
 from simulation.population import Population, Sessions
 from simulation.run_of_show import RunOfShow, apply_scripts, item_contribution
 from simulation.streams import Stream, StreamTable
-from simulation.warmups import WARMUP_FIELDS, WarmupContent
+from simulation.warmups import WARMUP_FIELDS, WarmupContent, views_due
 
 RNG_COMPONENTS = (
     "population",
@@ -567,18 +567,10 @@ class SnowballModel(Model):
         before its stream; a viewer who sees it books the stream with the probability they
         would enter it (hook x interest), and gets it in the follow channel once live."""
         t, pop = self.table, self.population
-        if len(sessions) == 0 or not t.warmup_videos.any():
-            return
-        ahead = max(1, int(WARMUP_HOURS * self.tph))
-        soon = np.flatnonzero(
-            (t.starting_in(day, tod, ahead, self.tpd) > 0) & (t.warmup_videos > 0)
-        )
-        if len(soon) == 0:
+        streams = views_due(self, day, tod, len(sessions), max(1, int(WARMUP_HOURS * self.tph)))
+        if len(streams) == 0:  # (a zero-size draw would consume nothing either)
             return
         rng = self.rngs["warmup"]
-        expected = t.warmup_videos[soon] * t.warmup_reach[soon] * pop.n / ahead
-        views = np.minimum(rng.poisson(expected), len(sessions))
-        streams = np.repeat(soon, views)
         viewers = sessions[rng.integers(0, len(sessions), len(streams))]
         z = pop.relative_interest(viewers, t.category[streams])
         b = self.config.behaviour

@@ -61,6 +61,25 @@ def interest_sample(weights: np.ndarray, n: int, rng: np.random.Generator) -> np
     return np.minimum(idx, len(weights) - 1)
 
 
+def views_due(
+    model: "SnowballModel", day: int, tod: int, n_sessions: int, ahead: int
+) -> np.ndarray:
+    """The tick's warm-up views, one room index per view (version 1's budget, 7.2): the
+    rooms starting within ``ahead`` ticks that post videos each get Poisson(videos x
+    ``warmup_reach`` x viewers / ``ahead``) views, capped at the tick's ``n_sessions``; drawn
+    from the ``warmup`` generator (nothing is drawn when no such room is about to start)."""
+    t = model.table
+    none = np.empty(0, dtype=np.int64)
+    if n_sessions == 0 or not t.warmup_videos.any():
+        return none
+    soon = np.flatnonzero((t.starting_in(day, tod, ahead, model.tpd) > 0) & (t.warmup_videos > 0))
+    if len(soon) == 0:
+        return none
+    expected = t.warmup_videos[soon] * t.warmup_reach[soon] * model.population.n / ahead
+    views = np.minimum(model.rngs["warmup"].poisson(expected), n_sessions)
+    return np.repeat(soon, views)
+
+
 class WarmupContent:
     """Warm-up videos reached by interest, measured, seeding the go-live estimates, and
     winning bookings and follows (the module docstring gives the rules).
@@ -93,15 +112,8 @@ class WarmupContent:
         self._go_live(live)
         m = self.m
         t, pop = m.table, m.population
-        if len(viewers) == 0 or not t.warmup_videos.any():
-            return
-        soon = np.flatnonzero((t.starting_in(day, tod, ahead, m.tpd) > 0) & (t.warmup_videos > 0))
-        if len(soon) == 0:
-            return
         rng = m.rngs["warmup"]
-        expected = t.warmup_videos[soon] * t.warmup_reach[soon] * pop.n / ahead
-        views = np.minimum(rng.poisson(expected), len(viewers))
-        streams = np.repeat(soon, views)
+        streams = views_due(m, day, tod, len(viewers), ahead)
         if len(streams) == 0:
             return
         cat = t.category[streams]
