@@ -332,6 +332,12 @@ class Population:
         if self.platform.latent_needs:
             self.origin = np.empty((n, k), dtype=np.uint8)
             self.origin.fill(NO_ORIGIN)  # written now: no page faults at the first latent needs
+        self.need_state: np.ndarray | None = None
+        """Each viewer's need state per category (:meth:`need_states`), int8 (N, K), kept
+        only where the audience baseline reads it (:meth:`keep_need_states`): computed at
+        the first read of a day and updated by that day's purchases."""
+        self._state_day: int | None = None
+        self._state_tau = 0.0
 
     # ------------------------------------------------------------------ sessions
 
@@ -660,6 +666,34 @@ class Population:
             last < 0, np.float32(1), 1 - np.exp(-(since + np.float32(0.5)) / tau)
         ).astype(np.float32)
 
+    def keep_need_states(self, satiation_days: float) -> None:
+        """Keep :attr:`need_state` (12 bytes more per viewer with 12 categories): a tick then
+        reads one row per session instead of the ``need`` and ``last_buy_day`` rows."""
+        self.need_state = np.zeros((self.n, self.k), dtype=np.int8)
+        self._state_tau = float(satiation_days)
+        self._state_day = None
+
+    def _satiation_levels(self, last: np.ndarray, day: int, satiation_days: float) -> np.ndarray:
+        """2 x the satiation level of each last purchase day (0: none within tau; 1, 2, 3:
+        within tau, tau/2, tau/8 days), int8."""
+        level = np.zeros(last.shape, dtype=np.int8)
+        for share in (1.0, 0.5, 0.125):
+            # last > day - share x tau, for whole days: an integer comparison (never = -1).
+            recent = last > max(math.floor(day - share * satiation_days), -1)
+            level += recent.view(np.int8) * np.int8(2)
+        return level
+
+    def _refresh_need_states(self, day: int, rows: int = 65536) -> None:
+        """:attr:`need_state` from ``need`` and ``last_buy_day`` for ``day``, in blocks."""
+        assert self.need_state is not None
+        for lo in range(0, self.n, rows):
+            block = self.need_state[lo : lo + rows]
+            block[:] = self._satiation_levels(
+                self.last_buy_day[lo : lo + rows], day, self._state_tau
+            )
+            block += self.need[lo : lo + rows].view(np.int8)
+        self._state_day = day
+
     def need_states(
         self,
         session_viewers: np.ndarray,
@@ -676,15 +710,18 @@ class Population:
         ``session_viewers`` are the tick's session viewers (drawn in ascending order within
         each chronotype, so their rows are read nearly in order), ``session`` the session
         index of each pair: the sessions' rows are gathered once and each pair reads its
-        row's element, far fewer cache misses than a read per pair at random."""
+        row's element, far fewer cache misses than a read per pair at random. With
+        :attr:`need_state` kept (for this tau) one row is read, else the ``need`` and
+        ``last_buy_day`` rows; the states are the same."""
         k = self.k
         flat = session * k + categories
+        if self.need_state is not None and satiation_days == self._state_tau:
+            if self._state_day != day:
+                self._refresh_need_states(day)
+            return self.need_state.take(session_viewers, axis=0).reshape(-1)[flat]
         state = self.need.take(session_viewers, axis=0).reshape(-1)[flat].view(np.int8)
         last = self.last_buy_day.take(session_viewers, axis=0).reshape(-1)[flat]
-        for share in (1.0, 0.5, 0.125):
-            # last > day - share x tau, for whole days: an integer comparison (never = -1).
-            recent = last > max(math.floor(day - share * satiation_days), -1)
-            state += recent.view(np.int8) * np.int8(2)
+        state += self._satiation_levels(last, day, satiation_days)
         return state
 
     def demand_of(
@@ -753,6 +790,9 @@ class Population:
             self.origin.reshape(-1)[idx] = NO_ORIGIN
         view, idx = flat(self.last_buy_day, viewers, categories)
         view[idx] = day
+        if self.need_state is not None and self._state_day == day:  # no need, bought today
+            today = self._satiation_levels(np.array([day], dtype=np.int16), day, self._state_tau)
+            self.need_state.reshape(-1)[idx] = today[0]
         first = ~self.adopted.reshape(-1)[idx]
         if first.any():
             pairs = np.sort(viewers[first] * self.k + categories[first])
@@ -776,7 +816,7 @@ class Population:
             self.adopted,
             self.reserved,
         ]
-        arrays += [a for a in (self.baseline, self.origin) if a is not None]
+        arrays += [a for a in (self.baseline, self.origin, self.need_state) if a is not None]
         return int(
             sum(a.nbytes for a in arrays)
             + sum(m.nbytes for m in self._members)

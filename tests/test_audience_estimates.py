@@ -360,3 +360,23 @@ def test_interaction_weight_changes_the_model_value_with_either_estimator(audien
         assert m.estimator.c["interactions"].sum() > 0
         values.append(m.value.copy())
     assert np.all(np.isfinite(values[1])) and not np.array_equal(values[0], values[1])
+
+
+def test_kept_need_states_equal_the_states_computed_afresh():
+    """With the baseline on, each viewer's need state is kept in one array, refreshed at a
+    day's first read and updated by that day's purchases; after a run it equals the state
+    computed afresh from ``need`` and ``last_buy_day`` for the last day, viewer by viewer,
+    and a purchase in the run changed some (a bought pair reads need 0 and satiation 3)."""
+    m = SnowballModel(small("default"), 4, days=2, overrides=ON)
+    pop = m.population
+    assert pop.need_state is not None
+    m.run_days()
+    day = m.day
+    assert pop._state_day == day
+    fresh = pop._satiation_levels(pop.last_buy_day, day, m.config.behaviour.satiation_days)
+    fresh += pop.need.view(np.int8)
+    np.testing.assert_array_equal(pop.need_state, fresh)
+    bought_today = pop.last_buy_day == day
+    assert bought_today.any() and (pop.need_state[bought_today] == 6).all()
+    off = SnowballModel(small("default"), 4, days=1)
+    assert off.population.need_state is None
