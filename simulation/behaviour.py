@@ -175,12 +175,12 @@ class Behaviour:
         self.cfg = cfg
         self.table = table
         self.show = show
+        """The rooms' scripts (``behaviour.run_of_show``), or None: items drawn by the mix."""
         self.price_factor: np.ndarray | None = None
         """Each room's share of its list prices today (calendar events' discounts), (S,);
         None: list prices (set by the model at the start of each day)."""
         self.need_state_days: float | None = None
         """Satiation days for :attr:`Outcome.need_state`; None: the state is not computed."""
-        """The rooms' scripts (``behaviour.run_of_show``), or None: items drawn by the mix."""
         self.role_price = np.asarray(cfg.role_price)
         self.role_appeal = np.asarray(cfg.role_appeal)
         self.role_entry = np.asarray(cfg.role_entry_lift, dtype=np.float32)
