@@ -18,8 +18,9 @@ def compile_all() -> list[str]:
     """Compile every kernel, or load it from numba's cache, by running one small day of the
     default market under each distribution policy (and one with the audience baseline,
     interest drift and the run-of-show on) with the kernels forced; returns the names of the
-    kernels ready. The cache lives in the user's cache folder (:func:`simulation.kernels.cache_folder`), so the
-    first large run after an install does not compile (at 1M viewers a cold cache adds ≈ 4.5 s).
+    kernels ready. The cache lives in the user's cache folder
+    (:func:`simulation.kernels.cache_folder`), so the first large run after an install does not
+    compile (at 1M viewers a cold cache adds ≈ 4.5 s).
     ``make test`` and ``make bench`` run it once after installing numba (:func:`main`)."""
     from simulation.api import run
     from simulation.distribution import POLICIES
