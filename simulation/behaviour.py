@@ -139,8 +139,8 @@ class Outcome:
     need_state: np.ndarray | None = None
     """Per entry (in impression order), its viewer's need state as the tick began in the
     category a purchase reads (the room's; its product's under ``alliance.product_match``):
-    :meth:`Population.need_states`, int8; only when :attr:`Behaviour.need_state_days` is
-    set (the audience-aware baseline reads it)."""
+    :meth:`Population.need_states`, int8; only when the population keeps need states
+    (``Population.keep_need_states``: the audience-aware baseline reads them)."""
 
 
 def buy_decisions(
@@ -179,8 +179,6 @@ class Behaviour:
         self.price_factor: np.ndarray | None = None
         """Each room's share of its list prices today (calendar events' discounts), (S,);
         None: list prices (set by the model at the start of each day)."""
-        self.need_state_days: float | None = None
-        """Satiation days for :attr:`Outcome.need_state`; None: the state is not computed."""
         self.role_price = np.asarray(cfg.role_price)
         self.role_appeal = np.asarray(cfg.role_appeal)
         self.role_entry = np.asarray(cfg.role_entry_lift, dtype=np.float32)
@@ -398,8 +396,8 @@ class Behaviour:
         # The entrants' need states as the tick began: read before purchases satisfy needs.
         need_state = (
             None
-            if self.need_state_days is None
-            else pop.need_states(sessions.viewer, imp.session[e], cat_e, day, self.need_state_days)
+            if pop.need_state is None
+            else pop.need_states(sessions.viewer, imp.session[e], cat_e, day)
         )
         b = np.flatnonzero(bought_e)
         need_b, created_b = pop.demand_of(ve[b], cat_e[b], ze[b] / np.float32(pop.k))

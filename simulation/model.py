@@ -285,7 +285,6 @@ class SnowballModel(Model):
             apply_scripts(self.show, self.table)
         self.behaviour = Behaviour(sc.behaviour, self.table, self.show)
         if self.audience:  # the baseline's need feature, per entry (Outcome.need_state)
-            self.behaviour.need_state_days = sc.behaviour.satiation_days
             self.population.keep_need_states(sc.behaviour.satiation_days)
         if self.alliance is not None and sc.alliance.product_match:
             self.behaviour.product_category = self.alliance.product_category

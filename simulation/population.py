@@ -667,8 +667,9 @@ class Population:
         ).astype(np.float32)
 
     def keep_need_states(self, satiation_days: float) -> None:
-        """Keep :attr:`need_state` (12 bytes more per viewer with 12 categories): a tick then
-        reads one row per session instead of the ``need`` and ``last_buy_day`` rows."""
+        """Keep :attr:`need_state` for satiation over ``satiation_days`` (12 bytes more per
+        viewer with 12 categories): a tick then reads one row per session instead of the
+        ``need`` and ``last_buy_day`` rows (:meth:`need_states`)."""
         self.need_state = np.zeros((self.n, self.k), dtype=np.int8)
         self._state_tau = float(satiation_days)
         self._state_day = None
@@ -695,34 +696,23 @@ class Population:
         self._state_day = day
 
     def need_states(
-        self,
-        session_viewers: np.ndarray,
-        session: np.ndarray,
-        categories: np.ndarray,
-        day: int,
-        satiation_days: float,
+        self, session_viewers: np.ndarray, session: np.ndarray, categories: np.ndarray, day: int
     ) -> np.ndarray:
-        """Need state of each (session's viewer, category) pair, int8 (n,): 1 if the viewer
-        has a need in the category, + 2 x the satiation level (0: no purchase in the
-        category within ``satiation_days`` = tau; 1, 2, 3: the last one within tau, tau/2,
-        tau/8 days).
+        """Need state of each (session's viewer, category) pair as kept in
+        :attr:`need_state` (refreshed first when it is of an earlier day), int8 (n,): 1 if
+        the viewer has a need in the category, + 2 x the satiation level (0: no purchase in
+        the category within tau; 1, 2, 3: the last one within tau, tau/2, tau/8 days).
 
         ``session_viewers`` are the tick's session viewers (drawn in ascending order within
         each chronotype, so their rows are read nearly in order), ``session`` the session
         index of each pair: the sessions' rows are gathered once and each pair reads its
-        row's element, far fewer cache misses than a read per pair at random. With
-        :attr:`need_state` kept (for this tau) one row is read, else the ``need`` and
-        ``last_buy_day`` rows; the states are the same."""
-        k = self.k
-        flat = session * k + categories
-        if self.need_state is not None and satiation_days == self._state_tau:
-            if self._state_day != day:
-                self._refresh_need_states(day)
-            return self.need_state.take(session_viewers, axis=0).reshape(-1)[flat]
-        state = self.need.take(session_viewers, axis=0).reshape(-1)[flat].view(np.int8)
-        last = self.last_buy_day.take(session_viewers, axis=0).reshape(-1)[flat]
-        state += self._satiation_levels(last, day, satiation_days)
-        return state
+        row's element, far fewer cache misses than a read per pair at random. Needs
+        :meth:`keep_need_states`."""
+        assert self.need_state is not None, "keep_need_states() first"
+        if self._state_day != day:
+            self._refresh_need_states(day)
+        flat = session * self.k + categories
+        return self.need_state.take(session_viewers, axis=0).reshape(-1)[flat]
 
     def demand_of(
         self, viewers: np.ndarray, categories: np.ndarray, interest: np.ndarray
