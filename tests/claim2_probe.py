@@ -44,7 +44,7 @@ TEST_SIZE = {
 
 def focal_free_and_paid(overrides: dict[str, Any], seed: int) -> tuple[float, float]:
     """The focal room's free and paid impressions over one run of ``default``."""
-    m = SnowballModel("default", seed, overrides=overrides)
+    m = SnowballModel("v1", seed, overrides=overrides)
     m.run_days()
     focal = m.table.group_names.index("focal")
     i = int(np.flatnonzero(m.table.group == focal)[0])

@@ -32,16 +32,16 @@ def scripted(viewers, stream, session=None) -> Impressions:
     )
 
 
-def small(name: str = "default", **overrides):
+def small(name: str = "v1", **overrides):
     """The named scenario shrunk to a few thousand viewers and ~40 streams."""
     return load_scenario(name, {**SMALL, **overrides})
 
 
 @pytest.fixture
 def small_default():
-    return small("default")
+    return small("v1")
 
 
 @pytest.fixture
 def small_funnel():
-    return small("funnel")
+    return small("funnel_v1")

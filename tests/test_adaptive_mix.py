@@ -156,7 +156,7 @@ def model():
         "economics.profit_accounting": True,
         "economics.returns": True,
     }
-    m = SnowballModel("default", seed=4, days=4, overrides=over)
+    m = SnowballModel("v1", seed=4, days=4, overrides=over)
     m.run_days()
     return m
 
@@ -214,8 +214,8 @@ def test_the_mix_moves_over_the_days_and_the_script_follows_it(model):
 
 
 def test_runs_with_adaptive_mix_are_byte_identical():
-    a = api.run("default", seed=5, days=2, overrides=SHOW)
-    b = api.run("default", seed=5, days=2, overrides=SHOW)
+    a = api.run("v1", seed=5, days=2, overrides=SHOW)
+    b = api.run("v1", seed=5, days=2, overrides=SHOW)
     assert a.items.equals(b.items) and a.streams.equals(b.streams)
     assert [d.mix for d in a.model.stream_agents[0].dashboards] == [
         d.mix for d in b.model.stream_agents[0].dashboards
@@ -246,7 +246,7 @@ def test_airtime_adds_up_to_the_time_on_air_with_adaptive_mix(seed, step, floor,
     if scripted:
         over["streams.field.script_roles"] = ["profit", "driver", "profit"]
         over["streams.field.script_minutes"] = [7.0, cycle / 3, 11.0]
-    r = api.run("default", seed=seed, days=3, overrides=over)
+    r = api.run("v1", seed=seed, days=3, overrides=over)
     air = r.items.groupby(["stream", "day"])["airtime_minutes"].sum()
     live = r.streams.set_index(["stream", "day"])["live_minutes"].loc[air.index]
     np.testing.assert_allclose(air.to_numpy(), live.to_numpy(), atol=1e-6)
@@ -265,7 +265,7 @@ def test_adaptive_mix_moves_an_explicit_script_by_role_keeping_its_items_in_prop
         "streams.focal.script_minutes": [10.0, 20.0, 5.0, 8.0],
         "streams.focal.operator_params.mix_step": 0.5,
     }
-    m = SnowballModel("default", seed=4, days=3, overrides=over)
+    m = SnowballModel("v1", seed=4, days=3, overrides=over)
     m.run_days()
     dashboards = m.stream_agents[0].dashboards
     assert all(d.item_roles == (0, 1, 0, 2) and len(d.item_airtime) == 4 for d in dashboards)

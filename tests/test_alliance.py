@@ -155,7 +155,7 @@ BRAND = {
 
 
 def alliance_run(seed: int = 1, days: int = 2, viewers: int = 6000, **over):
-    sc = small("default", **{**BRAND, "population.viewers": viewers, "days": days, **over})
+    sc = small("v1", **{**BRAND, "population.viewers": viewers, "days": days, **over})
     r = api.run(sc, seed=seed)
     infl = r.streams["stream"].isin(
         np.flatnonzero(r.model.table.group == r.model.table.group_names.index("infl"))

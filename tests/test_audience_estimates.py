@@ -227,7 +227,7 @@ def test_model_with_the_switch_on_reruns_byte_identically_and_never_reads_paid()
     over = {**ON, "platform.interaction_weight": 0.5}
     runs = []
     for _ in range(2):
-        m = SnowballModel(small("default"), 11, days=2, overrides=over)
+        m = SnowballModel(small("v1"), 11, days=2, overrides=over)
         captured = {}
         orig = m._audience_counts
 
@@ -271,9 +271,9 @@ def _restore(m, state):
 
 
 def test_switch_off_keeps_the_version_1_estimator():
-    m = SnowballModel(small("default"), 3, days=1)
+    m = SnowballModel(small("v1"), 3, days=1)
     assert type(m.estimator) is Estimator and m.uplift is m.value
-    on = SnowballModel(small("default"), 3, days=1, overrides=ON)
+    on = SnowballModel(small("v1"), 3, days=1, overrides=ON)
     assert isinstance(on.estimator, UpliftEstimator)
     on.run_days()
     assert on.uplift is on.value and np.all(np.isfinite(on.value))
@@ -304,7 +304,7 @@ def test_online_predictions_are_calibrated_on_stationary_traffic():
 
 
 def test_calibration_table_by_decile_on_a_run():
-    m = SnowballModel(small("default"), 7, days=2, overrides=ON)
+    m = SnowballModel(small("v1"), 7, days=2, overrides=ON)
     m.run_days()
     rows = calibration_table(m.estimator.baseline)
     for q in ("entry", "dwell", "cvr"):
@@ -354,7 +354,7 @@ def test_interaction_weight_changes_the_model_value_with_either_estimator(audien
     values = []
     for w in (0.0, 2.0):
         over = {"platform.audience_estimates": audience, "platform.interaction_weight": w}
-        m = SnowballModel(small("default"), 4, days=1, overrides=over)
+        m = SnowballModel(small("v1"), 4, days=1, overrides=over)
         for _ in range(60):
             m.step()
         assert m.estimator.c["interactions"].sum() > 0
@@ -367,7 +367,7 @@ def test_kept_need_states_equal_the_states_computed_afresh():
     day's first read and updated by that day's purchases; after a run it equals the state
     computed afresh from ``need`` and ``last_buy_day`` for the last day, viewer by viewer,
     and a purchase in the run changed some (a bought pair reads need 0 and satiation 3)."""
-    m = SnowballModel(small("default"), 4, days=2, overrides=ON)
+    m = SnowballModel(small("v1"), 4, days=2, overrides=ON)
     pop = m.population
     assert pop.need_state is not None
     m.run_days()
@@ -378,5 +378,5 @@ def test_kept_need_states_equal_the_states_computed_afresh():
     np.testing.assert_array_equal(pop.need_state, fresh)
     bought_today = pop.last_buy_day == day
     assert bought_today.any() and (pop.need_state[bought_today] == 6).all()
-    off = SnowballModel(small("default"), 4, days=1)
+    off = SnowballModel(small("v1"), 4, days=1)
     assert off.population.need_state is None

@@ -72,7 +72,7 @@ def test_scale_1m_seeds_each_viewer_like_the_default_market():
     """Per-stream shares of viewers are divided by how much each group's count grew, so a
     viewer of scale_1m starts with the default market's follows and warm-up exposure (the
     shares once gave 6.5 follows per viewer against 0.8)."""
-    default, scale = load_scenario("default"), load_scenario("scale_1m")
+    default, scale = load_scenario("v1"), load_scenario("scale_1m")
     assert sum(g.count for g in scale.streams.values()) == 2000
     assert scale.population.viewers == 1_000_000 and scale.days == 30
     np.testing.assert_allclose(_per_viewer_seeding(scale), _per_viewer_seeding(default), rtol=1e-6)

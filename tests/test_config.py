@@ -12,18 +12,44 @@ from simulation.config import (
     parse_override,
     replace,
     scenario_from_dict,
+    to_dict,
 )
 
 
-def test_named_scenarios_load():
-    d = load_scenario("default")
-    f = load_scenario("funnel")
+@pytest.mark.parametrize(("feed", "funnel"), [("default", "funnel"), ("v1", "funnel_v1")])
+def test_named_scenarios_load(feed, funnel):
+    d = load_scenario(feed)
+    f = load_scenario(funnel)
     assert d.policy == "interest_feed" and f.policy == "search_funnel"
     assert d.population.viewers == 100_000
     # funnel inherits the whole market from default
     assert f.streams.keys() == d.streams.keys()
     assert f.streams["focal"] == d.streams["focal"]
-    assert f.name == "funnel" and f.description != d.description
+    assert f.name == funnel and f.description != d.description
+
+
+def test_default_is_version_1s_market_with_version_2s_mechanisms_on():
+    """`default` differs from `v1` in exactly the version-2 switches and sourced values that
+    default.toml lists; the market (groups, sizes, rooms) is version 1's."""
+    v1, v2 = to_dict(load_scenario("v1")), to_dict(load_scenario("default"))
+
+    def flat(d, prefix=""):
+        out = {}
+        for k, v in d.items():
+            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+        return out
+
+    a, b = flat(v1), flat(v2)
+    changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)} - {"name", "description"}
+    assert changed == {
+        "platform.audience_estimates", "platform.interaction_weight", "platform.interest_drift",
+        "platform.latent_needs", "platform.warmup_content", "behaviour.run_of_show",
+        "behaviour.role_cost", "economics.profit_accounting", "economics.returns",
+        "auction.max_delivery_value",
+    }  # fmt: skip
+    # (default.toml also writes out the sourced economic values that are the code's defaults)
+    for switch in ("audience_estimates", "interest_drift", "latent_needs", "warmup_content"):
+        assert getattr(load_scenario("v1").platform, switch) is False
 
 
 def test_a_named_scenario_may_be_given_by_its_file_name(tmp_path, monkeypatch):
@@ -38,7 +64,7 @@ def test_a_named_scenario_may_be_given_by_its_file_name(tmp_path, monkeypatch):
 
 
 def test_default_market_has_all_kinds_and_ads():
-    d = load_scenario("default")
+    d = load_scenario("v1")
     kinds = {g.kind for g in d.streams.values()}
     assert kinds == {"field", "alliance", "top_kol"}
     assert any(g.campaign is not None for g in d.streams.values())
@@ -91,17 +117,17 @@ def test_overrides_apply_and_validate():
 )
 def test_bad_values_raise_one_line_errors(overrides, key, fragment):
     with pytest.raises(ConfigError) as err:
-        load_scenario("default", overrides)
+        load_scenario("v1", overrides)
     msg = str(err.value)
     assert "\n" not in msg
     assert f"{key.split('.')[-1] if 'did you mean' in fragment else key}" in msg
     assert fragment in msg
-    assert "default.toml" in msg
+    assert "v1.toml" in msg
 
 
 def test_unknown_key_suggests_nearest():
     with pytest.raises(ConfigError) as err:
-        load_scenario("default", {"feed.exploraton": 0.1})
+        load_scenario("v1", {"feed.exploraton": 0.1})
     assert "did you mean 'feed.exploration'" in str(err.value)
 
 
@@ -150,7 +176,7 @@ def test_streams_needed():
 
 
 def test_config_is_frozen():
-    sc = load_scenario("default")
+    sc = load_scenario("v1")
     with pytest.raises(dataclasses.FrozenInstanceError):
         sc.days = 3
 

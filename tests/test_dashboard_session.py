@@ -72,7 +72,7 @@ def test_a_trait_drawn_from_a_range_stays_a_range_until_moved(tmp_path):
 
 
 def test_each_control_becomes_an_override():
-    preset = load_scenario("default")
+    preset = load_scenario("v1")
     c, _ = controls_from_preset("default")
     changed = Controls(
         scenario="default",
@@ -101,7 +101,7 @@ def test_each_control_becomes_an_override():
         "streams.focal.campaign.daily_budget": 1200.0,
         "calendar.campaign_days": [1],
     }
-    load_scenario("default", out)  # and the result validates
+    load_scenario("v1", out)  # and the result validates
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ def test_each_roles_gross_margin_lies_in_its_published_range_at_every_quality(ro
 def test_version_1s_role_costs_were_outside_those_ranges():
     """The check can fail: version 1's welfare items lose 21-33 % of their price and its
     drivers earn 12-24 %, both outside what the sources describe."""
-    sc = load_scenario("default")
+    sc = load_scenario("v1")
     b = sc.behaviour
     outside = []
     for i, role in enumerate(ROLES):
@@ -87,7 +87,7 @@ def test_fee_commission_and_bid_follow_their_sources():
 
 
 def test_the_version_2_values_leave_version_1_alone():
-    d = load_scenario("default")
+    d = load_scenario("v1")
     assert d.behaviour.role_cost == (0.55, 0.25, 1.0)
     assert d.auction.max_delivery_value == 1.5
     assert not d.economics.profit_accounting and not d.economics.returns

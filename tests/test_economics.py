@@ -124,7 +124,7 @@ def test_profit_terms_add_up(gmv, returned, margin_share, fee, commission, resto
 
 @pytest.fixture(scope="module")
 def run_on():
-    sc = small("default", **ON, **{"streams.alliance.merchant": "focal"})
+    sc = small("v1", **ON, **{"streams.alliance.merchant": "focal"})
     return api.run(sc, seed=5)
 
 
@@ -146,7 +146,7 @@ def test_model_accounts_hold_in_every_row(run_on):
 
 
 def test_switches_off_is_version_one():
-    sc = small("default")
+    sc = small("v1")
     m = SnowballModel(sc, 4)
     assert m.economics is None and m.day_profit is None
     before = m.rngs["returns"].bit_generator.state
@@ -160,26 +160,26 @@ def test_switches_off_is_version_one():
 
 
 def test_profit_alone_books_no_returns_and_draws_nothing():
-    m = SnowballModel(small("default", **{"economics.profit_accounting": True}), 4)
+    m = SnowballModel(small("v1", **{"economics.profit_accounting": True}), 4)
     before = m.rngs["returns"].bit_generator.state
     m.run_days()
     assert m.rngs["returns"].bit_generator.state == before
     s = api.streams_table(m)
     assert (s["returns"] == 0).all() and (s["refunds"] == 0).all()
     # profit accounting alone changes no behaviour: the same traffic and orders as off
-    off = api.run(small("default"), seed=4).streams
+    off = api.run(small("v1"), seed=4).streams
     pd.testing.assert_frame_equal(s[off.columns], off)
 
 
 def test_returns_change_nothing_but_the_accounts():
     """Returns are decided from their own generator: traffic, orders, GMV are unchanged."""
-    off = api.run(small("default"), seed=6).streams
-    on = api.run(small("default", **ON), seed=6).streams
+    off = api.run(small("v1"), seed=6).streams
+    on = api.run(small("v1", **ON), seed=6).streams
     pd.testing.assert_frame_equal(on[off.columns], off)
 
 
 def test_reruns_are_byte_identical_and_seeds_differ():
-    sc = small("default", **ON)
+    sc = small("v1", **ON)
     a, b = api.run(sc, seed=9).streams, api.run(sc, seed=9).streams
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     c = api.run(sc, seed=10).streams
@@ -187,12 +187,12 @@ def test_reruns_are_byte_identical_and_seeds_differ():
 
 
 def test_capacity_investment_is_booked_the_day_it_takes_effect():
-    m = SnowballModel(small("default", **{"economics.profit_accounting": True}), 2)
+    m = SnowballModel(small("v1", **{"economics.profit_accounting": True}), 2)
     m.run_days(1)  # day 0 done
     m.stream_agents[3].invest(750.0)  # queued like a strategy's Decision.capacity_investment
     m.run_days(1)  # end of day 1: applied to persuasion, booked on day 2
     assert m.daily_records[1]["capacity_cost"][3] == 0
-    m2 = SnowballModel(small("default", **{"economics.profit_accounting": True}, days=3), 2)
+    m2 = SnowballModel(small("v1", **{"economics.profit_accounting": True}, days=3), 2)
     m2.run_days(1)
     m2.stream_agents[3].invest(750.0)
     m2.run_days(2)
@@ -201,14 +201,14 @@ def test_capacity_investment_is_booked_the_day_it_takes_effect():
 
 
 def test_strategies_observe_the_rooms_profit():
-    m = SnowballModel(small("default", **{"economics.profit_accounting": True}), 3)
+    m = SnowballModel(small("v1", **{"economics.profit_accounting": True}), 3)
     m.run_days()
     ads = m.ad_agents
     assert ads
     for a in ads:
         for h in a.history:
             assert h.profit == m.daily_records[h.day]["profit"][a.stream]
-    m_off = SnowballModel(small("default"), 3)
+    m_off = SnowballModel(small("v1"), 3)
     m_off.run_days(1)
     assert all(h.profit is None for a in m_off.ad_agents for h in a.history)
     # an observation built by hand (as the strategy contract does) needs no profit
@@ -220,7 +220,7 @@ def test_profit_where_roi_is_shown(run_on, tmp_path, capsys):
     s = api.summarize(run_on)
     focal = run_on.streams[run_on.streams["group"] == "focal"]
     assert s["focal_profit"] == pytest.approx(focal["profit"].sum())
-    off = api.summarize(api.run(small("default"), seed=5))
+    off = api.summarize(api.run(small("v1"), seed=5))
     assert math.isnan(off["focal_profit"])
     from simulation.cli import main
 
@@ -265,5 +265,5 @@ def test_breakeven_roi_and_contribution():
 )
 def test_bad_values_are_refused_naming_the_key(key, value):
     with pytest.raises(ConfigError, match=key.split(".")[1]) as e:
-        load_scenario("default", {key: value})
+        load_scenario("v1", {key: value})
     assert "\n" not in str(e.value)

@@ -343,7 +343,7 @@ def test_reruns_with_events_on_are_byte_identical():
 )
 def test_bad_event_values_are_refused_naming_the_key(overrides, key):
     with pytest.raises(ConfigError) as err:
-        load_scenario("default", {"days": 3, **overrides})
+        load_scenario("v1", {"days": 3, **overrides})
     assert key in str(err.value) and "\n" not in str(err.value)
 
 
@@ -375,7 +375,7 @@ def test_reserved_slots_give_the_same_counts_on_the_compiled_path(monkeypatch):
 def test_memory_estimate_counts_the_busiest_days_sales():
     from simulation.footprint import peak_slots_per_viewer
 
-    plain = peak_slots_per_viewer(load_scenario("default"))
+    plain = peak_slots_per_viewer(load_scenario("v1"))
     two_sales = load_scenario(
         "default",
         {
@@ -485,7 +485,7 @@ def test_the_operator_entry_rule_enters_when_the_margin_survives_the_discount():
     from simulation.operators import ENTRY_WINDOW_DAYS, RoomDashboard, operator_class
 
     op = operator_class("capacity_investment")(
-        load_scenario("default").streams["focal"].operator_params
+        load_scenario("v1").streams["focal"].operator_params
     )
 
     def day(gmv, margin):

@@ -166,7 +166,7 @@ def run(seed: int, **campaign) -> tuple[SnowballModel, list[tuple[np.ndarray, np
     the model and each tick's paid impressions of the focal room (viewer, stream)."""
     over = {"population.viewers": VIEWERS, "streams.focal.campaign.strategy": "fixed"}
     over.update({f"streams.focal.campaign.{k}": v for k, v in campaign.items()})
-    m = SnowballModel("default", seed=seed, days=DAYS, overrides=over)
+    m = SnowballModel("v1", seed=seed, days=DAYS, overrides=over)
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     respond = m.behaviour.respond
 

@@ -299,7 +299,7 @@ def test_per_seed_slopes():
 
 def test_budgets_scale_with_the_population():
     arm = _plan.Arm("a", {"streams.focal.campaign.strategy": "none"})
-    base = load_scenario("default")
+    base = load_scenario("v1")
     sc = _plan.build_scenario(arm, {"population.viewers": base.population.viewers // 5})
     for name, g in base.streams.items():
         if g.campaign is not None:
@@ -316,7 +316,7 @@ def test_frozen_market_keeps_traits_across_seeds():
     sc = _plan.build_scenario(_plan.Arm("a"), _plan.QUICK_SIZES, market_seed=5)
     assert sc.streams["focal"].count == 1
     assert sum(g.count for g in sc.streams.values()) == sum(
-        g.count for g in load_scenario("default", _plan.QUICK_SIZES).streams.values()
+        g.count for g in load_scenario("v1", _plan.QUICK_SIZES).streams.values()
     )
     t1, t2 = SnowballModel(sc, 1).table, SnowballModel(sc, 2).table
     for attr in ("hook", "retention", "persuasion", "price", "quality", "category", "start_tick"):

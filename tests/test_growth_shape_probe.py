@@ -44,7 +44,7 @@ def probe(seeds: list[int], viewers: int, days: int, small_market: bool) -> dict
             ov = {**NO_ADS, "population.viewers": viewers, **extra}
             if small_market:
                 ov.update(SMALL_MARKET)
-            r = api.run("default", seed=seed, days=days, overrides=ov)
+            r = api.run("v1", seed=seed, days=days, overrides=ov)
             focal = api.focal_streams(r.model, "focal")
             s = r.streams[r.streams["stream"].isin(focal)]
             gmv.append(s.groupby("day")["gmv"].sum().reindex(range(days), fill_value=0.0))

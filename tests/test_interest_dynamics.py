@@ -329,8 +329,8 @@ def test_latent_needs_turn_into_searches_under_the_funnel():
         "platform.latent_need_prob": 1.0,
         "platform.latent_search_per_day": 1.0,
     }
-    on = api.run(small("funnel"), seed=3, days=3, overrides=strong).streams
-    off = api.run(small("funnel"), seed=3, days=3).streams
+    on = api.run(small("funnel_v1"), seed=3, days=3, overrides=strong).streams
+    off = api.run(small("funnel_v1"), seed=3, days=3).streams
     assert on["created_orders"].sum() > 0 and off["created_orders"].sum() == 0
     assert (on["need_orders"] + on["created_orders"] == on["orders"]).all()
 

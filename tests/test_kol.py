@@ -38,7 +38,7 @@ def kol_over(mode: str, own_room: bool = True, **extra) -> dict:
 
 
 def build(mode: str, seed: int = 0, days: int = 2, own_room: bool = True, **extra):
-    return SnowballModel(small("default", **kol_over(mode, own_room, **extra)), seed, days=days)
+    return SnowballModel(small("v1", **kol_over(mode, own_room, **extra)), seed, days=days)
 
 
 def kol_index(m: SnowballModel) -> int:
@@ -298,5 +298,5 @@ def test_same_seed_same_days():
 )
 def test_bad_values_are_refused_in_one_line(key, value):
     with pytest.raises(ConfigError, match=key.split(".")[-1]) as e:
-        load_scenario("default", {key: value})
+        load_scenario("v1", {key: value})
     assert "\n" not in str(e.value)

@@ -20,7 +20,7 @@ TINY = {"population.viewers": 800, "streams.field.count": 10, "streams.alliance.
 
 
 def test_while_running_step_ends_after_the_configured_days():
-    m = SnowballModel(config="default", seed=2, days=1, overrides=TINY)
+    m = SnowballModel(config="v1", seed=2, days=1, overrides=TINY)
     assert m.running
     while m.running:
         m.step()
@@ -32,7 +32,7 @@ def test_while_running_step_ends_after_the_configured_days():
 
 
 def test_run_days_runs_the_rest_and_running_ends():
-    m = api.build_model("default", seed=2, overrides=TINY, days=2)
+    m = api.build_model("v1", seed=2, overrides=TINY, days=2)
     m.run_days(1)
     assert m.running and m.steps == m.tpd
     m.run_days()  # the rest of the scenario
@@ -40,8 +40,8 @@ def test_run_days_runs_the_rest_and_running_ends():
 
 
 def test_keyword_construction_equals_a_built_scenario():
-    by_kwargs = SnowballModel(config="default", seed=7, days=1, overrides=TINY)
-    sc = api.scenario_of("default", TINY, 1)
+    by_kwargs = SnowballModel(config="v1", seed=7, days=1, overrides=TINY)
+    sc = api.scenario_of("v1", TINY, 1)
     positional = SnowballModel(sc, 7)
     assert by_kwargs.config == positional.config and by_kwargs.seed == 7
     assert by_kwargs.config.days == 1 and by_kwargs.config.population.viewers == 800
@@ -82,7 +82,7 @@ def keep_start_method():
 
 def test_batch_run_constructs_and_runs_the_model_class(keep_start_method):
     seeds = [3, 4]
-    params = {"config": "default", "days": 1, "overrides": [TINY]}  # a dict is one value
+    params = {"config": "v1", "days": 1, "overrides": [TINY]}  # a dict is one value
     kwargs = {"number_processes": 1, "max_steps": 10_000, "display_progress": False}
     if "rng" in inspect.signature(mesa.batch_run).parameters:  # Mesa >= 3.5: seeds as rng
         rows = mesa.batch_run(SnowballModel, params, rng=seeds, **kwargs)
@@ -90,7 +90,7 @@ def test_batch_run_constructs_and_runs_the_model_class(keep_start_method):
         rows = mesa.batch_run(SnowballModel, {**params, "seed": seeds}, iterations=1, **kwargs)
     assert len(rows) == 2
     for row, seed in zip(sorted(rows, key=lambda r: r["seed"]), seeds, strict=True):
-        ref = api.run("default", seed=seed, days=1, overrides=TINY)
+        ref = api.run("v1", seed=seed, days=1, overrides=TINY)
         assert row["seed"] == seed
         # Mesa 3.3 reports the last step's index (steps - 1), Mesa 3.5 the model time.
         assert row["Step"] in (len(ref.ticks) - 1, len(ref.ticks))
@@ -106,7 +106,7 @@ def test_solara_viz_rebuilds_the_model_from_its_parameters():
     against the constructor and build ``type(model)(**kwargs)`` (Mesa >= 3.5 first sorts
     them into model and Mesa-Scenario arguments, and must add no ``scenario``)."""
     sv = pytest.importorskip("mesa.visualization.solara_viz")
-    params = {"config": "default", "seed": 1, "days": 1, "overrides": TINY}
+    params = {"config": "v1", "seed": 1, "days": 1, "overrides": TINY}
     model = SnowballModel(**params)
     if hasattr(sv, "_build_model_init_kwargs"):  # Mesa >= 3.5
         sv._check_model_params(model, params)  # as SolaraViz calls it

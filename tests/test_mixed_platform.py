@@ -52,7 +52,7 @@ def test_a_mixed_run_is_reproducible_and_seeds_differ():
 
 
 def test_the_named_scenario_is_the_default_market_on_the_mixed_policy():
-    sc, d = load_scenario("mixed"), load_scenario("default")
+    sc, d = load_scenario("mixed"), load_scenario("v1")
     assert sc.policy == "mixed" and 0 < sc.platform.search_share < 1
     assert sc.streams == d.streams and sc.population == d.population
 

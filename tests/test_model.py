@@ -259,7 +259,7 @@ def test_without_ads_removes_only_the_group_campaign(small_default):
 
 
 def test_api_builds_and_steps_for_notebooks():
-    m = api.build_model("default", seed=1, overrides={"population.viewers": 1000}, days=1)
+    m = api.build_model("v1", seed=1, overrides={"population.viewers": 1000}, days=1)
     m.run_days(1)
     assert len(api.ticks_table(m)) == m.tpd
     assert set(api.streams_table(m)["day"]) == {0}

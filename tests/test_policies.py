@@ -11,7 +11,7 @@ from conftest import small
 
 
 def funnel(sd: float, **overrides):
-    m = api.build_model(small("funnel", **{"funnel.query_relevance_sd": sd, **overrides}), seed=3)
+    m = api.build_model(small("funnel_v1", **{"funnel.query_relevance_sd": sd, **overrides}), seed=3)
     m.policy.sales = np.arange(m.table.n, dtype=float)  # distinct daily scores
     m.policy.rerank()
     c = int(np.bincount(m.table.category).argmax())
@@ -51,7 +51,7 @@ def interest_in_free_traffic(scope: str) -> tuple[np.ndarray, np.ndarray]:
     the stream were any live stream drawn uniformly (the viewer's relative interest averaged
     over the live streams' categories)."""
     m = api.build_model(
-        small("default", **{"feed.exploration": 1.0, "feed.exploration_scope": scope}), seed=5
+        small("v1", **{"feed.exploration": 1.0, "feed.exploration_scope": scope}), seed=5
     )
     feed, seen, uniform = m.policy, [], []
     free = feed._free

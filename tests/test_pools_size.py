@@ -83,7 +83,7 @@ def test_random_categories_every_room_above_c_times_its_peers_mean_is_held_at_it
 
 def run_tables(quota: str | None, seed: int = 11):
     over = {} if quota is None else {"platform.pool_quota": quota}
-    return api.run(small("default", **over), seed=seed, days=2)
+    return api.run(small("v1", **over), seed=seed, days=2)
 
 
 def test_fair_share_named_is_the_default_run_byte_for_byte_and_size_invariant_is_reproducible():
@@ -96,7 +96,7 @@ def test_fair_share_named_is_the_default_run_byte_for_byte_and_size_invariant_is
 
 
 def test_the_capped_diagnostic_marks_only_live_rooms_held_at_their_quota():
-    model = api.build_model(small("default", **{"platform.pool_quota": "size_invariant"}), 3)
+    model = api.build_model(small("v1", **{"platform.pool_quota": "size_invariant"}), 3)
     seen = 0
     for _ in range(model.tpd):
         model.step()

@@ -277,7 +277,7 @@ def test_cap_bound_ticks_counts_the_live_ticks_the_feed_held_a_stream_at_its_cap
 
     from conftest import small
 
-    model = api.build_model(small("default", **{"platform.pool_quota": "size_invariant"}), 3)
+    model = api.build_model(small("v1", **{"platform.pool_quota": "size_invariant"}), 3)
     n, top = model.table.n, len(model.config.feed.tier_caps) - 1
     expected, expected_top, live_ticks = np.zeros((2, n)), np.zeros((2, n)), np.zeros((2, n))
     allocate, at_top = model.policy._free, np.zeros(n, dtype=bool)
@@ -309,13 +309,13 @@ def test_cap_bound_ticks_reaches_the_streams_table_and_the_study_tables():
 
     from conftest import small
 
-    r = api.run(small("default"), seed=11, days=2)
+    r = api.run(small("v1"), seed=11, days=2)
     col, top = r.streams["cap_bound_ticks"], r.streams["top_cap_bound_ticks"]
     assert col.dtype == top.dtype == np.float64 and (top >= 0).all()
     ticks = r.streams["live_minutes"] / r.scenario.tick_minutes
     assert (top <= col).all() and (col <= ticks + 1e-9).all()
     assert {"cap_bound_ticks", "top_cap_bound_ticks"} <= set(daily_sums(r.streams))
-    funnel = api.run(small("funnel"), seed=11, days=2)
+    funnel = api.run(small("funnel_v1"), seed=11, days=2)
     assert (funnel.streams["cap_bound_ticks"] == 0).all()  # no tier caps in the funnel
 
 

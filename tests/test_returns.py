@@ -44,7 +44,7 @@ def test_closed_form_matches_monte_carlo(q, presented, sigma, base, slope):
 
 def test_rating_arrays_are_in_the_order_of_the_bought_impressions():
     """Returns pair each order's price with its buyer's experienced quality by position."""
-    m = SnowballModel(small("default", **{"economics.returns": True}), 1)
+    m = SnowballModel(small("v1", **{"economics.returns": True}), 1)
     seen = []
     respond = m.behaviour.respond
 

@@ -62,7 +62,7 @@ def test_airtime_shares_sum_to_the_time_on_air(mix, cycle, live):
 
 @pytest.fixture(scope="module")
 def on_run():
-    return api.run("default", seed=3, days=2, overrides=ON)
+    return api.run("v1", seed=3, days=2, overrides=ON)
 
 
 def test_items_table_sums_equal_the_streams_table(on_run):
@@ -86,19 +86,19 @@ def test_items_table_sums_equal_the_streams_table(on_run):
 
 
 def test_reruns_with_the_show_on_are_byte_identical(on_run):
-    again = api.run("default", seed=3, days=2, overrides=ON)
+    again = api.run("v1", seed=3, days=2, overrides=ON)
     pd.testing.assert_frame_equal(on_run.items, again.items)
     pd.testing.assert_frame_equal(on_run.streams, again.streams)
 
 
 def test_off_writes_no_items_table():
-    r = api.run("default", seed=3, days=1, overrides={"population.viewers": 2000})
+    r = api.run("v1", seed=3, days=1, overrides={"population.viewers": 2000})
     assert r.items is None and "items" not in r.tables
 
 
 def test_drivers_raise_entries_while_on_air():
     lifts = {"behaviour.role_entry_lift": [2.0, -2.0, -2.0]}
-    r = api.run("default", seed=5, days=2, overrides={**ON, **lifts})
+    r = api.run("v1", seed=5, days=2, overrides={**ON, **lifts})
     by = r.items.groupby("role", observed=True)[["impressions", "entries"]].sum()
     rate = by["entries"] / by["impressions"]
     assert by["impressions"].min() > 500
@@ -114,7 +114,7 @@ def test_a_visit_spanning_items_can_buy_a_later_item():
         "behaviour.show_cycle_minutes": 6.0,
         "behaviour.dwell_mean_minutes": 6.0,
     }
-    r = api.run("default", seed=7, days=2, overrides=over)
+    r = api.run("v1", seed=7, days=2, overrides=over)
     by = r.items.groupby("role", observed=True)[["orders", "cross_sell_orders"]].sum()
     assert by.loc["driver", "orders"] == 0 and by.loc["profit", "orders"] == 0
     assert by.loc["welfare", "cross_sell_orders"] > 0.2 * by.loc["welfare", "orders"] > 0
@@ -178,7 +178,7 @@ def test_snowball_run_writes_items_parquet_with_the_run_keys(tmp_path):
 
 
 def test_item_returns_add_up_to_the_rooms_returns():
-    r = api.run("default", seed=4, days=2, overrides={**ON, "economics.returns": True})
+    r = api.run("v1", seed=4, days=2, overrides={**ON, "economics.returns": True})
     by_room = r.items.groupby(["stream", "day"])["returns"].sum()
     rooms = r.streams.set_index(["stream", "day"])["returns"].loc[by_room.index]
     assert rooms.sum() > 20
@@ -187,7 +187,7 @@ def test_item_returns_add_up_to_the_rooms_returns():
 
 @pytest.mark.parametrize("policy", ["search_funnel", "mixed", "private_values", "urn"])
 def test_items_add_up_under_every_policy(policy):
-    r = api.run("default", seed=2, days=1, overrides={**ON, "policy": policy})
+    r = api.run("v1", seed=2, days=1, overrides={**ON, "policy": policy})
     it, s = r.items, r.streams
     assert it["orders"].sum() == s["orders"].sum() > 0
     assert it["airtime_minutes"].sum() == pytest.approx(s["live_minutes"].sum())
@@ -235,7 +235,7 @@ def test_a_new_mix_scales_a_script_keeping_each_roles_items_in_proportion():
 
 @pytest.fixture(scope="module")
 def scripted_run():
-    return api.run("default", seed=2, days=2, overrides={**ON, **SCRIPT, **SCRIPT_MINUTES})
+    return api.run("v1", seed=2, days=2, overrides={**ON, **SCRIPT, **SCRIPT_MINUTES})
 
 
 def test_items_table_has_a_row_per_item_of_an_explicit_script(scripted_run):
@@ -261,7 +261,7 @@ def test_items_table_has_a_row_per_item_of_an_explicit_script(scripted_run):
 def test_an_explicit_scripts_prices_follow_each_items_role(scripted_run):
     focal = scripted_run.items[scripted_run.items["stream"] == 0]
     per = focal.groupby("item")[["gmv", "orders"]].sum()
-    price = 120.0 * np.asarray(load_scenario("default").behaviour.role_price)
+    price = 120.0 * np.asarray(load_scenario("v1").behaviour.role_price)
     sold = per["orders"] > 0
     np.testing.assert_allclose(
         (per["gmv"] / per["orders"])[sold].to_numpy(), price[[0, 1, 0, 2]][sold.to_numpy()]

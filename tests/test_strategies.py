@@ -44,9 +44,9 @@ def test_the_registry_validates_its_own_names():
     with pytest.raises(ConfigError, match=r"\(did you mean 'feedback_gated'\?\)$"):
         S.strategy_class("feedback_gate")
     with pytest.raises(ConfigError) as err:
-        load_scenario("default", {"streams.focal.campaign.strategy": "roi_targt"})
+        load_scenario("v1", {"streams.focal.campaign.strategy": "roi_targt"})
     assert str(err.value).endswith("explore_when_stable (did you mean 'roi_target'?)")
-    assert "default.toml" in str(err.value)
+    assert "v1.toml" in str(err.value)
 
 
 def test_policy_registry_validates_its_own_names():
@@ -58,7 +58,7 @@ def test_policy_registry_validates_its_own_names():
         "search_funnel, urn"
     )
     with pytest.raises(ConfigError, match=r"\(did you mean 'search_funnel'\?\)$"):
-        load_scenario("default", {"policy": "search_funel"})
+        load_scenario("v1", {"policy": "search_funel"})
 
 
 def test_feedback_gated_steps_back_and_holds_without_feedback():
@@ -140,4 +140,4 @@ def test_the_loader_learns_the_names_from_the_registries(monkeypatch):
     assert config.PART_REGISTRIES["strategy"] is S.strategy_class
     monkeypatch.setattr(config, "PART_REGISTRIES", {})
     with pytest.raises(RuntimeError, match=r"no registry of (policy|strategy|operator) names"):
-        load_scenario("default")
+        load_scenario("v1")

@@ -461,7 +461,7 @@ def scripted_runs(monkeypatch):
 
     monkeypatch.setattr(api, "run", fake_run)
     monkeypatch.setattr(api, "summarize", fake_summarize)
-    return SimpleNamespace(calls=calls, summaries=summaries, scenario=load_scenario("default"))
+    return SimpleNamespace(calls=calls, summaries=summaries, scenario=load_scenario("v1"))
 
 
 def summary(free: int, paid: int, wall: float) -> dict:

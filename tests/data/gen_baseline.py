@@ -24,7 +24,7 @@ OVR = {
     "streams.top_kol.initial_followers": 0.0,
 }
 rows = []
-for policy in ("default", "funnel"):
+for policy in ("v1", "funnel_v1"):
     sc = load_scenario(policy, OVR)
     for seed in range(24):
         r = api.run(sc, seed=1000 + seed)
