@@ -14,6 +14,7 @@ import pandas as pd
 
 from experiments._plan import Plan, scale_budgets
 from experiments._report import Analysis
+from experiments._versions import changes_since_version_1
 from simulation.atomic import atomic_write_json
 from simulation.config import load_scenario, to_dict
 from simulation.paths import RESULTS
@@ -82,7 +83,19 @@ def write_outputs(
                 run_seconds_total=round(float(runs["wall_seconds"].sum()), 1),
             ),
         )
-        text = [f"# {plan.study}", "", " ".join(analysis.report), ""]
+        without = list(plan.notes.get("without", []))
+        text = [f"# {plan.study}", ""]
+        if without:
+            text += [
+                "Ablation: every arm with "
+                + ", ".join(f"`{m}`" for m in without)
+                + " set back to version 1's values (experiments/_versions.py).",
+                "",
+            ]
+        text += [" ".join(analysis.report), ""]
+        since = changes_since_version_1(plan.study, analysis.summary(), out, plan.size, without)
+        if since:
+            text += [*since, ""]
         text.append(
             "Files: `figure.png`, `summary.csv` (per arm and per claim), `runs.csv` and "
             "`daily.csv.gz` (raw run outputs), `manifest.json` (config, seeds, versions, "

@@ -29,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,9 +44,10 @@ from experiments._execute import (
     plan_tasks,
 )
 from experiments._measure import Measurement, focal_measurement
-from experiments._outputs import load_outputs, study_dir, write_outputs
+from experiments._outputs import RESULTS_DIR, load_outputs, study_dir, write_outputs
 from experiments._plan import Arm, Plan, pick_size
 from experiments._report import Analysis, smoke_test
+from experiments._versions import ablate, ablation_dir
 from experiments._work import StudyWork, now, plan_identity
 from simulation.api import RunResult
 from simulation.atomic import atomic_write_json
@@ -108,8 +109,13 @@ def run_study(
     executor: ExecutorChoice | None = None,
     resume: bool = False,
     retry_failed: bool = False,
+    without: Iterable[str] = (),
 ) -> Analysis:
     """Plan, run, analyse and write one study; returns its analysis.
+
+    ``without`` names version-2 mechanisms to set back to version 1's values in every arm
+    (an ablation, :func:`experiments._versions.ablate`; default output folder
+    :func:`experiments._versions.ablation_dir`).
 
     The output folder is checked before the runs
     (:func:`simulation.results.check_output_folder`): one holding anything but this study's
@@ -132,8 +138,14 @@ def run_study(
         (``--retry-failed`` for the failed ones), and no output is written.
     """
     study = load_study(name)
-    plan = study.plan(pick_size(size, quick), replicates)
-    out = Path(out_dir) if out_dir is not None else study_dir(name, plan.size)
+    without = list(without)
+    plan = ablate(study.plan(pick_size(size, quick), replicates), without)
+    if out_dir is not None:
+        out = Path(out_dir)
+    elif without:
+        out = ablation_dir(RESULTS_DIR, name, plan.size, without)
+    else:
+        out = study_dir(name, plan.size)
     out = check_output_folder(out, "experiment", same={"study": name})
     work = StudyWork(out)
     identity = plan_identity(plan)
@@ -236,7 +248,9 @@ def _analyse(
 ) -> tuple[Study, Plan, Analysis]:
     """The study, its rebuilt plan and its analysis of outputs read from ``folder``."""
     study = load_study(man["study"])
-    plan = study.plan(man["size"], man["replicates"])
+    plan = ablate(
+        study.plan(man["size"], man["replicates"]), (man.get("notes") or {}).get("without", [])
+    )
     if list(plan.seeds) != man["seeds"]:
         raise ValueError(f"{folder}: seeds in the manifest differ from the study's plan")
     return study, plan, study.analysis(runs, daily, plan, streams)

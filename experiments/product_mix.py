@@ -184,7 +184,7 @@ def analyse(
         f"{describe_test(t['margin_rises_low_end'], 'yuan')}, from {hi1:g} to {hi0:g} by "
         f"{describe_test(t['margin_falls_high_end'], 'yuan')}.",
         verdict_sentence(verdict, tests),
-        _mechanism(interior, best, xs, ends),
+        _mechanism(interior, best, xs, ends, plan.scenario(plan.arms[0])),
     ]
     nc = "did not significantly change"
     traffic = trend(t["drivers_lift_traffic"], "raised", "lowered", nc)
@@ -265,10 +265,13 @@ def role_margin_rate(scenario: Any = None) -> list[float]:
     return out
 
 
-def _mechanism(interior: bool, best: float, xs: list[float], ends: dict[str, float]) -> str:
-    """What these runs measured of the mechanism, and what is only a hypothesis."""
-    b = load_scenario("default").behaviour
-    rate = role_margin_rate()
+def _mechanism(
+    interior: bool, best: float, xs: list[float], ends: dict[str, float], scenario: Any
+) -> str:
+    """What these runs measured of the mechanism, and what is only a hypothesis (the role
+    parameters quoted are those of the runs' own ``scenario``)."""
+    b = scenario.behaviour
+    rate = role_margin_rate(scenario)
     measured = [
         f"from d = {xs[0]:g} to {xs[-1]:g} the room's free impressions went "
         f"x{ends['free']:.2f} and its orders x{ends['orders']:.2f}"

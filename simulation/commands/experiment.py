@@ -6,8 +6,9 @@ run in a work folder beside the output folder so that a killed study continues w
 ``--resume`` (``--retry-failed`` also reruns the runs recorded failed);
 ``snowball experiment --all`` runs every study in order and rewrites ``results/GALLERY.md``;
 ``--list`` shows the studies and ``--plan`` their size and estimated cost without running;
-``--reanalyse`` recomputes a folder's summary, figure and report from its raw run outputs.
-The studies are the ``experiments`` package, installed with ``simulation``. Outputs go under
+``--reanalyse`` recomputes a folder's summary, figure and report from its raw run outputs;
+``--without MECHANISM`` runs an ablation (a version-2 mechanism set back to version 1's values
+in every arm, :mod:`experiments._versions`) into ``results/ablations/``. The studies are the ``experiments`` package, installed with ``simulation``. Outputs go under
 ``./results/`` of the current folder. The full-size run also rewrites the gallery in
 ``README.md``, but only in the project's own clone: when the current folder holds a README.md
 with the gallery markers (:data:`experiments._gallery.GALLERY_START`).
@@ -115,6 +116,14 @@ def register(subparsers: Any) -> None:
         "output folder; run nothing",
     )
     p.add_argument(
+        "--without",
+        metavar="MECHANISM[,MECHANISM]",
+        default=None,
+        help="an ablation: run with these version-2 mechanisms set back to version 1's values "
+        "in every arm (audience_estimates, interest_dynamics, warmup_content, run_of_show, "
+        "economics); default output results/ablations/without_<m>/<study>/",
+    )
+    p.add_argument(
         "--quiet", "-q", action="store_true", help="no progress bar (drawn only on a terminal)"
     )
     p.set_defaults(func=cmd_experiment)
@@ -164,6 +173,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from experiments._outputs import RESULTS_DIR, study_dir
     from experiments._plan import pick_size
     from experiments._study import run_study
+    from experiments._versions import ablate, ablation_dir, check_names
     from experiments._work import StudyWork, plan_identity
     from simulation.commands.run import show_progress
     from simulation.footprint import check_fits
@@ -173,10 +183,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
     size = pick_size(args.size, args.quick)
     names = list(STUDY_NAMES) if args.all else [args.name]
+    without = check_names(args.without.split(",")) if args.without is not None else []
+
+    def plan_of(name: str):
+        return ablate(STUDIES[name].plan(size, args.replicates), without)
+
     jobs = {}  # worker processes per study: never more than it has runs
     if not args.reanalyse and not args.plan:
         for name in names:  # every run of a study is built from its plan: check them first
-            plan = STUDIES[name].plan(size, args.replicates)
+            plan = plan_of(name)
             jobs[name] = min(args.jobs or 1, plan.n_runs)
             check_fits(  # on a Dask cluster each worker runs one at a time, elsewhere
                 (plan.scenario(arm) for arm in plan.arms),
@@ -186,7 +201,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     if args.plan:
         total = 0.0
         for name in names:
-            plan = STUDIES[name].plan(size, args.replicates)
+            plan = plan_of(name)
             cost = plan.estimated_seconds()
             total += cost
             print(f"{name:<20} {plan.describe()}; ~{cost / 60:.1f} CPU minutes")
@@ -199,6 +214,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     for name in names:
         if args.out is not None:
             out = args.out / name if args.all else args.out
+        elif without:
+            out = ablation_dir(RESULTS_DIR, name, size, without)
         else:
             out = study_dir(name, size)
         if args.reanalyse:
@@ -210,8 +227,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         # is a work folder of an interrupted run without --resume (or of another plan).
         out = check_output_folder(out, "experiment", same={"study": name})
         if not args.reanalyse:
-            plan = STUDIES[name].plan(size, args.replicates)
-            StudyWork(out).check(plan_identity(plan), args.resume)
+            StudyWork(out).check(plan_identity(plan_of(name)), args.resume)
         outs[name] = out
     for name in names:
         out = outs[name]
@@ -221,7 +237,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             continue
         start = time.perf_counter()
         work = StudyWork(out)
-        if args.resume and not work.exists() and _complete(name, out, size, args.replicates):
+        if args.resume and not work.exists() and _complete(name, out, plan_of(name)):
             print(f"{name}: already complete (same plan and code state) -> {out}/")
             continue
         if args.resume and not work.exists():
@@ -247,6 +263,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
                     executor=choice,
                     resume=args.resume,
                     retry_failed=args.retry_failed,
+                    without=without,
                 )
         except StudyFailed as exc:
             print(f"snowball: error: {exc}", file=sys.stderr)
@@ -267,7 +284,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             f"{name}: {analysis.verdict} ({time.perf_counter() - start:.0f} s) -> {out}/\n"
             f"  {analysis.finding}"
         )
-    if args.out is None and size == "full":
+    if without:
+        pass  # an ablation is not a result of the gallery
+    elif args.out is None and size == "full":
         # The README's gallery only in the project's clone (a README.md with the markers).
         write_gallery(RESULTS_DIR, readme=Path.cwd() / "README.md")
     elif args.out is None and args.all:
@@ -277,10 +296,9 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
-def _complete(name: str, out: Path, size: str, replicates: int | None) -> bool:
+def _complete(name: str, out: Path, plan: Any) -> bool:
     """Whether ``out`` holds the outputs of exactly this plan of study ``name``, made by
     this code state (the manifest's ``plan_fingerprint``): ``--resume`` has nothing to do."""
-    from experiments import STUDIES
     from experiments._work import plan_identity
     from simulation.results import read_manifest
     from simulation.sweep.engine import fingerprint
@@ -288,7 +306,6 @@ def _complete(name: str, out: Path, size: str, replicates: int | None) -> bool:
     man = read_manifest(out) or {}
     if man.get("kind") != "experiment" or not man.get("plan_fingerprint"):
         return False
-    plan = STUDIES[name].plan(size, replicates)
     return man["plan_fingerprint"] == fingerprint(plan_identity(plan))
 
 

@@ -302,6 +302,11 @@ CASES = [
     ),
     ("experiment-out-other-study", out_other_study),
     ("experiment-reanalyse-run-folder", reanalyse_run_folder),
+    ("experiment-without-unknown", args("experiment", "inequality", "--quick", "--without", "ads")),
+    (
+        "experiment-without-twice",
+        args("experiment", "inequality", "--quick", "--without", "economics,economics"),
+    ),
     # validate
     ("validate-unknown-case", args("validate", "--quick", "--case", "nope")),
     ("validate-alpha-1", args("validate", "--quick", "--alpha", "1")),
