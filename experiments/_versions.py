@@ -8,9 +8,9 @@ version 1's values in every arm (an ablation): the study's own runs, with one ca
 
 :func:`changes_since_version_1` writes the report's "Since version 1" paragraph: for each
 claim, version 1's outcome (``results/v1/<study>/summary.csv``) against this run's, and,
-where ablation runs of the same size exist (``results/ablations/without_<m>/<study>/``), the
-outcome without each mechanism, so that "mechanism M changed this claim" is a measured
-sentence (the claim goes back to version 1's outcome when M alone is removed) or is not
+where full-size ablation runs exist (``results/ablations/without_<m>[+<m>]/<study>/``), the
+outcome without those mechanisms, so that "these mechanisms changed this claim" is a measured
+sentence (the claim goes back to version 1's outcome when they are set back) or is not
 written at all.
 """
 
@@ -145,6 +145,26 @@ def _effect(row: pd.Series) -> str:
     return f"{fmt(float(row['effect']))} [{fmt(float(lo))}, {fmt(float(hi))}]"
 
 
+def label(ms: tuple[str, ...]) -> str:
+    """``run_of_show`` or ``economics`` + ``run_of_show``: an ablation's mechanisms."""
+    return " + ".join(f"`{m}`" for m in ms)
+
+
+def stored_ablations(results: Path, study: str) -> dict[tuple[str, ...], pd.DataFrame]:
+    """The claims of every full-size ablation of ``study`` stored under ``results``
+    (``ablations/without_<m>[+<m>]/<study>/summary.csv``), keyed by its mechanisms; single
+    mechanisms first, then in name order."""
+    out = {}
+    for folder in sorted((Path(results) / ABLATIONS_DIR).glob("without_*")):
+        ms = tuple(folder.name.removeprefix("without_").split("+"))
+        if not set(ms) <= set(MECHANISMS):
+            continue
+        claims = _claims(folder / study / "summary.csv")
+        if claims is not None:
+            out[ms] = claims
+    return dict(sorted(out.items(), key=lambda kv: (len(kv[0]), kv[0])))
+
+
 def changes_since_version_1(
     study: str, summary: pd.DataFrame, out: Path, size: str, without: Iterable[str] = ()
 ) -> list[str]:
@@ -158,19 +178,15 @@ def changes_since_version_1(
     if old is None:
         return []
     new = summary[summary["kind"] == "test"].set_index("claim")
-    abl = {}
-    for m in MECHANISMS:
-        c = _claims(ablation_dir(results, study, "full", [m]) / "summary.csv")
-        if c is not None:
-            abl[m] = c
+    abl = stored_ablations(results, study)
     lines = ["## Since version 1", ""]
     lines.append(
         "Version 1's results are in `results/v1/" + study + "/` (the same design, version 1's "
         "market: `v1`, `funnel_v1`). Each claim's effect [95% CI] and outcome, version 1 → "
         "version 2"
         + (
-            "; with one mechanism set back to version 1's values (an ablation of this "
-            "study's runs: " + ", ".join(f"`{m}`" for m in abl) + ")."
+            "; with mechanisms set back to version 1's values (ablations of this study's "
+            "runs: " + "; ".join(label(m) for m in abl) + ")."
             if abl
             else "."
         )
@@ -192,7 +208,7 @@ def changes_since_version_1(
             back = [m for m, c in abl.items() if claim in c.index and
                     _short(c.loc[claim]["outcome"]) == _short(o["outcome"])]  # fmt: skip
             parts = [
-                f"without `{m}` {_effect(c.loc[claim])}, {_short(c.loc[claim]['outcome'])}"
+                f"without {label(m)} {_effect(c.loc[claim])}, {_short(c.loc[claim]['outcome'])}"
                 for m, c in abl.items()
                 if claim in c.index
             ]
@@ -215,15 +231,17 @@ def changes_since_version_1(
             for claim, ms in attributed:
                 summary_text += (
                     f" Measured: `{claim}` goes back to its version-1 outcome with "
-                    + " or ".join(f"`{m}`" for m in ms)
-                    + " alone set back, so that mechanism changed it."
+                    + " or with ".join(label(m) for m in ms)
+                    + " set back, so "
+                    + ("that change" if len(ms) == 1 else "each of those changes")
+                    + " is enough to make the difference."
                 )
             rest = changed - len(attributed)
             if rest:
                 summary_text += (
-                    f" For {rest} changed claim{'s' if rest != 1 else ''} no single "
-                    "mechanism's removal restores version 1's outcome: the change comes from "
-                    "mechanisms together (or from ones not ablated)."
+                    f" For {rest} changed claim{'s' if rest != 1 else ''} no stored ablation "
+                    "restores version 1's outcome: the change comes from mechanisms together "
+                    "or from ones not ablated here."
                 )
         lines.append(summary_text)
     return lines

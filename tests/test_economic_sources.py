@@ -1,6 +1,7 @@
 """Version 2's economic defaults against their published sources (issue 22; docs/MODEL.md 7.16).
 
-The values in experiments/scenarios/mixed.toml are set from practitioner figures. These tests
+The values in experiments/scenarios/default.toml (version 2's market, and so `funnel` and
+`mixed`) are set from practitioner figures. These tests
 recompute what the configured values imply (each item role's gross margin at every quality the
 market's rooms can have, the bid per order relative to the order value, the fee and commission
 rates) and check them against the published ranges, listed here with their sources. They

@@ -118,9 +118,9 @@ def test_an_ablation_that_restores_the_old_outcome_is_named_as_the_cause(tmp_pat
         claims([("x", 0.4, "no significant difference"), ("z", 0.3, "contradicted")]),
     )
     text = "\n".join(V.changes_since_version_1("s", new, tmp_path / "s", "full"))
-    assert "Measured: `x` goes back to its version-1 outcome with `run_of_show` alone" in text
+    assert "Measured: `x` goes back to its version-1 outcome with `run_of_show` set back" in text
     assert "without `run_of_show` 4.00 [3.00, 5.00], as predicted" in text
-    assert "For 1 changed claim no single mechanism's removal restores" in text
+    assert "For 1 changed claim no stored ablation restores" in text
     assert "`z` goes back" not in text
 
 
@@ -156,3 +156,14 @@ def test_an_ablation_study_runs_end_to_end_and_reanalyses(tmp_path):
     assert all(a["overrides"]["behaviour.run_of_show"] is False for a in man["arms"])
     assert (out / "REPORT.md").read_text().splitlines()[2].startswith("Ablation: every arm with")
     subprocess.run([*cmd[:-2], "--reanalyse", "--out", str(out)], check=True, cwd=tmp_path)
+
+
+def test_a_combined_ablation_is_read_and_named_by_its_mechanisms(tmp_path):
+    write(tmp_path / "v1" / "s", claims([("x", 5.0, "as predicted")]))
+    new = claims([("x", 0.5, "no significant difference")])
+    both = ["interest_dynamics", "audience_estimates"]
+    write(V.ablation_dir(tmp_path, "s", "full", both), claims([("x", 4.0, "as predicted")]))
+    write(tmp_path / "ablations" / "without_nonsense" / "s", claims([("x", 4.0, "as predicted")]))
+    text = "\n".join(V.changes_since_version_1("s", new, tmp_path / "s", "full"))
+    assert "with `audience_estimates` + `interest_dynamics` set back, so that change" in text
+    assert "nonsense" not in text
