@@ -44,6 +44,7 @@ from experiments._report import (
     Analysis,
     describe_test,
     fmt,
+    fmt_p,
     mechanism,
     run_sentence,
     verdict_sentence,
@@ -111,6 +112,15 @@ def analyse(
         "review_score": "focal review score on the last day (stars)",
         "final_followers": "focal followers at the end",
     }
+    booked = "total_profit" in runs  # economics.profit_accounting (version 2's market)
+    if booked:
+        metrics["total_profit"] = (
+            "focal profit over the run after cost of goods, fees, returns and refunds, ads "
+            "and operating costs (simulation.economics), yuan"
+        )
+    if "total_returns" in runs:
+        runs = runs.assign(return_rate=runs["total_returns"] / runs["total_orders"])
+        metrics["return_rate"] = "focal returns / orders over the run"
     rows = arm_rows(runs, metrics, plan.arms)
     ref = plan.arms[0].name
 
@@ -188,6 +198,7 @@ def analyse(
         f"per day by {describe_test(t[f'long_gmv_down_{cut}'], 'yuan')} "
         f"({rel['long_gmv']:+.0%}); the margin over the whole run changed by "
         f"{rel['total_margin']:+.0%}.",
+        *([_profit_sentence(plan, runs, vals, mean)] if booked else []),
         verdict_sentence(verdict, tests),
         _mechanism(
             mean, ref, cut, lag, t[f"long_traffic_down_{cut}"].outcome == "as predicted", rel
@@ -230,6 +241,45 @@ def analyse(
         )
 
     return Analysis(tests, rows, verdict, report, finding, draw)
+
+
+def _profit_sentence(plan: Plan, runs: pd.DataFrame, vals: Any, mean: Any) -> str:
+    """Whether the cut paid once returns exist: the booked profit over the run of each cut
+    against the room as is (paired t, common random numbers). Reported beside the claims,
+    not counted among them: the study's design (its claims) predates profit accounting."""
+    ref = plan.arms[0]
+    parts = []
+    for a in plan.arms[1:]:
+        t = paired_test(
+            f"profit_{a.name}",
+            f"{a.label}: profit over the run",
+            "total_profit",
+            vals(ref.name, "total_profit"),
+            vals(a.name, "total_profit"),
+            "",
+            (ref.name, a.name),
+        )
+        parts.append(
+            f"to {a.x:g} by {fmt(t.effect)} yuan [95% CI {fmt(t.low)}, {fmt(t.high)}], paired "
+            f"t = {t.statistic:.3g}, {fmt_p(t.p_value)}"
+        )
+    returns = ""
+    if "return_rate" in runs:
+        returns = (
+            " Returns were "
+            + ", ".join(
+                f"{mean(a.name, 'return_rate'):.1%} of orders at quality {a.x:g}" for a in plan.arms
+            )
+            + "."
+        )
+    return (
+        "Profit over the run, after cost of goods, fees, returns and refunds, ads and "
+        f"operating costs, was {fmt(mean(ref.name, 'total_profit'))} yuan at quality "
+        f"{ref.x:g}; cutting quality changed it "
+        + "; ".join(parts)
+        + " (reported beside the claims, not counted among them)."
+        + returns
+    )
 
 
 def _short_sentence(

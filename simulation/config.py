@@ -926,6 +926,14 @@ class StreamGroupConfig:
         0.002, "viewers one warm-up video reaches, as a share of viewers", 0, 1
     )
     initial_followers: float = setting(0.0, "followers at start as a share of viewers", 0, 1)
+    presented_quality: float = setting(
+        -1.0,
+        "economics.returns: the quality the room presents (its listing and host's claims), in "
+        "[0, 1]; -1 = economics.presented_quality (by default the room's true quality). A "
+        "room that cuts its quality quietly keeps presenting the old one",
+        -1,
+        1,
+    )
     merchant: str = setting("", "merchant whose products it sells; '' = its own")
     campaign: CampaignConfig | None = setting(None, "ad budget attached to each stream")
     operator: str = setting("static", "room operator (see `snowball operators`)")

@@ -109,8 +109,11 @@ class Economics:
         self.n = table.n
         self.ticks_per_hour = ticks_per_hour
         q = cfg.presented_quality
-        self.presented = table.quality.copy() if q < 0 else np.full(table.n, float(q))
-        """Quality each room presents, (S,)."""
+        market = table.quality.copy() if q < 0 else np.full(table.n, float(q))
+        group = table.presented_quality
+        self.presented = np.where(group >= 0, group, market)
+        """Quality each room presents, (S,): the group's ``presented_quality`` where set,
+        else the economics-wide rule (its own true quality, or one value for every room)."""
         own = np.arange(table.n)
         self.sells_for_merchant = (
             (table.kind != KIND_CODE["field"])

@@ -78,6 +78,10 @@ class StreamTable:
             np.float64
         )
         self.initial_followers = np.repeat([g.initial_followers for _, g in groups], counts)
+        self.presented_quality = np.repeat([g.presented_quality for _, g in groups], counts).astype(
+            np.float64
+        )
+        """Per room, the quality it presents for returns (-1: the economics-wide rule)."""
         self.days_on = self._schedule(scenario, rng)
         self.merchant_room = self._merchants(scenario)
         self.store_room = self.merchant_room

@@ -34,6 +34,7 @@ class _Table:
     quality = np.array([0.9, 0.7, 0.5])
     kind = np.array([0, 1, 1])
     merchant_room = np.array([0, 0, -1])
+    presented_quality = np.array([-1.0, -1.0, -1.0])
 
 
 def _day(**kw):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from simulation import validation
+from simulation import api, validation
 from simulation.config import ConfigError, load_scenario
 from simulation.economics import return_probability
 from simulation.model import SnowballModel
@@ -137,3 +137,37 @@ def test_validation_registry_has_the_case():
     # appended after version 1's six cases, whose seeds are therefore unchanged
     v1 = ["polya", "gamma_urn", "fitness_urn", "cascade", "bass", "auction"]
     assert list(validation.CASES)[: len(v1)] == v1
+
+
+def test_a_group_presents_its_own_quality_where_set():
+    from simulation.config import EconomicsConfig
+    from simulation.economics import Economics
+
+    class Table:
+        n = 3
+        quality = np.array([0.5, 0.7, 0.9])
+        kind = np.zeros(3, dtype=int)
+        merchant_room = np.arange(3)
+        presented_quality = np.array([0.9, -1.0, -1.0])
+
+    honest = Economics(EconomicsConfig(returns=True), Table(), 6)
+    assert np.allclose(honest.presented, [0.9, 0.7, 0.9])
+    one = Economics(EconomicsConfig(returns=True, presented_quality=0.8), Table(), 6)
+    assert np.allclose(one.presented, [0.9, 0.8, 0.8])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_quiet_quality_cut_raises_the_rooms_returns(seed):
+    """A room at quality 0.5 that keeps presenting 0.9 (a quiet cut) is returned far more
+    often than the same room presenting its true quality: with slope 1 the expected rate
+    rises by about the 0.4 gap (validation case ``returns`` checks the exact form)."""
+
+    def focal_rate(presented: float) -> float:
+        over = {"economics.returns": True, "streams.focal.quality": 0.5,
+                "streams.focal.presented_quality": presented}  # fmt: skip
+        st = api.run(small("v1", **over), seed=seed, days=2).streams
+        f = st[st["group"] == "focal"]
+        return f["returns"].sum() / f["orders"].sum()
+
+    honest, quiet = focal_rate(-1.0), focal_rate(0.9)
+    assert quiet > honest + 0.25
