@@ -171,3 +171,21 @@ def test_a_quiet_quality_cut_raises_the_rooms_returns(seed):
 
     honest, quiet = focal_rate(-1.0), focal_rate(0.9)
     assert quiet > honest + 0.25
+
+
+def test_the_quality_cut_script_runs_and_a_quiet_cut_is_returned_more(capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "docs" / "quality_cut.py"
+    spec = importlib.util.spec_from_file_location("quality_cut", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    argv = ["--days", "2", "--seeds", "2", "--jobs", "1", "--set", "population.viewers=2000"]
+    assert mod.main(argv) == 0
+    rows = [
+        r for r in capsys.readouterr().out.splitlines() if r.startswith("| ") and "---" not in r
+    ]
+    assert [r.split(" | ")[0][2:] for r in rows[1:]] == list(mod.arms(0.5))
+    rate = {r.split(" | ")[0][2:]: float(r.split(" | ")[2].rstrip("%")) for r in rows[1:]}
+    assert rate["quiet cut to 0.5 (presents 0.9)"] > rate["honest cut to 0.5"] + 20
