@@ -33,13 +33,23 @@ def gallery_lines(results_dir: Path, prefix: str, names: Iterable[str] | None = 
             continue
         with open(man_path) as fh:
             man = json.load(fh)
+        old = ""
+        v1_path = Path(results_dir) / "v1" / name / "manifest.json"
+        if v1_path.exists():
+            with open(v1_path) as fh:
+                v1 = json.load(fh)
+            old = (
+                f" Version 1's verdict: {v1['verdict']} ([version 1's report]"
+                f'({prefix}v1/{name}/REPORT.md); the report\'s "Since version 1" says which '
+                "claims changed.)"
+            )
         lines += [
             f"### {name} — {man['verdict']}",
             "",
             f"![{name}]({prefix}{name}/figure.png)",
             "",
             f"{man['finding']} ([report]({prefix}{name}/REPORT.md); {man['size']} size, "
-            f"{man['replicates']} seeds per arm.)",
+            f"{man['replicates']} seeds per arm.){old}",
             "",
         ]
     return lines
