@@ -112,17 +112,18 @@ def table(number: int) -> str:
     rows = [
         f"### Lesson {number}: {title}",
         "",
-        "| arm | seed | free | paid | follow | GMV | margin | ad spend | ROI | fans | review "
-        "| Gini | GMV by week | GMV day 10 | fan share day 1 → last |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| arm | seed | free | paid | follow | GMV | margin | profit | ad spend | ROI | fans "
+        "| review | Gini | GMV by week | GMV day 10 | fan share day 1 → last |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, preset, days, changes in arms:
         for seed in SEEDS:
             s = measure(preset, days, seed, changes)
             first, last = s["fan_share_first_last"]
+            profit = "n/a" if s["profit"] is None else f"{s['profit']:,.0f}"
             rows.append(
                 f"| {label} | {seed} | {s['free']:,} | {s['paid']:,} | {s['follow']:,} | "
-                f"{s['gmv']:,.0f} | {s['margin']:,.0f} | {s['ad_spend']:,.0f} | "
+                f"{s['gmv']:,.0f} | {s['margin']:,.0f} | {profit} | {s['ad_spend']:,.0f} | "
                 f"{s['roi']:.2f} | {s['fans']:,} | {s['review']:.2f} | {s['gini']:.3f} | "
                 f"{' / '.join(f'{w:,}' for w in s['gmv_weeks'])} | {s['gmv_day10']:,.0f} | "
                 f"{first:.1%} → {last:.1%} |"
