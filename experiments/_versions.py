@@ -225,7 +225,8 @@ def changes_since_version_1(
         if not abl:
             summary_text += (
                 " No ablation runs of this study are stored, so which mechanism changed "
-                "them is not measured here."
+                + ("it" if changed == 1 else "them")
+                + " is not measured here."
             )
         else:
             for claim, ms in attributed:
