@@ -24,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from simulation.config import ConfigError, load_scenario  # noqa: E402
 from simulation.estimates import CALIBRATION_QUANTITIES, calibration_table  # noqa: E402
 from simulation.model import SnowballModel  # noqa: E402
 
@@ -66,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stdout", action="store_true", help="print the table only")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args(argv)
+    try:
+        load_scenario(args.scenario)
+    except ConfigError as e:  # an unknown scenario: one line, exit 2
+        print(f"--scenario: {e}", file=sys.stderr)
+        return 2
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")

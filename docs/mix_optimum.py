@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from simulation.api import focal_streams, streams_table
-from simulation.config import load_scenario, parse_override
+from simulation.config import ConfigError, load_scenario, parse_override
 from simulation.model import SnowballModel
 
 SCENARIO = "v1"
@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--no-adaptive", action="store_true", help="the sweep only")
     a = ap.parse_args(argv)
-    base_mix = load_scenario(a.scenario).streams["focal"].mix
+    try:
+        base_mix = load_scenario(a.scenario).streams["focal"].mix
+    except ConfigError as e:  # an unknown scenario: one line, exit 2
+        print(f"--scenario: {e}", file=sys.stderr)
+        return 2
     common: dict[str, Any] = {"population.viewers": 20_000, "economics.profit_accounting": True}
     common.update(dict(parse_override(s) for s in a.set))
     seeds = range(1, a.seeds + 1)

@@ -24,11 +24,13 @@ markdown table.
 """
 
 import argparse
+import sys
 import tomllib
 
 import numpy as np
 from scipy import stats
 
+from simulation.config import ConfigError, load_scenario
 from simulation.model import SnowballModel
 
 SCENARIO = "v1"
@@ -93,6 +95,11 @@ def main() -> None:
     ap.add_argument("--audience", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args()
+    try:
+        load_scenario(a.scenario)
+    except ConfigError as e:  # an unknown scenario: one line, exit 2
+        print(f"--scenario: {e}", file=sys.stderr)
+        sys.exit(2)
     extra = {"platform.audience_estimates": True} if a.audience else {}
     for item in a.set:
         key, _, value = item.partition("=")
