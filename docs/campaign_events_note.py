@@ -1,7 +1,8 @@
-"""The measurement behind docs/MODEL.md 7.12's note (not a study): the default market, 7 days,
-20,000 viewers, seeds 1-4; a platform-wide sale on day 3 with its review gate on against off
-(and no sale): the focal room's GMV on the sale day and the day after, with the paired
-differences gate on - gate off.
+"""The measurement behind docs/MODEL.md 7.12's note (not a study): version 1's market
+(``SCENARIO = "v1"``), 7 days, 20,000 viewers, seeds 1-4; a platform-wide sale on day 3 with
+its review gate on against off (and no sale): the focal room's GMV on the sale day and the day
+after, with the paired differences gate on - gate off. Version 1's market with only the sale
+switched on, so its effect is isolated; ``SCENARIO = "default"`` runs it in version 2's market.
 
     python docs/campaign_events_note.py
 """
@@ -11,6 +12,7 @@ from scipy import stats
 
 from simulation import api
 
+SCENARIO = "v1"
 BASE = {"population.viewers": 20_000, "days": 7}
 SALE = "calendar.sales.sale"
 ARMS = {
@@ -25,7 +27,7 @@ def focal_gmv(overrides: dict) -> tuple[np.ndarray, float]:
     """(seeds x 2) focal GMV on days 3 and 4; the mean share of rooms taking part on day 3."""
     gmv, share = [], []
     for seed in SEEDS:
-        s = api.run("default", seed=seed, overrides={**BASE, **overrides}).streams
+        s = api.run(SCENARIO, seed=seed, overrides={**BASE, **overrides}).streams
         f = s[s.group == "focal"].set_index("day")
         gmv.append([f.gmv[3], f.gmv[4]])
         if "event_participant" in s:

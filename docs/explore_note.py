@@ -1,6 +1,8 @@
 """The measurement behind docs/MODEL.md 7.22 (not a study): paid traffic to explore.
 
-The default market, 20,000 viewers, 10 days, seeds 1-6; the focal room's campaign (interest
+Version 1's market (``SCENARIO = "v1"``), 20,000 viewers, 10 days, seeds 1-6: version 1's
+market with only audience expansion switched on, so its effect is isolated;
+``SCENARIO = "default"`` runs it in version 2's market. The focal room's campaign (interest
 targeting, 800 yuan a day, max delivery) run by ``explore_when_stable`` against its base
 strategy ``fixed`` (the same budget, never expanding), and, for scale, ``fixed`` at full
 expansion from day 0. Per run, over the 10 days, for the focal room: viewers reached (distinct
@@ -18,6 +20,7 @@ from simulation.behaviour import PAID
 from simulation.intervals import mean_interval
 from simulation.model import SnowballModel
 
+SCENARIO = "v1"
 BASE = {"population.viewers": 20_000}
 DAYS = 10
 CAMPAIGN = "streams.focal.campaign"
@@ -44,7 +47,7 @@ METRICS = (
 
 def measure(seed: int, overrides: dict) -> dict[str, float]:
     """One run's focal-room numbers (see the module docstring)."""
-    m = SnowballModel("default", seed=seed, days=DAYS, overrides={**BASE, **overrides})
+    m = SnowballModel(SCENARIO, seed=seed, days=DAYS, overrides={**BASE, **overrides})
     shown = np.zeros(m.population.n, dtype=bool)
     paid_shown = np.zeros(m.population.n, dtype=bool)
     respond = m.behaviour.respond

@@ -1,12 +1,14 @@
 """The measurement behind docs/MODEL.md 7.21 (not a study): a top KOL's 专场 for the focal
 merchant, with and without the merchant's own room, and 混场 against 专场.
 
-The default market, 20,000 viewers, 10 days, profit accounting and returns on, seeds 1-10
-(common random numbers: every arm of a seed shares its seed). One extra top KOL (the
+Version 1's market (``SCENARIO = "v1"``), 20,000 viewers, 10 days, profit accounting and
+returns on, seeds 1-10 (common random numbers: every arm of a seed shares its seed): version
+1's market with only these mechanisms and the KOL session switched on, so the session's effect
+is isolated; ``SCENARIO = "default"`` runs it in version 2's market. One extra top KOL (the
 scenario's top-KOL traits, the focal merchant's goods, on air 18:00-23:00) streams only on
 day 3 (its schedule is set to that day after the model is built). Arms:
 
-- ``room, no KOL``: the focal room as in the default market; the KOL sells its own selection;
+- ``room, no KOL``: the focal room as in the scenario; the KOL sells its own selection;
 - ``room + 专场``: the KOL's session is a 专场 for the focal merchant;
 - ``room + 专场, no capture``: the same with ``kol_capture_follow = 0`` and no look-alike
   seeds (the capture mechanism off);
@@ -29,6 +31,7 @@ from scipy import stats
 from simulation.config import load_scenario, to_dict
 from simulation.model import SnowballModel
 
+SCENARIO = "v1"
 SEEDS = tuple(range(1, 11))
 DAYS, SESSION_DAY = 10, 3
 BASE = {
@@ -41,7 +44,7 @@ BASE = {
 
 def market() -> dict:
     """The extra KOL: the scenario's top-KOL traits with the focal merchant's goods."""
-    sc = load_scenario("default")
+    sc = load_scenario(SCENARIO)
     focal = sc.streams["focal"]
     g = {k: v for k, v in to_dict(sc.streams["top_kol"]).items() if v is not None}
     g.update(
@@ -84,7 +87,7 @@ ARMS = {
 
 def one(overrides: dict, seed: int) -> dict[str, float]:
     """One run's merchant measures."""
-    m = SnowballModel("default", seed, overrides={**BASE, **market(), **overrides})
+    m = SnowballModel(SCENARIO, seed, overrides={**BASE, **market(), **overrides})
     t = m.table
     k = int(np.flatnonzero(t.group == t.group_names.index("merchant_kol"))[0])
     f = int(np.flatnonzero(t.group == t.group_names.index("focal"))[0])

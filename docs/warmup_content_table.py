@@ -2,8 +2,11 @@
 videos against the same room without, and the seeding ablation, under
 ``platform.warmup_content``.
 
-Runs the default market at 20,000 viewers for 5 days, one run per (arm, seed), seeds shared
-across arms (common random numbers: the same population, stream traits and sessions). Arms:
+Runs version 1's market (``SCENARIO = "v1"``) at 20,000 viewers for 5 days with
+``platform.warmup_content`` on: version 1's market with only this mechanism switched on, so
+its effect is isolated; ``--scenario default`` runs it in version 2's market. One run per
+(arm, seed), seeds shared across arms (common random numbers: the same population, stream
+traits and sessions). Arms:
 
 - ``warmups``: the focal room posts its two warm-up videos (the scenario's), seeding on;
 - ``none``: the focal room posts none (every other room as in the scenario);
@@ -14,19 +17,23 @@ the end of the day; it starts with none), warm-up bookings and follows, follow-c
 impressions, and its five-day free impressions and GMV. Effects are paired differences
 (warmups - none; warmups - no_seed) with a t 95 % confidence interval over the seeds.
 
-Usage: ``python docs/warmup_content_table.py [--seeds 8] [--audience] [--set KEY=VALUE ...]``
-(``--audience``: with ``platform.audience_estimates`` on; ``--set``: a scenario override for
-every arm, a TOML value, e.g. ``streams.focal.hook=0.2``). Prints a markdown table.
+Usage: ``python docs/warmup_content_table.py [--scenario v1] [--seeds 8] [--audience]
+[--set KEY=VALUE ...]`` (``--audience``: with ``platform.audience_estimates`` on; ``--set``: a
+scenario override for every arm, a TOML value, e.g. ``streams.focal.hook=0.2``). Prints a
+markdown table.
 """
 
 import argparse
+import sys
 import tomllib
 
 import numpy as np
 from scipy import stats
 
+from simulation.config import ConfigError, load_scenario
 from simulation.model import SnowballModel
 
+SCENARIO = "v1"
 ARMS = {
     "warmups": {},
     "none": {"streams.focal.warmup_videos": 0},
@@ -47,10 +54,10 @@ METRICS = (
 )
 
 
-def run(seed: int, overrides: dict) -> dict[str, float]:
+def run(seed: int, overrides: dict, scenario: str = SCENARIO) -> dict[str, float]:
     """One run's focal-room (stream 0) numbers."""
     base = {"population.viewers": 20_000, "platform.warmup_content": True}
-    m = SnowballModel("default", seed=seed, days=5, overrides={**base, **overrides})
+    m = SnowballModel(scenario, seed=seed, days=5, overrides={**base, **overrides})
     start = int(m.table.start_tick[0])
     for _ in range(start + 1):  # through the focal room's first live tick
         m.step()
@@ -83,17 +90,26 @@ def ci(diff: np.ndarray) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scenario", default=SCENARIO, help=f"scenario (default {SCENARIO})")
     ap.add_argument("--seeds", type=int, default=8)
     ap.add_argument("--audience", action="store_true")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     a = ap.parse_args()
+    try:
+        load_scenario(a.scenario)
+    except ConfigError as e:  # an unknown scenario: one line, exit 2
+        print(f"--scenario: {e}", file=sys.stderr)
+        sys.exit(2)
     extra = {"platform.audience_estimates": True} if a.audience else {}
     for item in a.set:
         key, _, value = item.partition("=")
         extra[key] = tomllib.loads(f"x = {value}")["x"]
     seeds = list(range(1, a.seeds + 1))
-    res = {arm: [run(s, {**extra, **o}) for s in seeds] for arm, o in ARMS.items()}
-    print(f"seeds {seeds[0]}..{seeds[-1]}, audience_estimates {a.audience}, set {a.set}\n")
+    res = {arm: [run(s, {**extra, **o}, a.scenario) for s in seeds] for arm, o in ARMS.items()}
+    print(
+        f"{a.scenario}, seeds {seeds[0]}..{seeds[-1]}, audience_estimates {a.audience}, "
+        f"set {a.set}\n"
+    )
     print("| focal room | warm-ups | none | no seeding | warm-ups − none | warm-ups − no seeding |")
     print("|---|---|---|---|---|---|")
     for k in METRICS:
