@@ -679,16 +679,21 @@ def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
             interests[v, j] = (add[r + j] + snapshot[i, j]) / total
 
 
-def _show_on_air(s, minute, cycle, start, n_items, clip):
-    """RunOfShow.on_air in one pass: the item slot on air in room ``s[i]`` at ``minute[i]``
-    (the count of item starts after the first at or before the minute within the pass,
-    capped at the room's last item when ``clip``)."""
+def _show_place(s, u, tick, clock, cycle, start, n_items, clip):
+    """RunOfShow.place in one pass: each impression's minute since its room went live,
+    ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy multiplies a float32
+    array by a Python float, then added in float64), and the item slot on air then (the count
+    of item starts after the first at or before the minute within the pass, capped at the
+    room's last item when ``clip``)."""
     n = len(s)
     k = start.shape[1]
+    minute = np.empty(n, dtype=np.float64)
     item = np.empty(n, dtype=np.int64)
     for i in range(n):
         r = s[i]
-        rem = minute[i] % cycle[r]  # exact: fmod for x >= 0, cycle > 0
+        x = clock[r] + np.float64(u[i] * tick)
+        minute[i] = x
+        rem = x % cycle[r]  # exact: fmod for x >= 0, cycle > 0
         c = 0
         for j in range(1, k):
             if rem >= start[r, j]:
@@ -696,17 +701,19 @@ def _show_on_air(s, minute, cycle, start, n_items, clip):
         if clip:
             c = min(c, n_items[r] - 1)
         item[i] = c
-    return item
+    return minute, item
 
 
-def _show_overlap(s, minute, dwell, cycle, start, length):
-    """RunOfShow.overlap in one pass: minutes of each item on air in room ``s[i]`` during
-    the visit from ``minute[i]`` to ``minute[i] + dwell[i]``, (m, k): the cumulative airtime
-    at the end less at the start, each ``full passes x length + clip(rem - start, 0,
-    length)`` with numpy's divmod, in numpy's order of operations."""
+def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term):
+    """RunOfShow.cross_sell in one pass: per visit to room ``s[i]`` from ``minute[i]`` to
+    ``minute[i] + dwell[i]``, the sum over items of ``appeal[j] x price_term[i, j] x`` the
+    item's minutes on air during the visit (RunOfShow.overlap: the cumulative airtime at the
+    end less at the start, each ``full passes x length + clip(rem - start, 0, length)`` with
+    numpy's divmod), multiplied and summed in numpy's order (a row sum of few items adds
+    them left to right)."""
     n = len(s)
     k = start.shape[1]
-    out = np.empty((n, k), dtype=np.float64)
+    out = np.empty(n, dtype=np.float64)
     ends = np.empty(2, dtype=np.float64)
     full = np.empty(2, dtype=np.float64)
     rems = np.empty(2, dtype=np.float64)
@@ -727,12 +734,18 @@ def _show_overlap(s, minute, dwell, cycle, start, length):
             full[h] = fl
             rems[h] = mod
         fa, ra, fb, rb = full[0], rems[0], full[1], rems[1]
+        total = 0.0
         for j in range(k):
             ln = length[r, j]
             st = start[r, j]
             ca = min(max(ra - st, 0.0), ln)
             cb = min(max(rb - st, 0.0), ln)
-            out[i, j] = (fb * ln + cb) - (fa * ln + ca)
+            w = appeal[j] * price_term[i, j] * ((fb * ln + cb) - (fa * ln + ca))
+            if j == 0:
+                total = w
+            else:
+                total += w
+        out[i] = total
     return out
 
 

@@ -417,10 +417,10 @@ def test_drift_weights(exposure):
 
 @pytest.mark.parametrize("scripted", [False, True])
 def test_run_of_show_passes(scripted, monkeypatch):
-    """The compiled on-air and overlap passes of the run-of-show give exactly numpy's values:
-    rooms with the default three items and with a longer explicit script (a zero-length
-    item, repeated roles), minutes on item boundaries and on whole passes, visits spanning
-    several passes."""
+    """The compiled passes of the run-of-show (an impression's minute and item on air; a
+    visit's cross-selling sum) give exactly numpy's values: rooms with the default three
+    items and with a longer explicit script (a zero-length item, repeated roles), minutes on
+    item boundaries and on whole passes, visits spanning several passes."""
     from simulation.run_of_show import RunOfShow
 
     rng = np.random.default_rng(8)
@@ -431,18 +431,27 @@ def test_run_of_show_passes(scripted, monkeypatch):
     mix = rng.dirichlet(np.ones(3), n)
     mix[2] = [0.5, 0.5, 0.0]  # an item that is never on air
     show.set_mix(mix)
+    show.clock[:] = rng.integers(0, 50, n) * 10.0
+    show.clock[3] = 50.0  # a tick that ends on a whole pass
     m = 20_000
     s = rng.integers(0, n, m)
+    u = rng.random(m, dtype=np.float32)
+    u[:40] = 0.0
+    u[40:60] = np.float32(0.99999994)
     minute = rng.uniform(0, 500, m) * (rng.random(m) < 0.9)
     edges = show.start[s, 1] + show.cycle[s] * rng.integers(0, 4, m)
     minute = np.where(rng.random(m) < 0.2, edges, minute)  # exactly on boundaries
     minute[:50] = show.cycle[s[:50]] * 3  # whole passes
     dwell = rng.exponential(30.0, m)
+    appeal = rng.uniform(0.5, 1.5, show.k)
+    price = np.minimum(4.0, rng.uniform(0.2, 3, (m, show.k)) ** -rng.uniform(0, 2, (m, 1)))
     results = {}
     for compiled in (False, True):
         monkeypatch.setattr(kernels, "FORCE", compiled)
-        results[compiled] = (show.on_air(s, minute), show.overlap(s, minute, dwell))
-    assert_same(results[True][0], results[False][0])
-    assert_same(results[True][1], results[False][1])
-    assert len(np.unique(results[False][0])) >= (5 if scripted else 3)
-    np.testing.assert_allclose(results[True][1].sum(axis=1), dwell, rtol=1e-9)
+        placed = show.place(s, u)
+        results[compiled] = (*placed, show.cross_sell(s, minute, dwell, appeal, price))
+    for got, ref in zip(results[True], results[False], strict=True):
+        assert_same(got, ref)
+    assert len(np.unique(results[False][1])) >= 3
+    assert results[False][0].dtype == np.float64 and results[False][1].dtype == np.int64
+    assert_same(show.on_air(s, results[False][0]), results[False][1])
