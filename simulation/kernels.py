@@ -749,6 +749,23 @@ def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term)
     return out
 
 
+def _warmup_cum(interests, viewers, categories):
+    """WarmupContent.step's cumulative interest of the tick's sessions, one row per category
+    about to start, float64 (categories x sessions): ``np.cumsum`` of the viewers' interest in
+    the category (float32 widened to float64), added left to right as numpy's cumsum does;
+    each viewer's row is read once for every category."""
+    n = len(viewers)
+    m = len(categories)
+    out = np.empty((m, n), dtype=np.float64)
+    total = np.zeros(m, dtype=np.float64)
+    for i in range(n):
+        v = viewers[i]
+        for j in range(m):
+            total[j] += np.float64(interests[v, categories[j]])
+            out[j, i] = total[j]
+    return out
+
+
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
     """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
     impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),

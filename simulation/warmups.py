@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation import kernels
 from simulation.estimates import UpliftEstimator, activity_bins, pair_index
 from simulation.population import flat
 
@@ -53,12 +54,16 @@ WARMUP_FIELDS = ("warmup_engagements", "warmup_bookings", "warmup_follows")
 def interest_sample(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` indices into ``weights`` drawn with replacement in proportion to them (inverse
     CDF over their cumulative sum), int64 (n,). All-zero weights draw uniformly."""
-    cum = np.cumsum(weights, dtype=np.float64)
+    return cumulative_sample(np.cumsum(weights, dtype=np.float64), n, rng)
+
+
+def cumulative_sample(cum: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`interest_sample` from the weights' cumulative sum ``cum`` (float64)."""
     total = cum[-1] if len(cum) else 0.0
     if total <= 0:
-        return rng.integers(0, len(weights), n)
+        return rng.integers(0, len(cum), n)
     idx = np.searchsorted(cum, rng.random(n) * total, side="right")
-    return np.minimum(idx, len(weights) - 1)
+    return np.minimum(idx, len(cum) - 1)
 
 
 def views_due(
@@ -118,8 +123,16 @@ class WarmupContent:
             return
         cat = t.category[streams]
         who = np.empty(len(streams), dtype=np.int64)
-        for c in np.unique(cat):  # one cumulative sum per category about to start
+        cats = np.unique(cat)
+        cums = None
+        if self.sharpness == 1.0 and kernels.use(len(viewers) * len(cats)):
+            # every category's cumulative sum in one pass over the sessions' rows
+            cums = kernels.get("warmup_cum")(pop.interests, viewers, cats)
+        for j, c in enumerate(cats):  # one cumulative sum per category about to start
             rows = np.flatnonzero(cat == c)
+            if cums is not None:
+                who[rows] = viewers[cumulative_sample(cums[j], len(rows), rng)]
+                continue
             view, idx = flat(pop.interests, viewers, np.full(len(viewers), c))
             w = view[idx].astype(np.float64)
             if self.sharpness != 1.0:

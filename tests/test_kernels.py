@@ -455,3 +455,18 @@ def test_run_of_show_passes(scripted, monkeypatch):
     assert len(np.unique(results[False][1])) >= 3
     assert results[False][0].dtype == np.float64 and results[False][1].dtype == np.int64
     assert_same(show.on_air(s, results[False][0]), results[False][1])
+
+
+def test_warmup_cum():
+    """Warm-up content's cumulative interest per category about to start, all categories in
+    one pass over the sessions, is numpy's cumsum of each category's column (repeat viewers,
+    a category nobody has interest in)."""
+    rng = np.random.default_rng(4)
+    interests = rng.dirichlet(np.ones(6), 300).astype(np.float32)
+    interests[:, 4] = 0.0
+    viewers = rng.integers(0, 300, 5000)
+    cats = np.array([0, 2, 4, 5])
+    got = kernels.get("warmup_cum")(interests, viewers, cats)
+    for j, c in enumerate(cats):
+        assert_same(got[j], np.cumsum(interests[viewers, c].astype(np.float64)))
+    assert got[2, -1] == 0.0 and got[0, -1] > 0
