@@ -766,6 +766,17 @@ def _warmup_cum(interests, viewers, categories):
     return out
 
 
+def _show_tally(stream, item, entered, k, impressions, entries):
+    """RunOfShow.tally's impressions and entries per (room, item) in one pass, added in place
+    to the float64 day counts ``impressions`` and ``entries`` (S x k,): one at a time, so
+    each count is the integer ``bincount`` gives (exact in float64 below 2**53)."""
+    for i in range(len(stream)):
+        key = np.int64(stream[i]) * k + item[i]
+        impressions[key] += 1.0
+        if entered[i]:
+            entries[key] += 1.0
+
+
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
     """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
     impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),

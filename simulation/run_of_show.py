@@ -268,9 +268,12 @@ class RunOfShow:
         flags the orders returned."""
         m = self.n * self.k
         d = self.day
-        key = stream * self.k + item
-        d["impressions"] += np.bincount(key, minlength=m)
-        d["entries"] += np.bincount(key[entered], minlength=m)
+        if kernels.use(len(stream)):  # one compiled pass, the same counts
+            kernels.get("show_tally")(stream, item, entered, self.k, d["impressions"], d["entries"])
+        else:
+            key = stream * self.k + item
+            d["impressions"] += np.bincount(key, minlength=m)
+            d["entries"] += np.bincount(key[entered], minlength=m)
         key = order_stream * self.k + order_item
         d["orders"] += np.bincount(key, minlength=m)
         d["cross_sell_orders"] += np.bincount(key[order_item != order_entry_item], minlength=m)

@@ -470,3 +470,26 @@ def test_warmup_cum():
     for j, c in enumerate(cats):
         assert_same(got[j], np.cumsum(interests[viewers, c].astype(np.float64)))
     assert got[2, -1] == 0.0 and got[0, -1] > 0
+
+
+def test_run_of_show_tally(monkeypatch):
+    """The compiled count of impressions and entries per (room, item) adds the same day
+    counts as numpy's bincounts, over two ticks."""
+    from simulation.run_of_show import RunOfShow
+
+    rng = np.random.default_rng(3)
+    shows = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(kernels, "FORCE", compiled)
+        show = shows[compiled] = RunOfShow(60.0, 10.0, 9)
+        for _ in range(2):
+            stream = rng.integers(0, 9, 4000)
+            item = rng.integers(0, 3, 4000)
+            entered = rng.random(4000) < 0.1
+            o = rng.integers(0, 4000, 50)
+            price = rng.uniform(1, 100, 50)
+            show.tally(stream, item, entered, stream[o], item[o], item[o], price, price / 3)
+        rng = np.random.default_rng(3)
+    for f, x in shows[False].day.items():
+        assert_same(shows[True].day[f], x)
+    assert shows[True].day["entries"].sum() > 0
