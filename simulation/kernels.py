@@ -679,12 +679,14 @@ def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
             interests[v, j] = (add[r + j] + snapshot[i, j]) / total
 
 
-def _show_place(s, u, tick, clock, cycle, start, n_items, clip):
+def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
     """RunOfShow.place in one pass: each impression's minute since its room went live,
     ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy multiplies a float32
     array by a Python float, then added in float64), and the item slot on air then (the count
     of item starts after the first at or before the minute within the pass, capped at the
-    room's last item when ``clip``)."""
+    room's last item when ``clip``). ``whole``: every cycle is a whole number of minutes,
+    so the position within the pass is computed without a call to fmod, with the same value
+    (see the note in _show_cross_sell)."""
     n = len(s)
     k = start.shape[1]
     minute = np.empty(n, dtype=np.float64)
@@ -693,7 +695,15 @@ def _show_place(s, u, tick, clock, cycle, start, n_items, clip):
         r = s[i]
         x = clock[r] + np.float64(u[i] * tick)
         minute[i] = x
-        rem = x % cycle[r]  # exact: fmod for x >= 0, cycle > 0
+        c = cycle[r]
+        if whole:
+            rem = x - math.floor(x / c) * c
+            if rem < 0.0:
+                rem += c
+            elif rem >= c:
+                rem -= c
+        else:
+            rem = x % c  # exact: fmod for x >= 0, cycle > 0
         c = 0
         for j in range(1, k):
             if rem >= start[r, j]:
@@ -704,13 +714,19 @@ def _show_place(s, u, tick, clock, cycle, start, n_items, clip):
     return minute, item
 
 
-def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term):
+def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term, whole):
     """RunOfShow.cross_sell in one pass: per visit to room ``s[i]`` from ``minute[i]`` to
     ``minute[i] + dwell[i]``, the sum over items of ``appeal[j] x price_term[i, j] x`` the
     item's minutes on air during the visit (RunOfShow.overlap: the cumulative airtime at the
     end less at the start, each ``full passes x length + clip(rem - start, 0, length)`` with
     numpy's divmod), multiplied and summed in numpy's order (a row sum of few items adds
-    them left to right)."""
+    them left to right).
+
+    ``whole``: every cycle ``c`` is a whole number of minutes. Then the remainder of
+    ``x >= 0`` is ``x - q c`` with ``q = floor(x / c)``, corrected by one ``c`` when the
+    division rounded ``q`` one off; every step is exact (``q c`` is an integer below 2**53;
+    ``x - q c`` is at most ``x`` in size and on ``x``'s grid; the correction keeps both), so
+    it is fmod's value, bit for bit, without fmod's cost (a library call per element)."""
     n = len(s)
     k = start.shape[1]
     out = np.empty(n, dtype=np.float64)
@@ -723,8 +739,16 @@ def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term)
         ends[1] = minute[i] + dwell[i]
         for h in range(2):  # numpy's divmod (npy_divmod) for x >= 0, cycle > 0
             x = ends[h]
-            mod = x % cycle[r]
-            div = (x - mod) / cycle[r]
+            c = cycle[r]
+            if whole:
+                mod = x - math.floor(x / c) * c
+                if mod < 0.0:
+                    mod += c
+                elif mod >= c:
+                    mod -= c
+            else:
+                mod = x % c
+            div = (x - mod) / c
             if div != 0.0:
                 fl = math.floor(div)
                 if div - fl > 0.5:

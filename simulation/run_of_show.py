@@ -182,9 +182,17 @@ class RunOfShow:
                 self.start,
                 self.n_items,
                 self.k > N_ITEMS,
+                self.whole_cycles(),
             )
         minute = self.clock[s] + u * self.tick_minutes
         return minute, self.on_air(s, minute)
+
+    def whole_cycles(self) -> bool:
+        """Whether every room's pass lasts a whole number of minutes (below 2**40): the
+        compiled passes then take a position within the pass without fmod, exactly
+        (:func:`simulation.kernels._show_cross_sell` says why)."""
+        c = self.cycle
+        return bool(np.all((c == np.floor(c)) & (c > 0) & (c < 2.0**40)))
 
     def role_of(self, s: np.ndarray, item: np.ndarray) -> np.ndarray:
         """The role of item slot ``item`` of room ``s`` (the slot itself without scripts)."""
@@ -226,6 +234,7 @@ class RunOfShow:
                 self.length,
                 np.asarray(appeal, dtype=np.float64),
                 np.ascontiguousarray(price_term, dtype=np.float64),
+                self.whole_cycles(),
             )
         return (appeal * price_term * self.overlap(s, minute, dwell)).sum(axis=1)
 

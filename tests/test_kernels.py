@@ -415,17 +415,18 @@ def test_drift_weights(exposure):
     assert not np.array_equal(pops[0].interests, make().interests)  # they moved
 
 
-@pytest.mark.parametrize("scripted", [False, True])
-def test_run_of_show_passes(scripted, monkeypatch):
+@pytest.mark.parametrize("scripted, cycle", [(False, 60.0), (True, 60.0), (False, 37.3)])
+def test_run_of_show_passes(scripted, cycle, monkeypatch):
     """The compiled passes of the run-of-show (an impression's minute and item on air; a
     visit's cross-selling sum) give exactly numpy's values: rooms with the default three
     items and with a longer explicit script (a zero-length item, repeated roles), minutes on
-    item boundaries and on whole passes, visits spanning several passes."""
+    item boundaries and on whole passes, visits spanning several passes; passes of whole
+    minutes (the position within the pass without fmod) and not."""
     from simulation.run_of_show import RunOfShow
 
     rng = np.random.default_rng(8)
     n = 7
-    show = RunOfShow(60.0, 10.0, n)
+    show = RunOfShow(cycle, 10.0, n)
     if scripted:
         show.set_scripts(np.array([1, 4]), [0, 1, 0, 2, 1], [5.0, 20.0, 0.5, 7.0, 12.5])
     mix = rng.dirichlet(np.ones(3), n)
@@ -455,6 +456,7 @@ def test_run_of_show_passes(scripted, monkeypatch):
     assert len(np.unique(results[False][1])) >= 3
     assert results[False][0].dtype == np.float64 and results[False][1].dtype == np.int64
     assert_same(show.on_air(s, results[False][0]), results[False][1])
+    assert show.whole_cycles() == (cycle == 60.0)
 
 
 def test_warmup_cum():
