@@ -773,19 +773,18 @@ def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term,
     return out
 
 
-def _warmup_cum(interests, viewers, categories):
+def _warmup_cum(rows, categories):
     """WarmupContent.step's cumulative interest of the tick's sessions, one row per category
-    about to start, float64 (categories x sessions): ``np.cumsum`` of the viewers' interest in
-    the category (float32 widened to float64), added left to right as numpy's cumsum does;
-    each viewer's row is read once for every category."""
-    n = len(viewers)
+    about to start, float64 (categories x sessions): ``np.cumsum`` of the sessions' interest
+    ``rows`` (n, K) in the category (float32 widened to float64), added left to right as
+    numpy's cumsum does; the rows are read once, in order, for every category."""
+    n = rows.shape[0]
     m = len(categories)
     out = np.empty((m, n), dtype=np.float64)
     total = np.zeros(m, dtype=np.float64)
     for i in range(n):
-        v = viewers[i]
         for j in range(m):
-            total[j] += np.float64(interests[v, categories[j]])
+            total[j] += np.float64(rows[i, categories[j]])
             out[j, i] = total[j]
     return out
 

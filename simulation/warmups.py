@@ -42,7 +42,6 @@ import numpy as np
 
 from simulation import kernels
 from simulation.estimates import UpliftEstimator, activity_bins, pair_index
-from simulation.population import flat
 
 if TYPE_CHECKING:
     from simulation.model import SnowballModel
@@ -111,9 +110,19 @@ class WarmupContent:
         self.seeded = {f: np.zeros(n) for f in ("views", "engaged", "expected")}
         """The evidence each room last went live with (unweighted), for inspection."""
 
-    def step(self, day: int, tod: int, viewers: np.ndarray, live: np.ndarray, ahead: int) -> None:
+    def step(
+        self,
+        day: int,
+        tod: int,
+        viewers: np.ndarray,
+        live: np.ndarray,
+        ahead: int,
+        rows: np.ndarray | None = None,
+    ) -> None:
         """One tick: seed the estimates of rooms that went live this tick, then the views of
-        rooms starting within ``ahead`` ticks go to the tick's session ``viewers``."""
+        rooms starting within ``ahead`` ticks go to the tick's session ``viewers``. ``rows``:
+        the sessions' interest rows when the caller has gathered them (the model does, once
+        for this and its snapshot), (n, K)."""
         self._go_live(live)
         m = self.m
         t, pop = m.table, m.population
@@ -124,20 +133,21 @@ class WarmupContent:
         cat = t.category[streams]
         who = np.empty(len(streams), dtype=np.int64)
         cats = np.unique(cat)
+        if rows is None:
+            rows = pop.interests.take(viewers, axis=0)
         cums = None
         if self.sharpness == 1.0 and kernels.use(len(viewers) * len(cats)):
             # every category's cumulative sum in one pass over the sessions' rows
-            cums = kernels.get("warmup_cum")(pop.interests, viewers, cats)
+            cums = kernels.get("warmup_cum")(rows, cats)
         for j, c in enumerate(cats):  # one cumulative sum per category about to start
-            rows = np.flatnonzero(cat == c)
+            views = np.flatnonzero(cat == c)
             if cums is not None:
-                who[rows] = viewers[cumulative_sample(cums[j], len(rows), rng)]
+                who[views] = viewers[cumulative_sample(cums[j], len(views), rng)]
                 continue
-            view, idx = flat(pop.interests, viewers, np.full(len(viewers), c))
-            w = view[idx].astype(np.float64)
+            w = rows[:, c].astype(np.float64)
             if self.sharpness != 1.0:
                 w = w**self.sharpness
-            who[rows] = viewers[interest_sample(w, len(rows), rng)]
+            who[views] = viewers[interest_sample(w, len(views), rng)]
         self._engage(streams, who, cat, rng)
 
     def _engage(
