@@ -77,18 +77,21 @@ def test_version_comparison_interleaves_rounds_and_writes_its_ratios(tmp_path):
     def fake_run(viewers, days, seed, extra):
         version = "v1" if extra.get("behaviour.run_of_show") is False else "v2"
         calls.append((seed, version))
-        return {"wall_seconds": {"v1": 1.0, "v2": 1.5}[version] + seed, "impressions": 10**9}
+        wall = {"v1": 1.0, "v2": 1.5}[version] + seed
+        return {"wall_seconds": wall, "cpu_seconds": wall / 2, "impressions": 10**9}
 
     df = versions.compare(fake_run, 3000, 1, 3, extra={"days": 1})
     assert calls == [(0, "v2"), (0, "v1"), (1, "v1"), (1, "v2"), (2, "v2"), (2, "v1")]
     assert list(df.columns) == [
         "round", "version", "seed", "viewers", "days", "wall_seconds", "impressions",
-        "ns_per_impression", "round_ratio", "median_round_ratio", "ratio_of_medians",
+        "ns_per_impression", "cpu_ns_per_impression", "round_ratio", "median_round_ratio",
+        "ratio_of_medians", "cpu_round_ratio",
     ]  # fmt: skip
     ratios = df.drop_duplicates("round")["round_ratio"].to_numpy()
     np.testing.assert_allclose(ratios, [1.5, 2.5 / 2, 3.5 / 3])
     assert (df["median_round_ratio"] == 2.5 / 2).all()
     assert (df["ratio_of_medians"] == 2.5 / 2).all()
+    np.testing.assert_allclose(df["cpu_round_ratio"], df["round_ratio"])
     stored = pd.read_csv(versions.write(df, tmp_path))
     assert list(stored.columns) == list(df.columns) and len(stored) == 6
     assert "ratio of medians 1.250" in versions.summary(df)
