@@ -5,6 +5,10 @@ fresh processes several times and reports the median and range of wall time, imp
 second, viewer-ticks per second, ticks per second and peak RSS; then the cost of a tick with
 no viewer active (O(streams) work only), the per-phase profile at the largest size, and the
 bytes of per-viewer state. Writes results/benchmarks/bench.csv, phases.csv and scaling.png.
+Then it times version 2's market (``scale_1m`` as it is) against version 1's (the same market
+with the values on which the scenarios ``v1`` and ``default`` differ) at the largest size, in
+``--rounds`` interleaved pairs of fresh processes, and writes the cost per impression of each
+and their ratio (benchmarks.versions, versions.csv).
 ``--full`` also runs ``scale_1m`` itself (1M viewers, 30 days) and the same market at 100k
 viewers for the same 30 days, and compares their per-viewer rates (scale_1m.json,
 scale_check.csv); then splits entries and orders by fan status at both sizes over 5 days
@@ -64,6 +68,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also time the scale_1m scenario itself (1M viewers, 30 days) once and compare its "
         "per-viewer rates with the same market at 100k viewers over the same days",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="interleaved rounds of version 2 against version 1 at the largest size "
+        "(default 3; 0 skips the comparison)",
+    )
     p.add_argument("--out", type=Path, default=OUT, help=f"output folder (default: {OUT})")
     p.add_argument(
         "--set",
@@ -83,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--sizes {args.sizes!r}: each size must be at least 1000 viewers")
     if args.days < 1 or args.repeats < 1:
         p.error("--days and --repeats must be at least 1")
+    if args.rounds < 0:
+        p.error(f"--rounds {args.rounds}: give 0 (no comparison) or more rounds")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -154,6 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     phases = phases.to_frame()
     phases["share"] = phases["seconds"] / phases["seconds"].sum()
     phases.to_csv(out_dir / "phases.csv", index_label="phase")
+    comparison = None
+    if args.rounds:
+        from benchmarks import versions
+
+        comparison = versions.compare(
+            run_worker,
+            sizes[-1],
+            args.days,
+            args.rounds,
+            extra=extra,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+        versions.write(comparison, out_dir)
     full = None
     if args.full:
         full, check = scale_check(out_dir, FULL_VIEWERS, REFERENCE_VIEWERS, FULL_DAYS)
@@ -172,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"\nphases at {sizes[-1]:,} viewers (median of {len(big)} runs):")
     print(phases.round(3).to_string())
+    if comparison is not None:
+        print("\n" + versions.summary(comparison))
     if full:
         print(
             f"\nscale_1m (1M viewers, {full['streams']:,} streams, 30 days): "
@@ -186,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         print(check.round(4).to_string(index=False))
         print(f"\nby fan status ({CONVERSION_DAYS} days, conversion.csv):")
         print(conv.round(4).T.to_string(header=False))
-    written = ", scale_1m.json, scale_check.csv, conversion.csv" if full else ""
+    written = ", versions.csv" if comparison is not None else ""
+    written += ", scale_1m.json, scale_check.csv, conversion.csv" if full else ""
     print(f"\nwrote {out_dir}/bench.csv, phases.csv, scaling.png{written}")
     return 0
 

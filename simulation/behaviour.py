@@ -251,8 +251,7 @@ class Behaviour:
             role = (u > self.mix_edges[0].take(s)).astype(np.int64)
             role += u > self.mix_edges[1].take(s)
         else:  # the same uniform places the impression in its tick; the script gives the item
-            minute = show.clock[s] + u * show.tick_minutes
-            item = show.on_air(s, minute)
+            minute, item = show.place(s, u)
             role = show.role_of(s, item)
         logit = (
             self.logit_hook[s]
@@ -301,12 +300,8 @@ class Behaviour:
                 appeal = self.role_appeal
             if self.price_factor is not None:
                 price_all = price_all * self.price_factor[se, None]
-            item_w = (
-                appeal
-                * np.minimum(4.0, (price_all / c.reference_price) ** (-sens[:, None]))
-                * show.overlap(se, minute[e], dwell_e)
-            )
-            role_term = item_w.sum(axis=1)
+            price_w = np.minimum(4.0, (price_all / c.reference_price) ** (-sens[:, None]))
+            role_term = show.cross_sell(se, minute[e], dwell_e, appeal, price_w)
             price_term = 1.0
             exposure = np.ones(len(e))
         cat_e = cat[e]
@@ -375,7 +370,10 @@ class Behaviour:
         if show is not None:  # the item bought: in proportion to its integrated hazard
             item_e = item[e]
             b = np.flatnonzero(bought_e)
-            cum = np.cumsum(item_w[b], axis=1)
+            # The buyers' per-item hazards (the terms of their cross-selling sums).
+            appeal_b = appeal if appeal.ndim == 1 else appeal[b]
+            item_w = appeal_b * price_w[b] * show.overlap(se[b], minute[e[b]], dwell_e[b])
+            cum = np.cumsum(item_w, axis=1)
             pick = rng.random(len(b))[:, None] * cum[:, -1:] > cum[:, :-1]
             item_e[b] = pick.sum(axis=1)
             price_e = price_all[np.arange(len(e)), item_e]

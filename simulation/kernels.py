@@ -679,16 +679,31 @@ def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
             interests[v, j] = (add[r + j] + snapshot[i, j]) / total
 
 
-def _show_on_air(s, minute, cycle, start, n_items, clip):
-    """RunOfShow.on_air in one pass: the item slot on air in room ``s[i]`` at ``minute[i]``
-    (the count of item starts after the first at or before the minute within the pass,
-    capped at the room's last item when ``clip``)."""
+def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
+    """RunOfShow.place in one pass: each impression's minute since its room went live,
+    ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy multiplies a float32
+    array by a Python float, then added in float64), and the item slot on air then (the count
+    of item starts after the first at or before the minute within the pass, capped at the
+    room's last item when ``clip``). ``whole``: every cycle is a whole number of minutes,
+    so the position within the pass is computed without a call to fmod, with the same value
+    (see the note in _show_cross_sell)."""
     n = len(s)
     k = start.shape[1]
+    minute = np.empty(n, dtype=np.float64)
     item = np.empty(n, dtype=np.int64)
     for i in range(n):
         r = s[i]
-        rem = minute[i] % cycle[r]  # exact: fmod for x >= 0, cycle > 0
+        x = clock[r] + np.float64(u[i] * tick)
+        minute[i] = x
+        c = cycle[r]
+        if whole:
+            rem = x - math.floor(x / c) * c
+            if rem < 0.0:
+                rem += c
+            elif rem >= c:
+                rem -= c
+        else:
+            rem = x % c  # exact: fmod for x >= 0, cycle > 0
         c = 0
         for j in range(1, k):
             if rem >= start[r, j]:
@@ -696,17 +711,25 @@ def _show_on_air(s, minute, cycle, start, n_items, clip):
         if clip:
             c = min(c, n_items[r] - 1)
         item[i] = c
-    return item
+    return minute, item
 
 
-def _show_overlap(s, minute, dwell, cycle, start, length):
-    """RunOfShow.overlap in one pass: minutes of each item on air in room ``s[i]`` during
-    the visit from ``minute[i]`` to ``minute[i] + dwell[i]``, (m, k): the cumulative airtime
-    at the end less at the start, each ``full passes x length + clip(rem - start, 0,
-    length)`` with numpy's divmod, in numpy's order of operations."""
+def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term, whole):
+    """RunOfShow.cross_sell in one pass: per visit to room ``s[i]`` from ``minute[i]`` to
+    ``minute[i] + dwell[i]``, the sum over items of ``appeal[j] x price_term[i, j] x`` the
+    item's minutes on air during the visit (RunOfShow.overlap: the cumulative airtime at the
+    end less at the start, each ``full passes x length + clip(rem - start, 0, length)`` with
+    numpy's divmod), multiplied and summed in numpy's order (a row sum of few items adds
+    them left to right).
+
+    ``whole``: every cycle ``c`` is a whole number of minutes. Then the remainder of
+    ``x >= 0`` is ``x - q c`` with ``q = floor(x / c)``, corrected by one ``c`` when the
+    division rounded ``q`` one off; every step is exact (``q c`` is an integer below 2**53;
+    ``x - q c`` is at most ``x`` in size and on ``x``'s grid; the correction keeps both), so
+    it is fmod's value, bit for bit, without fmod's cost (a library call per element)."""
     n = len(s)
     k = start.shape[1]
-    out = np.empty((n, k), dtype=np.float64)
+    out = np.empty(n, dtype=np.float64)
     ends = np.empty(2, dtype=np.float64)
     full = np.empty(2, dtype=np.float64)
     rems = np.empty(2, dtype=np.float64)
@@ -716,8 +739,16 @@ def _show_overlap(s, minute, dwell, cycle, start, length):
         ends[1] = minute[i] + dwell[i]
         for h in range(2):  # numpy's divmod (npy_divmod) for x >= 0, cycle > 0
             x = ends[h]
-            mod = x % cycle[r]
-            div = (x - mod) / cycle[r]
+            c = cycle[r]
+            if whole:
+                mod = x - math.floor(x / c) * c
+                if mod < 0.0:
+                    mod += c
+                elif mod >= c:
+                    mod -= c
+            else:
+                mod = x % c
+            div = (x - mod) / c
             if div != 0.0:
                 fl = math.floor(div)
                 if div - fl > 0.5:
@@ -727,13 +758,46 @@ def _show_overlap(s, minute, dwell, cycle, start, length):
             full[h] = fl
             rems[h] = mod
         fa, ra, fb, rb = full[0], rems[0], full[1], rems[1]
+        total = 0.0
         for j in range(k):
             ln = length[r, j]
             st = start[r, j]
             ca = min(max(ra - st, 0.0), ln)
             cb = min(max(rb - st, 0.0), ln)
-            out[i, j] = (fb * ln + cb) - (fa * ln + ca)
+            w = appeal[j] * price_term[i, j] * ((fb * ln + cb) - (fa * ln + ca))
+            if j == 0:
+                total = w
+            else:
+                total += w
+        out[i] = total
     return out
+
+
+def _warmup_cum(rows, categories):
+    """WarmupContent.step's cumulative interest of the tick's sessions, one row per category
+    about to start, float64 (categories x sessions): ``np.cumsum`` of the sessions' interest
+    ``rows`` (n, K) in the category (float32 widened to float64), added left to right as
+    numpy's cumsum does; the rows are read once, in order, for every category."""
+    n = rows.shape[0]
+    m = len(categories)
+    out = np.empty((m, n), dtype=np.float64)
+    total = np.zeros(m, dtype=np.float64)
+    for i in range(n):
+        for j in range(m):
+            total[j] += np.float64(rows[i, categories[j]])
+            out[j, i] = total[j]
+    return out
+
+
+def _show_tally(stream, item, entered, k, impressions, entries):
+    """RunOfShow.tally's impressions and entries per (room, item) in one pass, added in place
+    to the float64 day counts ``impressions`` and ``entries`` (S x k,): one at a time, so
+    each count is the integer ``bincount`` gives (exact in float64 below 2**53)."""
+    for i in range(len(stream)):
+        key = np.int64(stream[i]) * k + item[i]
+        impressions[key] += 1.0
+        if entered[i]:
+            entries[key] += 1.0
 
 
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):

@@ -457,12 +457,15 @@ class SnowballModel(Model):
         if self.events is not None:
             lift *= self.events.session_lift
         viewers = pop.draw_sessions(hour, self.tph, lift, self.rngs["sessions"])
+        rows = None  # the sessions' interest rows, gathered once for warm-ups and the snapshot
         if not self.always_open:
             if self.warmups is not None:  # platform.warmup_content (simulation/warmups.py)
-                self.warmups.step(day, tod, viewers, live, max(1, int(WARMUP_HOURS * self.tph)))
+                rows = pop.interests.take(viewers, axis=0)
+                ahead = max(1, int(WARMUP_HOURS * self.tph))
+                self.warmups.step(day, tod, viewers, live, ahead, rows)
             else:
                 self._warmups(day, tod, viewers)
-        sessions = pop.snapshot(viewers)
+        sessions = pop.snapshot(viewers, rows)
         self.timer.lap("sessions")
         self.rates = self.estimator.rates()
         self.value = self.uplift = self.estimator.value(self.rates)

@@ -391,13 +391,14 @@ class Population:
         rows = self.traits.view(np.uint64).reshape(-1).take(viewers).view(np.float32)
         return rows[0::2], rows[1::2]
 
-    def snapshot(self, viewers: np.ndarray) -> Sessions:
+    def snapshot(self, viewers: np.ndarray, interests: np.ndarray | None = None) -> Sessions:
         """Gather the session-local rows of a tick's session viewers (with their twins when
-        ``viewers`` is the array the last ``draw_sessions`` returned under drift)."""
+        ``viewers`` is the array the last ``draw_sessions`` returned under drift);
+        ``interests``: their interest rows when already gathered this tick (unchanged since)."""
         twins = self._twins
         return Sessions(
             viewers,
-            self.interests.take(viewers, axis=0),
+            self.interests.take(viewers, axis=0) if interests is None else interests,
             self.follow.take(viewers, axis=0),
             self.affinity.take(viewers, axis=0),
             twins[1] if twins is not None and twins[0] is viewers else None,

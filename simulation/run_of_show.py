@@ -157,17 +157,7 @@ class RunOfShow:
     def on_air(self, s: np.ndarray, minute: np.ndarray) -> np.ndarray:
         """The item slot (int64) on air in room ``s`` at ``minute`` minutes since go-live:
         the last item whose start within the pass is at or before the minute (an item of
-        zero length is never on air). Large arrays run one compiled pass
-        (:func:`simulation.kernels.use`), with the same values."""
-        if kernels.use(len(s)):
-            return kernels.get("show_on_air")(
-                s,
-                np.asarray(minute, dtype=np.float64),
-                self.cycle,
-                self.start,
-                self.n_items,
-                self.k > N_ITEMS,
-            )
+        zero length is never on air)."""
         rem = np.mod(minute, self.cycle[s])
         start = self.start[s]
         item = (rem >= start[:, 1]).astype(np.int64)
@@ -176,6 +166,33 @@ class RunOfShow:
         if self.k > N_ITEMS:  # never a slot past the script (rounding at the pass's end)
             item = np.minimum(item, self.n_items[s] - 1)
         return item
+
+    def place(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each impression's minute since its room ``s`` went live, at the uniform ``u``
+        (float32) of this tick (``clock + u x tick_minutes``, float64), and the item slot on
+        air then (:meth:`on_air`). Large arrays run one compiled pass
+        (:func:`simulation.kernels.use`), with the same values."""
+        if kernels.use(len(s)):
+            return kernels.get("show_place")(
+                s,
+                u,
+                np.float32(self.tick_minutes),
+                self.clock,
+                self.cycle,
+                self.start,
+                self.n_items,
+                self.k > N_ITEMS,
+                self.whole_cycles(),
+            )
+        minute = self.clock[s] + u * self.tick_minutes
+        return minute, self.on_air(s, minute)
+
+    def whole_cycles(self) -> bool:
+        """Whether every room's pass lasts a whole number of minutes (below 2**40): the
+        compiled passes then take a position within the pass without fmod, exactly
+        (:func:`simulation.kernels._show_cross_sell` says why)."""
+        c = self.cycle
+        return bool(np.all((c == np.floor(c)) & (c > 0) & (c < 2.0**40)))
 
     def role_of(self, s: np.ndarray, item: np.ndarray) -> np.ndarray:
         """The role of item slot ``item`` of room ``s`` (the slot itself without scripts)."""
@@ -191,18 +208,35 @@ class RunOfShow:
 
     def overlap(self, s: np.ndarray, minute: np.ndarray, dwell: np.ndarray) -> np.ndarray:
         """Minutes of each item on air during visits from ``minute`` to ``minute + dwell``
-        (m, k); the rows sum to ``dwell``. Large arrays run one compiled pass
+        (m, k); the rows sum to ``dwell``."""
+        return self.cumulative(s, minute + dwell) - self.cumulative(s, minute)
+
+    def cross_sell(
+        self,
+        s: np.ndarray,
+        minute: np.ndarray,
+        dwell: np.ndarray,
+        appeal: np.ndarray,
+        price_term: np.ndarray,
+    ) -> np.ndarray:
+        """The role part of each visit's integrated buy hazard, (m,): the sum over the items
+        of ``appeal x price_term x`` the item's minutes on air during the visit
+        (:meth:`overlap`). ``appeal`` is per role (k,) or per visit and item (m, k);
+        ``price_term`` (m, k). Large arrays of default scripts run one compiled pass
         (:func:`simulation.kernels.use`), with the same values."""
-        if kernels.use(len(s)):
-            return kernels.get("show_overlap")(
+        if appeal.ndim == 1 and self.k == N_ITEMS and kernels.use(len(s)):
+            return kernels.get("show_cross_sell")(
                 np.asarray(s, dtype=np.int64),
                 np.asarray(minute, dtype=np.float64),
                 np.asarray(dwell, dtype=np.float64),
                 self.cycle,
                 self.start,
                 self.length,
+                np.asarray(appeal, dtype=np.float64),
+                np.ascontiguousarray(price_term, dtype=np.float64),
+                self.whole_cycles(),
             )
-        return self.cumulative(s, minute + dwell) - self.cumulative(s, minute)
+        return (appeal * price_term * self.overlap(s, minute, dwell)).sum(axis=1)
 
     # ------------------------------------------------------------------ counting
 
@@ -243,9 +277,12 @@ class RunOfShow:
         flags the orders returned."""
         m = self.n * self.k
         d = self.day
-        key = stream * self.k + item
-        d["impressions"] += np.bincount(key, minlength=m)
-        d["entries"] += np.bincount(key[entered], minlength=m)
+        if kernels.use(len(stream)):  # one compiled pass, the same counts
+            kernels.get("show_tally")(stream, item, entered, self.k, d["impressions"], d["entries"])
+        else:
+            key = stream * self.k + item
+            d["impressions"] += np.bincount(key, minlength=m)
+            d["entries"] += np.bincount(key[entered], minlength=m)
         key = order_stream * self.k + order_item
         d["orders"] += np.bincount(key, minlength=m)
         d["cross_sell_orders"] += np.bincount(key[order_item != order_entry_item], minlength=m)

@@ -40,8 +40,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from simulation import kernels
 from simulation.estimates import UpliftEstimator, activity_bins, pair_index
-from simulation.population import flat
 
 if TYPE_CHECKING:
     from simulation.model import SnowballModel
@@ -53,12 +53,16 @@ WARMUP_FIELDS = ("warmup_engagements", "warmup_bookings", "warmup_follows")
 def interest_sample(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` indices into ``weights`` drawn with replacement in proportion to them (inverse
     CDF over their cumulative sum), int64 (n,). All-zero weights draw uniformly."""
-    cum = np.cumsum(weights, dtype=np.float64)
+    return cumulative_sample(np.cumsum(weights, dtype=np.float64), n, rng)
+
+
+def cumulative_sample(cum: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """:func:`interest_sample` from the weights' cumulative sum ``cum`` (float64)."""
     total = cum[-1] if len(cum) else 0.0
     if total <= 0:
-        return rng.integers(0, len(weights), n)
+        return rng.integers(0, len(cum), n)
     idx = np.searchsorted(cum, rng.random(n) * total, side="right")
-    return np.minimum(idx, len(weights) - 1)
+    return np.minimum(idx, len(cum) - 1)
 
 
 def views_due(
@@ -106,9 +110,19 @@ class WarmupContent:
         self.seeded = {f: np.zeros(n) for f in ("views", "engaged", "expected")}
         """The evidence each room last went live with (unweighted), for inspection."""
 
-    def step(self, day: int, tod: int, viewers: np.ndarray, live: np.ndarray, ahead: int) -> None:
+    def step(
+        self,
+        day: int,
+        tod: int,
+        viewers: np.ndarray,
+        live: np.ndarray,
+        ahead: int,
+        rows: np.ndarray | None = None,
+    ) -> None:
         """One tick: seed the estimates of rooms that went live this tick, then the views of
-        rooms starting within ``ahead`` ticks go to the tick's session ``viewers``."""
+        rooms starting within ``ahead`` ticks go to the tick's session ``viewers``. ``rows``:
+        the sessions' interest rows when the caller has gathered them (the model does, once
+        for this and its snapshot), (n, K)."""
         self._go_live(live)
         m = self.m
         t, pop = m.table, m.population
@@ -118,13 +132,22 @@ class WarmupContent:
             return
         cat = t.category[streams]
         who = np.empty(len(streams), dtype=np.int64)
-        for c in np.unique(cat):  # one cumulative sum per category about to start
-            rows = np.flatnonzero(cat == c)
-            view, idx = flat(pop.interests, viewers, np.full(len(viewers), c))
-            w = view[idx].astype(np.float64)
+        cats = np.unique(cat)
+        if rows is None:
+            rows = pop.interests.take(viewers, axis=0)
+        cums = None
+        if self.sharpness == 1.0 and kernels.use(len(viewers) * len(cats)):
+            # every category's cumulative sum in one pass over the sessions' rows
+            cums = kernels.get("warmup_cum")(rows, cats)
+        for j, c in enumerate(cats):  # one cumulative sum per category about to start
+            views = np.flatnonzero(cat == c)
+            if cums is not None:
+                who[views] = viewers[cumulative_sample(cums[j], len(views), rng)]
+                continue
+            w = rows[:, c].astype(np.float64)
             if self.sharpness != 1.0:
                 w = w**self.sharpness
-            who[rows] = viewers[interest_sample(w, len(rows), rng)]
+            who[views] = viewers[interest_sample(w, len(views), rng)]
         self._engage(streams, who, cat, rng)
 
     def _engage(

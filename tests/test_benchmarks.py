@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import versions
 from benchmarks.__main__ import main, scale_check
 from benchmarks.worker import scaled_overrides
 from simulation.config import load_scenario
 
 
 def test_suite_writes_its_table_phases_and_plot(tmp_path, capsys):
-    assert (
-        main(["--sizes", "2000,4000", "--days", "1", "--repeats", "2", "--out", str(tmp_path)]) == 0
-    )
+    args = ["--sizes", "2000,4000", "--days", "1", "--repeats", "2", "--rounds", "0"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
     bench = pd.read_csv(tmp_path / "bench.csv")
     assert list(bench["viewers"]) == [2000, 4000] and (bench["runs"] == 2).all()
     assert (bench["wall_min_s"] <= bench["wall_median_s"]).all()
@@ -25,7 +25,9 @@ def test_suite_writes_its_table_phases_and_plot(tmp_path, capsys):
     assert {"sessions", "allocation", "auction", "behaviour", "estimator"} <= set(phases.index)
     assert abs(phases["share"].sum() - 1) < 1e-9
     assert (tmp_path / "scaling.png").stat().st_size > 0
-    assert "idle tick" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "idle tick" in out and "ratio of medians" not in out  # --rounds 0: no comparison
+    assert not (tmp_path / "versions.csv").exists()
     assert (bench["compiled_kernels"] == (importlib.util.find_spec("numba") is not None)).all()
 
 
@@ -36,6 +38,7 @@ def test_suite_writes_its_table_phases_and_plot(tmp_path, capsys):
         (["--sizes", "500"], "at least 1000 viewers"),
         (["--days", "x"], "argument --days: invalid int value"),
         (["--out", "{file}"], "cannot create the folder (File exists)"),
+        (["--rounds", "-1"], "--rounds -1"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, fragment):
@@ -45,6 +48,67 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, fragment):
     assert exit_.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0] and "--help" in lines[0], lines
+
+
+def _csv_bytes(result) -> bytes:
+    return b"".join(t.to_csv(index=False).encode() for t in (result.streams, result.ticks))
+
+
+def test_version_1_overrides_turn_default_into_v1_byte_for_byte():
+    """The overrides the version comparison derives from the two scenario files make a run of
+    ``default`` the same run as ``v1``: every column of both tables, byte for byte (and not
+    the same run as ``default`` itself, so the check can fail)."""
+    from simulation import api
+
+    from conftest import small
+
+    over = versions.version_1_overrides()
+    assert {"behaviour.run_of_show", "economics.returns", "platform.latent_needs"} <= set(over)
+    assert over["behaviour.run_of_show"] is False and "name" not in over
+    as_v1 = api.run(small("default", **over), seed=5, days=1)
+    v1 = api.run(small("v1"), seed=5, days=1)
+    assert _csv_bytes(as_v1) == _csv_bytes(v1)
+    assert _csv_bytes(api.run(small("default"), seed=5, days=1)) != _csv_bytes(v1)
+
+
+def test_version_comparison_interleaves_rounds_and_writes_its_ratios(tmp_path):
+    calls = []
+
+    def fake_run(viewers, days, seed, extra):
+        version = "v1" if extra.get("behaviour.run_of_show") is False else "v2"
+        calls.append((seed, version))
+        wall = {"v1": 1.0, "v2": 1.5}[version] + seed
+        return {"wall_seconds": wall, "cpu_seconds": wall / 2, "impressions": 10**9}
+
+    df = versions.compare(fake_run, 3000, 1, 3, extra={"days": 1})
+    assert calls == [(0, "v2"), (0, "v1"), (1, "v1"), (1, "v2"), (2, "v2"), (2, "v1")]
+    assert list(df.columns) == [
+        "round", "version", "seed", "viewers", "days", "wall_seconds", "impressions",
+        "ns_per_impression", "cpu_ns_per_impression", "round_ratio", "median_round_ratio",
+        "ratio_of_medians", "cpu_round_ratio",
+    ]  # fmt: skip
+    ratios = df.drop_duplicates("round")["round_ratio"].to_numpy()
+    np.testing.assert_allclose(ratios, [1.5, 2.5 / 2, 3.5 / 3])
+    assert (df["median_round_ratio"] == 2.5 / 2).all()
+    assert (df["ratio_of_medians"] == 2.5 / 2).all()
+    np.testing.assert_allclose(df["cpu_round_ratio"], df["round_ratio"])
+    stored = pd.read_csv(versions.write(df, tmp_path))
+    assert list(stored.columns) == list(df.columns) and len(stored) == 6
+    assert "ratio of medians 1.250" in versions.summary(df)
+
+
+def test_suite_compares_the_versions_at_its_largest_size(tmp_path):
+    args = ["--sizes", "2000", "--days", "1", "--repeats", "1", "--rounds", "2"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    df = pd.read_csv(tmp_path / "versions.csv")
+    pairs = sorted(zip(df["round"], df["version"], strict=True))
+    assert pairs == [(0, "v1"), (0, "v2"), (1, "v1"), (1, "v2")]
+    assert (df["viewers"] == 2000).all() and (df["ns_per_impression"] > 0).all()
+    ns = df.pivot(index="round", columns="version", values="ns_per_impression")
+    np.testing.assert_allclose(df.drop_duplicates("round")["round_ratio"], ns["v2"] / ns["v1"])
+    # the two versions are different workloads: version 1's runs make other impressions
+    imp = df.pivot(index="round", columns="version", values="impressions")
+    assert (imp["v1"] != imp["v2"]).any()
 
 
 def test_scale_check_compares_per_viewer_rates_at_two_sizes(tmp_path):

@@ -415,34 +415,83 @@ def test_drift_weights(exposure):
     assert not np.array_equal(pops[0].interests, make().interests)  # they moved
 
 
-@pytest.mark.parametrize("scripted", [False, True])
-def test_run_of_show_passes(scripted, monkeypatch):
-    """The compiled on-air and overlap passes of the run-of-show give exactly numpy's values:
-    rooms with the default three items and with a longer explicit script (a zero-length
-    item, repeated roles), minutes on item boundaries and on whole passes, visits spanning
-    several passes."""
+@pytest.mark.parametrize("scripted, cycle", [(False, 60.0), (True, 60.0), (False, 37.3)])
+def test_run_of_show_passes(scripted, cycle, monkeypatch):
+    """The compiled passes of the run-of-show (an impression's minute and item on air; a
+    visit's cross-selling sum) give exactly numpy's values: rooms with the default three
+    items and with a longer explicit script (a zero-length item, repeated roles), minutes on
+    item boundaries and on whole passes, visits spanning several passes; passes of whole
+    minutes (the position within the pass without fmod) and not."""
     from simulation.run_of_show import RunOfShow
 
     rng = np.random.default_rng(8)
     n = 7
-    show = RunOfShow(60.0, 10.0, n)
+    show = RunOfShow(cycle, 10.0, n)
     if scripted:
         show.set_scripts(np.array([1, 4]), [0, 1, 0, 2, 1], [5.0, 20.0, 0.5, 7.0, 12.5])
     mix = rng.dirichlet(np.ones(3), n)
     mix[2] = [0.5, 0.5, 0.0]  # an item that is never on air
     show.set_mix(mix)
+    show.clock[:] = rng.integers(0, 50, n) * 10.0
+    show.clock[3] = 50.0  # a tick that ends on a whole pass
     m = 20_000
     s = rng.integers(0, n, m)
+    u = rng.random(m, dtype=np.float32)
+    u[:40] = 0.0
+    u[40:60] = np.float32(0.99999994)
     minute = rng.uniform(0, 500, m) * (rng.random(m) < 0.9)
     edges = show.start[s, 1] + show.cycle[s] * rng.integers(0, 4, m)
     minute = np.where(rng.random(m) < 0.2, edges, minute)  # exactly on boundaries
     minute[:50] = show.cycle[s[:50]] * 3  # whole passes
     dwell = rng.exponential(30.0, m)
+    appeal = rng.uniform(0.5, 1.5, show.k)
+    price = np.minimum(4.0, rng.uniform(0.2, 3, (m, show.k)) ** -rng.uniform(0, 2, (m, 1)))
     results = {}
     for compiled in (False, True):
         monkeypatch.setattr(kernels, "FORCE", compiled)
-        results[compiled] = (show.on_air(s, minute), show.overlap(s, minute, dwell))
-    assert_same(results[True][0], results[False][0])
-    assert_same(results[True][1], results[False][1])
-    assert len(np.unique(results[False][0])) >= (5 if scripted else 3)
-    np.testing.assert_allclose(results[True][1].sum(axis=1), dwell, rtol=1e-9)
+        placed = show.place(s, u)
+        results[compiled] = (*placed, show.cross_sell(s, minute, dwell, appeal, price))
+    for got, ref in zip(results[True], results[False], strict=True):
+        assert_same(got, ref)
+    assert len(np.unique(results[False][1])) >= 3
+    assert results[False][0].dtype == np.float64 and results[False][1].dtype == np.int64
+    assert_same(show.on_air(s, results[False][0]), results[False][1])
+    assert show.whole_cycles() == (cycle == 60.0)
+
+
+def test_warmup_cum():
+    """Warm-up content's cumulative interest per category about to start, all categories in
+    one pass over the sessions, is numpy's cumsum of each category's column (repeat viewers,
+    a category nobody has interest in)."""
+    rng = np.random.default_rng(4)
+    interests = rng.dirichlet(np.ones(6), 300).astype(np.float32)
+    interests[:, 4] = 0.0
+    viewers = rng.integers(0, 300, 5000)
+    cats = np.array([0, 2, 4, 5])
+    got = kernels.get("warmup_cum")(interests.take(viewers, axis=0), cats)
+    for j, c in enumerate(cats):
+        assert_same(got[j], np.cumsum(interests[viewers, c].astype(np.float64)))
+    assert got[2, -1] == 0.0 and got[0, -1] > 0
+
+
+def test_run_of_show_tally(monkeypatch):
+    """The compiled count of impressions and entries per (room, item) adds the same day
+    counts as numpy's bincounts, over two ticks."""
+    from simulation.run_of_show import RunOfShow
+
+    rng = np.random.default_rng(3)
+    shows = {}
+    for compiled in (False, True):
+        monkeypatch.setattr(kernels, "FORCE", compiled)
+        show = shows[compiled] = RunOfShow(60.0, 10.0, 9)
+        for _ in range(2):
+            stream = rng.integers(0, 9, 4000)
+            item = rng.integers(0, 3, 4000)
+            entered = rng.random(4000) < 0.1
+            o = rng.integers(0, 4000, 50)
+            price = rng.uniform(1, 100, 50)
+            show.tally(stream, item, entered, stream[o], item[o], item[o], price, price / 3)
+        rng = np.random.default_rng(3)
+    for f, x in shows[False].day.items():
+        assert_same(shows[True].day[f], x)
+    assert shows[True].day["entries"].sum() > 0

@@ -78,9 +78,9 @@ def test_views_concentrate_on_viewers_interested_in_the_rooms_category(seed, mon
     sessions = []
     step = WarmupContent.step
 
-    def spy_step(self, day, tod, viewers, live, ahead):
+    def spy_step(self, day, tod, viewers, live, ahead, *rows):
         sessions.append(viewers.copy())
-        step(self, day, tod, viewers, live, ahead)
+        step(self, day, tod, viewers, live, ahead, *rows)
         if len(captured) < len(sessions):  # no views this tick
             sessions.pop()
 
