@@ -6,9 +6,11 @@ the two quota forms (``platform.pool_quota``: ``fair_share``, ``size_invariant``
 
 ``run`` builds the ``scale_1m`` market at VIEWERS (stream counts and per-stream shares of
 viewers scaled as :func:`benchmarks.worker.scaled_overrides` does, 2,000 streams per
-million viewers), steps it for D days (default 2) and, after every tick from day 1 on (day 0
-is the cold start: every room opens in tier 0), counts for the focal room and for the *good
-rooms* -- field rooms (groups focal, field, field_ads) whose trait index hook x retention x
+million viewers) with version 1's values (:func:`benchmarks.versions.version_1_overrides`;
+the stored runs and MODEL.md 7.15.4's table were made before version 2 was the default),
+steps it for D days (default 2) and, after every tick from day 1 on (day 0 is the cold
+start: every room opens in tier 0), counts for the focal room and for the *good rooms* --
+field rooms (groups focal, field, field_ads) whose trait index hook x retention x
 persuasion is at or above the 80th percentile of the run's field rooms -- their live ticks,
 their tier in each, and the ticks in which their tier quota bound the free allocation
 (``InterestFeed.capped``: the value-weighted share would have exceeded the quota). It appends
@@ -50,10 +52,15 @@ def good_rooms(model) -> np.ndarray:
 def measure(viewers: int, quota: str, seed: int, days: int = 2) -> dict:
     """One run; counts of live ticks, ticks per tier and capped ticks (from day
     :data:`FIRST_DAY` on) for the focal room and the good rooms."""
+    from benchmarks.versions import version_1_overrides
     from benchmarks.worker import scaled_overrides
     from simulation import api
 
-    overrides = {**scaled_overrides(viewers, days), "platform.pool_quota": quota}
+    overrides = {
+        **version_1_overrides(),
+        **scaled_overrides(viewers, days),
+        "platform.pool_quota": quota,
+    }
     model = api.build_model("scale_1m", seed=seed, overrides=overrides)
     t = model.table
     focal = np.flatnonzero(t.group == t.group_names.index("focal"))

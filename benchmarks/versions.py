@@ -19,39 +19,15 @@ VERSIONS = ("v2", "v1")
 with version 1's values (:func:`version_1_overrides`)."""
 
 
-def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A nested mapping as dotted keys (``{"a": {"b": 1}}`` -> ``{"a.b": 1}``)."""
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-    return out
-
-
 def version_1_overrides() -> dict[str, Any]:
     """The dotted-key overrides that turn a market built on ``default`` into version 1's: every
     key whose value differs between the scenarios ``v1`` and ``default`` (their names and
-    descriptions aside), with ``v1``'s value.
+    descriptions aside), with ``v1``'s value — the ablation of every version-2 mechanism
+    (:func:`experiments._versions.ablation_overrides`, whose mechanisms cover exactly those
+    keys: tests/test_versions.py checks it)."""
+    from experiments._versions import MECHANISMS, ablation_overrides
 
-    Raises
-    ------
-    ValueError
-        If a differing key is missing from one of the two scenarios or is unset in ``v1``:
-        it could not be written as an override, so the comparison would not be version 1.
-    """
-    from simulation.config import load_scenario, to_dict
-
-    v1, v2 = flat(to_dict(load_scenario("v1"))), flat(to_dict(load_scenario("default")))
-    out = {}
-    for key in sorted(v1.keys() | v2.keys()):
-        if key in ("name", "description") or v1.get(key) == v2.get(key):
-            continue
-        if key not in v1 or key not in v2 or v1[key] is None:
-            raise ValueError(
-                f"scenarios v1 and default differ in {key!r} in a way an override cannot "
-                f"express (v1: {v1.get(key, 'missing')!r}, default: {v2.get(key, 'missing')!r})"
-            )
-        out[key] = v1[key]
-    return out
+    return ablation_overrides(MECHANISMS)
 
 
 def compare(

@@ -161,7 +161,7 @@ def test_snowball_run_writes_items_parquet_with_the_run_keys(tmp_path):
     import sys
 
     out = tmp_path / "out"
-    argv = ["run", "--set", "population.viewers=800", "--set", "behaviour.run_of_show=true"]
+    argv = ["run", "v1", "--set", "population.viewers=800", "--set", "behaviour.run_of_show=true"]
     argv += ["--days", "1", "-q", "--out", str(out)]
     r = subprocess.run([sys.executable, "-m", "simulation", *argv], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -171,7 +171,7 @@ def test_snowball_run_writes_items_parquet_with_the_run_keys(tmp_path):
     assert items["run_id"].iloc[0] == streams["run_id"].iloc[0]
     assert items["orders"].sum() == streams["orders"].sum()
     # the folder is the run's own: a rerun with the switch off replaces it
-    off = ["run", "--set", "population.viewers=800", "--days", "1", "-q", "--out", str(out)]
+    off = ["run", "v1", "--set", "population.viewers=800", "--days", "1", "-q", "--out", str(out)]
     r = subprocess.run([sys.executable, "-m", "simulation", *off], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert not (out / "items.parquet").exists()
