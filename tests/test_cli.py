@@ -295,16 +295,16 @@ def test_out_refuses_a_non_empty_folder_that_holds_no_earlier_run(tmp_path):
 
 
 def test_out_replaces_an_earlier_run_but_not_files_someone_added(tmp_path):
-    out = tmp_path / "out"
-    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
+    out = tmp_path / "out"  # version 1's market: no optional outputs (items.parquet)
+    assert snowball("run", "v1", *TINY, "--out", str(out)).returncode == 0
     assert {p.name for p in out.iterdir()} == OUTPUT_FILES["run"]
     first = (out / "manifest.json").stat().st_mtime_ns
-    assert snowball("run", *TINY, "--seed", "2", "--out", str(out)).returncode == 0
+    assert snowball("run", "v1", *TINY, "--seed", "2", "--out", str(out)).returncode == 0
     assert (out / "manifest.json").stat().st_mtime_ns != first  # replaced
     (out / ".DS_Store").write_bytes(b"\0")  # a file browser's metadata does not block it
-    assert snowball("run", *TINY, "--out", str(out)).returncode == 0
+    assert snowball("run", "v1", *TINY, "--out", str(out)).returncode == 0
     (out / "notes.txt").write_text("my notes")
-    err = one_line_exit_2(snowball("run", *TINY, "--out", str(out)))
+    err = one_line_exit_2(snowball("run", "v1", *TINY, "--out", str(out)))
     assert "notes.txt" in err and (out / "notes.txt").read_text() == "my notes"
     assert {p.name for p in out.iterdir()} == OUTPUT_FILES["run"] | {"notes.txt"}
 

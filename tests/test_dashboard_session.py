@@ -504,7 +504,7 @@ def test_the_dashboard_reads_profit_when_the_scenario_books_it():
     assert f"profit {want:,.0f} yuan over 2 day(s)" in charts.readout("gmv", m)
     fig = charts.gmv_figure(m)
     assert any(line.get_label() == "profit" for line in fig.axes[0].get_lines())
-    plain = DashboardModel(controls=controls_from_preset("default")[0], **{**SMALL, "days": 1})
+    plain = DashboardModel(controls=controls_from_preset("v1")[0], **{**SMALL, "days": 1})
     while plain.running:
         plain.step()
     assert plain.summary()["profit"] is None and plain.daily_profit() is None

@@ -228,7 +228,7 @@ def test_runs_with_an_operator_are_byte_identical_and_differ_from_static(operato
 
 
 @pytest.mark.skipif(int(np.__version__.split(".")[0]) != 2, reason="digests recorded with numpy 2")
-@pytest.mark.parametrize("scenario", ["default", "funnel"])
+@pytest.mark.parametrize("scenario", ["v1", "funnel_v1"])
 def test_static_operator_set_explicitly_keeps_the_pinned_digests(scenario):
     from test_regression import PINNED, digest
 

@@ -191,7 +191,10 @@ CASES = [
     ("run-operator-threshold-zero", run("--set", "streams.focal.operator_params.roi_threshold=0")),
     ("run-operator-hold-above-1", run("--set", "streams.focal.operator_params.hold_factor=1.5")),
     ("run-operator-unknown-key", run("--set", "streams.focal.operator_params.budget=5")),
-    ("run-adaptive-mix-without-show", run("--set", "streams.focal.operator=adaptive_mix")),
+    (
+        "run-adaptive-mix-without-show",
+        run("--set", "behaviour.run_of_show=false", "--set", "streams.focal.operator=adaptive_mix"),
+    ),
     ("run-adaptive-mix-step-zero", run("--set", "streams.focal.operator_params.mix_step=0")),
     ("run-adaptive-mix-step-above-1", run("--set", "streams.focal.operator_params.mix_step=1.5")),
     (
@@ -202,6 +205,8 @@ CASES = [
     (
         "run-script-without-show",
         run(
+            "--set",
+            "behaviour.run_of_show=false",
             "--set",
             'streams.focal.script_roles=["driver"]',
             "--set",
