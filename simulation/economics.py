@@ -31,8 +31,9 @@ default (version 1: no new columns, no new random draws):
     - ``commission``: ``commission_rate`` x (GMV - refunds), paid by the merchant when the
       room is an influencer's (alliance, top KOL) selling that merchant's products;
     - ``return_handling``: ``return_handling_cost`` per return;
-    - ``host_cost``: ``host_cost_per_hour`` per live hour of a room selling its own goods
-      (an influencer selling a merchant's goods is paid by the commission instead);
+    - ``host_cost``: ``host_cost_per_hour`` per scheduled streaming hour of a room selling its
+      own goods, the same hours under every policy (the funnel's all-day shop is not hosted
+      around the clock); an influencer selling a merchant's goods is paid by the commission;
     - ``capacity_cost``: the yuan a strategy (``Decision.capacity_investment``) or the
       room's operator (``OperatorDecision.capacity_investment``, simulation/operators.py)
       invested in the room's conversion capacity, booked on the day after the decision
@@ -179,9 +180,10 @@ class Economics:
         """The day's profit terms per stream (:data:`PROFIT_FIELDS`), from the day's sums.
 
         ``day`` holds at least ``gmv``, ``margin`` and ``ad_spend`` and, with returns on,
-        :data:`RETURN_FIELDS` (absent: no returns). ``live_ticks`` is each room's ticks on
-        air today. Profit is GMV less every term of :data:`COST_TERMS`, subtracted in that
-        order.
+        :data:`RETURN_FIELDS` (absent: no returns). ``live_ticks`` is each room's scheduled
+        streaming ticks today (its host's working time: under the search funnel a shop is
+        open all day, but its host streams only its schedule). Profit is GMV less every term
+        of :data:`COST_TERMS`, subtracted in that order.
         """
         c, n = self.cfg, self.n
         zero = np.zeros(n)

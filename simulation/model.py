@@ -972,7 +972,9 @@ class SnowballModel(Model):
         )
         # --- economics (issue 22) ---
         if self.config.economics.profit_accounting:
-            rec.update(self.economics.profit_terms(dc, dc["live_ticks"]))
+            # the host works the room's scheduled streaming hours under every policy (the
+            # search funnel keeps a shop open all day, but nobody hosts it around the clock)
+            rec.update(self.economics.profit_terms(dc, t.live_ticks_on(day, self.tpd)))
             if self.kol is not None:  # the KOL fees are the merchant's cost
                 self.kol.book_fees(rec)
             self.day_profit = rec["profit"]

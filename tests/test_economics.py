@@ -268,3 +268,19 @@ def test_bad_values_are_refused_naming_the_key(key, value):
     with pytest.raises(ConfigError, match=key.split(".")[1]) as e:
         load_scenario("v1", {key: value})
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("scenario", ["default", "funnel"])
+def test_the_host_is_paid_for_the_scheduled_hours_under_every_policy(scenario):
+    """The search funnel keeps every shop open all day; its host still works only the room's
+    scheduled streaming hours, so host cost follows the schedule under both policies (at
+    most the longest slot, 5 hours: never the funnel's 24)."""
+    r = api.run(small(scenario), seed=2, days=2)
+    m, table = r.model, r.streams
+    for day in range(2):
+        rows = table[table["day"] == day].sort_values("stream")
+        idx = rows["stream"].to_numpy()
+        hours = m.table.live_ticks_on(day, m.tpd)[idx] / m.tph
+        paid = np.where(m.economics.sells_for_merchant[idx], 0.0, 100.0 * hours)
+        assert np.allclose(rows["host_cost"].to_numpy(), paid)
+        assert 0 < rows["host_cost"].max() <= 100.0 * 5

@@ -484,9 +484,7 @@ def test_the_operator_entry_rule_enters_when_the_margin_survives_the_discount():
     enter."""
     from simulation.operators import ENTRY_WINDOW_DAYS, RoomDashboard, operator_class
 
-    op = operator_class("capacity_investment")(
-        load_scenario("v1").streams["focal"].operator_params
-    )
+    op = operator_class("capacity_investment")(load_scenario("v1").streams["focal"].operator_params)
 
     def day(gmv, margin):
         return RoomDashboard(

@@ -11,7 +11,9 @@ from conftest import small
 
 
 def funnel(sd: float, **overrides):
-    m = api.build_model(small("funnel_v1", **{"funnel.query_relevance_sd": sd, **overrides}), seed=3)
+    m = api.build_model(
+        small("funnel_v1", **{"funnel.query_relevance_sd": sd, **overrides}), seed=3
+    )
     m.policy.sales = np.arange(m.table.n, dtype=float)  # distinct daily scores
     m.policy.rerank()
     c = int(np.bincount(m.table.category).argmax())

@@ -8,7 +8,8 @@ run in a work folder beside the output folder so that a killed study continues w
 ``--list`` shows the studies and ``--plan`` their size and estimated cost without running;
 ``--reanalyse`` recomputes a folder's summary, figure and report from its raw run outputs;
 ``--without MECHANISM`` runs an ablation (a version-2 mechanism set back to version 1's values
-in every arm, :mod:`experiments._versions`) into ``results/ablations/``. The studies are the ``experiments`` package, installed with ``simulation``. Outputs go under
+in every arm, :mod:`experiments._versions`) into ``results/ablations/``. The studies are the
+``experiments`` package, installed with ``simulation``. Outputs go under
 ``./results/`` of the current folder. The full-size run also rewrites the gallery in
 ``README.md``, but only in the project's own clone: when the current folder holds a README.md
 with the gallery markers (:data:`experiments._gallery.GALLERY_START`).
