@@ -270,7 +270,7 @@ def test_day_metrics_report_the_focal_rooms_gains(run_a):
 def test_snowball_run_prints_the_focal_rooms_loop_gains_and_writes_the_table(tmp_path, capsys):
     out = tmp_path / "run"
     sets = ["--set", "population.viewers=3000", "--set", "streams.field.count=24"]
-    args = ["run", "default", *sets, "--days", "2", "--seed", "3", "--out", str(out), "-q"]
+    args = ["run", "v1", *sets, "--days", "2", "--seed", "3", "--out", str(out), "-q"]
     assert main(args) == 0
     text = capsys.readouterr().out
     assert "loop gains of the focal room:" in text
@@ -302,6 +302,8 @@ def test_the_dashboard_card_shows_the_same_gains_as_the_run_table():
     ):
         assert g[key] == pytest.approx(row[key], nan_ok=True), key
     lines = loop_gains_lines(m)
-    assert len(lines) == 3 and lines[2].startswith("Created demand: not measured")
+    # version 2's default preset has latent needs on: created demand is measured
+    assert len(lines) == 3 and lines[2].startswith("Created demand: ")
+    assert "not measured" not in lines[2] and "of the room's orders" in lines[2]
     if math.isfinite(g["fan_gpm_multiple"]):
         assert f"{g['fan_gpm_multiple']:.2f}x" in lines[1]
