@@ -169,7 +169,7 @@ def scenario_file(tmp_path, extra: str) -> str:
     path.write_text(
         textwrap.dedent(
             f"""\
-            base = "default"
+            base = "v1"
             days = 2
             [population]
             viewers = 800
