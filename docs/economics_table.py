@@ -2,10 +2,10 @@
 
 Runs a scenario (``default``: version 2's market, whose economic values come from the sources
 docs/MODEL.md 7.16 cites, 100,000 viewers, 209 rooms, 7 days; ``v1``: version 1's market;
-``mixed``: version 2 with both entrances) with ``economics.profit_accounting`` and ``economics.returns`` switched on, over a few
-seeds, and prints a Markdown table of the market's economics with the published practitioner
-ranges that docs/MODEL.md section 7.16 cites. Nothing is tuned: the table shows whatever the
-scenario gives.
+``mixed``: version 2 with both entrances) with ``economics.profit_accounting`` and
+``economics.returns`` switched on, over a few seeds, and prints a Markdown table of the
+market's economics with the published practitioner ranges that docs/MODEL.md section 7.16
+cites. Nothing is tuned: the table shows whatever the scenario gives.
 
     python docs/economics_table.py                 # default, 3 seeds, 7 days, default size
     python docs/economics_table.py --scenario v1 --set population.viewers=30000
