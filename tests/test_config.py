@@ -31,15 +31,10 @@ def test_named_scenarios_load(feed, funnel):
 def test_default_is_version_1s_market_with_version_2s_mechanisms_on():
     """`default` differs from `v1` in exactly the version-2 switches and sourced values that
     default.toml lists; the market (groups, sizes, rooms) is version 1's."""
-    v1, v2 = to_dict(load_scenario("v1")), to_dict(load_scenario("default"))
+    from experiments._versions import flat
 
-    def flat(d, prefix=""):
-        out = {}
-        for k, v in d.items():
-            out.update(flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
-        return out
-
-    a, b = flat(v1), flat(v2)
+    a = flat(to_dict(load_scenario("v1")))
+    b = flat(to_dict(load_scenario("default")))
     changed = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)} - {"name", "description"}
     assert changed == {
         "platform.audience_estimates", "platform.interaction_weight", "platform.interest_drift",
