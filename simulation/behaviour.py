@@ -251,7 +251,7 @@ class Behaviour:
             role = (u > self.mix_edges[0].take(s)).astype(np.int64)
             role += u > self.mix_edges[1].take(s)
         else:  # the same uniform places the impression in its tick; the script gives the item
-            minute, item = show.place(s, u)
+            item = show.place(s, u)
             role = show.role_of(s, item)
         logit = (
             self.logit_hook[s]
@@ -269,6 +269,8 @@ class Behaviour:
 
         e = np.flatnonzero(entered)
         ve, se, re, ae, ze = v[e], s[e], role[e], aff[e], z[e]
+        if show is not None:  # the entrants' minutes since their rooms went live
+            minute_e = show.minute_at(se, u[e])
         patience, sens = pop.traits_of(ve)
         mean_dwell = (
             c.dwell_mean_minutes
@@ -295,13 +297,13 @@ class Behaviour:
                 roles_e = show.item_role[se]
                 price_all = np.take_along_axis(self.prices[se], roles_e, axis=1)
                 appeal = self.role_appeal[roles_e]
-            else:
-                price_all = self.prices[se]
+            else:  # take: one row gather, faster than fancy indexing (the same rows)
+                price_all = self.prices.take(se, axis=0)
                 appeal = self.role_appeal
             if self.price_factor is not None:
                 price_all = price_all * self.price_factor[se, None]
             price_w = np.minimum(4.0, (price_all / c.reference_price) ** (-sens[:, None]))
-            role_term = show.cross_sell(se, minute[e], dwell_e, appeal, price_w)
+            role_term = show.cross_sell(se, minute_e, dwell_e, appeal, price_w)
             price_term = 1.0
             exposure = np.ones(len(e))
         cat_e = cat[e]
@@ -372,11 +374,12 @@ class Behaviour:
             b = np.flatnonzero(bought_e)
             # The buyers' per-item hazards (the terms of their cross-selling sums).
             appeal_b = appeal if appeal.ndim == 1 else appeal[b]
-            item_w = appeal_b * price_w[b] * show.overlap(se[b], minute[e[b]], dwell_e[b])
+            item_w = appeal_b * price_w[b] * show.overlap(se[b], minute_e[b], dwell_e[b])
             cum = np.cumsum(item_w, axis=1)
             pick = rng.random(len(b))[:, None] * cum[:, -1:] > cum[:, :-1]
             item_e[b] = pick.sum(axis=1)
-            price_e = price_all[np.arange(len(e)), item_e]
+            price_e = np.zeros(len(e))  # read for the buyers only
+            price_e[b] = price_all[b, item_e[b]]
 
         # Follows: entrants who are not fans yet; buyers may also follow the merchant's room.
         p_follow = 1 - np.exp(-c.follow_per_minute * dwell_e)

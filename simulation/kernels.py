@@ -680,21 +680,20 @@ def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
 
 
 def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
-    """RunOfShow.place in one pass: each impression's minute since its room went live,
-    ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy multiplies a float32
-    array by a Python float, then added in float64), and the item slot on air then (the count
-    of item starts after the first at or before the minute within the pass, capped at the
-    room's last item when ``clip``). ``whole``: every cycle is a whole number of minutes,
-    so the position within the pass is computed without a call to fmod, with the same value
-    (see the note in _show_cross_sell)."""
+    """RunOfShow.place in one pass: the item slot on air at each impression's minute since
+    its room went live, ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy
+    multiplies a float32 array by a Python float, then added in float64): the count of item
+    starts after the first at or before the minute within the pass, capped at the room's
+    last item when ``clip``. The minutes are not stored (RunOfShow.minute_at gives the
+    entrants' own). ``whole``: every cycle is a whole number of minutes, so the position
+    within the pass is computed without a call to fmod, with the same value (see the note
+    in _show_cross_sell)."""
     n = len(s)
     k = start.shape[1]
-    minute = np.empty(n, dtype=np.float64)
     item = np.empty(n, dtype=np.int64)
     for i in range(n):
         r = s[i]
         x = clock[r] + np.float64(u[i] * tick)
-        minute[i] = x
         c = cycle[r]
         if whole:
             rem = x - math.floor(x / c) * c
@@ -711,7 +710,7 @@ def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
         if clip:
             c = min(c, n_items[r] - 1)
         item[i] = c
-    return minute, item
+    return item
 
 
 def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term, whole):

@@ -167,11 +167,16 @@ class RunOfShow:
             item = np.minimum(item, self.n_items[s] - 1)
         return item
 
-    def place(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each impression's minute since its room ``s`` went live, at the uniform ``u``
-        (float32) of this tick (``clock + u x tick_minutes``, float64), and the item slot on
-        air then (:meth:`on_air`). Large arrays run one compiled pass
-        (:func:`simulation.kernels.use`), with the same values."""
+    def minute_at(self, s: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The minute since room ``s`` went live at the uniform ``u`` (float32) of this tick:
+        ``clock + u x tick_minutes`` (the product in float32, the sum in float64)."""
+        return self.clock[s] + u * self.tick_minutes
+
+    def place(self, s: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The item slot on air (:meth:`on_air`) at each impression's minute
+        (:meth:`minute_at` of ``s``, ``u``). Large arrays run one compiled pass
+        (:func:`simulation.kernels.use`) that does not store the minutes, with the same
+        values; the caller takes the minutes of the impressions it needs (the entrants')."""
         if kernels.use(len(s)):
             return kernels.get("show_place")(
                 s,
@@ -184,8 +189,7 @@ class RunOfShow:
                 self.k > N_ITEMS,
                 self.whole_cycles(),
             )
-        minute = self.clock[s] + u * self.tick_minutes
-        return minute, self.on_air(s, minute)
+        return self.on_air(s, self.minute_at(s, u))
 
     def whole_cycles(self) -> bool:
         """Whether every room's pass lasts a whole number of minutes (below 2**40): the

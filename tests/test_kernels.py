@@ -450,12 +450,15 @@ def test_run_of_show_passes(scripted, cycle, monkeypatch):
     for compiled in (False, True):
         monkeypatch.setattr(kernels, "FORCE", compiled)
         placed = show.place(s, u)
-        results[compiled] = (*placed, show.cross_sell(s, minute, dwell, appeal, price))
+        results[compiled] = (placed, show.cross_sell(s, minute, dwell, appeal, price))
     for got, ref in zip(results[True], results[False], strict=True):
         assert_same(got, ref)
-    assert len(np.unique(results[False][1])) >= 3
-    assert results[False][0].dtype == np.float64 and results[False][1].dtype == np.int64
-    assert_same(show.on_air(s, results[False][0]), results[False][1])
+    assert len(np.unique(results[False][0])) >= 3
+    assert results[False][0].dtype == np.int64
+    at = show.minute_at(s, u)
+    assert at.dtype == np.float64
+    assert_same(at[:40], show.clock[s[:40]])  # u = 0: the tick's start
+    assert_same(show.on_air(s, at), results[False][0])
     assert show.whole_cycles() == (cycle == 60.0)
 
 
