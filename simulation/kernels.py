@@ -725,38 +725,40 @@ def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term,
     ``x >= 0`` is ``x - q c`` with ``q = floor(x / c)``, corrected by one ``c`` when the
     division rounded ``q`` one off; every step is exact (``q c`` is an integer below 2**53;
     ``x - q c`` is at most ``x`` in size and on ``x``'s grid; the correction keeps both), so
-    it is fmod's value, bit for bit, without fmod's cost (a library call per element)."""
+    it is fmod's value, bit for bit, without fmod's cost (a library call per element). Then
+    ``x - mod`` is ``q c`` exactly, so numpy's floor quotient ``(x - mod) / c`` (rounded) is
+    ``q`` itself, with no second division."""
     n = len(s)
     k = start.shape[1]
     out = np.empty(n, dtype=np.float64)
-    ends = np.empty(2, dtype=np.float64)
-    full = np.empty(2, dtype=np.float64)
-    rems = np.empty(2, dtype=np.float64)
     for i in range(n):
         r = s[i]
-        ends[0] = minute[i]
-        ends[1] = minute[i] + dwell[i]
-        for h in range(2):  # numpy's divmod (npy_divmod) for x >= 0, cycle > 0
-            x = ends[h]
-            c = cycle[r]
-            if whole:
-                mod = x - math.floor(x / c) * c
+        c = cycle[r]
+        fa = ra = fb = rb = 0.0
+        for h in range(2):  # numpy's divmod (npy_divmod) of the visit's start and end
+            x = minute[i] if h == 0 else minute[i] + dwell[i]
+            if whole:  # x - mod is q c exactly, so numpy's floor quotient is q itself
+                fl = math.floor(x / c)
+                mod = x - fl * c
                 if mod < 0.0:
                     mod += c
+                    fl -= 1.0
                 elif mod >= c:
                     mod -= c
-            else:
-                mod = x % c
-            div = (x - mod) / c
-            if div != 0.0:
-                fl = math.floor(div)
-                if div - fl > 0.5:
                     fl += 1.0
             else:
-                fl = 0.0
-            full[h] = fl
-            rems[h] = mod
-        fa, ra, fb, rb = full[0], rems[0], full[1], rems[1]
+                mod = x % c
+                div = (x - mod) / c
+                if div != 0.0:
+                    fl = math.floor(div)
+                    if div - fl > 0.5:
+                        fl += 1.0
+                else:
+                    fl = 0.0
+            if h == 0:
+                fa, ra = fl, mod
+            else:
+                fb, rb = fl, mod
         total = 0.0
         for j in range(k):
             ln = length[r, j]
