@@ -7,18 +7,12 @@ model: the kernels sit below the model in the import graph and must not import i
 
 from simulation import kernels
 
-V2 = {
-    "platform.audience_estimates": True,
-    "platform.interest_drift": True,
-    "behaviour.run_of_show": True,
-}
-
 
 def compile_all() -> list[str]:
     """Compile every kernel, or load it from numba's cache, by running one small day of the
-    default market under each distribution policy (and one with the audience baseline,
-    interest drift and the run-of-show on) with the kernels forced; returns the names of the
-    kernels ready. The cache lives in the user's cache folder
+    default market (version 2: the audience baseline, interest drift and the run-of-show on)
+    under each distribution policy with the kernels forced; returns the names of the kernels
+    ready. The cache lives in the user's cache folder
     (:func:`simulation.kernels.cache_folder`), so the first large run after an install does not
     compile (at 1M viewers a cold cache adds ≈ 4.5 s).
     ``make test`` and ``make bench`` run it once after installing numba (:func:`main`)."""
@@ -29,9 +23,6 @@ def compile_all() -> list[str]:
     try:
         for policy in sorted(POLICIES):
             run("default", days=1, overrides={"population.viewers": 2000, "policy": policy})
-        # The audience baseline's, interest drift's and the run-of-show's passes run only with
-        # their switches on.
-        run("default", days=1, overrides={"population.viewers": 2000, **V2})
     finally:
         kernels.FORCE = saved
     return sorted(kernels._jit)

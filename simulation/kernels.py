@@ -149,6 +149,19 @@ def numba_cache(py_func) -> object | None:
         return None
 
 
+_INLINE = ("pass_divmod",)
+"""Helpers that kernels call: compiled (``inline="always"``) before the first kernel is, and
+put in this module's globals, where numba resolves them when it compiles a kernel. Called
+from Python (the tests), the compiled helper gives the same values."""
+
+
+def _compile_inline(numba) -> None:
+    for name in _INLINE:
+        f = globals()[f"_{name}"]
+        if not hasattr(f, "py_func"):  # not compiled yet
+            globals()[f"_{name}"] = numba.njit(inline="always")(f)
+
+
 def get(name: str):
     """The compiled version of the kernel ``name`` (compiled, or loaded from cache, once).
 
@@ -161,6 +174,7 @@ def get(name: str):
         import numba
 
         _codegen_options()
+        _compile_inline(numba)
         py_func = globals()[f"_{name}"]
         if numba.config.CACHE_DIR:  # the user's NUMBA_CACHE_DIR: numba's own cache, there
             dispatcher = numba.njit(cache=True, nogil=True)(py_func)
@@ -679,30 +693,50 @@ def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
             interests[v, j] = (add[r + j] + snapshot[i, j]) / total
 
 
+def _pass_divmod(x, c, whole):
+    """numpy's divmod (npy_divmod) of a minute ``x >= 0`` by its room's pass ``c > 0``: the
+    whole passes before ``x`` (float) and the position within the pass.
+
+    ``whole``: every cycle ``c`` is a whole number of minutes. Then the remainder is
+    ``x - q c`` with ``q = floor(x / c)``, corrected by one ``c`` when the division rounded
+    ``q`` one off; every step is exact (``q c`` is an integer below 2**53; ``x - q c`` is at
+    most ``x`` in size and on ``x``'s grid; the correction keeps both), so it is fmod's
+    value, bit for bit, without fmod's cost (a library call per element). Then ``x - mod``
+    is ``q c`` exactly, so numpy's floor quotient ``(x - mod) / c`` (rounded) is ``q``
+    itself, with no second division. Otherwise fmod, and numpy's rounding of the quotient."""
+    if whole:
+        fl = math.floor(x / c)
+        mod = x - fl * c
+        if mod < 0.0:
+            mod += c
+            fl -= 1.0
+        elif mod >= c:
+            mod -= c
+            fl += 1.0
+        return np.float64(fl), mod
+    mod = x % c  # exact: fmod for x >= 0, c > 0
+    div = (x - mod) / c
+    fl = 0.0
+    if div != 0.0:
+        fl = math.floor(div)
+        if div - fl > 0.5:
+            fl += 1.0
+    return np.float64(fl), mod
+
+
 def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
     """RunOfShow.place in one pass: the item slot on air at each impression's minute since
     its room went live, ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy
     multiplies a float32 array by a Python float, then added in float64): the count of item
     starts after the first at or before the minute within the pass, capped at the room's
     last item when ``clip``. The minutes are not stored (RunOfShow.minute_at gives the
-    entrants' own). ``whole``: every cycle is a whole number of minutes, so the position
-    within the pass is computed without a call to fmod, with the same value (see the note
-    in _show_cross_sell)."""
+    entrants' own). ``whole``: every cycle is a whole number of minutes (_pass_divmod)."""
     n = len(s)
     k = start.shape[1]
     item = np.empty(n, dtype=np.int64)
     for i in range(n):
         r = s[i]
-        x = clock[r] + np.float64(u[i] * tick)
-        c = cycle[r]
-        if whole:
-            rem = x - math.floor(x / c) * c
-            if rem < 0.0:
-                rem += c
-            elif rem >= c:
-                rem -= c
-        else:
-            rem = x % c  # exact: fmod for x >= 0, cycle > 0
+        rem = _pass_divmod(clock[r] + np.float64(u[i] * tick), cycle[r], whole)[1]
         c = 0
         for j in range(1, k):
             if rem >= start[r, j]:
@@ -716,49 +750,15 @@ def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
 def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term, whole):
     """RunOfShow.cross_sell in one pass: per visit to room ``s[i]`` from ``minute[i]`` to
     ``minute[i] + dwell[i]``, the sum over items of ``appeal[j] x price_term[i, j] x`` the
-    item's minutes on air during the visit (RunOfShow.overlap: the cumulative airtime at the
-    end less at the start, each ``full passes x length + clip(rem - start, 0, length)`` with
-    numpy's divmod), multiplied and summed in numpy's order (a row sum of few items adds
-    them left to right).
-
-    ``whole``: every cycle ``c`` is a whole number of minutes. Then the remainder of
-    ``x >= 0`` is ``x - q c`` with ``q = floor(x / c)``, corrected by one ``c`` when the
-    division rounded ``q`` one off; every step is exact (``q c`` is an integer below 2**53;
-    ``x - q c`` is at most ``x`` in size and on ``x``'s grid; the correction keeps both), so
-    it is fmod's value, bit for bit, without fmod's cost (a library call per element). Then
-    ``x - mod`` is ``q c`` exactly, so numpy's floor quotient ``(x - mod) / c`` (rounded) is
-    ``q`` itself, with no second division."""
+    item's minutes on air during the visit (:func:`_show_overlap`'s), multiplied and summed
+    in numpy's order (a row sum of few items adds them left to right)."""
     n = len(s)
     k = start.shape[1]
     out = np.empty(n, dtype=np.float64)
     for i in range(n):
         r = s[i]
-        c = cycle[r]
-        fa = ra = fb = rb = 0.0
-        for h in range(2):  # numpy's divmod (npy_divmod) of the visit's start and end
-            x = minute[i] if h == 0 else minute[i] + dwell[i]
-            if whole:  # x - mod is q c exactly, so numpy's floor quotient is q itself
-                fl = math.floor(x / c)
-                mod = x - fl * c
-                if mod < 0.0:
-                    mod += c
-                    fl -= 1.0
-                elif mod >= c:
-                    mod -= c
-                    fl += 1.0
-            else:
-                mod = x % c
-                div = (x - mod) / c
-                if div != 0.0:
-                    fl = math.floor(div)
-                    if div - fl > 0.5:
-                        fl += 1.0
-                else:
-                    fl = 0.0
-            if h == 0:
-                fa, ra = fl, mod
-            else:
-                fb, rb = fl, mod
+        fa, ra = _pass_divmod(minute[i], cycle[r], whole)
+        fb, rb = _pass_divmod(minute[i] + dwell[i], cycle[r], whole)
         total = 0.0
         for j in range(k):
             ln = length[r, j]
@@ -771,6 +771,27 @@ def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term,
             else:
                 total += w
         out[i] = total
+    return out
+
+
+def _show_overlap(s, minute, dwell, cycle, start, length, whole):
+    """RunOfShow.overlap in one pass: the minutes of each item on air during the visits to
+    rooms ``s`` from ``minute`` to ``minute + dwell``, (n, k): the cumulative airtime at the
+    end less at the start, each ``full passes x length + clip(rem - start, 0, length)`` with
+    numpy's divmod (:func:`_pass_divmod`)."""
+    n = len(s)
+    k = start.shape[1]
+    out = np.empty((n, k), dtype=np.float64)
+    for i in range(n):
+        r = s[i]
+        fa, ra = _pass_divmod(minute[i], cycle[r], whole)
+        fb, rb = _pass_divmod(minute[i] + dwell[i], cycle[r], whole)
+        for j in range(k):
+            ln = length[r, j]
+            st = start[r, j]
+            ca = min(max(ra - st, 0.0), ln)
+            cb = min(max(rb - st, 0.0), ln)
+            out[i, j] = (fb * ln + cb) - (fa * ln + ca)
     return out
 
 

@@ -212,7 +212,18 @@ class RunOfShow:
 
     def overlap(self, s: np.ndarray, minute: np.ndarray, dwell: np.ndarray) -> np.ndarray:
         """Minutes of each item on air during visits from ``minute`` to ``minute + dwell``
-        (m, k); the rows sum to ``dwell``."""
+        (m, k); the rows sum to ``dwell``. Large arrays run one compiled pass
+        (:func:`simulation.kernels.use`), with the same values."""
+        if kernels.use(len(s)):
+            return kernels.get("show_overlap")(
+                np.asarray(s, dtype=np.int64),
+                np.asarray(minute, dtype=np.float64),
+                np.asarray(dwell, dtype=np.float64),
+                self.cycle,
+                self.start,
+                self.length,
+                self.whole_cycles(),
+            )
         return self.cumulative(s, minute + dwell) - self.cumulative(s, minute)
 
     def cross_sell(
