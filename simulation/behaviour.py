@@ -141,6 +141,8 @@ class Outcome:
     category a purchase reads (the room's; its product's under ``alliance.product_match``):
     :meth:`Population.need_states`, int8; only when the population keeps need states
     (``Population.keep_need_states``: the audience-aware baseline reads them)."""
+    item_impressions: np.ndarray | None = None
+    """Run-of-show: the impressions per (room, item slot) (``RunOfShow.place``'s count)."""
 
 
 def buy_decisions(
@@ -251,7 +253,7 @@ class Behaviour:
             role = (u > self.mix_edges[0].take(s)).astype(np.int64)
             role += u > self.mix_edges[1].take(s)
         else:  # the same uniform places the impression in its tick; the script gives the item
-            item = show.place(s, u)
+            item, placed = show.place(s, u)
             role = show.role_of(s, item)
         logit = (
             self.logit_hook[s]
@@ -436,6 +438,7 @@ class Behaviour:
             None if show is None else item,
             None if item_e is None else item_e[b],
             need_state,
+            None if show is None else placed,
         )
 
     def apply_ratings(

@@ -729,11 +729,14 @@ def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
     its room went live, ``clock[s[i]] + u[i] x tick`` (the product in float32, as numpy
     multiplies a float32 array by a Python float, then added in float64): the count of item
     starts after the first at or before the minute within the pass, capped at the room's
-    last item when ``clip``. The minutes are not stored (RunOfShow.minute_at gives the
-    entrants' own). ``whole``: every cycle is a whole number of minutes (_pass_divmod)."""
+    last item when ``clip``; and the impressions per (room, item slot), float64 (rooms x
+    slots,), one at a time (the integers ``bincount`` gives). The minutes are not stored
+    (RunOfShow.minute_at gives the entrants' own). ``whole``: every cycle is a whole number
+    of minutes (_pass_divmod)."""
     n = len(s)
     k = start.shape[1]
     item = np.empty(n, dtype=np.int64)
+    counts = np.zeros(len(cycle) * k, dtype=np.float64)
     for i in range(n):
         r = s[i]
         rem = _pass_divmod(clock[r] + np.float64(u[i] * tick), cycle[r], whole)[1]
@@ -744,7 +747,8 @@ def _show_place(s, u, tick, clock, cycle, start, n_items, clip, whole):
         if clip:
             c = min(c, n_items[r] - 1)
         item[i] = c
-    return item
+        counts[np.int64(r) * k + c] += 1.0
+    return item, counts
 
 
 def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term, whole):
@@ -809,17 +813,6 @@ def _warmup_cum(rows, categories):
             total[j] += np.float64(rows[i, categories[j]])
             out[j, i] = total[j]
     return out
-
-
-def _show_tally(stream, item, entered, k, impressions, entries):
-    """RunOfShow.tally's impressions and entries per (room, item) in one pass, added in place
-    to the float64 day counts ``impressions`` and ``entries`` (S x k,): one at a time, so
-    each count is the integer ``bincount`` gives (exact in float64 below 2**53)."""
-    for i in range(len(stream)):
-        key = np.int64(stream[i]) * k + item[i]
-        impressions[key] += 1.0
-        if entered[i]:
-            entries[key] += 1.0
 
 
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):

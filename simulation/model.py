@@ -715,6 +715,7 @@ class SnowballModel(Model):
                 self.economics.last_returned
                 if self.config.economics.returns and len(bought)
                 else None,
+                out.item_impressions,
             )
         c = self.campaigns
         if c.n:

@@ -172,9 +172,10 @@ class RunOfShow:
         ``clock + u x tick_minutes`` (the product in float32, the sum in float64)."""
         return self.clock[s] + u * self.tick_minutes
 
-    def place(self, s: np.ndarray, u: np.ndarray) -> np.ndarray:
+    def place(self, s: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The item slot on air (:meth:`on_air`) at each impression's minute
-        (:meth:`minute_at` of ``s``, ``u``). Large arrays run one compiled pass
+        (:meth:`minute_at` of ``s``, ``u``), and the impressions per (room, item slot),
+        float64 (rooms x slots,), for :meth:`tally`. Large arrays run one compiled pass
         (:func:`simulation.kernels.use`) that does not store the minutes, with the same
         values; the caller takes the minutes of the impressions it needs (the entrants')."""
         if kernels.use(len(s)):
@@ -189,7 +190,9 @@ class RunOfShow:
                 self.k > N_ITEMS,
                 self.whole_cycles(),
             )
-        return self.on_air(s, self.minute_at(s, u))
+        item = self.on_air(s, self.minute_at(s, u))
+        counts = np.bincount(s * self.k + item, minlength=self.n * self.k)
+        return item, counts.astype(np.float64)
 
     def whole_cycles(self) -> bool:
         """Whether every room's pass lasts a whole number of minutes (below 2**40): the
@@ -285,19 +288,20 @@ class RunOfShow:
         price: np.ndarray,
         margin: np.ndarray,
         returned: np.ndarray | None = None,
+        impressions: np.ndarray | None = None,
     ) -> None:
         """Add the tick's impressions and entries (``stream``, ``item`` on air as each
         arrived, ``entered``: per impression) and orders (by room, item bought, item on air
         as the buyer entered; price and margin per order) to today's counts; ``returned``
-        flags the orders returned."""
+        flags the orders returned. ``impressions``: the impressions per (room, item slot)
+        when :meth:`place` has counted them (then only the entries are counted here)."""
         m = self.n * self.k
         d = self.day
-        if kernels.use(len(stream)):  # one compiled pass, the same counts
-            kernels.get("show_tally")(stream, item, entered, self.k, d["impressions"], d["entries"])
-        else:
-            key = stream * self.k + item
-            d["impressions"] += np.bincount(key, minlength=m)
-            d["entries"] += np.bincount(key[entered], minlength=m)
+        e = np.flatnonzero(entered)
+        if impressions is None:
+            impressions = np.bincount(stream * self.k + item, minlength=m)
+        d["impressions"] += impressions
+        d["entries"] += np.bincount(stream[e] * self.k + item[e], minlength=m)
         key = order_stream * self.k + order_item
         d["orders"] += np.bincount(key, minlength=m)
         d["cross_sell_orders"] += np.bincount(key[order_item != order_entry_item], minlength=m)

@@ -417,12 +417,12 @@ def test_drift_weights(exposure):
 
 @pytest.mark.parametrize("scripted, cycle", [(False, 60.0), (True, 60.0), (False, 37.3)])
 def test_run_of_show_passes(scripted, cycle, monkeypatch):
-    """The compiled passes of the run-of-show (an impression's item on air; a visit's
-    cross-selling sum and each item's minutes on air during it) give exactly numpy's values:
-    rooms with the default three items and with a longer explicit script (a zero-length
-    item, repeated roles), minutes on item boundaries and on whole passes, visits spanning
-    several passes; passes of whole minutes (the position within the pass without fmod) and
-    not."""
+    """The compiled passes of the run-of-show (an impression's item on air and the count
+    per room and item; a visit's cross-selling sum and each item's minutes on air during
+    it) give exactly numpy's values: rooms with the default three items and with a longer
+    explicit script (a zero-length item, repeated roles), minutes on item boundaries and on
+    whole passes, visits spanning several passes; passes of whole minutes (the position
+    within the pass without fmod) and not."""
     from simulation.run_of_show import RunOfShow
 
     rng = np.random.default_rng(8)
@@ -450,20 +450,23 @@ def test_run_of_show_passes(scripted, cycle, monkeypatch):
     results = {}
     for compiled in (False, True):
         monkeypatch.setattr(kernels, "FORCE", compiled)
-        placed = show.place(s, u)
+        item, placed = show.place(s, u)
         results[compiled] = (
+            item,
             placed,
             show.cross_sell(s, minute, dwell, appeal, price),
             show.overlap(s, minute, dwell),
         )
     for got, ref in zip(results[True], results[False], strict=True):
         assert_same(got, ref)
-    assert len(np.unique(results[False][0])) >= 3
-    assert results[False][0].dtype == np.int64
+    item, placed = results[False][:2]
+    assert len(np.unique(item)) >= 3 and item.dtype == np.int64
+    assert placed.dtype == np.float64 and placed.sum() == m  # every impression, once
+    assert placed[s[0] * show.k + item[0]] == np.sum((s == s[0]) & (item == item[0]))
     at = show.minute_at(s, u)
     assert at.dtype == np.float64
     assert_same(at[:40], show.clock[s[:40]])  # u = 0: the tick's start
-    assert_same(show.on_air(s, at), results[False][0])
+    assert_same(show.on_air(s, at), item)
     assert show.whole_cycles() == (cycle == 60.0)
 
 
@@ -480,26 +483,3 @@ def test_warmup_cum():
     for j, c in enumerate(cats):
         assert_same(got[j], np.cumsum(interests[viewers, c].astype(np.float64)))
     assert got[2, -1] == 0.0 and got[0, -1] > 0
-
-
-def test_run_of_show_tally(monkeypatch):
-    """The compiled count of impressions and entries per (room, item) adds the same day
-    counts as numpy's bincounts, over two ticks."""
-    from simulation.run_of_show import RunOfShow
-
-    rng = np.random.default_rng(3)
-    shows = {}
-    for compiled in (False, True):
-        monkeypatch.setattr(kernels, "FORCE", compiled)
-        show = shows[compiled] = RunOfShow(60.0, 10.0, 9)
-        for _ in range(2):
-            stream = rng.integers(0, 9, 4000)
-            item = rng.integers(0, 3, 4000)
-            entered = rng.random(4000) < 0.1
-            o = rng.integers(0, 4000, 50)
-            price = rng.uniform(1, 100, 50)
-            show.tally(stream, item, entered, stream[o], item[o], item[o], price, price / 3)
-        rng = np.random.default_rng(3)
-    for f, x in shows[False].day.items():
-        assert_same(shows[True].day[f], x)
-    assert shows[True].day["entries"].sum() > 0

@@ -42,6 +42,29 @@ def test_overlap_splits_a_visit_by_the_items_on_air():
     np.testing.assert_allclose(ov[2], [5, 0, 5])  # wraps into the next pass
 
 
+def test_tally_takes_the_placements_impression_counts():
+    """The impressions per (room, item) counted by ``place`` and handed to ``tally`` give
+    the day counts ``tally`` makes by counting the impressions itself."""
+    rng = np.random.default_rng(5)
+    mix, clock = rng.dirichlet(np.ones(3), 6), rng.integers(0, 30, 6) * 10.0
+    counted, handed = show(mix), show(mix)
+    for s in (counted, handed):
+        s.clock[:] = clock
+    for _ in range(3):
+        stream = rng.integers(0, 6, 500)
+        u = rng.random(500, dtype=np.float32)
+        entered = rng.random(500) < 0.2
+        o = rng.integers(0, 500, 9)
+        price = rng.uniform(1, 50, 9)
+        for s in (counted, handed):
+            item, placed = s.place(stream, u)
+            orders = (stream[o], item[o], item[o], price, price / 3)
+            s.tally(stream, item, entered, *orders, impressions=placed if s is handed else None)
+    for f, x in counted.day.items():
+        np.testing.assert_array_equal(handed.day[f], x)
+    assert counted.day["impressions"].sum() == 1500 and counted.day["entries"].sum() > 0
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     mix=st.lists(st.floats(0, 1), min_size=3, max_size=3).filter(lambda x: sum(x) > 0.01),
