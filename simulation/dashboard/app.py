@@ -58,7 +58,7 @@ CSS = """
 .snowball-status { font-family: monospace; font-size: 13px; }
 .snowball-chart img { max-width: 100%; height: auto; }
 .snowball-hint { font-size: 12px; color: #555; }
-.snowball-loop-gains { font-size: 13px; line-height: 1.35; }
+.snowball-loop-gains { display: block; font-size: 13px; line-height: 1.35; margin-bottom: 4px; }
 /* the page's sliders show their value at all times */
 .v-slider__thumb-container--show-label .v-slider__thumb-label-container {
   display: block !important;

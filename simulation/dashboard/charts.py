@@ -34,8 +34,9 @@ CAPTIONS = {
     "stay flat while the ads keep burning budget?",
     "gmv": "Sales per day (bars) and the paid GMV each yuan of ads brought back that day "
     "(line): does it hold up as the budget grows, or sink below 1 (dashed: less paid GMV than "
-    "ad spend)? With profit accounting on (the mixed preset), the dark squares are each day's "
-    "profit after goods, fees, commission, returns, ads, host and capacity.",
+    "ad spend)? With profit accounting on (every preset but v1 and funnel_v1), the dark "
+    "squares are each day's profit after goods, fees, commission, returns, ads, host and "
+    "capacity.",
     "tier": "A room that climbs above its peers (grey) into a bigger traffic pool, and stays "
     "there through its live hours, is snowballing.",
     "budget": "The strategy sets each day's budget (green outline); the room spends (orange) "
