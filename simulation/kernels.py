@@ -831,13 +831,16 @@ def _show_tally(stream, item, entered, k, impressions, entries):
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
     """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
     impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),
-    then each entry's ``entry_weight`` added in entry order (as ``np.add.at``)."""
-    count = np.zeros(n * k, dtype=np.int64)
+    then each entry's ``entry_weight`` added in entry order (as ``np.add.at``). The counts
+    are kept in the float32 array itself (exact below 2**24 impressions of one session and
+    category), so the product is numpy's ``float32(count) x exposure`` without an int64
+    table beside it."""
+    add = np.zeros(n * k, dtype=np.float32)
+    one = np.float32(1)
     for i in range(len(session)):
-        count[np.int64(session[i]) * k + categories[i]] += 1
-    add = np.empty(n * k, dtype=np.float32)
+        add[np.int64(session[i]) * k + categories[i]] += one
     for j in range(n * k):
-        add[j] = np.float32(count[j]) * exposure
+        add[j] *= exposure
     for j in range(len(entered)):
         i = entered[j]
         add[np.int64(session[i]) * k + categories[i]] += entry_weight[j]
