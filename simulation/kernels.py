@@ -801,20 +801,25 @@ def _show_cross_sell(s, minute, dwell, cycle, start, length, appeal, price_term,
     return out
 
 
-def _warmup_cum(rows, categories):
-    """WarmupContent.step's cumulative interest of the tick's sessions, one row per category
-    about to start, float64 (categories x sessions): ``np.cumsum`` of the sessions' interest
-    ``rows`` (n, K) in the category (float32 widened to float64), added left to right as
-    numpy's cumsum does; the rows are read once, in order, for every category."""
+def _warmup_cum(rows, categories, block):
+    """WarmupContent.step's cumulative interest of the tick's sessions, per category about
+    to start, kept only at the end of every ``block`` sessions, float64 (categories x
+    blocks; the last column is the total): ``np.cumsum`` of the sessions' interest ``rows``
+    (n, K) in the category (float32 widened to float64), added left to right as numpy's
+    cumsum does; the rows are read once, in order, for every category.
+    :func:`_warmup_pick` recomputes the sums within one block from its start, exactly."""
     n = rows.shape[0]
     m = len(categories)
-    out = np.empty((m, n), dtype=np.float64)
+    n_blocks = (n + block - 1) // block
+    ends = np.empty((m, n_blocks), dtype=np.float64)
     total = np.zeros(m, dtype=np.float64)
-    for i in range(n):
+    for b in range(n_blocks):
+        for i in range(b * block, min((b + 1) * block, n)):
+            for j in range(m):
+                total[j] += np.float64(rows[i, categories[j]])
         for j in range(m):
-            total[j] += np.float64(rows[i, categories[j]])
-            out[j, i] = total[j]
-    return out
+            ends[j, b] = total[j]
+    return ends
 
 
 def _show_tally(stream, item, entered, k, impressions, entries):
@@ -845,3 +850,40 @@ def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
         i = entered[j]
         add[np.int64(session[i]) * k + categories[i]] += entry_weight[j]
     return add
+
+
+def _warmup_pick(rows, categories, ends, block, targets, start):
+    """WarmupContent.step's inverse-CDF draw of the views of every category about to start:
+    for the targets ``targets[start[j]:start[j + 1]]`` of category ``categories[j]`` (the
+    scaled uniforms ``u x total``), ``np.searchsorted(cum, t, side="right")`` capped at
+    n - 1 (the first session whose cumulative interest exceeds t), with ``cum`` the
+    cumulative sum of :func:`_warmup_cum`, never stored whole: a binary search over the
+    block ends ``ends`` (its (categories x blocks) output) finds t's block, whose sums are
+    then recomputed from the previous block's end in the same order (the same float64
+    values, as the sums are nondecreasing the first one above t is the same session)."""
+    n = rows.shape[0]
+    n_blocks = ends.shape[1]
+    out = np.empty(len(targets), dtype=np.int64)
+    for j in range(len(categories)):
+        c = categories[j]
+        for q in range(start[j], start[j + 1]):
+            t = targets[q]
+            lo, hi = 0, n_blocks
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if ends[j, mid] > t:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo == n_blocks:  # t >= the total (u x total rounded up to it)
+                out[q] = n - 1
+                continue
+            x = ends[j, lo - 1] if lo > 0 else 0.0
+            i = lo * block
+            while True:
+                x += np.float64(rows[i, c])
+                if x > t:
+                    break
+                i += 1
+            out[q] = i
+    return out

@@ -65,6 +65,46 @@ def cumulative_sample(cum: np.ndarray, n: int, rng: np.random.Generator) -> np.n
     return np.minimum(idx, len(cum) - 1)
 
 
+REACH_BLOCK = 64
+"""Sessions per block of :func:`reach_compiled`'s cumulative sums (one stored value per
+category and block; a draw recomputes at most one block)."""
+
+
+def reach_compiled(
+    rows: np.ndarray, cat: np.ndarray, cats: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The session index of each view (category ``cat``, (v,)) drawn by interest with
+    sharpness 1, as :func:`interest_sample` over each category's column of the sessions'
+    interest ``rows`` (n, K) draws it for the views of the categories ``cats`` (sorted,
+    those of ``cat``) in turn: the same uniforms (or integers, for a category nobody has
+    interest in) from ``rng`` in the same order, and the same indices. Compiled
+    (``kernels._warmup_cum``, ``kernels._warmup_pick``): one pass over the rows keeps every
+    category's cumulative sum per block of sessions, and each draw searches the blocks and
+    recomputes one, instead of a full cumulative sum per category and a search in it."""
+    n = rows.shape[0]
+    ends = kernels.get("warmup_cum")(rows, cats, REACH_BLOCK)
+    order = np.argsort(cat, kind="stable")  # the views by category, each in view order
+    counts = np.bincount(cat)[cats]
+    start = np.zeros(len(cats) + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    targets = np.zeros(len(cat))
+    idx = np.empty(len(cat), dtype=np.int64)
+    drawn = np.zeros(len(cat), dtype=bool)  # views of categories nobody has interest in
+    for j in range(len(cats)):
+        a, b = start[j], start[j + 1]
+        total = ends[j, -1]
+        if total <= 0:
+            idx[a:b] = rng.integers(0, n, b - a)
+            drawn[a:b] = True
+        else:
+            targets[a:b] = rng.random(b - a) * total
+    picked = kernels.get("warmup_pick")(rows, cats, ends, REACH_BLOCK, targets, start)
+    idx = np.where(drawn, idx, picked)
+    out = np.empty(len(cat), dtype=np.int64)
+    out[order] = idx
+    return out
+
+
 def views_due(
     model: "SnowballModel", day: int, tod: int, n_sessions: int, ahead: int
 ) -> np.ndarray:
@@ -131,23 +171,19 @@ class WarmupContent:
         if len(streams) == 0:
             return
         cat = t.category[streams]
-        who = np.empty(len(streams), dtype=np.int64)
         cats = np.unique(cat)
         if rows is None:
             rows = pop.interests.take(viewers, axis=0)
-        cums = None
         if self.sharpness == 1.0 and kernels.use(len(viewers) * len(cats)):
-            # every category's cumulative sum in one pass over the sessions' rows
-            cums = kernels.get("warmup_cum")(rows, cats)
-        for j, c in enumerate(cats):  # one cumulative sum per category about to start
-            views = np.flatnonzero(cat == c)
-            if cums is not None:
-                who[views] = viewers[cumulative_sample(cums[j], len(views), rng)]
-                continue
-            w = rows[:, c].astype(np.float64)
-            if self.sharpness != 1.0:
-                w = w**self.sharpness
-            who[views] = viewers[interest_sample(w, len(views), rng)]
+            who = viewers[reach_compiled(rows, cat, cats, rng)]
+        else:
+            who = np.empty(len(streams), dtype=np.int64)
+            for c in cats:  # one cumulative sum per category about to start
+                views = np.flatnonzero(cat == c)
+                w = rows[:, c].astype(np.float64)
+                if self.sharpness != 1.0:
+                    w = w**self.sharpness
+                who[views] = viewers[interest_sample(w, len(views), rng)]
         self._engage(streams, who, cat, rng)
 
     def _engage(
