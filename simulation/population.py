@@ -28,6 +28,7 @@ import numpy as np
 
 from simulation import kernels
 from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+from simulation.estimates import activity_bins
 
 NEVER = -1
 NO_ORIGIN, LATENT, CREATED_NEED = 0, 1, 2
@@ -338,6 +339,7 @@ class Population:
         the first read of a day and updated by that day's purchases."""
         self._state_day: int | None = None
         self._state_tau = 0.0
+        self._activity_bin: np.ndarray | None = None
 
     # ------------------------------------------------------------------ sessions
 
@@ -405,6 +407,16 @@ class Population:
         )
 
     # ------------------------------------------------------------------ interests
+
+    def activity_bins(self, viewers: np.ndarray) -> np.ndarray:
+        """The audience baseline's activity bin of each viewer
+        (:func:`simulation.estimates.activity_bins` of their session rate against
+        ``sessions_per_day``), int8 (n,). The rates never change: every viewer is binned
+        once, at the first call, and later calls gather one byte per viewer (a tick's
+        sessions read 1 MB at 1M viewers instead of the 4 MB rates, and bin nothing)."""
+        if self._activity_bin is None:
+            self._activity_bin = activity_bins(self.activity, self.cfg.sessions_per_day)
+        return self._activity_bin.take(viewers)
 
     def relative_interest(self, viewers: np.ndarray, categories: np.ndarray) -> np.ndarray:
         """Interest in a category relative to uniform (1 = average), float32 (n,)."""
@@ -743,13 +755,32 @@ class Population:
         return need, created
 
     def leave_latent_needs(
-        self, viewers: np.ndarray, categories: np.ndarray, rng: np.random.Generator
+        self,
+        viewers: np.ndarray,
+        categories: np.ndarray,
+        rng: np.random.Generator,
+        kernel: bool | None = None,
     ) -> None:
         """Entries without a purchase: each leaves a latent need for its category with
         probability ``latent_need_prob``, unless the viewer already has a need or a latent
-        need there."""
+        need there. One uniform per entry; large calls mark in one compiled pass
+        (:func:`simulation.kernels.use`; ``kernel`` forces the choice)."""
         assert self.origin is not None
-        hit = rng.random(len(viewers)) < self.platform.latent_need_prob
+        u = rng.random(len(viewers))
+        if kernels.use(len(viewers), kernel):  # one pass, no hit arrays (kernels._leave_latent)
+            kernels.get("leave_latent")(
+                u,
+                self.platform.latent_need_prob,
+                viewers,
+                categories,
+                self.origin.reshape(-1),
+                self.need.reshape(-1),
+                self.k,
+                NO_ORIGIN,
+                LATENT,
+            )
+            return
+        hit = u < self.platform.latent_need_prob
         view, idx = flat(self.origin, viewers[hit], categories[hit])
         free = (view[idx] == NO_ORIGIN) & ~self.need.reshape(-1)[idx]
         view[idx[free]] = LATENT

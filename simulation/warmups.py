@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulation import kernels
-from simulation.estimates import UpliftEstimator, activity_bins, pair_index
+from simulation.estimates import UpliftEstimator, pair_index
 
 if TYPE_CHECKING:
     from simulation.model import SnowballModel
@@ -175,25 +175,33 @@ class WarmupContent:
         if rows is None:
             rows = pop.interests.take(viewers, axis=0)
         if self.sharpness == 1.0 and kernels.use(len(viewers) * len(cats)):
-            who = viewers[reach_compiled(rows, cat, cats, rng)]
+            pick = reach_compiled(rows, cat, cats, rng)
         else:
-            who = np.empty(len(streams), dtype=np.int64)
+            pick = np.empty(len(streams), dtype=np.int64)
             for c in cats:  # one cumulative sum per category about to start
                 views = np.flatnonzero(cat == c)
                 w = rows[:, c].astype(np.float64)
                 if self.sharpness != 1.0:
                     w = w**self.sharpness
-                who[views] = viewers[interest_sample(w, len(views), rng)]
-        self._engage(streams, who, cat, rng)
+                pick[views] = interest_sample(w, len(views), rng)
+        # the viewers' relative interest from the gathered rows (Population.relative_interest's
+        # value: the rows are the interests as they stand, read where they are in cache)
+        z = rows[pick, cat] * np.float32(pop.k)
+        self._engage(streams, viewers[pick], cat, rng, z)
 
     def _engage(
-        self, streams: np.ndarray, viewers: np.ndarray, cat: np.ndarray, rng: np.random.Generator
+        self,
+        streams: np.ndarray,
+        viewers: np.ndarray,
+        cat: np.ndarray,
+        rng: np.random.Generator,
+        z: np.ndarray,
     ) -> None:
-        """Engagement, measurement, bookings and follows of one tick's views."""
+        """Engagement, measurement, bookings and follows of one tick's views (``z``: each
+        viewer's relative interest in the room's category, float32)."""
         m = self.m
         t, pop, b = m.table, m.population, m.config.behaviour
         n = t.n
-        z = pop.relative_interest(viewers, cat)
         slot, aff = pop.lookup(viewers, streams)
         logit = (
             m.behaviour.logit_hook[streams].astype(np.float64)
@@ -206,7 +214,7 @@ class WarmupContent:
         self.pending["engaged"] += np.bincount(streams, engaged, minlength=n)
         if isinstance(m.estimator, UpliftEstimator):
             fan = (slot >= 0).astype(np.int8) + (aff >= 0.5).astype(np.int8)
-            act = activity_bins(pop.activity.take(viewers), m.config.population.sessions_per_day)
+            act = pop.activity_bins(viewers)
             cell = pair_index(np.zeros(len(streams), dtype=np.int64), z, fan, act)
             self.pending["expected"] += np.bincount(
                 streams, m.estimator.baseline.entry.take(cell), minlength=n
