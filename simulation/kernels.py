@@ -907,3 +907,23 @@ def _leave_latent(u, p, viewers, categories, origin, need, k, no_origin, latent)
             idx = np.int64(viewers[i]) * k + categories[i]
             if origin[idx] == no_origin and not need[idx]:
                 origin[idx] = latent
+
+
+def _session_twins(drawn, order):
+    """Population.draw_sessions's twin of every session under interest drift: with
+    ``drawn`` the drawn viewers (a viewer's sessions adjacent) and ``order`` the
+    permutation that orders them into the sessions (``viewers = drawn[order]``), the
+    session index of the first of each session's viewer's sessions in ``drawn``, int64
+    (n,): numpy's ``position[first[order]]`` (``position`` the inverse permutation,
+    ``first`` each drawn index's run start) in three passes over small integer arrays."""
+    n = len(drawn)
+    position = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        position[order[q]] = q
+    first = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        first[k] = k if k == 0 or drawn[k] != drawn[k - 1] else first[k - 1]
+    twin = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        twin[q] = position[first[order[q]]]
+    return twin

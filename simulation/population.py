@@ -349,14 +349,21 @@ class Population:
         return totals * CHRONOTYPES[:, hour] / ticks_per_hour * lift
 
     def draw_sessions(
-        self, hour: int, ticks_per_hour: float, lift: float, rng: np.random.Generator
+        self,
+        hour: int,
+        ticks_per_hour: float,
+        lift: float,
+        rng: np.random.Generator,
+        kernel: bool | None = None,
     ) -> np.ndarray:
         """Viewers who open the app this tick (a viewer may appear twice), int64 (n,).
 
         The count per chronotype is Poisson with the expected sessions; viewers within a
         chronotype are drawn in proportion to their activity (searchsorted on the
         cumulative activity, with the uniforms drawn in ascending order), so each viewer's
-        sessions are Poisson at their own rate.
+        sessions are Poisson at their own rate. Under interest drift, large ticks find the
+        sessions' twins in one compiled pass (:func:`simulation.kernels.use`; ``kernel``
+        forces the choice).
         """
         counts = rng.poisson(self.expected_sessions(hour, ticks_per_hour, lift))
         parts = []
@@ -379,6 +386,9 @@ class Population:
         n = len(drawn)
         order = rng.permutation(n)
         viewers = drawn[order]
+        if kernels.use(n, kernel):  # the same indices in one compiled pass
+            self._twins = (viewers, kernels.get("session_twins")(drawn, order))
+            return viewers
         start = np.ones(n, dtype=bool)
         start[1:] = drawn[1:] != drawn[:-1]
         first = np.maximum.accumulate(np.where(start, np.arange(n), 0))

@@ -567,3 +567,26 @@ def test_leave_latent_needs():
     got.leave_latent_needs(viewers, cats, np.random.default_rng(2), kernel=True)
     assert_same(got.origin, ref.origin)
     assert (ref.origin != before).sum() > 100  # many were marked
+
+
+def test_session_twins():
+    """The compiled twins of a tick's sessions under interest drift are numpy's: the same
+    viewers and the same twin of every session, from the same generator (repeat viewers,
+    one chronotype's viewers drawn many times)."""
+    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+    from simulation.population import Population
+
+    def make():
+        pf = PlatformConfig(interest_drift=True)
+        cfg = PopulationConfig(viewers=400, categories=4)
+        return Population(cfg, BehaviourConfig(), 5, np.random.default_rng(9), pf)
+
+    ref, got = make(), make()
+    for hour in (3, 20):
+        a = ref.draw_sessions(hour, 1, 60.0, np.random.default_rng(hour), kernel=False)
+        b = got.draw_sessions(hour, 1, 60.0, np.random.default_rng(hour), kernel=True)
+        assert_same(b, a)
+        assert_same(got._twins[1], ref._twins[1])
+        twin = ref._twins[1]
+        assert (twin != np.arange(len(a))).sum() > 10  # repeat viewers
+        assert (a[twin] == a).all()
