@@ -895,20 +895,6 @@ def _warmup_pick(rows, categories, ends, block, targets, start):
     return out
 
 
-def _leave_latent(u, p, viewers, categories, origin, need, k, no_origin, latent):
-    """Population.leave_latent_needs's marking in one pass over the entries without a
-    purchase: where ``u[i] < p`` (the numpy-drawn uniforms, float64 as numpy compares),
-    the (viewer, category) cell of the flat ``origin`` (N x k) becomes ``latent`` when it
-    is ``no_origin`` and the flat ``need`` is false there. numpy reads every hit's cell
-    before writing; writing in turn leaves the same cells marked (a repeated cell is
-    marked by its first hit, and marking is all a later one could do)."""
-    for i in range(len(u)):
-        if u[i] < p:
-            idx = np.int64(viewers[i]) * k + categories[i]
-            if origin[idx] == no_origin and not need[idx]:
-                origin[idx] = latent
-
-
 def _session_twins(drawn, order):
     """Population.draw_sessions's twin of every session under interest drift: with
     ``drawn`` the drawn viewers (a viewer's sessions adjacent) and ``order`` the

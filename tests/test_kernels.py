@@ -541,34 +541,6 @@ def test_run_of_show_tally(monkeypatch):
     assert shows[True].day["entries"].sum() > 0
 
 
-def test_leave_latent_needs():
-    """The compiled marking of latent needs leaves the same origins as numpy's, from the
-    same uniforms: repeated (viewer, category) pairs, cells with a need, cells already
-    latent or created."""
-    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
-    from simulation.population import CREATED_NEED, LATENT, Population
-
-    def make():
-        pf = PlatformConfig(latent_needs=True, latent_need_prob=0.4)
-        cfg = PopulationConfig(viewers=200, categories=6)
-        pop = Population(cfg, BehaviourConfig(), 5, np.random.default_rng(3), pf)
-        setup = np.random.default_rng(8)
-        pop.need[:] = setup.random(pop.need.shape) < 0.3
-        pop.origin[setup.random(pop.origin.shape) < 0.1] = LATENT
-        pop.origin[setup.random(pop.origin.shape) < 0.05] = CREATED_NEED
-        return pop
-
-    rng = np.random.default_rng(1)
-    viewers = rng.integers(0, 200, 3000)
-    cats = rng.integers(0, 6, 3000)
-    ref, got = make(), make()
-    before = ref.origin.copy()
-    ref.leave_latent_needs(viewers, cats, np.random.default_rng(2), kernel=False)
-    got.leave_latent_needs(viewers, cats, np.random.default_rng(2), kernel=True)
-    assert_same(got.origin, ref.origin)
-    assert (ref.origin != before).sum() > 100  # many were marked
-
-
 def test_session_twins():
     """The compiled twins of a tick's sessions under interest drift are numpy's: the same
     viewers and the same twin of every session, from the same generator (repeat viewers,
