@@ -913,3 +913,25 @@ def _session_twins(drawn, order):
     for q in range(n):
         twin[q] = position[first[order[q]]]
     return twin
+
+
+def _decay_rows(x, b, rho, keep):
+    """Population.decay_interests on one block in one pass: per row, the float32 baseline
+    ``b`` (n x k) summed left to right (as ``row_sums``), ``f = rho / sum`` (numpy's
+    float32 quotient, inf or nan for a zero sum), then ``x <- x keep + b f`` in float32
+    (numpy's ``b *= f``, ``x *= keep``, ``x += b``: the two products, then their sum)."""
+    n, k = b.shape
+    for i in range(n):
+        s = b[i, 0]
+        for j in range(1, k):
+            s += b[i, j]
+        if s != 0:
+            f = rho / s
+        elif rho > 0:  # numpy's rho / 0 (numba would raise)
+            f = np.float32(np.inf)
+        elif rho < 0:
+            f = np.float32(-np.inf)
+        else:
+            f = np.float32(np.nan)
+        for j in range(k):
+            x[i, j] = x[i, j] * keep + b[i, j] * f

@@ -540,14 +540,20 @@ class Population:
         else:
             rows[viewers] = new
 
-    def decay_interests(self, rows: int = 32768) -> None:
+    def decay_interests(self, rows: int = 32768, kernel: bool | None = None) -> None:
         """One day's decay toward the baseline: x <- b + (1 - rho)(x - b), every viewer,
-        in blocks of ``rows`` (rho = ``drift_decay_per_day``)."""
+        in blocks of ``rows`` (rho = ``drift_decay_per_day``). Large populations update
+        each block in one compiled pass (``kernels._decay_rows``, the same float32
+        arithmetic; :func:`simulation.kernels.use`, ``kernel`` forces the choice)."""
         rho = np.float32(self.platform.drift_decay_per_day)
         keep = np.float32(1) - rho
+        compiled = kernels.use(self.n * self.k, kernel)
         for lo in range(0, self.n, rows):
             x = self.interests[lo : lo + rows]
             b = self.baseline[lo : lo + rows].astype(np.float32)
+            if compiled:
+                kernels.get("decay_rows")(x, b, rho, keep)
+                continue
             b *= (rho / row_sums(b))[:, None]  # rho x the normalised baseline
             x *= keep
             x += b

@@ -562,3 +562,27 @@ def test_session_twins():
         twin = ref._twins[1]
         assert (twin != np.arange(len(a))).sum() > 10  # repeat viewers
         assert (a[twin] == a).all()
+
+
+@pytest.mark.parametrize("rho", [0.05, 0.3])
+def test_decay_interests(rho):
+    """The compiled daily decay of interests toward the baseline moves every row exactly
+    as numpy's blocks do (several blocks, a last partial one, a baseline row of zeros)."""
+    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+    from simulation.population import Population
+
+    def make():
+        pf = PlatformConfig(interest_drift=True, drift_decay_per_day=rho)
+        cfg = PopulationConfig(viewers=1000, categories=7)
+        pop = Population(cfg, BehaviourConfig(), 5, np.random.default_rng(9), pf)
+        pop.interests[:] = np.random.default_rng(1).dirichlet(np.ones(7), 1000)
+        pop.baseline[17] = 0
+        return pop
+
+    ref, got = make(), make()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref.decay_interests(rows=300, kernel=False)
+    got.decay_interests(rows=300, kernel=True)
+    assert_same(got.interests, ref.interests)
+    assert np.isnan(ref.interests[17]).all()
+    assert not np.array_equal(ref.interests, make().interests)
