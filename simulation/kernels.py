@@ -624,50 +624,29 @@ def _observe_counts(
     impressions' features, without a per-impression pair index: each impression's cell
     (:func:`simulation.estimates.pair_index`: z bin from the float32 bits of z, fan level,
     the session's activity bin) and its stream's row ``rank[stream]`` in the tick's table
-    are counted at once into an int32 (row, cell) table (exact); the entries, in impression
-    order as ``bincount`` sums, add the per-row predicted minutes and orders and the
-    per-cell dwell, and count the per-need-cell entries and orders. Per-cell counts are
-    sums of exact integers (any order gives the same float64). ``bins``: estimates'
-    (CELLS, FAN_LEVELS x ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1).
-
-    The impressions go in chunks of 512: the chunk's entries (their index and (row, cell)
-    key, written for every impression and kept when entered, as an entry is a coin flip to
-    the branch predictor) are listed in a small buffer that stays in L1 cache, then
-    processed in order before the next chunk."""
+    are counted at once into an int32 (row, cell) table (exact), and each entry's (row,
+    cell) is kept; then one pass over the entries, in impression order as ``bincount``
+    sums, adds the per-row predicted minutes and orders and the per-cell dwell, and counts
+    the per-need-cell entries and orders. Per-cell counts are sums of exact integers (any
+    order gives the same float64). ``bins``: estimates' (CELLS, FAN_LEVELS x
+    ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1). The entries' branch is taken out
+    of the impression loop (the entry's slot is written always and kept when entered): an
+    entry is a coin flip to the branch predictor."""
     cells, fa_levels, act_bins, z_offset, z_top = bins
-    n = len(stream)
     count = np.zeros(n_rows * cells, dtype=np.int32)
-    exp_dwell = np.zeros(n_rows, dtype=np.float64)
-    exp_orders = np.zeros(n_rows, dtype=np.float64)
-    d_c = np.zeros(cells, dtype=np.float64)
-    e_count = np.zeros(cells * levels, dtype=np.int64)
-    o_count = np.zeros(cells * levels, dtype=np.int64)
-    chunk = 512
-    e_i = np.empty(chunk + 1, dtype=np.int64)
-    e_key = np.empty(chunk + 1, dtype=np.int64)
-    q = 0
-    for lo in range(0, n, chunk):
-        j = 0
-        for i in range(lo, min(lo + chunk, n)):
-            zb = (z_bits[i] >> 22) - z_offset
-            zb = min(max(zb, 0), z_top)
-            fan = (1 if affinity[i] >= 0.5 else 0) + (1 if is_fan[i] else 0)
-            key = rank[stream[i]] * cells + zb * fa_levels + fan * act_bins + activity[session[i]]
-            count[key] += 1
-            e_i[j] = i
-            e_key[j] = key
-            j += 1 if entered[i] else 0
-        for p in range(j):
-            i = e_i[p]
-            r = e_key[p] // cells
-            cell = e_key[p] - r * cells
-            nc = cell * levels + np.int64(need[q])
-            q += 1
-            exp_dwell[r] += minutes[cell]
-            exp_orders[r] += cvr[nc]
-            d_c[cell] += dwell[i]
-            e_count[nc] += 1
-            o_count[nc] += 1 if bought[i] else 0
+    m = len(need)
+    e_i = np.empty(m + 1, dtype=np.int64)
+    e_key = np.empty(m + 1, dtype=np.int64)
+    j = 0
+    for i in range(len(stream)):
+        zb = (z_bits[i] >> 22) - z_offset
+        zb = min(max(zb, 0), z_top)
+        fan = (1 if affinity[i] >= 0.5 else 0) + (1 if is_fan[i] else 0)
+        key = rank[stream[i]] * cells + zb * fa_levels + fan * act_bins + activity[session[i]]
+        count[key] += 1
+        e_i[j] = i
+        e_key[j] = key
+        j += 1 if entered[i] else 0
     joint = np.empty(n_rows * cells, dtype=np.float64)
     n_c = np.zeros(cells, dtype=np.float64)
     for r in range(n_rows):
@@ -675,6 +654,21 @@ def _observe_counts(
             x = count[r * cells + c]
             joint[r * cells + c] = x
             n_c[c] += x
+    exp_dwell = np.zeros(n_rows, dtype=np.float64)
+    exp_orders = np.zeros(n_rows, dtype=np.float64)
+    d_c = np.zeros(cells, dtype=np.float64)
+    e_count = np.zeros(cells * levels, dtype=np.int64)
+    o_count = np.zeros(cells * levels, dtype=np.int64)
+    for q in range(m):
+        i = e_i[q]
+        r = e_key[q] // cells
+        cell = e_key[q] - r * cells
+        nc = cell * levels + np.int64(need[q])
+        exp_dwell[r] += minutes[cell]
+        exp_orders[r] += cvr[nc]
+        d_c[cell] += dwell[i]
+        e_count[nc] += 1
+        o_count[nc] += 1 if bought[i] else 0
     e_c = np.zeros(cells, dtype=np.float64)
     e_n = np.empty(cells * levels, dtype=np.float64)
     o_n = np.empty(cells * levels, dtype=np.float64)
