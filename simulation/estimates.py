@@ -289,6 +289,7 @@ class AudienceBaseline:
         need: np.ndarray,
         n_streams: int,
         interactions: bool = False,
+        kernel: bool | None = None,
     ) -> dict[str, np.ndarray]:
         """Expected counts per stream of one tick's impressions under the baseline as it
         stood (before this tick), then the tick's counts into the baseline.
@@ -300,49 +301,45 @@ class AudienceBaseline:
         entries of predicted minutes and orders) and, with ``interactions``, ``exp_engagement``
         (predicted minutes per impression, summed). One counting pass over the impressions
         (into (stream, cell) pairs); the rest is over the entries or the (S, CELLS) table.
-        This is the numpy reference; large ticks count in one compiled pass from the
-        impressions' features instead (:func:`audience_counts`), with the same sums in the
-        same order.
+        Large ticks run that pass compiled (:func:`simulation.kernels.use`; ``kernel``
+        forces the choice), with the same sums in the same order.
         """
         c, cn = CELLS, CELLS * NEED_LEVELS
-        joint = np.bincount(pair, minlength=n_streams * c).astype(np.float64)
-        joint = joint.reshape(n_streams, c)
-        n_c = joint.sum(axis=0)
-        e = np.flatnonzero(entered)
-        pair_e = pair[e]
-        s_e = pair_e // c
-        cell_e = pair_e - s_e * c
-        need_cell = cell_e * NEED_LEVELS + need.astype(np.int64)
+        if kernels.use(len(pair), kernel):
+            joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n = kernels.get("observe_counts")(
+                pair,
+                entered,
+                dwell,
+                bought,
+                need,
+                self.minutes,
+                self.cvr,
+                n_streams,
+                c,
+                NEED_LEVELS,
+            )
+            joint = joint.reshape(n_streams, c)
+        else:
+            joint = np.bincount(pair, minlength=n_streams * c).astype(np.float64)
+            joint = joint.reshape(n_streams, c)
+            n_c = joint.sum(axis=0)
+            e = np.flatnonzero(entered)
+            pair_e = pair[e]
+            s_e = pair_e // c
+            cell_e = pair_e - s_e * c
+            need_cell = cell_e * NEED_LEVELS + need.astype(np.int64)
 
-        def per_stream(index, weights):
-            return np.bincount(index, weights, minlength=n_streams).astype(np.float64, copy=False)
+            def per_stream(index, weights):
+                return np.bincount(index, weights, minlength=n_streams).astype(
+                    np.float64, copy=False
+                )
 
-        exp_dwell = per_stream(s_e, self.minutes.take(cell_e))
-        exp_orders = per_stream(s_e, self.cvr.take(need_cell))
-        e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
-        d_c = np.bincount(cell_e, dwell[e], minlength=c)
-        e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
-        o_n = np.bincount(need_cell, bought[e].astype(np.float64), minlength=cn)
-        return self.absorb(joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n, interactions)
-
-    def absorb(
-        self,
-        joint: np.ndarray,
-        n_c: np.ndarray,
-        exp_dwell: np.ndarray,
-        exp_orders: np.ndarray,
-        e_c: np.ndarray,
-        d_c: np.ndarray,
-        e_n: np.ndarray,
-        o_n: np.ndarray,
-        interactions: bool = False,
-    ) -> dict[str, np.ndarray]:
-        """The second half of :meth:`observe` from one tick's counts: ``joint`` (S, CELLS)
-        impressions per (stream, cell), ``n_c`` impressions per cell, ``exp_dwell`` and
-        ``exp_orders`` (S,) the predicted minutes and orders of the entries, ``e_c``, ``d_c``
-        entries and minutes per cell, ``e_n``, ``o_n`` entries and orders per (cell, need
-        state). Returns :meth:`observe`'s expected counts and adds the tick to the
-        calibration sums and the decayed counts (refreshing the tables)."""
+            exp_dwell = per_stream(s_e, self.minutes.take(cell_e))
+            exp_orders = per_stream(s_e, self.cvr.take(need_cell))
+            e_c = np.bincount(cell_e, minlength=c).astype(np.float64)
+            d_c = np.bincount(cell_e, dwell[e], minlength=c)
+            e_n = np.bincount(need_cell, minlength=cn).astype(np.float64)
+            o_n = np.bincount(need_cell, bought[e].astype(np.float64), minlength=cn)
         # einsum, not a matrix product: a fixed summation order of our own and no BLAS
         # threads, which spin on a busy machine (measured: a 1M-viewer run with the switch on
         # took 18.7 s with OpenBLAS's default threads beside another job, 9.5-9.9 s with one).
@@ -394,10 +391,8 @@ def audience_counts(
     viewer's need state in the room's category as the tick began (``entry_need`` (entries,)
     small ints < ``NEED_LEVELS``, read before purchases satisfy needs and start satiation:
     :meth:`simulation.population.Population.need_states`). Shapes (n,) unless stated. Large
-    ticks count in one compiled pass over the impressions and one over the entries, with no
-    per-impression cell index (:func:`simulation.kernels.use`; ``kernel`` forces the
-    choice): ``kernels._observe_counts``, the same sums in the same order as
-    :meth:`AudienceBaseline.observe`.
+    ticks build the cell index in one compiled pass (:func:`simulation.kernels.use`;
+    ``kernel`` forces the choice).
 
     The counting table holds a row per stream *shown* this tick (``shown`` (S,) bool, the
     streams with an impression; computed when None), not per stream: a tick shows a fraction
@@ -409,33 +404,23 @@ def audience_counts(
     rank = np.full(n_streams, -1, dtype=np.int64)
     rank[rows] = np.arange(len(rows))
     if kernels.use(len(stream), kernel):
-        b = baseline
-        counts = b.absorb(
-            *kernels.get("observe_counts")(
-                stream,
-                rank,
-                session,
-                np.ascontiguousarray(z, dtype=np.float32).view(np.int32),
-                affinity,
-                is_fan,
-                session_activity,
-                entered,
-                dwell,
-                bought,
-                entry_need,
-                b.minutes,
-                b.cvr,
-                len(rows),
-                (CELLS, FAN_LEVELS * ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1),
-                NEED_LEVELS,
-            ),
-            interactions,
+        pair = kernels.get("audience_pairs")(
+            stream,
+            rank,
+            session,
+            np.ascontiguousarray(z, dtype=np.float32).view(np.int32),
+            affinity,
+            is_fan,
+            session_activity,
+            (CELLS, FAN_LEVELS * ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1),
         )
     else:
         fan = np.greater_equal(affinity, 0.5).view(np.int8)
         fan += is_fan.view(np.int8)
         pair = pair_index(rank.take(stream), z, fan, session_activity.take(session))
-        counts = baseline.observe(pair, entered, dwell, bought, entry_need, len(rows), interactions)
+    counts = baseline.observe(
+        pair, entered, dwell, bought, entry_need, len(rows), interactions, kernel
+    )
     out = {}
     for key, per_row in counts.items():
         full = np.zeros(n_streams)

@@ -602,82 +602,54 @@ def _split_slots(cum, remaining, n_ad, u):
     return ad_sess, ad_cat, rest_sess, rest_cat
 
 
-def _observe_counts(
-    stream,
-    rank,
-    session,
-    z_bits,
-    affinity,
-    is_fan,
-    activity,
-    entered,
-    dwell,
-    bought,
-    need,
-    minutes,
-    cvr,
-    n_rows,
-    bins,
-    levels,
-):
-    """estimates.audience_counts's counting (AudienceBaseline.observe's sums), from the
-    impressions' features, without a per-impression pair index: each impression's cell
-    (:func:`simulation.estimates.pair_index`: z bin from the float32 bits of z, fan level,
-    the session's activity bin) and its stream's row ``rank[stream]`` in the tick's table
-    are counted at once into an int32 (row, cell) table (exact), and each entry's (row,
-    cell) is kept; then one pass over the entries, in impression order as ``bincount``
-    sums, adds the per-row predicted minutes and orders and the per-cell dwell, and counts
-    the per-need-cell entries and orders. Per-cell counts are sums of exact integers (any
-    order gives the same float64). ``bins``: estimates' (CELLS, FAN_LEVELS x
-    ACTIVITY_BINS, ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1). The entries' branch is taken out
-    of the impression loop (the entry's slot is written always and kept when entered): an
-    entry is a coin flip to the branch predictor."""
-    cells, fa_levels, act_bins, z_offset, z_top = bins
-    count = np.zeros(n_rows * cells, dtype=np.int32)
-    m = len(need)
-    e_i = np.empty(m + 1, dtype=np.int64)
-    e_key = np.empty(m + 1, dtype=np.int64)
+def _observe_counts(pair, entered, dwell, bought, need, minutes, cvr, n_streams, c, levels):
+    """AudienceBaseline.observe's counting in one pass over the impressions: the (stream,
+    cell) impression counts and per cell, and over the entries (in impression order, as
+    ``bincount`` sums) the per-stream predicted minutes and orders and the per-cell and
+    per-need-cell entries, minutes and orders. Counts as float64 (exact integers)."""
+    joint = np.zeros(n_streams * c, dtype=np.float64)
+    n_c = np.zeros(c, dtype=np.float64)
+    exp_dwell = np.zeros(n_streams, dtype=np.float64)
+    exp_orders = np.zeros(n_streams, dtype=np.float64)
+    e_c = np.zeros(c, dtype=np.float64)
+    d_c = np.zeros(c, dtype=np.float64)
+    e_n = np.zeros(c * levels, dtype=np.float64)
+    o_n = np.zeros(c * levels, dtype=np.float64)
     j = 0
-    for i in range(len(stream)):
+    for i in range(len(pair)):
+        p = pair[i]
+        joint[p] += 1.0
+        s = p // c
+        cell = p - s * c
+        n_c[cell] += 1.0
+        if entered[i]:
+            nc = cell * levels + np.int64(need[j])
+            j += 1
+            exp_dwell[s] += minutes[cell]
+            exp_orders[s] += cvr[nc]
+            e_c[cell] += 1.0
+            d_c[cell] += dwell[i]
+            e_n[nc] += 1.0
+            o_n[nc] += 1.0 if bought[i] else 0.0
+    return joint, n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n
+
+
+def _audience_pairs(stream, rank, session, z_bits, affinity, is_fan, activity, bins):
+    """estimates.audience_counts's cell index in one pass over the impressions: the (row,
+    cell) index of each (:func:`simulation.estimates.pair_index`, with the stream's row
+    ``rank[stream]`` in the tick's table: z bin from the float32 bits of z, fan level, the
+    session's activity bin). ``bins``: estimates' (CELLS, FAN_LEVELS x ACTIVITY_BINS,
+    ACTIVITY_BINS, _Z_OFFSET, Z_BINS - 1)."""
+    cells, fa_levels, act_bins, z_offset, z_top = bins
+    n = len(stream)
+    pair = np.empty(n, dtype=np.int64)
+    for i in range(n):
         zb = (z_bits[i] >> 22) - z_offset
         zb = min(max(zb, 0), z_top)
         fan = (1 if affinity[i] >= 0.5 else 0) + (1 if is_fan[i] else 0)
-        key = rank[stream[i]] * cells + zb * fa_levels + fan * act_bins + activity[session[i]]
-        count[key] += 1
-        e_i[j] = i
-        e_key[j] = key
-        j += 1 if entered[i] else 0
-    joint = np.empty(n_rows * cells, dtype=np.float64)
-    n_c = np.zeros(cells, dtype=np.float64)
-    for r in range(n_rows):
-        for c in range(cells):
-            x = count[r * cells + c]
-            joint[r * cells + c] = x
-            n_c[c] += x
-    exp_dwell = np.zeros(n_rows, dtype=np.float64)
-    exp_orders = np.zeros(n_rows, dtype=np.float64)
-    d_c = np.zeros(cells, dtype=np.float64)
-    e_count = np.zeros(cells * levels, dtype=np.int64)
-    o_count = np.zeros(cells * levels, dtype=np.int64)
-    for q in range(m):
-        i = e_i[q]
-        r = e_key[q] // cells
-        cell = e_key[q] - r * cells
-        nc = cell * levels + np.int64(need[q])
-        exp_dwell[r] += minutes[cell]
-        exp_orders[r] += cvr[nc]
-        d_c[cell] += dwell[i]
-        e_count[nc] += 1
-        o_count[nc] += 1 if bought[i] else 0
-    e_c = np.zeros(cells, dtype=np.float64)
-    e_n = np.empty(cells * levels, dtype=np.float64)
-    o_n = np.empty(cells * levels, dtype=np.float64)
-    for c in range(cells):
-        for v in range(levels):
-            e_c[c] += e_count[c * levels + v]
-            e_n[c * levels + v] = e_count[c * levels + v]
-            o_n[c * levels + v] = o_count[c * levels + v]
-    return joint.reshape((n_rows, cells)), n_c, exp_dwell, exp_orders, e_c, d_c, e_n, o_n
+        cell = zb * fa_levels + fan * act_bins + activity[session[i]]
+        pair[i] = rank[stream[i]] * cells + cell
+    return pair
 
 
 def _drift_rows(add, lost, winner, snapshot, viewers, interests, k):
