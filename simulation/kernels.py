@@ -799,33 +799,120 @@ def _show_overlap(s, minute, dwell, cycle, start, length, whole):
     return out
 
 
-def _warmup_cum(rows, categories):
-    """WarmupContent.step's cumulative interest of the tick's sessions, one row per category
-    about to start, float64 (categories x sessions): ``np.cumsum`` of the sessions' interest
-    ``rows`` (n, K) in the category (float32 widened to float64), added left to right as
-    numpy's cumsum does; the rows are read once, in order, for every category."""
+def _warmup_cum(rows, categories, block):
+    """WarmupContent.step's cumulative interest of the tick's sessions, per category about
+    to start, kept only at the end of every ``block`` sessions, float64 (categories x
+    blocks; the last column is the total): ``np.cumsum`` of the sessions' interest ``rows``
+    (n, K) in the category (float32 widened to float64), added left to right as numpy's
+    cumsum does; the rows are read once, in order, for every category.
+    :func:`_warmup_pick` recomputes the sums within one block from its start, exactly."""
     n = rows.shape[0]
     m = len(categories)
-    out = np.empty((m, n), dtype=np.float64)
+    n_blocks = (n + block - 1) // block
+    ends = np.empty((m, n_blocks), dtype=np.float64)
     total = np.zeros(m, dtype=np.float64)
-    for i in range(n):
+    for b in range(n_blocks):
+        for i in range(b * block, min((b + 1) * block, n)):
+            for j in range(m):
+                total[j] += np.float64(rows[i, categories[j]])
         for j in range(m):
-            total[j] += np.float64(rows[i, categories[j]])
-            out[j, i] = total[j]
-    return out
+            ends[j, b] = total[j]
+    return ends
 
 
 def _drift_weights(session, categories, n, k, exposure, entered, entry_weight):
     """Population.drift_interests's per-(session, category) weights, float32 (n x k): the
     impression count times ``exposure`` (float32, as numpy's multiply with dtype float32),
-    then each entry's ``entry_weight`` added in entry order (as ``np.add.at``)."""
-    count = np.zeros(n * k, dtype=np.int64)
+    then each entry's ``entry_weight`` added in entry order (as ``np.add.at``). The counts
+    are kept in the float32 array itself (exact below 2**24 impressions of one session and
+    category), so the product is numpy's ``float32(count) x exposure`` without an int64
+    table beside it."""
+    add = np.zeros(n * k, dtype=np.float32)
+    one = np.float32(1)
     for i in range(len(session)):
-        count[np.int64(session[i]) * k + categories[i]] += 1
-    add = np.empty(n * k, dtype=np.float32)
+        add[np.int64(session[i]) * k + categories[i]] += one
     for j in range(n * k):
-        add[j] = np.float32(count[j]) * exposure
+        add[j] *= exposure
     for j in range(len(entered)):
         i = entered[j]
         add[np.int64(session[i]) * k + categories[i]] += entry_weight[j]
     return add
+
+
+def _warmup_pick(rows, categories, ends, block, targets, start):
+    """WarmupContent.step's inverse-CDF draw of the views of every category about to start:
+    for the targets ``targets[start[j]:start[j + 1]]`` of category ``categories[j]`` (the
+    scaled uniforms ``u x total``), ``np.searchsorted(cum, t, side="right")`` capped at
+    n - 1 (the first session whose cumulative interest exceeds t), with ``cum`` the
+    cumulative sum of :func:`_warmup_cum`, never stored whole: a binary search over the
+    block ends ``ends`` (its (categories x blocks) output) finds t's block, whose sums are
+    then recomputed from the previous block's end in the same order (the same float64
+    values, as the sums are nondecreasing the first one above t is the same session)."""
+    n = rows.shape[0]
+    n_blocks = ends.shape[1]
+    out = np.empty(len(targets), dtype=np.int64)
+    for j in range(len(categories)):
+        c = categories[j]
+        for q in range(start[j], start[j + 1]):
+            t = targets[q]
+            lo, hi = 0, n_blocks
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if ends[j, mid] > t:
+                    hi = mid
+                else:
+                    lo = mid + 1
+            if lo == n_blocks:  # t >= the total (u x total rounded up to it)
+                out[q] = n - 1
+                continue
+            x = ends[j, lo - 1] if lo > 0 else 0.0
+            i = lo * block
+            while True:
+                x += np.float64(rows[i, c])
+                if x > t:
+                    break
+                i += 1
+            out[q] = i
+    return out
+
+
+def _session_twins(drawn, order):
+    """Population.draw_sessions's twin of every session under interest drift: with
+    ``drawn`` the drawn viewers (a viewer's sessions adjacent) and ``order`` the
+    permutation that orders them into the sessions (``viewers = drawn[order]``), the
+    session index of the first of each session's viewer's sessions in ``drawn``, int64
+    (n,): numpy's ``position[first[order]]`` (``position`` the inverse permutation,
+    ``first`` each drawn index's run start) in three passes over small integer arrays."""
+    n = len(drawn)
+    position = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        position[order[q]] = q
+    first = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        first[k] = k if k == 0 or drawn[k] != drawn[k - 1] else first[k - 1]
+    twin = np.empty(n, dtype=np.int64)
+    for q in range(n):
+        twin[q] = position[first[order[q]]]
+    return twin
+
+
+def _decay_rows(x, b, rho, keep):
+    """Population.decay_interests on one block in one pass: per row, the float32 baseline
+    ``b`` (n x k) summed left to right (as ``row_sums``), ``f = rho / sum`` (numpy's
+    float32 quotient, inf or nan for a zero sum), then ``x <- x keep + b f`` in float32
+    (numpy's ``b *= f``, ``x *= keep``, ``x += b``: the two products, then their sum)."""
+    n, k = b.shape
+    for i in range(n):
+        s = b[i, 0]
+        for j in range(1, k):
+            s += b[i, j]
+        if s != 0:
+            f = rho / s
+        elif rho > 0:  # numpy's rho / 0 (numba would raise)
+            f = np.float32(np.inf)
+        elif rho < 0:
+            f = np.float32(-np.inf)
+        else:
+            f = np.float32(np.nan)
+        for j in range(k):
+            x[i, j] = x[i, j] * keep + b[i, j] * f

@@ -43,7 +43,6 @@ from simulation.estimates import (
     Estimator,
     TrafficPools,
     UpliftEstimator,
-    activity_bins,
     audience_counts,
 )
 from simulation.events import EVENT_FIELDS, Events
@@ -796,10 +795,7 @@ class SnowballModel(Model):
             _, aff = sessions.lookup(imp.session, s)
         else:
             aff = imp.affinity
-        act = activity_bins(
-            self.population.activity.take(sessions.viewer),
-            self.config.population.sessions_per_day,
-        )
+        act = self.population.activity_bins(sessions.viewer)
         return audience_counts(
             self.estimator.baseline,
             s,

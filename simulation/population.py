@@ -28,6 +28,7 @@ import numpy as np
 
 from simulation import kernels
 from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+from simulation.estimates import activity_bins
 
 NEVER = -1
 NO_ORIGIN, LATENT, CREATED_NEED = 0, 1, 2
@@ -338,6 +339,7 @@ class Population:
         the first read of a day and updated by that day's purchases."""
         self._state_day: int | None = None
         self._state_tau = 0.0
+        self._activity_bin: np.ndarray | None = None
 
     # ------------------------------------------------------------------ sessions
 
@@ -347,14 +349,21 @@ class Population:
         return totals * CHRONOTYPES[:, hour] / ticks_per_hour * lift
 
     def draw_sessions(
-        self, hour: int, ticks_per_hour: float, lift: float, rng: np.random.Generator
+        self,
+        hour: int,
+        ticks_per_hour: float,
+        lift: float,
+        rng: np.random.Generator,
+        kernel: bool | None = None,
     ) -> np.ndarray:
         """Viewers who open the app this tick (a viewer may appear twice), int64 (n,).
 
         The count per chronotype is Poisson with the expected sessions; viewers within a
         chronotype are drawn in proportion to their activity (searchsorted on the
         cumulative activity, with the uniforms drawn in ascending order), so each viewer's
-        sessions are Poisson at their own rate.
+        sessions are Poisson at their own rate. Under interest drift, large ticks find the
+        sessions' twins in one compiled pass (:func:`simulation.kernels.use`; ``kernel``
+        forces the choice).
         """
         counts = rng.poisson(self.expected_sessions(hour, ticks_per_hour, lift))
         parts = []
@@ -377,6 +386,9 @@ class Population:
         n = len(drawn)
         order = rng.permutation(n)
         viewers = drawn[order]
+        if kernels.use(n, kernel):  # the same indices in one compiled pass
+            self._twins = (viewers, kernels.get("session_twins")(drawn, order))
+            return viewers
         start = np.ones(n, dtype=bool)
         start[1:] = drawn[1:] != drawn[:-1]
         first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
@@ -405,6 +417,16 @@ class Population:
         )
 
     # ------------------------------------------------------------------ interests
+
+    def activity_bins(self, viewers: np.ndarray) -> np.ndarray:
+        """The audience baseline's activity bin of each viewer
+        (:func:`simulation.estimates.activity_bins` of their session rate against
+        ``sessions_per_day``), int8 (n,). The rates never change: every viewer is binned
+        once, at the first call, and later calls gather one byte per viewer (a tick's
+        sessions read 1 MB at 1M viewers instead of the 4 MB rates, and bin nothing)."""
+        if self._activity_bin is None:
+            self._activity_bin = activity_bins(self.activity, self.cfg.sessions_per_day)
+        return self._activity_bin.take(viewers)
 
     def relative_interest(self, viewers: np.ndarray, categories: np.ndarray) -> np.ndarray:
         """Interest in a category relative to uniform (1 = average), float32 (n,)."""
@@ -518,14 +540,20 @@ class Population:
         else:
             rows[viewers] = new
 
-    def decay_interests(self, rows: int = 32768) -> None:
+    def decay_interests(self, rows: int = 32768, kernel: bool | None = None) -> None:
         """One day's decay toward the baseline: x <- b + (1 - rho)(x - b), every viewer,
-        in blocks of ``rows`` (rho = ``drift_decay_per_day``)."""
+        in blocks of ``rows`` (rho = ``drift_decay_per_day``). Large populations update
+        each block in one compiled pass (``kernels._decay_rows``, the same float32
+        arithmetic; :func:`simulation.kernels.use`, ``kernel`` forces the choice)."""
         rho = np.float32(self.platform.drift_decay_per_day)
         keep = np.float32(1) - rho
+        compiled = kernels.use(self.n * self.k, kernel)
         for lo in range(0, self.n, rows):
             x = self.interests[lo : lo + rows]
             b = self.baseline[lo : lo + rows].astype(np.float32)
+            if compiled:
+                kernels.get("decay_rows")(x, b, rho, keep)
+                continue
             b *= (rho / row_sums(b))[:, None]  # rho x the normalised baseline
             x *= keep
             x += b

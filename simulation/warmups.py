@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simulation import kernels
-from simulation.estimates import UpliftEstimator, activity_bins, pair_index
+from simulation.estimates import UpliftEstimator, pair_index
 
 if TYPE_CHECKING:
     from simulation.model import SnowballModel
@@ -63,6 +63,46 @@ def cumulative_sample(cum: np.ndarray, n: int, rng: np.random.Generator) -> np.n
         return rng.integers(0, len(cum), n)
     idx = np.searchsorted(cum, rng.random(n) * total, side="right")
     return np.minimum(idx, len(cum) - 1)
+
+
+REACH_BLOCK = 64
+"""Sessions per block of :func:`reach_compiled`'s cumulative sums (one stored value per
+category and block; a draw recomputes at most one block)."""
+
+
+def reach_compiled(
+    rows: np.ndarray, cat: np.ndarray, cats: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """The session index of each view (category ``cat``, (v,)) drawn by interest with
+    sharpness 1, as :func:`interest_sample` over each category's column of the sessions'
+    interest ``rows`` (n, K) draws it for the views of the categories ``cats`` (sorted,
+    those of ``cat``) in turn: the same uniforms (or integers, for a category nobody has
+    interest in) from ``rng`` in the same order, and the same indices. Compiled
+    (``kernels._warmup_cum``, ``kernels._warmup_pick``): one pass over the rows keeps every
+    category's cumulative sum per block of sessions, and each draw searches the blocks and
+    recomputes one, instead of a full cumulative sum per category and a search in it."""
+    n = rows.shape[0]
+    ends = kernels.get("warmup_cum")(rows, cats, REACH_BLOCK)
+    order = np.argsort(cat, kind="stable")  # the views by category, each in view order
+    counts = np.bincount(cat)[cats]
+    start = np.zeros(len(cats) + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    targets = np.zeros(len(cat))
+    idx = np.empty(len(cat), dtype=np.int64)
+    drawn = np.zeros(len(cat), dtype=bool)  # views of categories nobody has interest in
+    for j in range(len(cats)):
+        a, b = start[j], start[j + 1]
+        total = ends[j, -1]
+        if total <= 0:
+            idx[a:b] = rng.integers(0, n, b - a)
+            drawn[a:b] = True
+        else:
+            targets[a:b] = rng.random(b - a) * total
+    picked = kernels.get("warmup_pick")(rows, cats, ends, REACH_BLOCK, targets, start)
+    idx = np.where(drawn, idx, picked)
+    out = np.empty(len(cat), dtype=np.int64)
+    out[order] = idx
+    return out
 
 
 def views_due(
@@ -131,33 +171,37 @@ class WarmupContent:
         if len(streams) == 0:
             return
         cat = t.category[streams]
-        who = np.empty(len(streams), dtype=np.int64)
         cats = np.unique(cat)
         if rows is None:
             rows = pop.interests.take(viewers, axis=0)
-        cums = None
         if self.sharpness == 1.0 and kernels.use(len(viewers) * len(cats)):
-            # every category's cumulative sum in one pass over the sessions' rows
-            cums = kernels.get("warmup_cum")(rows, cats)
-        for j, c in enumerate(cats):  # one cumulative sum per category about to start
-            views = np.flatnonzero(cat == c)
-            if cums is not None:
-                who[views] = viewers[cumulative_sample(cums[j], len(views), rng)]
-                continue
-            w = rows[:, c].astype(np.float64)
-            if self.sharpness != 1.0:
-                w = w**self.sharpness
-            who[views] = viewers[interest_sample(w, len(views), rng)]
-        self._engage(streams, who, cat, rng)
+            pick = reach_compiled(rows, cat, cats, rng)
+        else:
+            pick = np.empty(len(streams), dtype=np.int64)
+            for c in cats:  # one cumulative sum per category about to start
+                views = np.flatnonzero(cat == c)
+                w = rows[:, c].astype(np.float64)
+                if self.sharpness != 1.0:
+                    w = w**self.sharpness
+                pick[views] = interest_sample(w, len(views), rng)
+        # the viewers' relative interest from the gathered rows (Population.relative_interest's
+        # value: the rows are the interests as they stand, read where they are in cache)
+        z = rows[pick, cat] * np.float32(pop.k)
+        self._engage(streams, viewers[pick], cat, rng, z)
 
     def _engage(
-        self, streams: np.ndarray, viewers: np.ndarray, cat: np.ndarray, rng: np.random.Generator
+        self,
+        streams: np.ndarray,
+        viewers: np.ndarray,
+        cat: np.ndarray,
+        rng: np.random.Generator,
+        z: np.ndarray,
     ) -> None:
-        """Engagement, measurement, bookings and follows of one tick's views."""
+        """Engagement, measurement, bookings and follows of one tick's views (``z``: each
+        viewer's relative interest in the room's category, float32)."""
         m = self.m
         t, pop, b = m.table, m.population, m.config.behaviour
         n = t.n
-        z = pop.relative_interest(viewers, cat)
         slot, aff = pop.lookup(viewers, streams)
         logit = (
             m.behaviour.logit_hook[streams].astype(np.float64)
@@ -170,7 +214,7 @@ class WarmupContent:
         self.pending["engaged"] += np.bincount(streams, engaged, minlength=n)
         if isinstance(m.estimator, UpliftEstimator):
             fan = (slot >= 0).astype(np.int8) + (aff >= 0.5).astype(np.int8)
-            act = activity_bins(pop.activity.take(viewers), m.config.population.sessions_per_day)
+            act = pop.activity_bins(viewers)
             cell = pair_index(np.zeros(len(streams), dtype=np.int64), z, fan, act)
             self.pending["expected"] += np.bincount(
                 streams, m.estimator.baseline.entry.take(cell), minlength=n

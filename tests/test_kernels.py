@@ -470,16 +470,97 @@ def test_run_of_show_passes(scripted, cycle, monkeypatch):
     assert show.whole_cycles() == (cycle == 60.0)
 
 
-def test_warmup_cum():
-    """Warm-up content's cumulative interest per category about to start, all categories in
-    one pass over the sessions, is numpy's cumsum of each category's column (repeat viewers,
-    a category nobody has interest in)."""
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 5000])
+def test_warmup_pick(n):
+    """Warm-up content's inverse-CDF draw without the whole cumulative sum (block ends and
+    one recomputed block) gives np.searchsorted's index capped at n - 1 on numpy's cumsum
+    of each category's column: targets on the sums themselves (ties go right), at 0, at and
+    above the total, inside runs of zero interest, and a category nobody has interest in."""
     rng = np.random.default_rng(4)
     interests = rng.dirichlet(np.ones(6), 300).astype(np.float32)
     interests[:, 4] = 0.0
-    viewers = rng.integers(0, 300, 5000)
-    cats = np.array([0, 2, 4, 5])
-    got = kernels.get("warmup_cum")(interests.take(viewers, axis=0), cats)
+    interests[100:200, 1] = 0.0  # a run of zeros: flat cumulative sums
+    rows = interests.take(rng.integers(0, 300, n), axis=0)
+    cats = np.array([0, 1, 2, 4, 5])
+    ends = kernels.get("warmup_cum")(rows, cats, 64)
+    assert ends.shape == (5, -(-n // 64))
+    targets, start = [], [0]
+    for c in cats:
+        cum = np.cumsum(rows[:, c].astype(np.float64))
+        t = np.concatenate([cum[rng.integers(0, n, 20)], [0.0, cum[-1], cum[-1] * 2]])
+        t = np.concatenate([t, rng.random(200) * cum[-1]])
+        targets.append(t)
+        start.append(start[-1] + len(t))
+    got = kernels.get("warmup_pick")(rows, cats, ends, 64, np.concatenate(targets), np.array(start))
     for j, c in enumerate(cats):
-        assert_same(got[j], np.cumsum(interests[viewers, c].astype(np.float64)))
-    assert got[2, -1] == 0.0 and got[0, -1] > 0
+        cum = np.cumsum(rows[:, c].astype(np.float64))
+        assert ends[j, -1] == cum[-1]
+        ref = np.minimum(np.searchsorted(cum, targets[j], side="right"), n - 1)
+        assert_same(got[start[j] : start[j + 1]], ref)
+
+
+def test_warmup_reach_compiled():
+    """The compiled reach of warm-up views draws the same sessions from the same generator
+    state as interest_sample category by category (a category nobody has interest in draws
+    integers), and leaves the generator where it leaves it."""
+    from simulation.warmups import interest_sample, reach_compiled
+
+    rng = np.random.default_rng(5)
+    rows = rng.dirichlet(np.ones(6), 3000).astype(np.float32)
+    rows[:, 3] = 0.0
+    cat = rng.choice([0, 2, 3, 5], 700)
+    cats = np.unique(cat)
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    ref = np.empty(len(cat), dtype=np.int64)
+    for c in cats:
+        views = np.flatnonzero(cat == c)
+        ref[views] = interest_sample(rows[:, c].astype(np.float64), len(views), a)
+    assert_same(reach_compiled(rows, cat, cats, b), ref)
+    assert a.random() == b.random()
+
+
+def test_session_twins():
+    """The compiled twins of a tick's sessions under interest drift are numpy's: the same
+    viewers and the same twin of every session, from the same generator (repeat viewers,
+    one chronotype's viewers drawn many times)."""
+    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+    from simulation.population import Population
+
+    def make():
+        pf = PlatformConfig(interest_drift=True)
+        cfg = PopulationConfig(viewers=400, categories=4)
+        return Population(cfg, BehaviourConfig(), 5, np.random.default_rng(9), pf)
+
+    ref, got = make(), make()
+    for hour in (3, 20):
+        a = ref.draw_sessions(hour, 1, 60.0, np.random.default_rng(hour), kernel=False)
+        b = got.draw_sessions(hour, 1, 60.0, np.random.default_rng(hour), kernel=True)
+        assert_same(b, a)
+        assert_same(got._twins[1], ref._twins[1])
+        twin = ref._twins[1]
+        assert (twin != np.arange(len(a))).sum() > 10  # repeat viewers
+        assert (a[twin] == a).all()
+
+
+@pytest.mark.parametrize("rho", [0.05, 0.3])
+def test_decay_interests(rho):
+    """The compiled daily decay of interests toward the baseline moves every row exactly
+    as numpy's blocks do (several blocks, a last partial one, a baseline row of zeros)."""
+    from simulation.config import BehaviourConfig, PlatformConfig, PopulationConfig
+    from simulation.population import Population
+
+    def make():
+        pf = PlatformConfig(interest_drift=True, drift_decay_per_day=rho)
+        cfg = PopulationConfig(viewers=1000, categories=7)
+        pop = Population(cfg, BehaviourConfig(), 5, np.random.default_rng(9), pf)
+        pop.interests[:] = np.random.default_rng(1).dirichlet(np.ones(7), 1000)
+        pop.baseline[17] = 0
+        return pop
+
+    ref, got = make(), make()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ref.decay_interests(rows=300, kernel=False)
+    got.decay_interests(rows=300, kernel=True)
+    assert_same(got.interests, ref.interests)
+    assert np.isnan(ref.interests[17]).all()
+    assert not np.array_equal(ref.interests, make().interests)

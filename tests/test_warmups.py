@@ -71,9 +71,9 @@ def test_views_concentrate_on_viewers_interested_in_the_rooms_category(seed, mon
     captured = []
     engage = WarmupContent._engage
 
-    def spy(self, streams, viewers, cat, rng):
+    def spy(self, streams, viewers, cat, rng, z):
         captured.append((streams.copy(), viewers.copy(), int(cat[0])))
-        engage(self, streams, viewers, cat, rng)
+        engage(self, streams, viewers, cat, rng, z)
 
     sessions = []
     step = WarmupContent.step
@@ -208,10 +208,10 @@ def test_certain_bookings_and_follows_match_the_engagements_exactly():
     captured = []
     engage = WarmupContent._engage
 
-    def spy(self, streams, viewers, cat, rng):
+    def spy(self, streams, viewers, cat, rng, z):
         z = self.m.population.relative_interest(viewers, cat)
         captured.append((viewers.copy(), z))
-        engage(self, streams, viewers, cat, rng)
+        engage(self, streams, viewers, cat, rng, z)
 
     for prob in (1.0, 0.0):
         captured.clear()
