@@ -72,6 +72,19 @@ def use(n: int, force: bool | None = None) -> bool:
     return n >= (MIN_SIZE_WARM if _warm else MIN_SIZE) and available()
 
 
+def use_once_loaded(n: int, force: bool | None = None) -> bool:
+    """:func:`use` for a pass that runs rarely (once a day): compiled only when a per-tick
+    pass has already loaded numba in this process (a large run) and ``n`` is at least
+    :data:`MIN_SIZE_WARM`, or when forced. Such a pass never loads numba itself: importing
+    it costs about 0.6 s, more than a daily pass saves in a small market (a 10,000-viewer
+    run would otherwise import it at its first day's end)."""
+    if force is None:
+        force = FORCE
+    if force is not None:
+        return use(n, force)
+    return _warm and n >= MIN_SIZE_WARM and available()
+
+
 def _codegen_options() -> None:
     """Keep LLVM's x86 "cmov converter" from turning the kernels' data-dependent selects
     (Bernoulli outcomes, alias-table keep/alias) back into branches: with random outcomes

@@ -544,10 +544,11 @@ class Population:
         """One day's decay toward the baseline: x <- b + (1 - rho)(x - b), every viewer,
         in blocks of ``rows`` (rho = ``drift_decay_per_day``). Large populations update
         each block in one compiled pass (``kernels._decay_rows``, the same float32
-        arithmetic; :func:`simulation.kernels.use`, ``kernel`` forces the choice)."""
+        arithmetic) once a per-tick pass has loaded the kernels
+        (:func:`simulation.kernels.use_once_loaded`; ``kernel`` forces the choice)."""
         rho = np.float32(self.platform.drift_decay_per_day)
         keep = np.float32(1) - rho
-        compiled = kernels.use(self.n * self.k, kernel)
+        compiled = kernels.use_once_loaded(self.n * self.k, kernel)
         for lo in range(0, self.n, rows):
             x = self.interests[lo : lo + rows]
             b = self.baseline[lo : lo + rows].astype(np.float32)

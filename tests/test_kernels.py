@@ -51,6 +51,19 @@ def test_size_rule_and_force(monkeypatch):
     assert not kernels.use(10**9, force=False)
 
 
+def test_a_rare_pass_never_loads_the_kernels_itself(monkeypatch):
+    """A once-a-day pass (the interest decay) is compiled only after a per-tick pass has
+    loaded the kernels, however large it is, or when forced."""
+    monkeypatch.setattr(kernels, "FORCE", None)
+    monkeypatch.setattr(kernels, "_warm", False)
+    assert not kernels.use_once_loaded(10**9) and not kernels._warm
+    assert kernels.use_once_loaded(10, force=True)
+    assert not kernels.use_once_loaded(10**9, force=False)
+    kernels.use(kernels.MIN_SIZE)  # a per-tick pass of a large tick loads them
+    assert kernels.use_once_loaded(kernels.MIN_SIZE_WARM) == kernels.available()
+    assert not kernels.use_once_loaded(kernels.MIN_SIZE_WARM - 1)
+
+
 @pytest.mark.parametrize("sharpness", [1.0, 1.7])
 def test_sample_categories(sharpness):
     rng = np.random.default_rng(1)
