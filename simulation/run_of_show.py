@@ -218,16 +218,20 @@ class RunOfShow:
         (m, k); the rows sum to ``dwell``. Large arrays run one compiled pass
         (:func:`simulation.kernels.use`), with the same values."""
         if kernels.use(len(s)):
-            return kernels.get("show_overlap")(
-                np.asarray(s, dtype=np.int64),
-                np.asarray(minute, dtype=np.float64),
-                np.asarray(dwell, dtype=np.float64),
-                self.cycle,
-                self.start,
-                self.length,
-                self.whole_cycles(),
-            )
+            return kernels.get("show_overlap")(*self._visits(s, minute, dwell), self.whole_cycles())
         return self.cumulative(s, minute + dwell) - self.cumulative(s, minute)
+
+    def _visits(self, s: np.ndarray, minute: np.ndarray, dwell: np.ndarray) -> tuple:
+        """The compiled visit passes' first arguments: the visits (rooms int64, minutes and
+        dwell float64) and the rooms' scripts (cycle, item starts and lengths)."""
+        return (
+            np.asarray(s, dtype=np.int64),
+            np.asarray(minute, dtype=np.float64),
+            np.asarray(dwell, dtype=np.float64),
+            self.cycle,
+            self.start,
+            self.length,
+        )
 
     def cross_sell(
         self,
@@ -244,12 +248,7 @@ class RunOfShow:
         (:func:`simulation.kernels.use`), with the same values."""
         if appeal.ndim == 1 and self.k == N_ITEMS and kernels.use(len(s)):
             return kernels.get("show_cross_sell")(
-                np.asarray(s, dtype=np.int64),
-                np.asarray(minute, dtype=np.float64),
-                np.asarray(dwell, dtype=np.float64),
-                self.cycle,
-                self.start,
-                self.length,
+                *self._visits(s, minute, dwell),
                 np.asarray(appeal, dtype=np.float64),
                 np.ascontiguousarray(price_term, dtype=np.float64),
                 self.whole_cycles(),
