@@ -197,7 +197,7 @@ class RunOfShow:
     def whole_cycles(self) -> bool:
         """Whether every room's pass lasts a whole number of minutes (below 2**40): the
         compiled passes then take a position within the pass without fmod, exactly
-        (:func:`simulation.kernels._show_cross_sell` says why)."""
+        (:func:`simulation.kernels._pass_divmod` says why)."""
         c = self.cycle
         return bool(np.all((c == np.floor(c)) & (c > 0) & (c < 2.0**40)))
 

@@ -53,11 +53,7 @@ WARMUP_FIELDS = ("warmup_engagements", "warmup_bookings", "warmup_follows")
 def interest_sample(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """``n`` indices into ``weights`` drawn with replacement in proportion to them (inverse
     CDF over their cumulative sum), int64 (n,). All-zero weights draw uniformly."""
-    return cumulative_sample(np.cumsum(weights, dtype=np.float64), n, rng)
-
-
-def cumulative_sample(cum: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """:func:`interest_sample` from the weights' cumulative sum ``cum`` (float64)."""
+    cum = np.cumsum(weights, dtype=np.float64)
     total = cum[-1] if len(cum) else 0.0
     if total <= 0:
         return rng.integers(0, len(cum), n)
